@@ -1,0 +1,90 @@
+/**
+ * Error classes. Everything a Redis client could see derives from redis-errors' RedisError,
+ * and every message says what to check or fix. Config errors are not Redis errors: they carry
+ * the file and the field, and the CLI turns them into exit code 2.
+ */
+import { RedisError } from "redis-errors";
+
+/** A bad config file, flag or environment variable. `field` is a path like `Databases[1].Local_port`. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly problem: string,
+    /** Every problem found, when there are several (the first is `field`/`problem`). */
+    readonly issues: { field: string; problem: string }[] = [{ field, problem }],
+  ) {
+    super(issues.map((i) => (i.field ? `${file}: ${i.field}: ${i.problem}` : `${file}: ${i.problem}`)).join("\n"));
+  }
+}
+
+/** A local port could not be listened on (in use, not permitted, bad bind address). */
+export class ListenError extends Error {
+  override name = "ListenError";
+  constructor(
+    readonly database: string,
+    readonly where: string,
+    reason: string,
+  ) {
+    super(`database '${database}': cannot listen on ${where}: ${reason}`);
+  }
+}
+
+/** A sentinel did not answer in time, refused the connection, or spoke garbage. */
+export class SentinelUnreachableError extends RedisError {
+  override name = "SentinelUnreachableError";
+  constructor(
+    readonly sentinel: string,
+    readonly reason: string,
+  ) {
+    super(`sentinel ${sentinel} unreachable: ${reason}`);
+  }
+}
+
+/** None of the known sentinels could be reached: check the addresses and that redis-sentinel runs. */
+export class NoSentinelReachableError extends RedisError {
+  override name = "NoSentinelReachableError";
+  constructor(readonly attempts: SentinelUnreachableError[]) {
+    super(
+      `no sentinel reachable (${attempts.map((a) => `${a.sentinel}: ${a.reason}`).join("; ") || "none configured"}); ` +
+        "check Sentinels_addresses_list and that redis-sentinel is running",
+    );
+  }
+}
+
+/** Sentinels answered, but none of them monitors a master of this name. */
+export class MasterUnknownError extends RedisError {
+  override name = "MasterUnknownError";
+  constructor(
+    readonly masterName: string,
+    readonly asked: string[],
+  ) {
+    super(
+      `no sentinel knows a master named '${masterName}' (asked ${asked.join(", ")}); ` +
+        "check the database Name against 'sentinel monitor <name> ...' in sentinel.conf",
+    );
+  }
+}
+
+/** Sentinel named an address, but it did not confirm it is the master (ROLE, connect or timeout). */
+export class MasterNotVerifiedError extends RedisError {
+  override name = "MasterNotVerifiedError";
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`${address} is not a verified master: ${reason}`);
+  }
+}
+
+/** What a client receives when no master could be had by the connect deadline. */
+export class NoMasterError extends RedisError {
+  override name = "NoMasterError";
+  constructor(
+    readonly database: string,
+    readonly reason: string,
+  ) {
+    super(`sentinel-tunnel: no master for '${database}': ${reason}`);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * One long-lived RESP connection: pipelined commands, replies matched in order, a deadline
+ * per command. Used for sentinels (and control connections), never for client traffic.
+ *
+ * A command that times out poisons the connection (later replies would be matched to the
+ * wrong callers), so the connection is destroyed and every waiting command is rejected.
+ */
+import type { Socket } from "bun";
+import { ReplyError } from "redis-errors";
+import { formatAddress, type Address } from "./address.ts";
+import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
+import { connectWithTimeout } from "./sockets.ts";
+
+interface Pending {
+  resolve(reply: Reply): void;
+  reject(error: Error): void;
+  timer: Timer;
+}
+
+/** The connection failed or was lost; the message says how. */
+export class ConnectionError extends Error {
+  override name = "ConnectionError";
+}
+
+export class RespClient {
+  readonly label: string;
+  #socket: Socket<RespClient> | null = null;
+  readonly #pending: Pending[] = [];
+  readonly #reader: ReplyReader;
+  #outbox: Buffer[] = [];
+  #closedReason: string | null = null;
+  onClose: ((reason: string) => void) | null = null;
+
+  private constructor(readonly address: Address) {
+    this.label = formatAddress(address);
+    this.#reader = new ReplyReader({
+      onReply: (reply) => this.#settle(reply),
+      onProtocolError: (error) => this.destroy(`protocol error: ${error.message}`),
+    });
+  }
+
+  /** Connect within `timeoutMs`; rejects with a ConnectError saying why. */
+  static async connect(address: Address, timeoutMs: number): Promise<RespClient> {
+    const client = new RespClient(address);
+    client.#socket = await connectWithTimeout(address, timeoutMs, clientHandlers, client);
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.#closedReason !== null;
+  }
+
+  /** Send one command; resolves with the reply, rejects on an error reply, timeout or close. */
+  command(args: ReadonlyArray<string | number | Uint8Array>, timeoutMs: number): Promise<Reply> {
+    if (this.#closedReason !== null) return Promise.reject(new ConnectionError(this.#closedReason));
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => this.destroy(`no reply within ${timeoutMs} ms`), timeoutMs);
+      this.#pending.push({ resolve, reject, timer });
+      this.#write(encodeCommand(args));
+    });
+  }
+
+  /** Close now; every waiting command is rejected with `reason`. */
+  destroy(reason = "closed"): void {
+    if (this.#closedReason !== null) return;
+    this.#closedReason = reason;
+    this.#socket?.terminate();
+    this.#socket = null;
+    for (const p of this.#pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(new ConnectionError(reason));
+    }
+    this.onClose?.(reason);
+  }
+
+  #write(buf: Buffer): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    if (this.#outbox.length > 0) {
+      this.#outbox.push(buf);
+      return;
+    }
+    const n = socket.write(buf);
+    if (n < 0) this.destroy("connection closed");
+    else if (n < buf.length) this.#outbox.push(buf.subarray(n));
+  }
+
+  /** @internal socket handlers */
+  _data(chunk: Buffer): void {
+    this.#reader.feed(chunk);
+  }
+  _drain(): void {
+    const socket = this.#socket;
+    while (socket && this.#outbox.length > 0) {
+      const buf = this.#outbox[0]!;
+      const n = socket.write(buf);
+      if (n < 0) return this.destroy("connection closed");
+      if (n < buf.length) {
+        this.#outbox[0] = buf.subarray(n);
+        return;
+      }
+      this.#outbox.shift();
+    }
+  }
+
+  #settle(reply: Reply): void {
+    const p = this.#pending.shift();
+    if (!p) return this.destroy("unexpected reply");
+    clearTimeout(p.timer);
+    if (reply instanceof ReplyError) p.reject(reply);
+    else p.resolve(reply);
+  }
+}
+
+const clientHandlers = {
+  data: (s: Socket<RespClient>, chunk: Buffer) => s.data._data(chunk),
+  drain: (s: Socket<RespClient>) => s.data._drain(),
+  close: (s: Socket<RespClient>, error?: Error) => s.data?.destroy(error ? `connection lost: ${error.message}` : "connection closed by peer"),
+  error: (s: Socket<RespClient>, error: Error) => s.data?.destroy(`socket error: ${error.message}`),
+  end: (s: Socket<RespClient>) => s.data?.destroy("connection closed by peer"),
+};

@@ -1,0 +1,154 @@
+/**
+ * Talking to sentinels, following the Sentinel client rules:
+ * - try the known sentinels in order, each with a short timeout; the first that answers moves
+ *   to the front of the list;
+ * - a null reply to `SENTINEL get-master-addr-by-name` means "this one does not know the
+ *   master": try the next;
+ * - learn the other sentinels of a master from `SENTINEL sentinels <name>` (configured ones stay).
+ *
+ * Connections are long-lived and pipelined (one per sentinel, opened on first use), and
+ * concurrent lookups of the same master share one query. Knows nothing about client sockets.
+ */
+import type { ConsolaInstance } from "consola";
+import { formatAddress, parseAddress, type Address } from "./address.ts";
+import { MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
+import { RespClient } from "./resp-client.ts";
+import { pairsToRecord, type Reply } from "./resp.ts";
+
+export interface SentinelOptions {
+  /** Deadline for connecting to a sentinel and for each of its replies. */
+  timeoutMs: number;
+  log: ConsolaInstance;
+  /** How often, at most, to ask for the other sentinels of a master. */
+  learnIntervalMs?: number;
+}
+
+export interface MasterAnswer {
+  address: Address;
+  /** The sentinel that answered, `host:port`. */
+  sentinel: string;
+}
+
+export class Sentinels {
+  #order: Address[];
+  readonly #connections = new Map<string, Promise<RespClient>>();
+  readonly #inflight = new Map<string, Promise<MasterAnswer>>();
+  readonly #learnedAt = new Map<string, number>();
+  /** Queries sent to sentinels so far (all kinds). */
+  queries = 0;
+
+  constructor(
+    addresses: Address[],
+    readonly options: SentinelOptions,
+  ) {
+    this.#order = [...addresses];
+  }
+
+  /** The sentinels in the order they will be tried. */
+  get addresses(): string[] {
+    return this.#order.map(formatAddress);
+  }
+
+  /** Run one command on one sentinel's long-lived connection. Rejects with SentinelUnreachableError. */
+  async query(sentinel: Address, args: ReadonlyArray<string | number>): Promise<Reply> {
+    const label = formatAddress(sentinel);
+    this.queries++;
+    try {
+      const client = await this.#connection(sentinel, label);
+      return await client.command(args, this.options.timeoutMs);
+    } catch (error) {
+      throw new SentinelUnreachableError(label, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Where the master of `name` is, per the first sentinel that knows. Concurrent callers share one lookup. */
+  getMasterAddr(name: string): Promise<MasterAnswer> {
+    let lookup = this.#inflight.get(name);
+    if (!lookup) {
+      lookup = this.#lookup(name).finally(() => this.#inflight.delete(name));
+      this.#inflight.set(name, lookup);
+    }
+    return lookup;
+  }
+
+  /** Ask the sentinels, one by one, for `name`; prefer the one that answered last time. */
+  async #lookup(name: string): Promise<MasterAnswer> {
+    const unreachable: SentinelUnreachableError[] = [];
+    const asked: string[] = [];
+    for (const sentinel of [...this.#order]) {
+      let reply: Reply;
+      try {
+        reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
+      } catch (error) {
+        unreachable.push(error as SentinelUnreachableError);
+        continue;
+      }
+      const label = formatAddress(sentinel);
+      if (reply === null) {
+        asked.push(label);
+        continue;
+      }
+      const address = Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+      if (!address) {
+        unreachable.push(new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)}`));
+        this.#drop(label);
+        continue;
+      }
+      this.#promote(sentinel);
+      this.#maybeLearn(name, sentinel);
+      return { address, sentinel: label };
+    }
+    if (asked.length === 0) throw new NoSentinelReachableError(unreachable);
+    throw new MasterUnknownError(name, asked);
+  }
+
+  /** Add the sentinels that `sentinel` knows for `name` to the end of the list. */
+  async learn(name: string, sentinel: Address): Promise<void> {
+    const reply = await this.query(sentinel, ["SENTINEL", "sentinels", name]);
+    if (!Array.isArray(reply)) return;
+    for (const entry of reply) {
+      const fields = pairsToRecord(entry);
+      const address = parseAddress(`${fields.ip}:${fields.port}`);
+      if (!address || this.#order.some((a) => a.host === address.host && a.port === address.port)) continue;
+      this.#order.push(address);
+      this.options.log.info(`learned sentinel ${formatAddress(address)} from ${formatAddress(sentinel)} ('${name}')`);
+    }
+  }
+
+  close(): void {
+    for (const connection of this.#connections.values()) connection.then((c) => c.destroy("shutdown"), () => {});
+    this.#connections.clear();
+  }
+
+  #maybeLearn(name: string, sentinel: Address): void {
+    const now = Date.now();
+    if (now - (this.#learnedAt.get(name) ?? -Infinity) < (this.options.learnIntervalMs ?? 10_000)) return;
+    this.#learnedAt.set(name, now);
+    this.learn(name, sentinel).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
+  }
+
+  #promote(sentinel: Address): void {
+    const i = this.#order.indexOf(sentinel);
+    if (i > 0) this.#order = [sentinel, ...this.#order.slice(0, i), ...this.#order.slice(i + 1)];
+  }
+
+  #connection(sentinel: Address, label: string): Promise<RespClient> {
+    let connection = this.#connections.get(label);
+    if (!connection) {
+      connection = RespClient.connect(sentinel, this.options.timeoutMs).then((client) => {
+        client.onClose = () => {
+          if (this.#connections.get(label) === connection) this.#connections.delete(label);
+        };
+        return client;
+      });
+      connection.catch(() => this.#connections.delete(label));
+      this.#connections.set(label, connection);
+    }
+    return connection;
+  }
+
+  #drop(label: string): void {
+    this.#connections.get(label)?.then((c) => c.destroy("dropped after a bad reply"), () => {});
+    this.#connections.delete(label);
+  }
+}
