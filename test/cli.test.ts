@@ -1,0 +1,59 @@
+/** The command line as users run it: usage errors and config errors exit 2 with a message on stderr. */
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+
+const cli = join(import.meta.dir, "..", "src", "cli.ts");
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(["bun", cli, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+describe("cli", () => {
+  test("--version prints the package version", async () => {
+    const r = await run("--version");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  }, 10_000);
+
+  test("--help shows the original's usage on stdout and exits 0", async () => {
+    const r = await run("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("<config_file_path> [log_file_path]");
+  }, 10_000);
+
+  test("a missing config path prints the help to stderr and exits 2", async () => {
+    const r = await run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing required argument 'config_file_path'");
+    expect(r.stderr).toContain("Usage: sentinel-tunnel");
+  }, 10_000);
+
+  test("an unknown flag exits 2", async () => {
+    const r = await run("--frobnicate", "x.json");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--frobnicate'");
+  }, 10_000);
+
+  test("a config error names the file and the field and exits 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
+    const path = join(dir, "c.json");
+    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "1" }, { Name: "b", Local_port: "12a" }] }));
+    const r = await run(path, "/dev/null");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path}: Databases[1].Local_port: "12a" is not a port`);
+  }, 10_000);
+
+  test("a local port already in use names the database and port and exits 2", async () => {
+    await using busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }) as unknown as AsyncDisposable & { port: number };
+    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
+    const path = join(dir, "c.json");
+    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:1"], Databases: [{ Name: "mymaster", Local_port: busy.port }] }));
+    const r = await run(path, "/dev/null");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`database 'mymaster': cannot listen on 127.0.0.1:${busy.port}: the port is already in use`);
+  }, 10_000);
+});
