@@ -1,0 +1,50 @@
+/**
+ * Sentinels that lie, babble or hang (a RESP mock: real sentinels cannot be made to). The ROLE
+ * check refuses a replica named as master; discovery moves past garbage and silence.
+ */
+import { describe, expect, test } from "bun:test";
+import { startDeployment, TestClient } from "./harness/index.ts";
+import { addrReply, startMockSentinel } from "./support/mock-sentinel.ts";
+import { startTestTunnel } from "./support/tunnel.ts";
+
+describe("misbehaving sentinels", () => {
+  test("a sentinel that names a replica as master is refused by the ROLE check", async () => {
+    await using dep = await startDeployment();
+    const replica = dep.servers.mymaster![1]!;
+    expect(await replica.role()).toBe("slave");
+    await using liar = startMockSentinel(() => addrReply("127.0.0.1", replica.port));
+    await using tt = await startTestTunnel([liar.address], ["mymaster"], { connectTimeoutMs: 400 });
+    await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    const error = await c.command("GET", "x").catch((e: Error) => e);
+    expect(String(error)).toContain(`ERR sentinel-tunnel: no master for 'mymaster': 127.0.0.1:${replica.port} is not a verified master: ROLE says slave`);
+    await c.closed;
+    expect(liar.received.length).toBeGreaterThan(1); // it asked again before giving up
+  }, 30_000);
+
+  test("garbage from the first sentinel: discovery moves on to the next", async () => {
+    await using dep = await startDeployment();
+    await using babbler = startMockSentinel(() => "+this is not an address\r\n");
+    await using tt = await startTestTunnel([babbler.address, ...dep.sentinelAddresses], ["mymaster"]);
+    await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect((await c.command("ROLE"))[0]).toBe("master");
+    expect(tt.tunnel.sentinels.addresses[0]).not.toBe(babbler.address);
+  }, 30_000);
+
+  test("a first sentinel that never answers costs one sentinel timeout, then the next answers", async () => {
+    await using dep = await startDeployment();
+    await using mute = startMockSentinel(() => null);
+    const sentinelTimeoutMs = 200;
+    await using tt = await startTestTunnel([mute.address, ...dep.sentinelAddresses], ["mymaster"], { sentinelTimeoutMs, pollIntervalMs: 60_000 });
+    const started = performance.now();
+    await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect((await c.command("ROLE"))[0]).toBe("master");
+    const took = performance.now() - started;
+    expect(took).toBeLessThan(sentinelTimeoutMs + 500);
+    expect(mute.received.length).toBeGreaterThan(0);
+    // The mute one went to the back: the next client does not wait for it.
+    const again = performance.now();
+    await using c2 = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    await c2.command("PING");
+    expect(performance.now() - again).toBeLessThan(sentinelTimeoutMs);
+  }, 30_000);
+});

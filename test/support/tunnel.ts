@@ -1,0 +1,30 @@
+/**
+ * In-process tunnel fixture: `startTunnel` on free ports in front of a test deployment, with
+ * `await using` cleanup. (CLI tests use the subprocess fixture in harness/tunnel.ts instead.)
+ */
+import { parseAddress } from "../../src/address.ts";
+import { DEFAULTS, startTunnel, type Config, type Tunnel } from "../../src/index.ts";
+import { createLogger } from "../../src/log.ts";
+import { freePort } from "../harness/index.ts";
+
+export interface TestTunnel extends AsyncDisposable {
+  tunnel: Tunnel;
+  /** Local port per database name. */
+  ports: Record<string, number>;
+  port: number;
+}
+
+export async function startTestTunnel(sentinels: string[], names: string[], overrides: Partial<Config> = {}): Promise<TestTunnel> {
+  const databases = [];
+  for (const name of names) databases.push({ name, port: await freePort() });
+  const config: Config = {
+    ...DEFAULTS,
+    sentinels: sentinels.map((s) => parseAddress(s)!),
+    databases,
+    ...overrides,
+  };
+  const log = createLogger({ file: process.env.TUNNEL_TEST_LOG ? null : "/dev/null", level: "debug" });
+  const tunnel = await startTunnel(config, { log });
+  const ports = Object.fromEntries(databases.map((d) => [d.name, d.port]));
+  return { tunnel, ports, port: databases[0]!.port, [Symbol.asyncDispose]: () => tunnel.close() };
+}
