@@ -66,7 +66,7 @@ describe("through the tunnel", () => {
       hostname: "127.0.0.1",
       port: tt.ports.alpha!,
       socket: {
-        data: (s, chunk) => void (received += chunk.length),
+        data: (_s, chunk) => void (received += chunk.length),
         open: (s) => s.pause(),
       },
     });

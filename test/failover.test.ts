@@ -1,0 +1,73 @@
+/**
+ * A Sentinel failover as the application sees it through the CLI: the open session is closed
+ * within the poll interval (plus a margin) of the sentinels switching, and a reconnect lands on
+ * the new master, where writes made after the switch are found.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+
+const POLL_MS = 100;
+
+describe("failover", () => {
+  test("SENTINEL FAILOVER closes the stale session and a new connection reaches the new master", async () => {
+    await using dep = await startDeployment();
+    const port = await freePort();
+    const config = await dep.configFile([{ name: "mymaster", port }], { pollIntervalMs: POLL_MS });
+    const logFile = join(dep.dir, "tunnel.log");
+    await using _tunnel = await startTunnelProcess(config, { logFile });
+    await waitForPort(port, { timeoutMs: 10_000 });
+
+    const client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(await client.command("SET", "before", "1")).toBe("OK");
+    const oldMaster = await dep.masterOf();
+    let closedAt = Number.POSITIVE_INFINITY;
+    void client.closed.then(() => (closedAt = performance.now()));
+
+    // demote: 'none' — the old master still says "master" (as it does for ~10 s with real Sentinel):
+    // only the tunnel's poller can end this session.
+    const { to } = await dep.failover("mymaster", { demote: "none" });
+    const switchedAt = performance.now(); // every sentinel now names the new master
+    await client.closed;
+    // The poller asks every POLL_MS; allow for scheduling and a sentinel round trip.
+    expect(closedAt - switchedAt).toBeLessThan(POLL_MS + 400);
+    expect(await oldMaster.role()).toBe("master"); // it was not the old master going away that closed it
+    expect(to.port).not.toBe(oldMaster.port);
+
+    await using again = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect((await again.command("ROLE"))[0]).toBe("master");
+    expect((await again.command("INFO", "server")).match(/tcp_port:(\d+)/)[1]).toBe(String(to.port));
+    expect(await again.command("SET", "after", "2")).toBe("OK");
+    expect(String(await to.command("GET", "after"))).toBe("2");
+    expect(String(await to.command("GET", "before"))).toBe("1");
+
+    const log = readFileSync(logFile, "utf8");
+    expect(log).toContain(`master is 127.0.0.1:${to.port} (was 127.0.0.1:${oldMaster.port})`);
+    expect(log).toMatch(new RegExp(`closed 1 session\\(s\\) on 127.0.0.1:${oldMaster.port} \\(master changed\\)`));
+    expect(log).toMatch(/session 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed \(master changed\)/);
+  }, 60_000);
+
+  test("a master that dies takes its sessions with it, and reconnects follow the promotion", async () => {
+    await using dep = await startDeployment({ downAfterMs: 500, failoverTimeoutMs: 3000 });
+    const port = await freePort();
+    const config = await dep.configFile([{ name: "mymaster", port }], { pollIntervalMs: POLL_MS });
+    await using tunnel = await startTunnelProcess(config, { logFile: "/dev/null" });
+    await waitForPort(port, { timeoutMs: 10_000 });
+    const client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    await client.command("PING");
+    const oldMaster = await dep.masterOf();
+    oldMaster.kill("SIGKILL");
+    await client.closed; // the upstream died: the session is closed, not left hanging
+    const newPort = await waitFor(
+      async () => {
+        await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 3000 });
+        const role = await c.command("ROLE");
+        return role[0] === "master" && (await c.command("INFO", "server")).match(/tcp_port:(\d+)/)[1];
+      },
+      { timeoutMs: 20_000, message: "a reconnect reaches the promoted replica" },
+    );
+    expect(Number(newPort)).not.toBe(oldMaster.port);
+    expect(tunnel.running).toBe(true);
+  }, 60_000);
+});
