@@ -23,13 +23,24 @@ export interface Config {
   pollIntervalMs: number;
   connectTimeoutMs: number;
   sentinelTimeoutMs: number;
+  /** Deadline for the poller's ROLE check of the master in use. */
+  roleTimeoutMs: number;
+  /** How long a new client is held while a failover is in progress (0: refuse at once). */
+  failoverWaitMs: number;
+  /** Longest a fence may hold sessions before they are closed. */
+  fenceTimeoutMs: number;
 }
 
 export const DEFAULTS = {
   bind: "127.0.0.1",
-  pollIntervalMs: 250,
+  // Sentinel flags failover_in_progress ~100-200 ms before it promotes the replica; polling
+  // faster than that lets the tunnel fence writes before the old master's acks become losses.
+  pollIntervalMs: 50,
   connectTimeoutMs: 2000,
   sentinelTimeoutMs: 300,
+  roleTimeoutMs: 500,
+  failoverWaitMs: 5000,
+  fenceTimeoutMs: 5000,
 } as const;
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours. */
@@ -74,6 +85,9 @@ const schema = z
     pollIntervalMs: millis(10).default(DEFAULTS.pollIntervalMs),
     connectTimeoutMs: millis(10).default(DEFAULTS.connectTimeoutMs),
     sentinelTimeoutMs: millis(10).default(DEFAULTS.sentinelTimeoutMs),
+    roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),
+    failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
+    fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<number, number>();
@@ -130,6 +144,9 @@ export function parseConfig(json: unknown, source: string): LoadedConfig {
       pollIntervalMs: c.pollIntervalMs,
       connectTimeoutMs: c.connectTimeoutMs,
       sentinelTimeoutMs: c.sentinelTimeoutMs,
+      roleTimeoutMs: c.roleTimeoutMs,
+      failoverWaitMs: c.failoverWaitMs,
+      fenceTimeoutMs: c.fenceTimeoutMs,
     },
   };
 }

@@ -31,7 +31,9 @@ export async function startTunnel(config: Config, options: { log?: Logger } = {}
   const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs });
   const registry = new SessionRegistry(config, resolver, log);
   registry.listen();
-  const poller = new Poller(sentinels, () => registry.databases.keys(), config.pollIntervalMs, (o) => registry.observe(o));
+  const poller = new Poller(sentinels, () => registry.databases.keys(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs }, (status) =>
+    registry.observe(status),
+  );
   poller.start();
   poller.pollAll();
   return {

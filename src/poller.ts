@@ -1,48 +1,153 @@
 /**
- * Every `intervalMs`, ask Sentinel where each database's master is and report it. Knows nothing
- * about client sockets: the tunnel decides what an observation means for its sessions.
- * A poll still in flight for a database is not started again (a slow sentinel cannot pile up queries).
+ * Watching each database's master, every `intervalMs`:
+ * - every known sentinel is asked `SENTINEL master <name>` in parallel (a slow one delays nobody:
+ *   its previous answer stands until it goes stale);
+ * - the answers are judged (consensus.ts): failing over, unknown, or a candidate at the highest
+ *   config-epoch, which must then answer `ROLE` = master on the database's control connection;
+ * - the master in use is asked `ROLE` every interval too, so a dead or stopped master is noticed
+ *   within one interval plus `roleTimeoutMs`, whatever the sentinels say.
+ * Knows nothing about client sockets: it reports a status and the tunnel acts on it.
  */
-import type { Address } from "./address.ts";
+import { formatAddress, sameAddress, type Address } from "./address.ts";
+import { judge, type SentinelView } from "./consensus.ts";
+import { RoleProbe } from "./control.ts";
 import type { Sentinels } from "./sentinel.ts";
 
-export type Observation = { name: string; address: Address; sentinel: string } | { name: string; error: Error };
+export type Status =
+  /** Sentinels agree on `address` at `epoch` and it answers ROLE as master. */
+  | { name: string; kind: "healthy"; address: Address; epoch: number }
+  /** A failover is under way or the sentinels disagree: no master to trust right now. */
+  | { name: string; kind: "failing-over"; reason: string }
+  /** No sentinel answered: nothing can be concluded. */
+  | { name: string; kind: "unknown"; reason: string }
+  /** The master in use stopped answering ROLE as master. */
+  | { name: string; kind: "master-lost"; address: Address; reason: string };
+
+export interface PollerOptions {
+  intervalMs: number;
+  /** Deadline for a ROLE reply on the control connection. */
+  roleTimeoutMs: number;
+}
+
+interface Answer {
+  view?: SentinelView;
+  error?: string;
+  at: number;
+}
+
+/** What the poller keeps per database. */
+class Watch {
+  readonly answers = new Map<string, Answer>();
+  readonly asking = new Set<string>();
+  readonly probe: RoleProbe;
+  /** The address confirmed as master, and when ROLE last said so. */
+  current: Address | null = null;
+  confirmedAt = 0;
+  probing = false;
+  constructor(
+    readonly name: string,
+    roleTimeoutMs: number,
+  ) {
+    this.probe = new RoleProbe(roleTimeoutMs);
+  }
+}
 
 export class Poller {
   #timer: Timer | null = null;
-  readonly #busy = new Set<string>();
+  readonly #watches = new Map<string, Watch>();
 
   constructor(
     readonly sentinels: Sentinels,
     readonly names: () => Iterable<string>,
-    readonly intervalMs: number,
-    readonly onObservation: (observation: Observation) => void,
+    readonly options: PollerOptions,
+    readonly onStatus: (status: Status) => void,
   ) {}
 
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => this.pollAll(), this.intervalMs);
+    this.#timer ??= setInterval(() => this.pollAll(), this.options.intervalMs);
   }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    for (const watch of this.#watches.values()) watch.probe.close();
+    this.#watches.clear();
   }
 
   pollAll(): void {
-    for (const name of this.names()) void this.poll(name);
+    const names = new Set(this.names());
+    for (const [name, watch] of this.#watches) if (!names.has(name)) (watch.probe.close(), this.#watches.delete(name));
+    for (const name of names) this.#poll(this.#watch(name));
   }
 
-  async poll(name: string): Promise<void> {
-    if (this.#busy.has(name)) return;
-    this.#busy.add(name);
+  #watch(name: string): Watch {
+    let watch = this.#watches.get(name);
+    if (!watch) this.#watches.set(name, (watch = new Watch(name, this.options.roleTimeoutMs)));
+    return watch;
+  }
+
+  #poll(watch: Watch): void {
+    for (const sentinel of this.sentinels.list) {
+      const label = formatAddress(sentinel);
+      if (watch.asking.has(label)) continue;
+      watch.asking.add(label);
+      this.sentinels
+        .masterView(sentinel, watch.name)
+        .then(
+          (view) => watch.answers.set(label, { view, at: Date.now() }),
+          (error: Error) => watch.answers.set(label, { error: error.message, at: Date.now() }),
+        )
+        .finally(() => {
+          watch.asking.delete(label);
+          this.#evaluate(watch);
+        });
+    }
+    if (watch.current) void this.#confirm(watch, watch.current, true);
+  }
+
+  /** Judge the freshest answer of every sentinel. */
+  #evaluate(watch: Watch): void {
+    const freshAfter = Date.now() - 3 * this.options.intervalMs - 1000;
+    const views: SentinelView[] = [];
+    const errors: string[] = [];
+    for (const [label, answer] of watch.answers) {
+      if (answer.at < freshAfter) continue;
+      if (answer.view) views.push(answer.view);
+      else errors.push(`${label}: ${answer.error}`);
+    }
+    const verdict = judge(views, errors);
+    if (verdict.kind !== "candidate") return this.onStatus({ name: watch.name, ...verdict });
+    const recent = Date.now() - watch.confirmedAt < this.options.intervalMs * 2;
+    if (sameAddress(watch.current, verdict.address) && recent) {
+      return this.onStatus({ name: watch.name, kind: "healthy", address: verdict.address, epoch: verdict.epoch });
+    }
+    void this.#confirm(watch, verdict.address, false, verdict.epoch);
+  }
+
+  /** ROLE on the control connection; `liveness`: checking the master in use rather than a candidate. */
+  async #confirm(watch: Watch, address: Address, liveness: boolean, epoch = 0): Promise<void> {
+    if (watch.probing) return;
+    watch.probing = true;
+    let problem: string | null = null;
     try {
-      const { address, sentinel } = await this.sentinels.getMasterAddr(name);
-      this.onObservation({ name, address, sentinel });
+      const role = await watch.probe.role(address);
+      if (role !== "master") problem = `${formatAddress(address)} answers ROLE as ${role}`;
     } catch (error) {
-      this.onObservation({ name, error: error as Error });
+      problem = (error as Error).message;
     } finally {
-      this.#busy.delete(name);
+      watch.probing = false;
+    }
+    if (!problem) {
+      watch.current = address;
+      watch.confirmedAt = Date.now();
+      if (!liveness) this.onStatus({ name: watch.name, kind: "healthy", address, epoch });
+      return;
+    }
+    if (sameAddress(watch.current, address)) {
+      watch.current = null;
+      this.onStatus({ name: watch.name, kind: "master-lost", address, reason: problem });
+    } else {
+      this.onStatus({ name: watch.name, kind: "failing-over", reason: `sentinels name ${formatAddress(address)} but ${problem}` });
     }
   }
 }

@@ -93,12 +93,15 @@ export class Resolver {
     this.#lastKnown.set(name, address);
   }
 
-  /** A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value) passes. */
-  async resolve(name: string, deadline: number): Promise<VerifiedUpstream> {
+  /**
+   * A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value)
+   * passes. `objection(address)` may veto what a sentinel names (returns why), to be asked again.
+   */
+  async resolve(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
     let reason = "no attempt finished before the deadline";
     for (;;) {
       try {
-        return await this.#attempt(name, deadline);
+        return await this.#attempt(name, deadline, objection);
       } catch (error) {
         reason = (error as Error).message;
       }
@@ -108,7 +111,7 @@ export class Resolver {
     }
   }
 
-  async #attempt(name: string, deadline: number): Promise<VerifiedUpstream> {
+  async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
     const timeout = () => Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
     const known = this.#lastKnown.get(name);
     const early = known ? settled(connectVerified(known, timeout())) : null;
@@ -118,6 +121,11 @@ export class Resolver {
     } catch (error) {
       early?.then((r) => r.socket?.terminate());
       throw error;
+    }
+    const objected = objection?.(answer.address);
+    if (objected) {
+      early?.then((r) => r.socket?.terminate());
+      throw new MasterNotVerifiedError(formatAddress(answer.address), objected);
     }
     if (early && sameAddress(known, answer.address)) {
       const { socket, error } = await early;

@@ -11,6 +11,7 @@
  */
 import type { ConsolaInstance } from "consola";
 import { formatAddress, parseAddress, type Address } from "./address.ts";
+import type { SentinelView } from "./consensus.ts";
 import { MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
 import { RespClient } from "./resp-client.ts";
 import { pairsToRecord, type Reply } from "./resp.ts";
@@ -21,6 +22,13 @@ export interface SentinelOptions {
   log: ConsolaInstance;
   /** How often, at most, to ask for the other sentinels of a master. */
   learnIntervalMs?: number;
+}
+
+export interface ReplicaView {
+  address: Address;
+  flags: Set<string>;
+  /** The replica's link to its master is up. */
+  linkUp: boolean;
 }
 
 export interface MasterAnswer {
@@ -47,6 +55,32 @@ export class Sentinels {
   /** The sentinels in the order they will be tried. */
   get addresses(): string[] {
     return this.#order.map(formatAddress);
+  }
+
+  /** The sentinels themselves (a copy), for asking all of them. */
+  get list(): Address[] {
+    return [...this.#order];
+  }
+
+  /** One sentinel's view of master `name` (`SENTINEL master`): address, flags, config-epoch. */
+  async masterView(sentinel: Address, name: string): Promise<SentinelView> {
+    const reply = await this.query(sentinel, ["SENTINEL", "master", name]);
+    const fields = pairsToRecord(reply);
+    const address = parseAddress(`${fields.ip}:${fields.port}`);
+    const label = formatAddress(sentinel);
+    if (!address) throw new SentinelUnreachableError(label, `unexpected reply to SENTINEL master: ${JSON.stringify(reply)?.slice(0, 80)}`);
+    return { sentinel: label, address, flags: new Set((fields.flags ?? "").split(",")), epoch: Number(fields["config-epoch"] ?? 0) };
+  }
+
+  /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */
+  async replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
+    const reply = await this.query(sentinel, ["SENTINEL", "replicas", name]);
+    if (!Array.isArray(reply)) return [];
+    return reply.flatMap((entry) => {
+      const f = pairsToRecord(entry);
+      const address = parseAddress(`${f.ip}:${f.port}`);
+      return address ? [{ address, flags: new Set((f.flags ?? "").split(",")), linkUp: f["master-link-status"] === "ok" }] : [];
+    });
   }
 
   /** Run one command on one sentinel's long-lived connection. Rejects with SentinelUnreachableError. */

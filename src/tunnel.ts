@@ -1,44 +1,27 @@
 /**
- * One listener per database and the registry of its sessions.
+ * The listeners and what happens to their clients.
  *
- * A new client is paused on accept and parked until the resolver hands over a verified master
- * connection; then a Bridge joins them and the session is filed under the master's address.
- * Each poll observation closes the sessions filed under any other address ("master changed").
+ * A new client is paused on accept. If its database is failing over it is parked (nothing sent
+ * to it) until a master is confirmed, up to `failoverWaitMs`; then the resolver hands over a
+ * verified master connection and a Bridge joins them; the session is filed under its master.
+ * Poller statuses move each database between healthy and failing over (database.ts): fence,
+ * lift the fence, close sessions on a replaced or lost master.
  */
-import type { TCPSocketListener } from "bun";
-import { formatAddress, type Address } from "./address.ts";
+import { formatAddress } from "./address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
-import { ListenError } from "./errors.ts";
+import { Database, type Session } from "./database.ts";
+import { ListenError, NoMasterError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import type { Observation } from "./poller.ts";
+import type { Status } from "./poller.ts";
 import type { Resolver } from "./resolver.ts";
 import { errorReply } from "./resp.ts";
 import { ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
 const HIGH_WATER_MARK = 1 << 20;
-
-export interface Session {
-  readonly db: Database;
-  readonly client: string;
-  readonly master: string;
-  readonly openedAt: number;
-  bridge: Bridge;
-}
-
-export interface Database {
-  readonly config: DatabaseConfig;
-  listener: TCPSocketListener<SocketOwner> | null;
-  /** Sessions by the `host:port` of the master they are tied to. */
-  readonly sessions: Map<string, Set<Session>>;
-  /** Last master the poller saw, `host:port`. */
-  master: string | null;
-  /** Last poll error, to log state changes only. */
-  pollError: string | null;
-  /** Clients waiting for a verified master. */
-  waiting: number;
-}
+/** Idle time before TCP keepalive probes start, so a silently vanished peer does not hold a session. */
+const KEEPALIVE_MS = 15_000;
 
 /** A client socket before its upstream is ready: paused, keeps any bytes that still arrive. */
 class WaitingClient implements SocketOwner {
@@ -74,7 +57,7 @@ export class SessionRegistry {
   }
 
   #listen(config: DatabaseConfig): void {
-    const db: Database = { config, listener: null, sessions: new Map(), master: null, pollError: null, waiting: 0 };
+    const db = new Database(config);
     const where = `${this.config.bind}:${config.port}`;
     try {
       db.listener = Bun.listen<SocketOwner>({
@@ -94,80 +77,125 @@ export class SessionRegistry {
   #accept(db: Database, socket: OwnedSocket): void {
     socket.pause();
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     const waiting = new WaitingClient();
     socket.data = waiting;
-    void this.#connect(db, socket, waiting);
+    db.waiting++;
+    void this.#connect(db, socket, waiting).finally(() => db.waiting--);
   }
 
   async #connect(db: Database, socket: OwnedSocket, waiting: WaitingClient): Promise<void> {
-    const name = db.config.name;
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
-    db.waiting++;
     let upstream;
     try {
-      upstream = await this.resolver.resolve(name, Date.now() + this.config.connectTimeoutMs);
+      await this.#waitOutFailover(db, waiting);
+      upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, (address) => {
+        const master = formatAddress(address);
+        return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
+      });
     } catch (error) {
       const message = (error as Error).message;
-      this.log.warn(`${name}: client ${client} refused: ${message}`);
+      this.log.warn(`${db.name}: client ${client} refused: ${message}`);
       if (!waiting.closed) {
         socket.write(errorReply(`ERR ${message}`));
         socket.end();
       }
       return;
-    } finally {
-      db.waiting--;
     }
     if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1) {
       upstream.socket.terminate();
       if (!waiting.closed) socket.end();
       return;
     }
+    upstream.socket.setKeepAlive(true, KEEPALIVE_MS);
     const master = formatAddress(upstream.address);
     const session: Session = { db, client, master, openedAt: Date.now(), bridge: null! };
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
-    let group = db.sessions.get(master);
-    if (!group) db.sessions.set(master, (group = new Set()));
-    group.add(session);
-    if (this.log.level >= 3) this.log.info(`${name}: session ${client} -> ${master} opened`);
+    db.file(session);
+    if (db.state === "failing-over") session.bridge.hold(); // raced with a fence: held like the others
+    if (this.log.level >= 3) this.log.info(`${db.name}: session ${client} -> ${master} opened`);
+  }
+
+  /** Park a new client while its database fails over; throws when the wait runs out. */
+  async #waitOutFailover(db: Database, waiting: WaitingClient): Promise<void> {
+    if (db.state !== "failing-over") return;
+    const started = Date.now();
+    const until = started + this.config.failoverWaitMs;
+    db.parked++;
+    try {
+      while (db.state === "failing-over" && !waiting.closed && Date.now() < until) await db.changed(until - Date.now());
+    } finally {
+      db.parked--;
+    }
+    if (db.state === "failing-over") {
+      throw new NoMasterError(db.name, `failover in progress (waited ${Date.now() - started} ms): ${db.lastProblem ?? "no confirmed master"}`);
+    }
   }
 
   #closed(session: Session, reason: CloseReason): void {
-    const group = session.db.sessions.get(session.master);
-    group?.delete(session);
-    if (group?.size === 0) session.db.sessions.delete(session.master);
-    if (this.log.level >= 3) this.log.info(`${session.db.config.name}: session ${session.client} -> ${session.master} closed (${reason})`);
+    session.db.unfile(session);
+    if (this.log.level >= 3) this.log.info(`${session.db.name}: session ${session.client} -> ${session.master} closed (${reason})`);
   }
 
-  /** What the poller saw: follow the master, close sessions tied to any other address. */
-  observe(observation: Observation): void {
-    const db = this.databases.get(observation.name);
+  /** What the poller concluded about a database. */
+  observe(status: Status): void {
+    const db = this.databases.get(status.name);
     if (!db) return;
-    const name = observation.name;
-    if ("error" in observation) {
-      if (db.pollError !== observation.error.message) this.log.warn(`${name}: poll failed, sessions kept: ${observation.error.message}`);
-      db.pollError = observation.error.message;
-      return;
+    switch (status.kind) {
+      case "healthy":
+        this.#healthy(db, formatAddress(status.address), status);
+        break;
+      case "failing-over":
+        this.#failingOver(db, status.reason);
+        break;
+      case "master-lost": {
+        const master = formatAddress(status.address);
+        const closed = db.close(master, "master lost");
+        this.log.warn(`${db.name}: master ${master} lost (${status.reason}); closed ${closed} session(s)`);
+        db.master = null;
+        this.#failingOver(db, `master ${master} lost: ${status.reason}`);
+        break;
+      }
+      case "unknown":
+        if (db.lastProblem !== status.reason) this.log.warn(`${db.name}: ${status.reason}; sessions kept`);
+        db.lastProblem = status.reason;
+        break;
     }
-    if (db.pollError) this.log.info(`${name}: sentinel ${observation.sentinel} answers again`);
-    db.pollError = null;
-    const master = formatAddress(observation.address);
-    if (db.master !== master) {
-      this.log.info(`${name}: master is ${master}${db.master ? ` (was ${db.master})` : ""}, per sentinel ${observation.sentinel}`);
-      db.master = master;
-      this.resolver.remember(name, observation.address);
-    }
-    for (const stale of db.sessions.keys()) if (stale !== master) this.closeSessions(db, stale, "master changed");
+    this.#enforceFenceCap(db);
   }
 
-  /** Close every session of `db` tied to `master`; returns how many. */
-  closeSessions(db: Database, master: string, reason: CloseReason): number {
-    const group = db.sessions.get(master);
-    if (!group) return 0;
-    const count = group.size;
-    for (const session of [...group]) session.bridge.close(reason);
-    this.log.info(`${db.config.name}: closed ${count} session(s) on ${master} (${reason})`);
-    return count;
+  #healthy(db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
+    if (db.master !== master) {
+      this.log.info(`${db.name}: master is ${master} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
+      db.master = master;
+      this.resolver.remember(db.name, status.address);
+    }
+    if (db.fencedSince !== null) {
+      const held = Date.now() - db.fencedSince;
+      const { resumed, closed } = db.unfence(master);
+      this.log.info(`${db.name}: fence lifted after ${held} ms: ${resumed} session(s) resumed on ${master}, ${closed} closed (master changed), ${db.parked} parked client(s) proceed`);
+    } else {
+      const closed = db.close(null, "master changed", master);
+      if (closed) this.log.info(`${db.name}: closed ${closed} session(s) not on ${master} (master changed)`);
+    }
+    if (db.lastProblem) this.log.info(`${db.name}: healthy again`);
+    db.lastProblem = null;
+    db.setState("healthy");
+  }
+
+  #failingOver(db: Database, reason: string): void {
+    const fenced = db.fence();
+    if (db.state !== "failing-over") this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
+    db.lastProblem = reason;
+    db.setState("failing-over");
+  }
+
+  #enforceFenceCap(db: Database): void {
+    if (db.fencedSince === null || Date.now() - db.fencedSince < this.config.fenceTimeoutMs) return;
+    const closed = db.close(null, "fence timeout");
+    if (closed) this.log.warn(`${db.name}: fence held ${Date.now() - db.fencedSince} ms without a confirmed master: closed ${closed} session(s)`);
+    db.fencedSince = Date.now();
   }
 
   /** Stop listening and close every session. */
@@ -175,14 +203,12 @@ export class SessionRegistry {
     this.#stopping = true;
     for (const db of this.databases.values()) {
       db.listener?.stop(false);
-      for (const master of [...db.sessions.keys()]) this.closeSessions(db, master, "shutdown");
+      db.close(null, "shutdown");
     }
   }
 
   sessionCount(name: string): number {
-    let n = 0;
-    for (const group of this.databases.get(name)?.sessions.values() ?? []) n += group.size;
-    return n;
+    return this.databases.get(name)?.sessionCount ?? 0;
   }
 
   /** The port each database listens on (useful when configured as 0). */
@@ -190,5 +216,3 @@ export class SessionRegistry {
     return this.databases.get(name)?.listener?.port;
   }
 }
-
-export type { Address };

@@ -43,8 +43,9 @@ describe("failover", () => {
     expect(String(await to.command("GET", "before"))).toBe("1");
 
     const log = readFileSync(logFile, "utf8");
-    expect(log).toContain(`master is 127.0.0.1:${to.port} (was 127.0.0.1:${oldMaster.port})`);
-    expect(log).toMatch(new RegExp(`closed 1 session\\(s\\) on 127.0.0.1:${oldMaster.port} \\(master changed\\)`));
+    expect(log).toMatch(new RegExp(`master is 127.0.0.1:${to.port} \\(config-epoch \\d+\\), was 127.0.0.1:${oldMaster.port}`));
+    expect(log).toContain("fenced 1 session(s)");
+    expect(log).toMatch(/fence lifted after \d+ ms: 0 session\(s\) resumed on [\d.:]+, 1 closed \(master changed\)/);
     expect(log).toMatch(/session 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed \(master changed\)/);
   }, 60_000);
 

@@ -115,6 +115,17 @@ export class Deployment implements AsyncDisposable {
     const left = () => Math.max(1, deadline - performance.now());
     const from = await this.masterOf(name);
     const fromAddr = `${from.host}:${from.port}`;
+    // Replication must really be streaming first: after a resync Redis holds the stream back until
+    // the replica's first REPLCONF ACK (up to 1 s), and a replica promoted then loses what the master
+    // acknowledged meanwhile — Redis's own asynchronous-replication loss, not what a failover test measures.
+    const replicas = this.#serversOf(name).filter((s) => s !== from && s.running).length;
+    if (replicas > 0) {
+      // WAIT counts acks of this connection's own last write, so write and WAIT on one connection.
+      await using admin = await TestClient.connect(from.port, HOST, { replyTimeoutMs: left() + 1000 });
+      const [, reply] = await admin.pipeline([["INCR", "__harness:sync"], ["WAIT", replicas, Math.round(left())]]);
+      const acked = Number(reply);
+      if (acked < replicas) throw new Error(`failover: only ${acked} of ${replicas} replica(s) acknowledged the replication stream of ${fromAddr}`);
+    }
     await waitFor(
       async () => {
         const sentinel = this.sentinels.find((s) => s.running);

@@ -1,0 +1,120 @@
+/**
+ * One database's state as the tunnel sees it: its listener, its sessions filed by the master
+ * they are tied to, and whether it is fenced (a failover is under way).
+ *
+ * Fencing: while a failover is in progress nothing more from clients reaches the old master
+ * (their bridges hold client bytes; replies still flow back) and new clients wait. When a master
+ * is confirmed again, the fenced sessions resume if it is the same master (an aborted failover),
+ * and are closed — held bytes never forwarded — if it is another one.
+ */
+import type { TCPSocketListener } from "bun";
+import type { Address } from "./address.ts";
+import type { CloseReason } from "./bridge.ts";
+import type { Bridge } from "./bridge.ts";
+import type { DatabaseConfig } from "./config.ts";
+import type { SocketOwner } from "./sockets.ts";
+
+export interface Session {
+  readonly db: Database;
+  readonly client: string;
+  readonly master: string;
+  readonly openedAt: number;
+  bridge: Bridge;
+}
+
+export type DbState = "starting" | "healthy" | "failing-over";
+
+export class Database {
+  listener: TCPSocketListener<SocketOwner> | null = null;
+  /** Sessions by the `host:port` of the master they are tied to. */
+  readonly sessions = new Map<string, Set<Session>>();
+  state: DbState = "starting";
+  /** Confirmed master, `host:port`, and its address. */
+  master: string | null = null;
+  masterAddress: Address | null = null;
+  /** Since when sessions are fenced (Date.now()), or null. */
+  fencedSince: number | null = null;
+  /** Last reason logged for an unknown/failing state, to log changes only. */
+  lastProblem: string | null = null;
+  /** Clients waiting: for a verified master (resolving) and, within that, parked during a failover. */
+  waiting = 0;
+  parked = 0;
+  #wakers: (() => void)[] = [];
+
+  constructor(readonly config: DatabaseConfig) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get sessionCount(): number {
+    let n = 0;
+    for (const group of this.sessions.values()) n += group.size;
+    return n;
+  }
+
+  file(session: Session): void {
+    let group = this.sessions.get(session.master);
+    if (!group) this.sessions.set(session.master, (group = new Set()));
+    group.add(session);
+  }
+
+  unfile(session: Session): void {
+    const group = this.sessions.get(session.master);
+    group?.delete(session);
+    if (group?.size === 0) this.sessions.delete(session.master);
+  }
+
+  *all(): Iterable<Session> {
+    for (const group of [...this.sessions.values()]) yield* [...group];
+  }
+
+  /** Close the sessions tied to `master` (every one when null); returns how many. */
+  close(master: string | null, reason: CloseReason, except?: string): number {
+    let count = 0;
+    for (const [key, group] of [...this.sessions]) {
+      if ((master !== null && key !== master) || key === except) continue;
+      for (const session of [...group]) (session.bridge.close(reason), count++);
+    }
+    return count;
+  }
+
+  /** Fence: hold every session's client bytes. Returns how many were fenced. */
+  fence(): number {
+    this.fencedSince ??= Date.now();
+    let count = 0;
+    for (const session of this.all()) if (!session.bridge.held) (session.bridge.hold(), count++);
+    return count;
+  }
+
+  /** Lift the fence for sessions on `master`; close the others (their held bytes are dropped). */
+  unfence(master: string): { resumed: number; closed: number } {
+    this.fencedSince = null;
+    let resumed = 0;
+    let closed = 0;
+    for (const session of this.all()) {
+      if (session.master === master) {
+        if (session.bridge.held) (session.bridge.release(), resumed++);
+      } else (session.bridge.close("master changed"), closed++);
+    }
+    return { resumed, closed };
+  }
+
+  /** Resolves when the state changes or after `ms`, whichever first. */
+  changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakers.push(done);
+    });
+  }
+
+  setState(state: DbState): void {
+    if (state === this.state) return;
+    this.state = state;
+    for (const wake of this.#wakers.splice(0)) wake();
+  }
+}
