@@ -2,16 +2,20 @@
 /**
  * The command line, and the only place that calls process.exit.
  *
- *   sentinel-tunnel <config_file_path> [log_file_path]     (the original's interface)
+ *   sentinel-tunnel [run] [config_file_path] [log_file_path] [flags]   (the original's interface, plus flags/env)
+ *   sentinel-tunnel check [config_file_path] [flags]
  *
- * Exit codes: 0 ok / clean shutdown, 1 runtime failure, 2 usage or config error.
+ * Exit codes: 0 ok / clean shutdown, 1 runtime failure (check: a database without a verified
+ * master; demo: the drill misbehaved), 2 usage or config error (and a busy local port at start).
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
-import { loadConfigFile } from "./config.ts";
+import { formatAddress } from "./address.ts";
+import { formatCheck, runCheck } from "./check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel } from "./index.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.ts";
+import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
 
 const EXIT_USAGE = 2;
 
@@ -20,13 +24,24 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function run(configPath: string, logPath: string | undefined): Promise<void> {
-  const { config, warnings } = loadConfigFile(configPath);
-  const log = createLogger({ file: logPath ?? null });
+type RunFlags = SettingFlags & { printConfig?: boolean };
+
+function sources(configPath: string | undefined, flags: SettingFlags): SettingSources {
+  return { file: configPath, flags, env: process.env };
+}
+
+async function run(configPath: string | undefined, logPath: string | undefined, flags: RunFlags): Promise<void> {
+  const settingFlags: SettingFlags = { ...flags, logFile: flags.logFile ?? logPath };
+  const { config, warnings } = resolveSettings(sources(configPath, settingFlags));
+  if (flags.printConfig) {
+    process.stdout.write(printableConfig(config) + "\n");
+    return;
+  }
+  const log = createLogger({ file: config.logFile, level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
   const tunnel = await startTunnel(config, { log });
-  log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map((s) => `${s.host}:${s.port}`).join(", ")}`);
+  log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
   const shutdown = async (signal: string) => {
     log.info(`${signal}: shutting down`);
     await tunnel.close();
@@ -36,22 +51,93 @@ async function run(configPath: string, logPath: string | undefined): Promise<voi
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
 }
 
+async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {
+  const { config } = resolveSettings(sources(configPath, flags));
+  const report = await runCheck(config);
+  process.stdout.write(formatCheck(report));
+  process.exit(report.ok ? 0 : 1);
+}
+
 /** The tunnel must never die because of one client, sentinel or server: log what slipped through. */
 function keepRunningOnStrayErrors(log: Logger): void {
   process.on("uncaughtException", (error) => log.error(`unexpected error (tunnel keeps running): ${error.stack ?? error}`));
   process.on("unhandledRejection", (error) => log.error(`unexpected rejection (tunnel keeps running): ${(error as Error)?.stack ?? error}`));
 }
 
+const collectList = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The flags shared by `run` and `check`: where the sentinels and databases are, and every setting. */
+function withSettingFlags(command: Command): Command {
+  command
+    .option("-s, --sentinel <host:port>", `a sentinel (repeat, or comma-separate); env ${ENV_SENTINELS}`, collectList)
+    .option("-d, --db <name=port>", `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`, collectList);
+  for (const { flag, help } of Object.values(SETTING_FLAGS)) {
+    const option = new Option(flag, help);
+    if (flag.startsWith("--log-level")) option.choices(LOG_LEVELS);
+    if (flag.startsWith("--log-format")) option.choices(LOG_FORMATS);
+    command.addOption(option);
+  }
+  return command;
+}
+
+const RUN_EXAMPLES = `
+Every setting also comes from the environment (flags > env > file): SENTINEL_TUNNEL_SENTINELS="h:p,h:p",
+SENTINEL_TUNNEL_DBS="mymaster=6380,cache=6381", SENTINEL_TUNNEL_POLL_INTERVAL_MS=250, SENTINEL_TUNNEL_METRICS=127.0.0.1:9121, ...
+
+Examples:
+  $ sentinel-tunnel config.json                      # the original's command line; logs to stderr
+  $ sentinel-tunnel config.json /var/log/tunnel.log  # the original's log file argument
+  $ sentinel-tunnel --sentinel 10.0.0.5:26379 --sentinel 10.0.0.6:26379 --db mymaster=6380 --db cache=6381
+  $ sentinel-tunnel config.json --metrics 127.0.0.1:9121 --log-format json
+  $ sentinel-tunnel config.json --print-config       # the effective config, secrets masked
+
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.`;
+
 export function program(): Command {
-  return new Command("sentinel-tunnel")
+  const root = new Command("sentinel-tunnel")
     .description("Listen on a local port per database and tunnel each connection to the current Redis master, as named by Sentinel and confirmed with ROLE.")
     .version(pkg.version, "-V, --version")
-    .argument("<config_file_path>", "JSON config: Sentinels_addresses_list, Databases [{Name, Local_port}], and our optional settings")
-    .argument("[log_file_path]", "append logs here; /dev/null for none; default: stderr")
+    .usage("[config_file_path] [log_file_path] [options]\n       sentinel-tunnel <command> [options]")
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
-    .exitOverride()
+    .exitOverride();
+
+  withSettingFlags(
+    root
+      .command("run [config_file_path] [log_file_path]", { isDefault: true })
+      .description("run the tunnel (the default command: `sentinel-tunnel config.json` is `sentinel-tunnel run config.json`)")
+      .option("--print-config", "print the effective config (secrets masked) and exit"),
+  )
+    .addHelpText("after", RUN_EXAMPLES)
     .action(run);
+
+  withSettingFlags(
+    root
+      .command("check [config_file_path]")
+      .description("ask every sentinel about every database, verify the master with ROLE, print a table; exit 0 all good, 1 a database has no verified master, 2 bad config"),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ sentinel-tunnel check config.json
+  $ sentinel-tunnel check --sentinel 127.0.0.1:26379 --db mymaster=6380   # as a readiness probe`,
+    )
+    .action(check);
+
+  root.addHelpText(
+    "after",
+    `
+Examples:
+  $ sentinel-tunnel config.json tunnel.log
+  $ sentinel-tunnel --sentinel 10.0.0.5:26379 --db mymaster=6380
+  $ sentinel-tunnel check config.json
+
+Run \`sentinel-tunnel <command> --help\` for a command's options (\`run\` is the default command).`,
+  );
+  // Commands inherit the output and exit handling.
+  for (const command of root.commands) command.configureOutput(root.configureOutput()).exitOverride().showHelpAfterError();
+  return root;
 }
 
 async function main(argv: string[]): Promise<void> {

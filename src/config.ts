@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { isPort, parseAddress, type Address } from "./address.ts";
+import { formatAddress, isPort, parseAddress, type Address } from "./address.ts";
 import { ConfigError } from "./errors.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./log.ts";
 
 export interface DatabaseConfig {
   /** The Sentinel master name. */
@@ -29,6 +30,14 @@ export interface Config {
   failoverWaitMs: number;
   /** Longest a fence may hold sessions before they are closed. */
   fenceTimeoutMs: number;
+  /** `host:port` of the metrics/health HTTP listener; null: off. */
+  metrics: string | null;
+  /** On SIGTERM/SIGINT, how long open sessions may finish before they are closed. */
+  drainTimeoutMs: number;
+  logLevel: LogLevelName;
+  logFormat: LogFormat;
+  /** Append logs here; `/dev/null` for none; null: stderr. */
+  logFile: string | null;
 }
 
 export const DEFAULTS = {
@@ -41,7 +50,12 @@ export const DEFAULTS = {
   roleTimeoutMs: 500,
   failoverWaitMs: 5000,
   fenceTimeoutMs: 5000,
-} as const;
+  metrics: null as string | null,
+  drainTimeoutMs: 5000,
+  logLevel: "info" as LogLevelName,
+  logFormat: "text" as LogFormat,
+  logFile: null as string | null,
+};
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours. */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
@@ -63,6 +77,16 @@ const sentinelAddress = z.string({ error: 'must be a "host:port" string' }).tran
   ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a "host:port" address` });
   return z.NEVER;
 });
+
+/** `host:port`, or a bare port meaning 127.0.0.1:port (loopback unless told otherwise). */
+const listenAddress = z.string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' }).transform((value, ctx) => {
+  const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
+  if (address) return formatAddress(address);
+  ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
+  return z.NEVER;
+});
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
 const schema = z
   .object({
@@ -88,6 +112,11 @@ const schema = z
     roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
+    metrics: listenAddress.nullable().default(DEFAULTS.metrics),
+    drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),
+    logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),
+    logFormat: oneOf(LOG_FORMATS).default(DEFAULTS.logFormat),
+    logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<number, number>();
@@ -106,6 +135,12 @@ export interface LoadedConfig {
 
 /** Read and validate a config file. Throws ConfigError naming the file and the field. */
 export function loadConfigFile(file: string): LoadedConfig {
+  const { input, warnings } = readConfigFile(file);
+  return { config: validateConfig(input, () => file), warnings };
+}
+
+/** Read a config file into its canonical (not yet validated) object; warnings name the file. */
+export function readConfigFile(file: string): { input: Record<string, unknown>; warnings: string[] } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -118,36 +153,54 @@ export function loadConfigFile(file: string): LoadedConfig {
   } catch (error) {
     throw new ConfigError(file, "", `is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfig(json, file);
+  const { input, warnings } = canonicalConfig(json, file);
+  return { input, warnings: warnings.map((w) => `${file}: ${w}`) };
 }
 
 /** Validate an already parsed config object; `source` names it in errors. */
 export function parseConfig(json: unknown, source: string): LoadedConfig {
+  const { input, warnings } = canonicalConfig(json, source);
+  return { config: validateConfig(input, () => source), warnings: warnings.map((w) => `${source}: ${w}`) };
+}
+
+/** The config object with every key in its canonical spelling (unknown keys dropped, with a warning each). */
+export function canonicalConfig(json: unknown, source: string): { input: Record<string, unknown>; warnings: string[] } {
   const warnings: string[] = [];
   const input = canonicalKeys(json, TOP_KEYS, "", warnings);
   if (input && typeof input === "object" && Array.isArray((input as Record<string, unknown>).Databases)) {
     const dbs = (input as Record<string, unknown[]>).Databases!;
     (input as Record<string, unknown>).Databases = dbs.map((db, i) => canonicalKeys(db, DB_KEYS, `Databases[${i}].`, warnings));
   }
+  if (!input || typeof input !== "object" || Array.isArray(input)) throw new ConfigError(source, "(top level)", 'must be a JSON object like {"Sentinels_addresses_list": [...], "Databases": [...]}');
+  return { input: input as Record<string, unknown>, warnings };
+}
+
+/**
+ * Validate a canonical config object. `sourceOf(topKey)` names where a setting came from
+ * (a file, a flag, an environment variable); the error names it with the field.
+ */
+export function validateConfig(input: Record<string, unknown>, sourceOf: (key: string) => string): Config {
   const result = schema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({ field: formatPath(issue.path), problem: issue.message }));
-    throw new ConfigError(source, issues[0]!.field, issues[0]!.problem, issues);
+    const issues = result.error.issues.map((issue) => ({ key: String(issue.path[0] ?? ""), field: formatPath(issue.path), problem: issue.message }));
+    const source = sourceOf(issues[0]!.key);
+    throw new ConfigError(source, issues[0]!.field, issues[0]!.problem, issues.filter((i) => sourceOf(i.key) === source));
   }
-  const c = result.data;
+  const { Sentinels_addresses_list, Databases, ...ours } = result.data;
   return {
-    warnings: warnings.map((w) => `${source}: ${w}`),
-    config: {
-      sentinels: c.Sentinels_addresses_list,
-      databases: c.Databases.map((db) => ({ name: db.Name, port: db.Local_port })),
-      bind: c.bind,
-      pollIntervalMs: c.pollIntervalMs,
-      connectTimeoutMs: c.connectTimeoutMs,
-      sentinelTimeoutMs: c.sentinelTimeoutMs,
-      roleTimeoutMs: c.roleTimeoutMs,
-      failoverWaitMs: c.failoverWaitMs,
-      fenceTimeoutMs: c.fenceTimeoutMs,
-    },
+    ...ours,
+    sentinels: Sentinels_addresses_list,
+    databases: Databases.map((db) => ({ name: db.Name, port: db.Local_port })),
+  };
+}
+
+/** A config back in the file's format (what `--print-config` shows; it loads as a config file). */
+export function configToJson(config: Config): Record<string, unknown> {
+  const { sentinels, databases, ...ours } = config;
+  return {
+    Sentinels_addresses_list: sentinels.map(formatAddress),
+    Databases: databases.map((db) => ({ Name: db.name, Local_port: String(db.port) })),
+    ...ours,
   };
 }
 

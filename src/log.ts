@@ -1,5 +1,6 @@
 /**
- * Logging with consola: one line per event, `2026-01-01T00:00:00.000Z [info] message`.
+ * Logging with consola: one line per event, as text (`2026-01-01T00:00:00.000Z [info] message`)
+ * or as JSON (`{"time":"...","level":"info","msg":"..."}`, one object per line, for log shippers).
  * Destination per the original CLI: a log file path (appended to), `/dev/null` for none, or
  * stderr when no path is given. Writes are synchronous so nothing is lost when the process exits.
  */
@@ -8,20 +9,27 @@ import { format } from "node:util";
 import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogType } from "consola";
 
 export type Logger = ConsolaInstance;
-export type LogLevelName = "silent" | "error" | "warn" | "info" | "debug";
+export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["text", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface LoggerOptions {
   /** Append to this file; `/dev/null` disables logging; absent: stderr. */
   file?: string | null;
   level?: LogLevelName;
+  format?: LogFormat;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const silent = options.file === "/dev/null" || options.level === "silent";
   const fd = silent ? -1 : options.file ? openSync(options.file, "a") : 2;
+  const json = options.format === "json";
   const reporter: ConsolaReporter = {
     log(entry) {
-      const line = `${entry.date.toISOString()} [${entry.type}] ${format(...(entry.args as unknown[]))}\n`;
+      const message = format(...(entry.args as unknown[]));
+      const time = entry.date.toISOString();
+      const line = json ? `${JSON.stringify({ time, level: entry.type, msg: message })}\n` : `${time} [${entry.type}] ${message}\n`;
       try {
         writeSync(fd, line);
       } catch {

@@ -19,17 +19,33 @@ describe("cli", () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   }, 10_000);
 
-  test("--help shows the original's usage on stdout and exits 0", async () => {
+  test("--help shows the original's usage, the commands and examples on stdout and exits 0", async () => {
     const r = await run("--help");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("<config_file_path> [log_file_path]");
-  }, 10_000);
+    expect(r.stdout).toContain("Usage: sentinel-tunnel [config_file_path] [log_file_path] [options]");
+    for (const command of ["run [options] [config_file_path] [log_file_path]", "check [options] [config_file_path]"]) expect(r.stdout).toContain(command);
+    expect(r.stdout).toContain("$ sentinel-tunnel --sentinel 10.0.0.5:26379 --db mymaster=6380");
+    for (const command of ["run", "check"]) {
+      const sub = await run(command, "--help");
+      expect(sub.code).toBe(0);
+      expect(sub.stdout).toContain("Examples:");
+    }
+    expect((await run("run", "--help")).stdout).toContain("--drain-timeout <ms>");
+  }, 20_000);
 
-  test("a missing config path prints the help to stderr and exits 2", async () => {
+  test("no config file and no --sentinel/--db says what to give and exits 2", async () => {
     const r = await run();
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("missing required argument 'config_file_path'");
-    expect(r.stderr).toContain("Usage: sentinel-tunnel");
+    expect(r.stderr).toContain("no config: give a config file, or --sentinel host:port and --db name=port");
+  }, 10_000);
+
+  test("--print-config prints the effective config (flags over the file) and exits 0 without listening", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
+    const path = join(dir, "c.json");
+    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "1" }], bind: "127.0.0.3" }));
+    const r = await run(path, "--poll-interval", "75", "--metrics", "9121", "--print-config");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ Databases: [{ Name: "a", Local_port: "1" }], bind: "127.0.0.3", pollIntervalMs: 75, metrics: "127.0.0.1:9121", logFormat: "text" });
   }, 10_000);
 
   test("an unknown flag exits 2", async () => {

@@ -24,9 +24,9 @@ export interface TunnelProc extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Spawn `bun <repo>/src/cli.ts <configPath> [logFile]` from the repo root. */
-export async function startTunnelProcess(configPath: string, opts: { logFile?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TunnelProc> {
-  const cmd = [process.execPath, `${REPO}/src/cli.ts`, configPath, ...(opts.logFile ? [opts.logFile] : []), ...(opts.args ?? [])];
+/** Spawn `bun <repo>/src/cli.ts <configPath> [logFile] [args]` from the repo root (configPath null: flags/env only). */
+export async function startTunnelProcess(configPath: string | null, opts: { logFile?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TunnelProc> {
+  const cmd = [process.execPath, `${REPO}/src/cli.ts`, ...(configPath ? [configPath] : []), ...(opts.logFile ? [opts.logFile] : []), ...(opts.args ?? [])];
   const proc = spawnTracked(cmd, { cwd: REPO, env: { ...process.env, ...opts.env }, stdout: "pipe" });
   const stdout = collect(proc.stdout as ReadableStream<Uint8Array>);
   const stderr = collect(proc.stderr);

@@ -1,0 +1,104 @@
+/**
+ * `sentinel-tunnel check`: for each database, ask every configured sentinel where the master is
+ * (with latency), verify the majority answer with ROLE, and report a table and a verdict.
+ * Opens no listener; usable as a CI step or a container readiness probe.
+ */
+import { formatAddress, parseAddress, type Address } from "./address.ts";
+import type { Config } from "./config.ts";
+import { RespClient } from "./resp-client.ts";
+import { connectVerified } from "./resolver.ts";
+
+export interface SentinelAnswer {
+  sentinel: string;
+  /** `host:port`, or null with `error` set. */
+  master: string | null;
+  error?: string;
+  ms: number;
+}
+
+export interface DatabaseCheck {
+  name: string;
+  answers: SentinelAnswer[];
+  /** The address most sentinels name. */
+  master: string | null;
+  /** What ROLE said on that address ("master", "slave", or why it could not be asked). */
+  role: string;
+  ok: boolean;
+  verdict: string;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  databases: DatabaseCheck[];
+}
+
+async function ask(sentinel: Address, name: string, timeoutMs: number): Promise<SentinelAnswer> {
+  const label = formatAddress(sentinel);
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  let client: RespClient | null = null;
+  try {
+    client = await RespClient.connect(sentinel, timeoutMs);
+    const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
+    if (reply === null) return { sentinel: label, master: null, error: "does not know this master", ms: ms() };
+    const address = Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+    if (!address) return { sentinel: label, master: null, error: `unexpected reply ${JSON.stringify(reply)}`, ms: ms() };
+    return { sentinel: label, master: formatAddress(address), ms: ms() };
+  } catch (error) {
+    return { sentinel: label, master: null, error: (error as Error).message, ms: ms() };
+  } finally {
+    client?.destroy("check done");
+  }
+}
+
+async function role(address: string, timeoutMs: number): Promise<string> {
+  try {
+    const socket = await connectVerified(parseAddress(address)!, timeoutMs);
+    socket.terminate();
+    return "master";
+  } catch (error) {
+    const message = (error as Error).message;
+    const says = /ROLE says (\S+)/.exec(message);
+    return says ? says[1]! : message.replace(`${address} is not a verified master: `, "");
+  }
+}
+
+async function checkDatabase(config: Config, name: string): Promise<DatabaseCheck> {
+  const timeoutMs = Math.max(config.sentinelTimeoutMs, 1000);
+  const answers = await Promise.all(config.sentinels.map((s) => ask(s, name, timeoutMs)));
+  const votes = new Map<string, number>();
+  for (const a of answers) if (a.master) votes.set(a.master, (votes.get(a.master) ?? 0) + 1);
+  const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
+  const master = ranked[0]?.[0] ?? null;
+  if (!master) {
+    const verdict = answers.some((a) => a.error === "does not know this master") ? "FAIL: no sentinel knows this master" : "FAIL: no sentinel answered";
+    return { name, answers, master, role: "-", ok: false, verdict };
+  }
+  const said = await role(master, Math.max(config.connectTimeoutMs, 1000));
+  const dissent = answers.length - (ranked[0]![1] ?? 0);
+  if (said !== "master") return { name, answers, master, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+  const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
+  return { name, answers, master, role: said, ok: true, verdict };
+}
+
+/** Ask every sentinel about every database; never throws for a dead deployment (that is a FAIL row). */
+export async function runCheck(config: Config): Promise<CheckReport> {
+  const databases = await Promise.all(config.databases.map((db) => checkDatabase(config, db.name)));
+  return { ok: databases.every((d) => d.ok), databases };
+}
+
+/** The report as a text table: one row per database and sentinel; master, ROLE and verdict on the first. */
+export function formatCheck(report: CheckReport): string {
+  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", "ROLE", "VERDICT"]];
+  for (const db of report.databases) {
+    db.answers.forEach((a, i) => {
+      const first = i === 0;
+      rows.push([first ? db.name : "", a.sentinel, a.master ?? `error: ${a.error}`, `${a.ms} ms`, first ? (db.master ?? "-") : "", first ? db.role : "", first ? db.verdict : ""]);
+    });
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+  const failed = report.databases.filter((d) => !d.ok).length;
+  lines.push("", report.ok ? `all ${report.databases.length} database(s) have a verified master` : `${failed} of ${report.databases.length} database(s) have no verified master`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,134 @@
+/**
+ * The effective config from three layers: command-line flags > environment variables > config
+ * file (each setting from the highest layer that has it; lists are replaced, not merged). A
+ * config file is optional when flags or the environment name the sentinels and databases.
+ * Errors name the layer the bad value came from (`--poll-interval`, `SENTINEL_TUNNEL_DBS`, the file).
+ * Also: masking secrets for `--print-config`.
+ */
+import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+export const ENV_PREFIX = "SENTINEL_TUNNEL_";
+export const ENV_SENTINELS = `${ENV_PREFIX}SENTINELS`;
+export const ENV_DBS = `${ENV_PREFIX}DBS`;
+
+/** Flags of the run/check commands that map to a setting (commander attribute → config key and flag). */
+export const SETTING_FLAGS = {
+  bind: { key: "bind", flag: "--bind <address>", help: `address the local ports listen on (default ${DEFAULTS.bind})` },
+  pollInterval: { key: "pollIntervalMs", flag: "--poll-interval <ms>", help: `how often to ask Sentinel for each master (default ${DEFAULTS.pollIntervalMs})` },
+  connectTimeout: { key: "connectTimeoutMs", flag: "--connect-timeout <ms>", help: `how long a new client may wait for a verified master (default ${DEFAULTS.connectTimeoutMs})` },
+  sentinelTimeout: { key: "sentinelTimeoutMs", flag: "--sentinel-timeout <ms>", help: `deadline per sentinel connect and reply (default ${DEFAULTS.sentinelTimeoutMs})` },
+  logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)" },
+  logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)" },
+  logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
+  metrics: { key: "metrics", flag: "--metrics <host:port>", help: "serve /metrics, /healthz and /readyz here, e.g. 127.0.0.1:9121 (default off)" },
+  drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
+} as const;
+
+export interface SettingFlags {
+  sentinel?: string[];
+  db?: string[];
+  bind?: string;
+  pollInterval?: string;
+  connectTimeout?: string;
+  sentinelTimeout?: string;
+  logLevel?: string;
+  logFormat?: string;
+  logFile?: string;
+  metrics?: string;
+  drainTimeout?: string;
+}
+
+export interface SettingSources {
+  /** Config file path, if any. */
+  file?: string;
+  flags?: SettingFlags;
+  env?: Record<string, string | undefined>;
+}
+
+export interface Settings {
+  config: Config;
+  warnings: string[];
+  /** Where each top-level key came from: the file path, a flag, or an env var name. */
+  origins: Record<string, string>;
+}
+
+/** `pollIntervalMs` → `SENTINEL_TUNNEL_POLL_INTERVAL_MS`. */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.replace(/([A-Z])/g, "_$1").toUpperCase();
+}
+
+/** `"a=6380,b=6381"` or `["a=6380"]` → `[{Name, Local_port}]`; `source` names the flag or variable in errors. */
+function parseDbs(items: string[], source: string): { Name: string; Local_port: string }[] {
+  return items.map((item) => {
+    const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(item);
+    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not name=port (like mymaster=6380)`);
+    return { Name: m[1]!, Local_port: m[2]! };
+  });
+}
+
+const splitList = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** A value from a flag or env var, typed like the setting's default (numbers stay strings when not numeric, so the schema names them). */
+function typed(key: string, value: string): unknown {
+  const fallback = (DEFAULTS as Record<string, unknown>)[key];
+  if (typeof fallback === "number" && /^\s*\d+\s*$/.test(value)) return Number(value);
+  if (fallback === null && (value === "" || value === "off")) return null;
+  return value;
+}
+
+/** Merge the layers and validate; throws ConfigError naming the layer and the field. */
+export function resolveSettings(sources: SettingSources): Settings {
+  const input: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  const warnings: string[] = [];
+  const set = (key: string, value: unknown, origin: string) => {
+    input[key] = value;
+    origins[key] = origin;
+  };
+  if (sources.file) {
+    const file = readConfigFile(sources.file);
+    warnings.push(...file.warnings);
+    for (const [key, value] of Object.entries(file.input)) set(key, value, sources.file);
+  }
+  const env = sources.env ?? {};
+  if (env[ENV_SENTINELS]) set("Sentinels_addresses_list", splitList(env[ENV_SENTINELS]!), ENV_SENTINELS);
+  if (env[ENV_DBS]) set("Databases", parseDbs(splitList(env[ENV_DBS]!), ENV_DBS), ENV_DBS);
+  for (const key of Object.keys(DEFAULTS)) {
+    const value = env[envName(key)];
+    if (value !== undefined) set(key, typed(key, value), envName(key));
+  }
+  const flags = sources.flags ?? {};
+  if (flags.sentinel?.length) set("Sentinels_addresses_list", flags.sentinel.flatMap(splitList), "--sentinel");
+  if (flags.db?.length) set("Databases", parseDbs(flags.db.flatMap(splitList), "--db"), "--db");
+  for (const [attr, { key, flag }] of Object.entries(SETTING_FLAGS)) {
+    const value = flags[attr as keyof SettingFlags];
+    if (typeof value === "string") set(key, typed(key, value), flag.split(" ")[0]!);
+  }
+  if (!sources.file && !("Sentinels_addresses_list" in input) && !("Databases" in input)) {
+    throw new ConfigError(
+      "usage",
+      "",
+      `no config: give a config file, or --sentinel host:port and --db name=port (or ${ENV_SENTINELS} and ${ENV_DBS})`,
+    );
+  }
+  const sourceOf = (key: string) => origins[key] ?? sources.file ?? (key === "Databases" ? `--db (or ${ENV_DBS})` : key === "Sentinels_addresses_list" ? `--sentinel (or ${ENV_SENTINELS})` : "config");
+  return { config: validateConfig(input, sourceOf), warnings, origins };
+}
+
+const SECRET_KEY = /pass(word|phrase)?$|secret|token|credential|private.?key|^auth$/i;
+
+/** A deep copy with every secret-looking value (by key name, or a password in a URL) replaced by `***`. */
+export function maskSecrets(value: unknown, key = ""): unknown {
+  if (SECRET_KEY.test(key) && value !== null && value !== undefined && value !== "") return "***";
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+  if (typeof value === "string" && value.includes("PRIVATE KEY-----")) return "***";
+  if (typeof value === "string") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/i, "$1***@");
+  return value;
+}
+
+/** The effective config as JSON in the file's format, secrets masked (what `--print-config` prints). */
+export function printableConfig(config: Config): string {
+  return JSON.stringify(maskSecrets(configToJson(config)), null, 2);
+}

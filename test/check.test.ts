@@ -1,0 +1,63 @@
+/**
+ * `check` against a live and a dead deployment (exit 0 / 1 / 2), and the tunnel run from flags
+ * and environment alone, without a config file.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort } from "./harness/index.ts";
+
+const cli = join(import.meta.dir, "..", "src", "cli.ts");
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, cli, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+describe("check and flags mode", () => {
+  test("check: 0 with a verified master, 1 for an unknown name or dead sentinels, 2 for a bad config; flags/env run the tunnel", async () => {
+    await using dep = await startDeployment();
+    const master = await dep.masterOf();
+    const sentinelFlags = dep.sentinelAddresses.flatMap((s) => ["--sentinel", s]);
+
+    const good = await run(["check", ...sentinelFlags, "--db", "mymaster=6380"]);
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^DATABASE\s+SENTINEL\s+ANSWER\s+LATENCY\s+MASTER\s+ROLE\s+VERDICT/);
+    expect(good.stdout).toContain(`mymaster  ${dep.sentinelAddresses[0]}`);
+    expect(good.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${master.port}\\s+master\\s+OK`));
+    expect(good.stdout.split("\n").filter((l) => l.includes(`127.0.0.1:${master.port}`)).length).toBe(3); // every sentinel's answer
+    expect(good.stdout).toContain("all 1 database(s) have a verified master");
+
+    // The same through a config file, with one database no sentinel knows: exit 1.
+    const config = await dep.configFile([{ name: "mymaster", port: 6380 }, { name: "nosuch", port: 6381 }]);
+    const partly = await run(["check", config]);
+    expect(partly.code).toBe(1);
+    expect(partly.stdout).toContain("FAIL: no sentinel knows this master");
+    expect(partly.stdout).toContain("1 of 2 database(s) have no verified master");
+
+    // Sentinels that are not there (env instead of flags): exit 1, each sentinel's error shown.
+    const [dead1, dead2] = [await freePort(), await freePort()];
+    const dead = await run(["check"], { SENTINEL_TUNNEL_SENTINELS: `127.0.0.1:${dead1},127.0.0.1:${dead2}`, SENTINEL_TUNNEL_DBS: "mymaster=6380" });
+    expect(dead.code).toBe(1);
+    expect(dead.stdout).toContain(`127.0.0.1:${dead1}  error: connect failed`);
+    expect(dead.stdout).toContain("FAIL: no sentinel answered");
+
+    const bad = await run(["check", "--sentinel", "127.0.0.1:1", "--db", "mymaster=notaport"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--db: Databases[0].Local_port: "notaport" is not a port');
+
+    // No config file at all: the tunnel runs from flags and the environment, flags winning.
+    const port = await freePort();
+    await using tunnel = await startTunnelProcess(null, {
+      args: [...sentinelFlags, "--db", `mymaster=${port}`, "--log-format", "json"],
+      env: { SENTINEL_TUNNEL_DBS: "mymaster=1", SENTINEL_TUNNEL_LOG_LEVEL: "debug" },
+    });
+    await waitForPort(port, { timeoutMs: 10_000 });
+    await using client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 3000 });
+    expect(await client.command("SET", "flags", "yes")).toBe("OK");
+    expect(await master.command("GET", "flags")).toBe("yes");
+    const firstLine = JSON.parse(tunnel.stderr().split("\n")[0]!);
+    expect(firstLine).toMatchObject({ level: "info", msg: `mymaster: listening on 127.0.0.1:${port}` });
+    expect(typeof firstLine.time).toBe("string");
+  }, 60_000);
+});

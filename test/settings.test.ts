@@ -1,0 +1,79 @@
+/** Flags > environment > config file, lists replaced not merged, errors naming the layer, secrets masked. */
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "../src/errors.ts";
+import { envName, maskSecrets, printableConfig, resolveSettings, type SettingSources } from "../src/settings.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-settings-"));
+const file = join(dir, "c.json");
+writeFileSync(file, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "filedb", Local_port: "7000" }], pollIntervalMs: 111, bind: "127.0.0.2" }));
+
+function problem(sources: SettingSources): ConfigError {
+  try {
+    resolveSettings(sources);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("settings", () => {
+  test("flags alone make a config (no file)", () => {
+    const { config } = resolveSettings({ flags: { sentinel: ["127.0.0.1:1", "[::1]:2"], db: ["mymaster=6380", "cache=6381"] } });
+    expect(config.sentinels).toEqual([{ host: "127.0.0.1", port: 1 }, { host: "::1", port: 2 }]);
+    expect(config.databases).toEqual([{ name: "mymaster", port: 6380 }, { name: "cache", port: 6381 }]);
+    expect(config.bind).toBe("127.0.0.1");
+  }, 5000);
+
+  test("the environment alone makes a config, one variable per setting", () => {
+    const env = { SENTINEL_TUNNEL_SENTINELS: "127.0.0.1:1, 127.0.0.1:2", SENTINEL_TUNNEL_DBS: "a=6380,b=6381", SENTINEL_TUNNEL_POLL_INTERVAL_MS: "50", SENTINEL_TUNNEL_LOG_FORMAT: "json", SENTINEL_TUNNEL_METRICS: "9121" };
+    const { config } = resolveSettings({ env });
+    expect(config.sentinels.map((s) => s.port)).toEqual([1, 2]);
+    expect(config.databases.map((d) => d.name)).toEqual(["a", "b"]);
+    expect(config.pollIntervalMs).toBe(50);
+    expect(config.logFormat).toBe("json");
+    expect(config.metrics).toBe("127.0.0.1:9121");
+    expect(envName("drainTimeoutMs")).toBe("SENTINEL_TUNNEL_DRAIN_TIMEOUT_MS");
+  }, 5000);
+
+  test("precedence: flags > env > file, per setting; lists are replaced", () => {
+    const env = { SENTINEL_TUNNEL_POLL_INTERVAL_MS: "222", SENTINEL_TUNNEL_DBS: "envdb=7001", SENTINEL_TUNNEL_CONNECT_TIMEOUT_MS: "3333" };
+    const fileOnly = resolveSettings({ file }).config;
+    expect([fileOnly.pollIntervalMs, fileOnly.bind, fileOnly.databases[0]!.name]).toEqual([111, "127.0.0.2", "filedb"]);
+    const withEnv = resolveSettings({ file, env });
+    expect([withEnv.config.pollIntervalMs, withEnv.config.connectTimeoutMs, withEnv.config.bind]).toEqual([222, 3333, "127.0.0.2"]);
+    expect(withEnv.config.databases).toEqual([{ name: "envdb", port: 7001 }]);
+    expect(withEnv.origins.pollIntervalMs).toBe("SENTINEL_TUNNEL_POLL_INTERVAL_MS");
+    const withFlags = resolveSettings({ file, env, flags: { pollInterval: "333", db: ["flagdb=7002"], logLevel: "debug" } });
+    expect([withFlags.config.pollIntervalMs, withFlags.config.connectTimeoutMs, withFlags.config.logLevel]).toEqual([333, 3333, "debug"]);
+    expect(withFlags.config.databases).toEqual([{ name: "flagdb", port: 7002 }]);
+    expect(withFlags.config.sentinels).toEqual([{ host: "127.0.0.1", port: 26379 }]);
+    expect(withFlags.origins).toMatchObject({ pollIntervalMs: "--poll-interval", Databases: "--db", Sentinels_addresses_list: file, bind: file });
+  }, 5000);
+
+  test("errors name the flag, variable or file the bad value came from", () => {
+    expect(problem({ file, flags: { pollInterval: "fast" } }).message).toBe("--poll-interval: pollIntervalMs: must be a number of milliseconds");
+    expect(problem({ file, env: { SENTINEL_TUNNEL_LOG_FORMAT: "xml" } }).message).toBe("SENTINEL_TUNNEL_LOG_FORMAT: logFormat: must be one of text, json");
+    expect(problem({ flags: { sentinel: ["127.0.0.1:1"], db: ["mymaster"] } }).message).toBe('--db: "mymaster" is not name=port (like mymaster=6380)');
+    expect(problem({ flags: { sentinel: ["127.0.0.1:1"], db: ["a=12a"] } }).message).toBe('--db: Databases[0].Local_port: "12a" is not a port (1-65535)');
+    expect(problem({ env: { SENTINEL_TUNNEL_SENTINELS: "nohost" }, flags: { db: ["a=1"] } }).message).toBe('SENTINEL_TUNNEL_SENTINELS: Sentinels_addresses_list[0]: "nohost" is not a "host:port" address');
+    expect(problem({ flags: { db: ["a=1"] } }).message).toContain("Sentinels_addresses_list: is missing");
+    expect(problem({}).message).toContain("no config: give a config file, or --sentinel host:port and --db name=port");
+    expect(problem({ file: join(dir, "nope.json") }).message).toContain("nope.json: cannot read the config file (ENOENT)");
+  }, 5000);
+
+  test("--print-config output is a loadable config with secrets masked", () => {
+    const { config } = resolveSettings({ file, flags: { metrics: "127.0.0.1:9121" } });
+    const printed = JSON.parse(printableConfig(config));
+    expect(printed).toMatchObject({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "filedb", Local_port: "7000" }], metrics: "127.0.0.1:9121", pollIntervalMs: 111 });
+    const reloaded = join(dir, "printed.json");
+    writeFileSync(reloaded, JSON.stringify(printed));
+    expect(resolveSettings({ file: reloaded }).config).toEqual(config);
+    // Whatever secret a config carries (passwords, tokens, credentials in URLs) is never printed.
+    const masked = maskSecrets({ password: "hunter2", sentinelPassword: "s3", tls: { key: "-----BEGIN PRIVATE KEY-----\nabc", cert: "/etc/c.pem", privateKey: "pk", passphrase: "pp" }, authToken: "t", url: "redis://user:hunter2@h:1", auth: "x", Name: "keep", empty: "" });
+    expect(masked).toEqual({ password: "***", sentinelPassword: "***", tls: { key: "***", cert: "/etc/c.pem", privateKey: "***", passphrase: "***" }, authToken: "***", url: "redis://user:***@h:1", auth: "***", Name: "keep", empty: "" });
+  }, 5000);
+});
