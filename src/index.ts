@@ -4,6 +4,7 @@
  */
 import { type Config } from "./config.ts";
 import { silentLogger, type Logger } from "./log.ts";
+import { watchOpenFiles } from "./fd-watch.ts";
 import { Poller } from "./poller.ts";
 import { Resolver } from "./resolver.ts";
 import { Sentinels } from "./sentinel.ts";
@@ -36,6 +37,7 @@ export async function startTunnel(config: Config, options: { log?: Logger } = {}
   );
   poller.start();
   poller.pollAll();
+  const stopWatch = watchOpenFiles(log);
   return {
     config,
     sentinels,
@@ -43,6 +45,7 @@ export async function startTunnel(config: Config, options: { log?: Logger } = {}
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     async close() {
+      stopWatch();
       poller.stop();
       registry.stop();
       sentinels.close();

@@ -3,9 +3,9 @@
  * check refuses a replica named as master; discovery moves past garbage and silence.
  */
 import { describe, expect, test } from "bun:test";
-import { startDeployment, TestClient } from "./harness/index.ts";
-import { addrReply, startMockSentinel } from "./support/mock-sentinel.ts";
-import { startTestTunnel } from "./support/tunnel.ts";
+import { startDeployment, TestClient } from "../harness/index.ts";
+import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
+import { startTestTunnel } from "../support/tunnel.ts";
 
 describe("misbehaving sentinels", () => {
   test("a sentinel that names a replica as master is refused by the ROLE check", async () => {
@@ -28,6 +28,18 @@ describe("misbehaving sentinels", () => {
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await c.command("ROLE"))[0]).toBe("master");
     expect(tt.tunnel.sentinels.addresses[0]).not.toBe(babbler.address);
+  }, 30_000);
+
+  test("a sentinel that hangs mid-reply is given up after the sentinel timeout, and the next answers", async () => {
+    await using dep = await startDeployment();
+    await using stutter = startMockSentinel(() => "*2\r\n$9\r\n127.0.0.1\r\n"); // half an address, then silence
+    const sentinelTimeoutMs = 200;
+    await using tt = await startTestTunnel([stutter.address, ...dep.sentinelAddresses], ["mymaster"], { sentinelTimeoutMs });
+    const started = performance.now();
+    await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect((await c.command("ROLE"))[0]).toBe("master");
+    expect(performance.now() - started).toBeLessThan(sentinelTimeoutMs + 500);
+    expect(stutter.received.length).toBeGreaterThan(0);
   }, 30_000);
 
   test("a first sentinel that never answers costs one sentinel timeout, then the next answers", async () => {

@@ -1,0 +1,51 @@
+/**
+ * Open files against the soft limit. When a process runs out of descriptors, accept() fails with
+ * EMFILE and Bun leaves new clients waiting in the kernel's queue without a word; this watch
+ * makes that visible: a warning when open files reach 90% of the limit, another when they are
+ * back under 80%. Linux only (reads /proc); elsewhere it does nothing.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Logger } from "./log.ts";
+
+/** The soft and hard limits on open files, from /proc/self/limits; null where unavailable. */
+export function openFileLimits(): { soft: number; hard: number } | null {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const [soft, hard] = (line?.match(/(\d+|unlimited)\s+(\d+|unlimited)/)?.slice(1) ?? []).map((v) => (v === "unlimited" ? Infinity : Number(v)));
+    return soft && hard ? { soft, hard } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function openFileCount(): number | null {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return null;
+  }
+}
+
+/** Check every `intervalMs`; returns a stop function. */
+export function watchOpenFiles(log: Logger, intervalMs = 1000): () => void {
+  let warned = false;
+  const timer = setInterval(() => {
+    const limits = openFileLimits();
+    const open = openFileCount();
+    if (!limits || open === null || !Number.isFinite(limits.soft)) return;
+    if (!warned && open >= limits.soft * 0.9) {
+      warned = true;
+      log.warn(
+        `open files ${open} of ${limits.soft} (soft limit): new clients wait in the kernel's accept queue once it is reached; ` +
+          `existing sessions are unaffected. Raise it (ulimit -n ${limits.hard}, systemd LimitNOFILE=) or reduce connections`,
+      );
+    } else if (warned && open < limits.soft * 0.8) {
+      warned = false;
+      log.info(`open files back to ${open} of ${limits.soft}: accepting normally`);
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

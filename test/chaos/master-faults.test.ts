@@ -1,0 +1,90 @@
+/**
+ * The master killed or frozen under a write load: clients get errors or closed connections,
+ * never a hang; writes resume on the promoted replica soon after Sentinel switches; nothing the
+ * tunnel acknowledged after the switch is lost when the old master comes back.
+ */
+import { describe, expect, test } from "bun:test";
+import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort, type Deployment } from "../harness/index.ts";
+import { WriteLoad } from "../support/write-load.ts";
+
+/** performance.now() when every running sentinel names another master than `old`. */
+async function sentinelsSwitched(dep: Deployment, old: string, timeoutMs: number): Promise<number> {
+  await waitFor(
+    async () => {
+      const running = dep.sentinels.filter((s) => s.running);
+      const addrs = await Promise.all(running.map((s) => s.masterAddr("mymaster")));
+      return addrs.every((a) => a && a !== old);
+    },
+    { timeoutMs, intervalMs: 5, message: `sentinels switched away from ${old}` },
+  );
+  return performance.now();
+}
+
+async function setup(dep: Deployment) {
+  const port = await freePort();
+  const config = await dep.configFile([{ name: "mymaster", port }]);
+  const tunnel = await startTunnelProcess(config, { logFile: process.env.CHAOS_LOG ?? "/dev/null" });
+  await waitForPort(port, { timeoutMs: 10_000 });
+  return { port, tunnel };
+}
+
+describe("chaos: master faults", () => {
+  test("kill -9 the master: no hang, writes resume on the new master within 0.5 s of the switch", async () => {
+    await using dep = await startDeployment({ downAfterMs: 500, failoverTimeoutMs: 3000 });
+    const { port, tunnel } = await setup(dep);
+    await using _t = tunnel;
+    const load = new WriteLoad(port, 4, "kill");
+    load.start();
+    try {
+      await waitFor(() => load.ackedCount >= 500, { timeoutMs: 10_000, message: "writes flowing" });
+      const old = await dep.masterOf();
+      const killedAt = performance.now();
+      old.kill("SIGKILL");
+      const switchedAt = await sentinelsSwitched(dep, `127.0.0.1:${old.port}`, 20_000);
+      const firstAck = await waitFor(() => load.firstAckAfter(killedAt), { timeoutMs: 5000, message: "a write acknowledged after the kill" });
+      expect(firstAck - switchedAt).toBeLessThan(500);
+      await load.stop();
+      // Every command got an answer (reply, error or close) in bounded time.
+      expect(load.longestWaitMs).toBeLessThan(switchedAt - killedAt + 2500);
+      expect(load.drops).toBeGreaterThan(0); // the sessions on the dead master were closed
+      const to = await dep.masterOf();
+      expect(to.port).not.toBe(old.port);
+    } finally {
+      await load.stop();
+    }
+  }, 60_000);
+
+  test("SIGSTOP the master: sessions closed, not hung; after SIGCONT nothing acknowledged since the switch is lost", async () => {
+    await using dep = await startDeployment({ downAfterMs: 500, failoverTimeoutMs: 3000 });
+    const { port, tunnel } = await setup(dep);
+    await using _t = tunnel;
+    const load = new WriteLoad(port, 4, "stop");
+    load.start();
+    const old = await dep.masterOf();
+    try {
+      await waitFor(() => load.ackedCount >= 500, { timeoutMs: 10_000, message: "writes flowing" });
+      const dropsBefore = load.drops;
+      const stoppedAt = performance.now();
+      old.sigstop();
+      // The poller's ROLE check (50 ms interval, 500 ms timeout) notices and closes the sessions.
+      await waitFor(() => load.drops >= dropsBefore + 4, { timeoutMs: 3000, message: "sessions on the frozen master closed" });
+      expect(performance.now() - stoppedAt).toBeLessThan(1500);
+      const switchedAt = await sentinelsSwitched(dep, `127.0.0.1:${old.port}`, 20_000);
+      await waitFor(() => load.firstAckAfter(switchedAt), { timeoutMs: 5000, message: "writes resume on the new master" });
+      old.sigcont();
+      // The old master wakes up still believing it is master, until Sentinel converts it.
+      await waitFor(async () => (await old.role()) === "slave", { timeoutMs: 20_000, message: "Sentinel demotes the old master" });
+      await waitFor(async () => (await old.replication()).master_link_status === "up", { timeoutMs: 10_000, message: "old master resynced" });
+      await load.stop();
+      const to = await dep.masterOf();
+      const ackedAfterSwitch = new Set(load.writers.flatMap((w) => w.acked.filter((_, i) => w.ackedAt[i]! >= switchedAt).map((seq) => `${w.id}:${seq}`)));
+      const lostAfterSwitch = (await load.lost(to)).filter((k) => ackedAfterSwitch.has(k));
+      expect(ackedAfterSwitch.size).toBeGreaterThan(0);
+      expect(lostAfterSwitch).toEqual([]);
+      expect(load.longestWaitMs).toBeLessThan(switchedAt - stoppedAt + 2500);
+    } finally {
+      old.sigcont();
+      await load.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,81 @@
+/**
+ * Resource faults: running out of file descriptors (EMFILE) and heavy connect/close churn.
+ * The tunnel says what is wrong, keeps its sessions, recovers, and does not leak.
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, startDeployment, TestClient, waitFor, waitForPort } from "../harness/index.ts";
+import { spawnTracked, terminate } from "../harness/procs.ts";
+
+const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts");
+const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+
+describe("chaos: resources", () => {
+  test("out of file descriptors: logged, open sessions keep working, accepting resumes when fds free up", async () => {
+    await using dep = await startDeployment();
+    const port = await freePort();
+    const config = await dep.configFile([{ name: "mymaster", port }]);
+    const log = join(dep.dir, "tunnel.log");
+    // Soft = hard = 64: the tunnel cannot raise it.
+    const proc = spawnTracked(["bash", "-c", `ulimit -n 64 && exec "${process.execPath}" "${CLI}" "${config}" "${log}"`], {});
+    const clients: TestClient[] = [];
+    try {
+      await waitForPort(port, { timeoutMs: 10_000 });
+      let refused = 0;
+      while (refused < 3 && clients.length < 60) {
+        try {
+          const c = await TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000, replyTimeoutMs: 500 });
+          await c.command("PING").catch((e) => (c.close(), Promise.reject(e)));
+          clients.push(c);
+        } catch {
+          refused++;
+        }
+      }
+      expect(refused).toBe(3); // the limit was reached before 60 sessions
+      await waitFor(() => readFileSync(log, "utf8").includes("(soft limit): new clients wait"), { timeoutMs: 5000, message: "EMFILE warning logged" });
+      for (const c of clients.slice(0, 3)) expect(await c.command("PING")).toBe("PONG"); // open sessions unaffected
+      for (const c of clients.splice(3)) c.close();
+      await waitFor(
+        async () => {
+          await using c = await TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000, replyTimeoutMs: 1000 });
+          return (await c.command("PING")) === "PONG";
+        },
+        { timeoutMs: 10_000, message: "accepting again once fds are free" },
+      );
+      await waitFor(() => readFileSync(log, "utf8").includes("accepting normally"), { timeoutMs: 5000, message: "recovery logged" });
+      expect(proc.exitCode).toBeNull();
+    } finally {
+      for (const c of clients) c.close();
+      await terminate(proc, 2000);
+    }
+  }, 60_000);
+
+  test("10k connect/PING/close cycles: no descriptor leak, bounded memory", async () => {
+    await using dep = await startDeployment();
+    const port = await freePort();
+    const config = await dep.configFile([{ name: "mymaster", port }]);
+    const proc = spawnTracked([process.execPath, CLI, config, "/dev/null"], {});
+    try {
+      await waitForPort(port, { timeoutMs: 10_000 });
+      const cycle = async () => {
+        await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+        await c.command("PING");
+      };
+      for (let i = 0; i < 200; i++) await cycle(); // warm-up
+      const fdsBefore = fds(proc.pid);
+      const rssBefore = rssKiB(proc.pid);
+      let done = 0;
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        while (done < 10_000) (done++, await cycle());
+      }));
+      await waitFor(() => fds(proc.pid) <= fdsBefore + 2, { timeoutMs: 5000, message: `descriptors back to ${fdsBefore} (now ${fds(proc.pid)})` });
+      const growthMiB = (rssKiB(proc.pid) - rssBefore) / 1024;
+      expect(growthMiB).toBeLessThan(64);
+      expect(proc.exitCode).toBeNull();
+    } finally {
+      await terminate(proc, 2000);
+    }
+  }, 90_000);
+});
