@@ -4,6 +4,7 @@
  *
  *   sentinel-tunnel [run] [config_file_path] [log_file_path] [flags]   (the original's interface, plus flags/env)
  *   sentinel-tunnel check [config_file_path] [flags]
+ *   sentinel-tunnel demo [--keep]
  *
  * Exit codes: 0 ok / clean shutdown, 1 runtime failure (check: a database without a verified
  * master; demo: the drill misbehaved), 2 usage or config error (and a busy local port at start).
@@ -125,6 +126,22 @@ Examples:
     )
     .action(check);
 
+  root
+    .command("demo")
+    .description("start a throwaway master + replica + 3 sentinels + the tunnel on free loopback ports, and run a live failover drill")
+    .option("--keep", "leave the deployment and the tunnel running after the drill; Ctrl-C cleans up")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ bun run demo                   # the drill: exit 0 when the failover behaved
+  $ sentinel-tunnel demo --keep    # then play with redis-cli; Ctrl-C removes everything`,
+    )
+    .action(async (opts: { keep?: boolean }) => {
+      const { runDemo } = await import("./demo.ts");
+      process.exit(await runDemo({ keep: !!opts.keep, out: process.stdout }));
+    });
+
   root.addHelpText(
     "after",
     `
@@ -132,6 +149,7 @@ Examples:
   $ sentinel-tunnel config.json tunnel.log
   $ sentinel-tunnel --sentinel 10.0.0.5:26379 --db mymaster=6380
   $ sentinel-tunnel check config.json
+  $ sentinel-tunnel demo
 
 Run \`sentinel-tunnel <command> --help\` for a command's options (\`run\` is the default command).`,
   );

@@ -3,6 +3,7 @@
  * a handle to inspect and close it. The CLI is a thin layer over this.
  */
 import { type Config } from "./config.ts";
+import { emit, type TunnelEvents } from "./events.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { watchOpenFiles } from "./fd-watch.ts";
 import { Poller } from "./poller.ts";
@@ -13,6 +14,7 @@ import { SessionRegistry } from "./tunnel.ts";
 export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config.ts";
 export { createLogger, type Logger } from "./log.ts";
 export * from "./errors.ts";
+export type { TunnelEvents } from "./events.ts";
 
 export interface Tunnel {
   readonly config: Config;
@@ -22,15 +24,25 @@ export interface Tunnel {
   port(name: string): number | undefined;
   /** Open sessions of a database. */
   sessionCount(name: string): number;
+  /** Add an observer of sessions, masters and sentinel errors. */
+  observe(events: TunnelEvents): void;
   /** Stop listening, close every session and sentinel connection. */
   close(): Promise<void>;
 }
 
-export async function startTunnel(config: Config, options: { log?: Logger } = {}): Promise<Tunnel> {
+export interface TunnelOptions {
+  log?: Logger;
+  /** Observers from the start (more with `tunnel.observe()`). */
+  events?: TunnelEvents[];
+}
+
+export async function startTunnel(config: Config, options: TunnelOptions = {}): Promise<Tunnel> {
   const log = options.log ?? silentLogger();
-  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log });
+  const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
+  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError });
   const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs });
   const registry = new SessionRegistry(config, resolver, log);
+  registry.observers.push(...(options.events ?? []));
   registry.listen();
   const poller = new Poller(sentinels, () => registry.databases.keys(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs }, (status) =>
     registry.observe(status),
@@ -44,6 +56,7 @@ export async function startTunnel(config: Config, options: { log?: Logger } = {}
     registry,
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
+    observe: (events) => void registry.observers.push(events),
     async close() {
       stopWatch();
       poller.stop();

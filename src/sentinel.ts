@@ -22,6 +22,8 @@ export interface SentinelOptions {
   log: ConsolaInstance;
   /** How often, at most, to ask for the other sentinels of a master. */
   learnIntervalMs?: number;
+  /** Told about every query a sentinel failed (for metrics). */
+  onError?: (sentinel: string, message: string) => void;
 }
 
 export interface ReplicaView {
@@ -91,7 +93,9 @@ export class Sentinels {
       const client = await this.#connection(sentinel, label);
       return await client.command(args, this.options.timeoutMs);
     } catch (error) {
-      throw new SentinelUnreachableError(label, error instanceof Error ? error.message : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.onError?.(label, message);
+      throw new SentinelUnreachableError(label, message);
     }
   }
 

@@ -12,6 +12,7 @@ import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
 import { Database, type Session } from "./database.ts";
 import { ListenError, NoMasterError } from "./errors.ts";
+import { emit, type TunnelEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { Status } from "./poller.ts";
 import type { Resolver } from "./resolver.ts";
@@ -38,6 +39,8 @@ class WaitingClient implements SocketOwner {
 
 export class SessionRegistry {
   readonly databases = new Map<string, Database>();
+  /** Observers of sessions and masters (metrics, the demo). */
+  readonly observers: TunnelEvents[] = [];
   #stopping = false;
 
   constructor(
@@ -86,6 +89,7 @@ export class SessionRegistry {
 
   async #connect(db: Database, socket: OwnedSocket, waiting: WaitingClient): Promise<void> {
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    const accepted = performance.now();
     let upstream;
     try {
       await this.#waitOutFailover(db, waiting);
@@ -96,6 +100,7 @@ export class SessionRegistry {
     } catch (error) {
       const message = (error as Error).message;
       this.log.warn(`${db.name}: client ${client} refused: ${message}`);
+      emit(this.observers, "onClientRefused", db.name, message, performance.now() - accepted);
       if (!waiting.closed) {
         socket.write(errorReply(`ERR ${message}`));
         socket.end();
@@ -113,6 +118,7 @@ export class SessionRegistry {
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
     db.file(session);
+    emit(this.observers, "onSessionOpen", db.name, master, performance.now() - accepted);
     if (db.state === "failing-over") session.bridge.hold(); // raced with a fence: held like the others
     if (this.log.level >= 3) this.log.info(`${db.name}: session ${client} -> ${master} opened`);
   }
@@ -135,6 +141,8 @@ export class SessionRegistry {
 
   #closed(session: Session, reason: CloseReason): void {
     session.db.unfile(session);
+    const { bytesFromClient: fromClient, bytesFromUpstream: fromUpstream } = session.bridge;
+    emit(this.observers, "onSessionClose", session.db.name, session.master, reason, { fromClient, fromUpstream });
     if (this.log.level >= 3) this.log.info(`${session.db.name}: session ${session.client} -> ${session.master} closed (${reason})`);
   }
 
@@ -153,6 +161,7 @@ export class SessionRegistry {
         const master = formatAddress(status.address);
         const closed = db.close(master, "master lost");
         this.log.warn(`${db.name}: master ${master} lost (${status.reason}); closed ${closed} session(s)`);
+        if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master lost");
         db.master = null;
         this.#failingOver(db, `master ${master} lost: ${status.reason}`);
         break;
@@ -168,6 +177,7 @@ export class SessionRegistry {
   #healthy(db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
     if (db.master !== master) {
       this.log.info(`${db.name}: master is ${master} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
+      emit(this.observers, "onMasterChange", db.name, db.master, master);
       db.master = master;
       this.resolver.remember(db.name, status.address);
     }
@@ -175,9 +185,11 @@ export class SessionRegistry {
       const held = Date.now() - db.fencedSince;
       const { resumed, closed } = db.unfence(master);
       this.log.info(`${db.name}: fence lifted after ${held} ms: ${resumed} session(s) resumed on ${master}, ${closed} closed (master changed), ${db.parked} parked client(s) proceed`);
+      if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master changed");
     } else {
       const closed = db.close(null, "master changed", master);
       if (closed) this.log.info(`${db.name}: closed ${closed} session(s) not on ${master} (master changed)`);
+      if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master changed");
     }
     if (db.lastProblem) this.log.info(`${db.name}: healthy again`);
     db.lastProblem = null;
@@ -187,6 +199,7 @@ export class SessionRegistry {
   #failingOver(db: Database, reason: string): void {
     const fenced = db.fence();
     if (db.state !== "failing-over") this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
+    if (db.state !== "failing-over") emit(this.observers, "onFence", db.name, fenced, reason);
     db.lastProblem = reason;
     db.setState("failing-over");
   }
@@ -195,6 +208,7 @@ export class SessionRegistry {
     if (db.fencedSince === null || Date.now() - db.fencedSince < this.config.fenceTimeoutMs) return;
     const closed = db.close(null, "fence timeout");
     if (closed) this.log.warn(`${db.name}: fence held ${Date.now() - db.fencedSince} ms without a confirmed master: closed ${closed} session(s)`);
+    if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "fence timeout");
     db.fencedSince = Date.now();
   }
 

@@ -3,7 +3,7 @@
  * 127.0.0.1 (no persistence, data in its own temp dir unless one is given) and resolves once
  * it answers; `waitLinkUp()` waits for a replica's `master_link_status:up`.
  */
-import { HOST } from "./procs.ts";
+import { redisConfigLines } from "../../src/lab.ts";
 import { ManagedServer } from "./server.ts";
 import { waitFor } from "./wait.ts";
 
@@ -27,21 +27,7 @@ export class RedisServer extends ManagedServer {
       dir: opts.dir,
       port: opts.port,
       timeoutMs: opts.timeoutMs,
-      config: (port, dir) => [
-        `port ${port}`,
-        `bind ${HOST}`,
-        "protected-mode no",
-        "daemonize no",
-        'save ""',
-        "appendonly no",
-        `dir ${JSON.stringify(dir)}`,
-        `dbfilename dump-${port}.rdb`,
-        `logfile ${JSON.stringify(`${dir}/redis-${port}.log`)}`,
-        // Full syncs start at once instead of after the default 5 s diskless-sync delay.
-        "repl-diskless-sync-delay 0",
-        ...(opts.replicaOf !== undefined ? [`replicaof ${HOST} ${opts.replicaOf}`] : []),
-        ...(opts.extraConfig ?? []),
-      ],
+      config: (port, dir) => [...redisConfigLines(port, dir, opts.replicaOf), ...(opts.extraConfig ?? [])],
     });
   }
 

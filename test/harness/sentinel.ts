@@ -4,7 +4,7 @@
  * resolves once the sentinel answers. `restart()` reuses the port and the rewritten file.
  */
 import { pairsToRecord } from "../../src/resp.ts";
-import { HOST } from "./procs.ts";
+import { sentinelConfigLines } from "../../src/lab.ts";
 import { ManagedServer } from "./server.ts";
 
 export interface MonitoredMaster {
@@ -41,18 +41,7 @@ export class SentinelServer extends ManagedServer {
       port: opts.port,
       timeoutMs: opts.timeoutMs,
       config: (port, dir) => [
-        `port ${port}`,
-        `bind ${HOST}`,
-        "protected-mode no",
-        "daemonize no",
-        `dir ${JSON.stringify(dir)}`,
-        `logfile ${JSON.stringify(`${dir}/sentinel-${port}.log`)}`,
-        ...opts.masters.flatMap((m) => [
-          `sentinel monitor ${m.name} ${HOST} ${m.port} ${m.quorum}`,
-          `sentinel down-after-milliseconds ${m.name} ${opts.downAfterMs ?? 1000}`,
-          `sentinel failover-timeout ${m.name} ${opts.failoverTimeoutMs ?? 5000}`,
-          `sentinel parallel-syncs ${m.name} 1`,
-        ]),
+        ...sentinelConfigLines(port, dir, opts.masters, { downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs }),
         ...(opts.extraConfig ?? []),
       ],
     });
