@@ -26,8 +26,10 @@ export class ListenError extends Error {
     readonly database: string,
     readonly where: string,
     reason: string,
+    /** Who wanted the port, when not a database (e.g. "metrics listener"). */
+    who = `database '${database}'`,
   ) {
-    super(`database '${database}': cannot listen on ${where}: ${reason}`);
+    super(`${who}: cannot listen on ${where}: ${reason}`);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { type Config } from "./config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
+import { startMetrics, type MetricsServer } from "./metrics.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { watchOpenFiles } from "./fd-watch.ts";
 import { Poller } from "./poller.ts";
@@ -24,6 +25,8 @@ export interface Tunnel {
   port(name: string): number | undefined;
   /** Open sessions of a database. */
   sessionCount(name: string): number;
+  /** The metrics/health listener, when `config.metrics` is set. */
+  readonly metrics: MetricsServer | null;
   /** Add an observer of sessions, masters and sentinel errors. */
   observe(events: TunnelEvents): void;
   /** Stop listening, close every session and sentinel connection. */
@@ -47,10 +50,20 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const poller = new Poller(sentinels, () => registry.databases.keys(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs }, (status) =>
     registry.observe(status),
   );
+  let metrics: MetricsServer | null = null;
+  try {
+    if (config.metrics) metrics = startMetrics(config.metrics, registry, (events) => registry.observers.push(events));
+  } catch (error) {
+    registry.stop();
+    sentinels.close();
+    throw error;
+  }
+  if (metrics) log.info(`metrics on ${metrics.url}/metrics, health on /healthz and /readyz`);
   poller.start();
   poller.pollAll();
   const stopWatch = watchOpenFiles(log);
   return {
+    metrics,
     config,
     sentinels,
     registry,
@@ -60,6 +73,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     async close() {
       stopWatch();
       poller.stop();
+      metrics?.stop();
       registry.stop();
       sentinels.close();
     },

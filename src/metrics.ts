@@ -1,0 +1,131 @@
+/**
+ * Metrics and health over HTTP (Bun.serve), off unless `metrics` is set:
+ *   /metrics  Prometheus text (prom-client, a registry of our own, fed by TunnelEvents and read
+ *             from the session registry at scrape time)
+ *   /healthz  200 while the process runs
+ *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { parseAddress } from "./address.ts";
+import { ListenError } from "./errors.ts";
+import type { TunnelEvents } from "./events.ts";
+import type { SessionRegistry } from "./tunnel.ts";
+
+export interface MetricsServer {
+  readonly url: string;
+  readonly registry: Registry;
+  stop(): void;
+}
+
+/** Per database: ready, or why not. */
+export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> } {
+  const databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> = {};
+  for (const [name, db] of sessions.databases) {
+    const ready = db.state === "healthy" && db.master !== null;
+    databases[name] = { ready, master: db.master, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
+  }
+  return { ready: Object.values(databases).every((d) => d.ready), databases };
+}
+
+/** The metrics, registered on `registry`, and the observer that feeds them. */
+export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): TunnelEvents {
+  const closedBytes = new Map<string, { fromClient: number; fromUpstream: number }>();
+  const opts = <T extends string>(name: string, help: string, labelNames: readonly T[]) => ({ name: `sentinel_tunnel_${name}`, help, labelNames, registers: [registry] });
+
+  new Gauge({
+    ...opts("sessions_active", "Open client sessions.", ["database"]),
+    collect() {
+      this.reset();
+      for (const name of sessions.databases.keys()) this.set({ database: name }, sessions.sessionCount(name));
+    },
+  });
+  const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
+  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master.", ["database"]));
+  new Counter({
+    ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", ["database", "direction"]),
+    collect() {
+      this.reset();
+      for (const [name, db] of sessions.databases) {
+        const total = { ...(closedBytes.get(name) ?? { fromClient: 0, fromUpstream: 0 }) };
+        for (const session of db.all()) {
+          total.fromClient += session.bridge.bytesFromClient;
+          total.fromUpstream += session.bridge.bytesFromUpstream;
+        }
+        this.inc({ database: name, direction: "client_to_redis" }, total.fromClient);
+        this.inc({ database: name, direction: "redis_to_client" }, total.fromUpstream);
+      }
+    },
+  });
+  const switches = new Counter(opts("master_switches_total", "Times the confirmed master changed to another address.", ["database"]));
+  const stale = new Counter(opts("stale_sessions_closed_total", "Sessions closed because their master was replaced or lost, or the fence ran out.", ["database", "reason"]));
+  const fences = new Counter(opts("fences_total", "Failovers seen in progress (sessions fenced).", ["database"]));
+  const discovery = new Histogram({
+    ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", ["database", "outcome"]),
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  const sentinelErrors = new Counter(opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply).", ["sentinel"]));
+  new Gauge({
+    ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
+    collect() {
+      this.reset();
+      for (const [name, db] of sessions.databases) if (db.master) this.set({ database: name, master: db.master }, 1);
+    },
+  });
+  new Gauge({
+    ...opts("database_ready", "1 when the database has a verified master and no failover is in progress.", ["database"]),
+    collect() {
+      this.reset();
+      for (const [name, state] of Object.entries(readiness(sessions).databases)) this.set({ database: name }, state.ready ? 1 : 0);
+    },
+  });
+
+  return {
+    onSessionOpen: (database, _master, waitedMs) => {
+      opened.inc({ database });
+      discovery.observe({ database, outcome: "ok" }, waitedMs / 1000);
+    },
+    onClientRefused: (database, _reason, waitedMs) => {
+      refused.inc({ database });
+      discovery.observe({ database, outcome: "refused" }, waitedMs / 1000);
+    },
+    onSessionClose: (database, _master, _reason, bytes) => {
+      const total = closedBytes.get(database) ?? { fromClient: 0, fromUpstream: 0 };
+      total.fromClient += bytes.fromClient;
+      total.fromUpstream += bytes.fromUpstream;
+      closedBytes.set(database, total);
+    },
+    onMasterChange: (database, from) => void (from && switches.inc({ database })),
+    onStaleClosed: (database, count, reason) => stale.inc({ database, reason }, count),
+    onFence: (database) => fences.inc({ database }),
+    onSentinelError: (sentinel) => sentinelErrors.inc({ sentinel }),
+  };
+}
+
+/** Listen on `where` (`host:port`); a busy port throws ListenError naming it. */
+export function startMetrics(where: string, sessions: SessionRegistry, observe: (events: TunnelEvents) => void): MetricsServer {
+  const address = parseAddress(where)!;
+  const registry = new Registry();
+  observe(tunnelMetrics(registry, sessions));
+  const json = (body: unknown, status: number) => Response.json(body, { status, headers: { "cache-control": "no-store" } });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: address.host,
+      port: address.port,
+      async fetch(request) {
+        const path = new URL(request.url).pathname;
+        if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+        if (path === "/healthz") return json({ ok: true }, 200);
+        if (path === "/readyz") {
+          const state = readiness(sessions);
+          return json(state.ready ? state : { ...state, notReady: Object.keys(state.databases).filter((n) => !state.databases[n]!.ready) }, state.ready ? 200 : 503);
+        }
+        return new Response("not found: try /metrics, /healthz or /readyz\n", { status: 404 });
+      },
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new ListenError("", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message, "metrics listener");
+  }
+  return { url: `http://${where}`, registry, stop: () => void server.stop(true) };
+}
