@@ -14,6 +14,15 @@ export interface DatabaseConfig {
   name: string;
   /** Local port to listen on. */
   port: number;
+  /** `master` (default): sessions go to the master. `replica`: round-robin over healthy replicas. */
+  role: "master" | "replica";
+  /** For a replica port: use the master when no replica is healthy (default: refuse). */
+  replicaFallback: boolean;
+}
+
+/** How a database is named in logs and the registry: its master name, plus `/replicas` for a replica port. */
+export function databaseId(db: Pick<DatabaseConfig, "name" | "role">): string {
+  return db.role === "replica" ? `${db.name}/replicas` : db.name;
 }
 
 export interface Config {
@@ -59,7 +68,7 @@ export const DEFAULTS = {
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours. */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
-const DB_KEYS = ["Name", "Local_port"];
+const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback"];
 
 const millis = (min: number) =>
   z.number({ error: "must be a number of milliseconds" }).int("must be a whole number of milliseconds").min(min, `must be at least ${min}`);
@@ -99,6 +108,12 @@ const schema = z
           {
             Name: z.string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" }).min(1, "must not be empty"),
             Local_port: port,
+            Role: z
+              .string({ error: 'must be "master" or "replica"' })
+              .transform((v) => v.toLowerCase())
+              .pipe(z.enum(["master", "replica"], { error: 'must be "master" or "replica"' }))
+              .default("master"),
+            replicaFallback: z.boolean({ error: "must be true or false" }).default(false),
           },
           { error: 'must be an object like {"Name": "mymaster", "Local_port": "12345"}' },
         ),
@@ -119,11 +134,16 @@ const schema = z
     logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
   })
   .superRefine((config, ctx) => {
-    const seen = new Map<number, number>();
+    const ports = new Map<number, number>();
+    const ids = new Map<string, number>();
     config.Databases.forEach((db, i) => {
-      const first = seen.get(db.Local_port);
-      if (first === undefined) seen.set(db.Local_port, i);
+      const first = ports.get(db.Local_port);
+      if (first === undefined) ports.set(db.Local_port, i);
       else ctx.addIssue({ code: "custom", path: ["Databases", i, "Local_port"], message: `port ${db.Local_port} is already used by Databases[${first}]` });
+      const id = databaseId({ name: db.Name, role: db.Role });
+      const same = ids.get(id);
+      if (same === undefined) ids.set(id, i);
+      else ctx.addIssue({ code: "custom", path: ["Databases", i, "Name"], message: `'${db.Name}' (${db.Role}) is already listed at Databases[${same}]: one local port per master name and role` });
     });
   });
 
@@ -190,7 +210,7 @@ export function validateConfig(input: Record<string, unknown>, sourceOf: (key: s
   return {
     ...ours,
     sentinels: Sentinels_addresses_list,
-    databases: Databases.map((db) => ({ name: db.Name, port: db.Local_port })),
+    databases: Databases.map((db) => ({ name: db.Name, port: db.Local_port, role: db.Role, replicaFallback: db.replicaFallback })),
   };
 }
 
@@ -199,7 +219,11 @@ export function configToJson(config: Config): Record<string, unknown> {
   const { sentinels, databases, ...ours } = config;
   return {
     Sentinels_addresses_list: sentinels.map(formatAddress),
-    Databases: databases.map((db) => ({ Name: db.name, Local_port: String(db.port) })),
+    Databases: databases.map((db) => ({
+      Name: db.name,
+      Local_port: String(db.port),
+      ...(db.role === "replica" ? { Role: db.role, replicaFallback: db.replicaFallback } : {}),
+    })),
     ...ours,
   };
 }

@@ -11,7 +11,7 @@ import type { TCPSocketListener } from "bun";
 import type { Address } from "./address.ts";
 import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
-import type { DatabaseConfig } from "./config.ts";
+import { databaseId, type DatabaseConfig } from "./config.ts";
 import type { SocketOwner } from "./sockets.ts";
 
 export interface Session {
@@ -19,6 +19,8 @@ export interface Session {
   readonly client: string;
   readonly master: string;
   readonly openedAt: number;
+  /** A replica port's session that went to the master because no replica was healthy. */
+  readonly fallback: boolean;
   bridge: Bridge;
 }
 
@@ -43,8 +45,14 @@ export class Database {
 
   constructor(readonly config: DatabaseConfig) {}
 
+  /** The Sentinel master name. */
   get name(): string {
     return this.config.name;
+  }
+
+  /** Unique per database: the master name, plus `/replicas` for a replica port. */
+  get id(): string {
+    return databaseId(this.config);
   }
 
   get sessionCount(): number {
@@ -76,6 +84,13 @@ export class Database {
       if ((master !== null && key !== master) || key === except) continue;
       for (const session of [...group]) (session.bridge.close(reason), count++);
     }
+    return count;
+  }
+
+  /** Close the sessions `doomed` picks; returns how many. */
+  closeWhere(doomed: (session: Session) => boolean, reason: CloseReason): number {
+    let count = 0;
+    for (const session of this.all()) if (doomed(session)) (session.bridge.close(reason), count++);
     return count;
   }
 

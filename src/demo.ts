@@ -117,7 +117,7 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   say(`  files in ${lab.dir}`);
 
   const port = await freePort();
-  const config: Config = { ...DEFAULTS, sentinels: lab.sentinels.map((s) => s.at), databases: [{ name: NAME, port }], logFile: `${lab.dir}/tunnel.log` };
+  const config: Config = { ...DEFAULTS, sentinels: lab.sentinels.map((s) => s.at), databases: [{ name: NAME, port, role: "master", replicaFallback: false }], logFile: `${lab.dir}/tunnel.log` };
   const log = createLogger({ file: config.logFile, level: "info" });
   const timeline: [number, string][] = [];
   let t0 = 0;

@@ -75,8 +75,9 @@ export class MasterNotVerifiedError extends RedisError {
   constructor(
     readonly address: string,
     readonly reason: string,
+    role: "master" | "slave" = "master",
   ) {
-    super(`${address} is not a verified master: ${reason}`);
+    super(`${address} is not a verified ${role === "master" ? "master" : "replica"}: ${reason}`);
   }
 }
 
@@ -86,7 +87,8 @@ export class NoMasterError extends RedisError {
   constructor(
     readonly database: string,
     readonly reason: string,
+    role: "master" | "replica" = "master",
   ) {
-    super(`sentinel-tunnel: no master for '${database}': ${reason}`);
+    super(`sentinel-tunnel: no ${role} for '${database}': ${reason}`);
   }
 }

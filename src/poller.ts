@@ -21,7 +21,15 @@ export type Status =
   /** No sentinel answered: nothing can be concluded. */
   | { name: string; kind: "unknown"; reason: string }
   /** The master in use stopped answering ROLE as master. */
-  | { name: string; kind: "master-lost"; address: Address; reason: string };
+  | { name: string; kind: "master-lost"; address: Address; reason: string }
+  /** The replicas Sentinel reports healthy (for replica ports). */
+  | { name: string; kind: "replicas"; healthy: Address[] };
+
+/** What to watch: every master name, and whether it has a replica port. */
+export interface Target {
+  name: string;
+  replicas: boolean;
+}
 
 export interface PollerOptions {
   intervalMs: number;
@@ -44,6 +52,7 @@ class Watch {
   current: Address | null = null;
   confirmedAt = 0;
   probing = false;
+  listingReplicas = false;
   constructor(
     readonly name: string,
     roleTimeoutMs: number,
@@ -58,7 +67,7 @@ export class Poller {
 
   constructor(
     readonly sentinels: Sentinels,
-    readonly names: () => Iterable<string>,
+    readonly targets: () => Iterable<Target>,
     readonly options: PollerOptions,
     readonly onStatus: (status: Status) => void,
   ) {}
@@ -75,9 +84,24 @@ export class Poller {
   }
 
   pollAll(): void {
-    const names = new Set(this.names());
-    for (const [name, watch] of this.#watches) if (!names.has(name)) (watch.probe.close(), this.#watches.delete(name));
-    for (const name of names) this.#poll(this.#watch(name));
+    const targets = new Map([...this.targets()].map((t) => [t.name, t]));
+    for (const [name, watch] of this.#watches) if (!targets.has(name)) (watch.probe.close(), this.#watches.delete(name));
+    for (const target of targets.values()) {
+      const watch = this.#watch(target.name);
+      this.#poll(watch);
+      if (target.replicas) this.#pollReplicas(watch);
+    }
+  }
+
+  /** Which replicas are healthy now (per the first sentinel that answers); silence changes nothing. */
+  #pollReplicas(watch: Watch): void {
+    if (watch.listingReplicas) return;
+    watch.listingReplicas = true;
+    this.sentinels
+      .healthyReplicas(watch.name)
+      .then((healthy) => this.onStatus({ name: watch.name, kind: "replicas", healthy }))
+      .catch(() => {})
+      .finally(() => (watch.listingReplicas = false));
   }
 
   #watch(name: string): Watch {

@@ -28,11 +28,16 @@ export interface ResolverOptions {
 
 const ROLE = encodeCommand(["ROLE"]);
 
+export type ExpectedRole = "master" | "slave";
+
 /** The owner of an upstream socket while it answers ROLE. */
 class RoleCheck implements SocketOwner {
   readonly reader: ReplyReader;
   settle: ((error: Error | null) => void) | null = null;
-  constructor(readonly label: string) {
+  constructor(
+    readonly label: string,
+    readonly expected: ExpectedRole,
+  ) {
     this.reader = new ReplyReader({
       onReply: (reply) => this.#verdict(reply),
       onProtocolError: () => this.settle?.(new MasterNotVerifiedError(this.label, "reply to ROLE is not RESP")),
@@ -41,7 +46,7 @@ class RoleCheck implements SocketOwner {
   #verdict(reply: Reply): void {
     if (reply instanceof ReplyError) return this.settle?.(new MasterNotVerifiedError(this.label, `ROLE failed: ${reply.message}`));
     const role = Array.isArray(reply) ? String(reply[0]) : JSON.stringify(reply);
-    this.settle?.(role === "master" ? null : new MasterNotVerifiedError(this.label, `ROLE says ${role}`));
+    this.settle?.(role === this.expected ? null : new MasterNotVerifiedError(this.label, `ROLE says ${role}`, this.expected));
   }
   onData(_s: OwnedSocket, chunk: Buffer): void {
     this.reader.feed(chunk);
@@ -52,26 +57,26 @@ class RoleCheck implements SocketOwner {
   }
 }
 
-/** Connect to `address` and confirm with ROLE that it is a master, within `timeoutMs`. */
-export async function connectVerified(address: Address, timeoutMs: number): Promise<OwnedSocket> {
+/** Connect to `address` and confirm with ROLE that it is a master (or the `expected` role), within `timeoutMs`. */
+export async function connectVerified(address: Address, timeoutMs: number, expected: ExpectedRole = "master"): Promise<OwnedSocket> {
   const label = formatAddress(address);
-  const check = new RoleCheck(label);
+  const check = new RoleCheck(label, expected);
   const started = performance.now();
   let socket: Socket<SocketOwner>;
   try {
     socket = await connectWithTimeout<SocketOwner>(address, timeoutMs, ownerHandlers, check);
   } catch (error) {
-    throw new MasterNotVerifiedError(label, (error as Error).message);
+    throw new MasterNotVerifiedError(label, (error as Error).message, expected);
   }
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null>((resolve) => {
-    const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`)), left);
+    const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected)), left);
     check.settle = (error) => {
       check.settle = null;
       clearTimeout(timer);
       resolve(error);
     };
-    if (socket.write(ROLE) !== ROLE.length) check.settle(new MasterNotVerifiedError(label, "could not send ROLE"));
+    if (socket.write(ROLE) !== ROLE.length) check.settle(new MasterNotVerifiedError(label, "could not send ROLE", expected));
   });
   if (verdict) {
     socket.terminate();
@@ -82,6 +87,7 @@ export async function connectVerified(address: Address, timeoutMs: number): Prom
 
 export class Resolver {
   readonly #lastKnown = new Map<string, Address>();
+  readonly #nextReplica = new Map<string, number>();
 
   constructor(
     readonly sentinels: Sentinels,
@@ -107,6 +113,36 @@ export class Resolver {
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason);
+      await Bun.sleep(Math.min(this.options.retryDelayMs ?? 50, left));
+    }
+  }
+
+  /**
+   * A verified replica connection for `name`: round-robin over the replicas Sentinel reports
+   * healthy, each confirmed by ROLE. NoMasterError (no replica) once `deadline` passes.
+   */
+  async resolveReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
+    let reason = "no attempt finished before the deadline";
+    for (;;) {
+      try {
+        const replicas = await this.sentinels.healthyReplicas(name);
+        if (replicas.length === 0) throw new Error("Sentinel reports no healthy replica");
+        const start = this.#nextReplica.get(name) ?? 0;
+        this.#nextReplica.set(name, start + 1);
+        for (let i = 0; i < replicas.length; i++) {
+          const address = replicas[(start + i) % replicas.length]!;
+          try {
+            const timeout = Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
+            return { socket: await connectVerified(address, timeout, "slave"), address };
+          } catch (error) {
+            reason = (error as Error).message;
+          }
+        }
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new NoMasterError(name, reason, "replica");
       await Bun.sleep(Math.min(this.options.retryDelayMs ?? 50, left));
     }
   }

@@ -140,6 +140,23 @@ export class Sentinels {
     throw new MasterUnknownError(name, asked);
   }
 
+  /** The replicas of `name` that the first answering sentinel considers healthy (not down, link up). */
+  async healthyReplicas(name: string): Promise<Address[]> {
+    const unreachable: SentinelUnreachableError[] = [];
+    for (const sentinel of [...this.#order]) {
+      try {
+        const replicas = await this.replicas(sentinel, name);
+        this.#promote(sentinel);
+        return replicas.filter((r) => r.linkUp && !["s_down", "o_down", "disconnected"].some((f) => r.flags.has(f))).map((r) => r.address);
+      } catch (error) {
+        const unknown = /no such master/i.test((error as Error).message);
+        if (unknown) throw new MasterUnknownError(name, [formatAddress(sentinel)]);
+        unreachable.push(error as SentinelUnreachableError);
+      }
+    }
+    throw new NoSentinelReachableError(unreachable);
+  }
+
   /** Add the sentinels that `sentinel` knows for `name` to the end of the list. */
   async learn(name: string, sentinel: Address): Promise<void> {
     const reply = await this.query(sentinel, ["SENTINEL", "sentinels", name]);

@@ -10,6 +10,7 @@
 import { formatAddress } from "./address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
+import type { Target } from "./poller.ts";
 import { Database, type Session } from "./database.ts";
 import { ListenError, NoMasterError } from "./errors.ts";
 import { emit, type TunnelEvents } from "./events.ts";
@@ -73,8 +74,8 @@ export class SessionRegistry {
       const reason = e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel or redis running?)" : e.message;
       throw new ListenError(config.name, where, reason);
     }
-    this.databases.set(config.name, db);
-    this.log.info(`${config.name}: listening on ${where}`);
+    this.databases.set(db.id, db);
+    this.log.info(`${db.id}: listening on ${where}`);
   }
 
   #accept(db: Database, socket: OwnedSocket): void {
@@ -91,16 +92,28 @@ export class SessionRegistry {
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
     const accepted = performance.now();
     let upstream;
+    let fallback = false;
     try {
-      await this.#waitOutFailover(db, waiting);
-      upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, (address) => {
-        const master = formatAddress(address);
-        return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
-      });
+      if (db.config.role === "replica") {
+        try {
+          upstream = await this.resolver.resolveReplica(db.name, Date.now() + this.config.connectTimeoutMs);
+        } catch (error) {
+          if (!db.config.replicaFallback) throw error;
+          this.log.warn(`${db.id}: ${(error as Error).message}; client ${client} falls back to the master`);
+          fallback = true;
+          upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs);
+        }
+      } else {
+        await this.#waitOutFailover(db, waiting);
+        upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, (address) => {
+          const master = formatAddress(address);
+          return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
+        });
+      }
     } catch (error) {
       const message = (error as Error).message;
-      this.log.warn(`${db.name}: client ${client} refused: ${message}`);
-      emit(this.observers, "onClientRefused", db.name, message, performance.now() - accepted);
+      this.log.warn(`${db.id}: client ${client} refused: ${message}`);
+      emit(this.observers, "onClientRefused", db.id, message, performance.now() - accepted);
       if (!waiting.closed) {
         socket.write(errorReply(`ERR ${message}`));
         socket.end();
@@ -114,13 +127,13 @@ export class SessionRegistry {
     }
     upstream.socket.setKeepAlive(true, KEEPALIVE_MS);
     const master = formatAddress(upstream.address);
-    const session: Session = { db, client, master, openedAt: Date.now(), bridge: null! };
+    const session: Session = { db, client, master, openedAt: Date.now(), fallback, bridge: null! };
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
     db.file(session);
-    emit(this.observers, "onSessionOpen", db.name, master, performance.now() - accepted);
+    emit(this.observers, "onSessionOpen", db.id, master, performance.now() - accepted);
     if (db.state === "failing-over") session.bridge.hold(); // raced with a fence: held like the others
-    if (this.log.level >= 3) this.log.info(`${db.name}: session ${client} -> ${master} opened`);
+    if (this.log.level >= 3) this.log.info(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
   }
 
   /** Park a new client while its database fails over; throws when the wait runs out. */
@@ -142,14 +155,23 @@ export class SessionRegistry {
   #closed(session: Session, reason: CloseReason): void {
     session.db.unfile(session);
     const { bytesFromClient: fromClient, bytesFromUpstream: fromUpstream } = session.bridge;
-    emit(this.observers, "onSessionClose", session.db.name, session.master, reason, { fromClient, fromUpstream });
-    if (this.log.level >= 3) this.log.info(`${session.db.name}: session ${session.client} -> ${session.master} closed (${reason})`);
+    emit(this.observers, "onSessionClose", session.db.id, session.master, reason, { fromClient, fromUpstream });
+    if (this.log.level >= 3) this.log.info(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
   }
 
-  /** What the poller concluded about a database. */
+  /** What the poller should watch: every master name, and whether it has a replica port. */
+  *targets(): Iterable<Target> {
+    const names = new Map<string, boolean>();
+    for (const db of this.databases.values()) names.set(db.name, names.get(db.name) === true || db.config.role === "replica");
+    for (const [name, replicas] of names) yield { name, replicas };
+  }
+
+  /** What the poller concluded about a master (and its replicas). */
   observe(status: Status): void {
+    const replicaDb = this.databases.get(`${status.name}/replicas`);
+    if (replicaDb) this.#observeReplicas(replicaDb, status);
     const db = this.databases.get(status.name);
-    if (!db) return;
+    if (!db || status.kind === "replicas") return;
     switch (status.kind) {
       case "healthy":
         this.#healthy(db, formatAddress(status.address), status);
@@ -172,6 +194,22 @@ export class SessionRegistry {
         break;
     }
     this.#enforceFenceCap(db);
+  }
+
+  /** A replica port: close sessions on replicas no longer healthy, and fallback sessions on a replaced master. */
+  #observeReplicas(db: Database, status: Status): void {
+    let closed = 0;
+    if (status.kind === "replicas") {
+      const healthy = new Set(status.healthy.map(formatAddress));
+      closed = db.closeWhere((s) => !s.fallback && !healthy.has(s.master), "replica down or promoted");
+    } else if (status.kind === "healthy") {
+      const master = formatAddress(status.address);
+      closed = db.closeWhere((s) => s.fallback && s.master !== master, "master changed");
+    } else if (status.kind === "master-lost") {
+      const master = formatAddress(status.address);
+      closed = db.closeWhere((s) => s.fallback && s.master === master, "master lost");
+    }
+    if (closed) this.log.info(`${db.id}: closed ${closed} session(s) (${status.kind === "replicas" ? "replica down or promoted" : "master changed"})`);
   }
 
   #healthy(db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
@@ -221,12 +259,13 @@ export class SessionRegistry {
     }
   }
 
-  sessionCount(name: string): number {
-    return this.databases.get(name)?.sessionCount ?? 0;
+  /** Open sessions of a database, by id (`name` or `name/replicas`). */
+  sessionCount(id: string): number {
+    return this.databases.get(id)?.sessionCount ?? 0;
   }
 
-  /** The port each database listens on (useful when configured as 0). */
-  port(name: string): number | undefined {
-    return this.databases.get(name)?.listener?.port;
+  /** The port a database listens on, by id. */
+  port(id: string): number | undefined {
+    return this.databases.get(id)?.listener?.port;
   }
 }

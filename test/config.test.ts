@@ -38,8 +38,8 @@ describe("config", () => {
       { host: "node1.local", port: 26379 },
     ]);
     expect(config.databases).toEqual([
-      { name: "db1", port: 12345 },
-      { name: "db2", port: 12346 },
+      { name: "db1", port: 12345, role: "master", replicaFallback: false },
+      { name: "db2", port: 12346, role: "master", replicaFallback: false },
     ]);
     expect(config.bind).toBe("127.0.0.1");
     expect(config.pollIntervalMs).toBe(DEFAULTS.pollIntervalMs);
@@ -52,9 +52,14 @@ describe("config", () => {
       "cfg.json",
     );
     expect(config.sentinels).toEqual([{ host: "::1", port: 26379 }]);
-    expect(config.databases).toEqual([{ name: "m", port: 6380 }]);
+    expect(config.databases).toEqual([{ name: "m", port: 6380, role: "master", replicaFallback: false }]);
     expect(config.bind).toBe("0.0.0.0");
     expect(config.pollIntervalMs).toBe(100);
+  }, 5000);
+
+  test("a replica port is its own database next to the master's", () => {
+    const { config } = parseConfig({ ...original, Databases: [{ Name: "m", Local_port: 1 }, { Name: "m", Local_port: 2, Role: "REPLICA", replicaFallback: true }] }, "cfg.json");
+    expect(config.databases[1]).toEqual({ name: "m", port: 2, role: "replica", replicaFallback: true });
   }, 5000);
 
   test("unknown keys are ignored with a warning naming them", () => {
@@ -71,6 +76,8 @@ describe("config", () => {
     ["a sentinel without a port", { ...original, Sentinels_addresses_list: ["10.0.0.1"] }, 'Sentinels_addresses_list[0]: "10.0.0.1" is not a "host:port" address'],
     ["no databases", { Sentinels_addresses_list: ["a:1"] }, "Databases: is missing"],
     ["a database without a name", { ...original, Databases: [{ Local_port: 1 }] }, "Databases[0].Name: is missing"],
+    ["a bad role", { ...original, Databases: [{ Name: "a", Local_port: 1, Role: "primary" }] }, 'Databases[0].Role: must be "master" or "replica"'],
+    ["the same master and role twice", { ...original, Databases: [{ Name: "a", Local_port: 1 }, { Name: "a", Local_port: 2, role: "Master" }] }, "Databases[1].Name: 'a' (master) is already listed at Databases[0]"],
     ["a bad timeout", { ...original, sentinelTimeoutMs: "fast" }, "sentinelTimeoutMs: must be a number of milliseconds"],
     ["not an object", ["a"], "(top level)"],
   ];

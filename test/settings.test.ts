@@ -24,7 +24,7 @@ describe("settings", () => {
   test("flags alone make a config (no file)", () => {
     const { config } = resolveSettings({ flags: { sentinel: ["127.0.0.1:1", "[::1]:2"], db: ["mymaster=6380", "cache=6381"] } });
     expect(config.sentinels).toEqual([{ host: "127.0.0.1", port: 1 }, { host: "::1", port: 2 }]);
-    expect(config.databases).toEqual([{ name: "mymaster", port: 6380 }, { name: "cache", port: 6381 }]);
+    expect(config.databases).toMatchObject([{ name: "mymaster", port: 6380 }, { name: "cache", port: 6381 }]);
     expect(config.bind).toBe("127.0.0.1");
   }, 5000);
 
@@ -45,11 +45,11 @@ describe("settings", () => {
     expect([fileOnly.pollIntervalMs, fileOnly.bind, fileOnly.databases[0]!.name]).toEqual([111, "127.0.0.2", "filedb"]);
     const withEnv = resolveSettings({ file, env });
     expect([withEnv.config.pollIntervalMs, withEnv.config.connectTimeoutMs, withEnv.config.bind]).toEqual([222, 3333, "127.0.0.2"]);
-    expect(withEnv.config.databases).toEqual([{ name: "envdb", port: 7001 }]);
+    expect(withEnv.config.databases).toMatchObject([{ name: "envdb", port: 7001 }]);
     expect(withEnv.origins.pollIntervalMs).toBe("SENTINEL_TUNNEL_POLL_INTERVAL_MS");
     const withFlags = resolveSettings({ file, env, flags: { pollInterval: "333", db: ["flagdb=7002"], logLevel: "debug" } });
     expect([withFlags.config.pollIntervalMs, withFlags.config.connectTimeoutMs, withFlags.config.logLevel]).toEqual([333, 3333, "debug"]);
-    expect(withFlags.config.databases).toEqual([{ name: "flagdb", port: 7002 }]);
+    expect(withFlags.config.databases).toMatchObject([{ name: "flagdb", port: 7002 }]);
     expect(withFlags.config.sentinels).toEqual([{ host: "127.0.0.1", port: 26379 }]);
     expect(withFlags.origins).toMatchObject({ pollIntervalMs: "--poll-interval", Databases: "--db", Sentinels_addresses_list: file, bind: file });
   }, 5000);

@@ -3,7 +3,8 @@
  * `await using` cleanup. (CLI tests use the subprocess fixture in harness/tunnel.ts instead.)
  */
 import { parseAddress } from "../../src/address.ts";
-import { DEFAULTS, startTunnel, type Config, type Tunnel } from "../../src/index.ts";
+import { databaseId } from "../../src/config.ts";
+import { DEFAULTS, startTunnel, type Config, type DatabaseConfig, type Tunnel } from "../../src/index.ts";
 import { createLogger } from "../../src/log.ts";
 import { freePort } from "../harness/index.ts";
 
@@ -14,9 +15,13 @@ export interface TestTunnel extends AsyncDisposable {
   port: number;
 }
 
+/** `names`: master names; `name/replicas` makes a replica port for `name`. */
 export async function startTestTunnel(sentinels: string[], names: string[], overrides: Partial<Config> = {}): Promise<TestTunnel> {
-  const databases = [];
-  for (const name of names) databases.push({ name, port: await freePort() });
+  const databases: DatabaseConfig[] = [];
+  for (const id of names) {
+    const [name, replicas] = id.split("/");
+    databases.push({ name: name!, port: await freePort(), role: replicas ? "replica" : "master", replicaFallback: false });
+  }
   const config: Config = {
     ...DEFAULTS,
     sentinels: sentinels.map((s) => parseAddress(s)!),
@@ -25,6 +30,6 @@ export async function startTestTunnel(sentinels: string[], names: string[], over
   };
   const log = createLogger({ file: process.env.TUNNEL_TEST_LOG ? null : "/dev/null", level: "debug" });
   const tunnel = await startTunnel(config, { log });
-  const ports = Object.fromEntries(databases.map((d) => [d.name, d.port]));
+  const ports = Object.fromEntries(databases.map((d) => [databaseId(d), d.port]));
   return { tunnel, ports, port: databases[0]!.port, [Symbol.asyncDispose]: () => tunnel.close() };
 }
