@@ -21,7 +21,7 @@ export interface MetricsServer {
 export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> } {
   const databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> = {};
   for (const [name, db] of sessions.databases) {
-    const ready = db.state === "healthy" && db.master !== null;
+    const ready = db.state === "healthy" && (db.master !== null || db.config.role === "replica");
     databases[name] = { ready, master: db.master, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
   }
   return { ready: Object.values(databases).every((d) => d.ready), databases };

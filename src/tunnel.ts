@@ -202,6 +202,9 @@ export class SessionRegistry {
     if (status.kind === "replicas") {
       const healthy = new Set(status.healthy.map(formatAddress));
       closed = db.closeWhere((s) => !s.fallback && !healthy.has(s.master), "replica down or promoted");
+      // Readiness of a replica port: a healthy replica, or the master when falling back is allowed.
+      db.lastProblem = healthy.size > 0 || db.config.replicaFallback ? null : "Sentinel reports no healthy replica";
+      db.setState(db.lastProblem ? "failing-over" : "healthy");
     } else if (status.kind === "healthy") {
       const master = formatAddress(status.address);
       closed = db.closeWhere((s) => s.fallback && s.master !== master, "master changed");

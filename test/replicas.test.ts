@@ -4,6 +4,7 @@
  * falls back to the master only when asked to.
  */
 import { describe, expect, test } from "bun:test";
+import { readiness } from "../src/metrics.ts";
 import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
@@ -22,6 +23,7 @@ describe("replica ports", () => {
       expect(String(await c.command("SET", "k", "v").catch((e: Error) => e))).toContain("READONLY");
     }
     expect([...seen].sort()).toEqual(replicaPorts);
+    expect(readiness(tt.tunnel.registry).databases["mymaster/replicas"]).toMatchObject({ ready: true, state: "healthy" });
   }, 30_000);
 
   test("a replica that dies takes its sessions with it; new sessions use the other", async () => {
@@ -55,6 +57,7 @@ describe("replica ports", () => {
     const replica = dep.servers.mymaster![1]!;
     await replica.stop();
     await waitFor(async () => (await dep.sentinels[0]!.replicas("mymaster")).every((r) => r.flags?.includes("s_down")), { timeoutMs: 10_000, message: "sentinel sees the replica down" });
+    await waitFor(() => !readiness(strict.tunnel.registry).ready, { timeoutMs: 5000, message: "replica port not ready without a healthy replica" });
     await using refused = await TestClient.connect(strict.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(String(await refused.command("GET", "k").catch((e: Error) => e))).toContain("ERR sentinel-tunnel: no replica for 'mymaster'");
     await using fallback = await TestClient.connect(lenient.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
