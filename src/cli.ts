@@ -16,6 +16,7 @@ import { formatCheck, runCheck } from "./check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel } from "./index.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.ts";
+import { raiseFileLimit, sessionCapacity } from "./rlimit.ts";
 import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
 
 const EXIT_USAGE = 2;
@@ -41,6 +42,9 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   const log = createLogger({ file: config.logFile, level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
+  const files = await raiseFileLimit();
+  if (files.problem) log.error(files.problem);
+  else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
   const tunnel = await startTunnel(config, { log });
   log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
   const shutdown = async (signal: string) => {

@@ -1,0 +1,140 @@
+/**
+ * The benchmark's columns, all in front of the same deployment: direct Redis (whatever the
+ * sentinels name as master right now), sentinel-tunnel (our CLI as users run it, seed config,
+ * logs to /dev/null), and HAProxy in TCP mode with a role:master tcp-check (when installed).
+ * Plus the probes the figures need: RSS of a column's process, which master a column reaches,
+ * and how many queries the sentinels answered.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { freePort, HOST, redisCommand, startTunnelProcess, waitFor, waitForPort, type Deployment, type TunnelProc } from "../test/harness/index.ts";
+import { collect, isRunning, spawnTracked, terminate } from "../test/harness/procs.ts";
+
+export type ColumnName = "direct" | "tunnel" | "haproxy";
+
+export interface Column {
+  readonly name: ColumnName;
+  /** The local port clients connect to (for direct: the current master's port). */
+  port(): number;
+  /** The process whose memory is measured (null for direct). */
+  readonly pid: number | null;
+  stop(): Promise<void>;
+}
+
+/** Where `name`'s master is now, as a port on 127.0.0.1. */
+export async function masterPort(deployment: Deployment, name: string): Promise<number> {
+  return (await deployment.masterOf(name)).port;
+}
+
+export function directColumn(current: () => number): Column {
+  return { name: "direct", port: current, pid: null, stop: async () => {} };
+}
+
+/** `bun src/cli.ts <config> /dev/null`; `env` may carry BUN_OPTIONS=--cpu-prof for profiling. */
+export async function tunnelColumn(deployment: Deployment, name: string, env: Record<string, string> = {}): Promise<Column & { proc: TunnelProc }> {
+  const port = await freePort();
+  const config = await deployment.configFile([{ name, port }]);
+  const proc = await startTunnelProcess(config, { logFile: "/dev/null", env });
+  try {
+    await waitForPort(port, { timeoutMs: 10_000 });
+  } catch (error) {
+    await proc.stop();
+    throw new Error(`${(error as Error).message}\n${proc.output()}`);
+  }
+  return { name: "tunnel", port: () => port, pid: proc.pid, proc, stop: () => proc.stop() };
+}
+
+/** The HAProxy binary, or null when it is not installed. */
+export function haproxyBinary(): string | null {
+  return Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/usr/local/sbin" });
+}
+
+/** The HAProxy config the issue describes: TCP, PING + INFO replication expecting role:master, inter 250ms. */
+export function haproxyConfig(port: number, servers: number[], maxconn: number): string {
+  return [
+    "global",
+    `  nbthread ${cpus().length}`,
+    `  maxconn ${maxconn}`,
+    "defaults",
+    "  mode tcp",
+    "  timeout connect 2s",
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "frontend redis",
+    `  bind ${HOST}:${port}`,
+    "  default_backend master",
+    "backend master",
+    "  option tcp-check",
+    "  tcp-check connect",
+    "  tcp-check send PING\\r\\n",
+    "  tcp-check expect string +PONG",
+    "  tcp-check send info\\ replication\\r\\n",
+    "  tcp-check expect string role:master",
+    "  tcp-check send QUIT\\r\\n",
+    "  tcp-check expect string +OK",
+    ...servers.map((p, i) => `  server redis${i} ${HOST}:${p} check inter 250ms on-marked-down shutdown-sessions`),
+    "",
+  ].join("\n");
+}
+
+export async function haproxyColumn(binary: string, deployment: Deployment, name: string, maxconn: number): Promise<Column> {
+  const port = await freePort();
+  const path = join(deployment.dir, "haproxy.cfg");
+  writeFileSync(path, haproxyConfig(port, deployment.servers[name]!.map((s) => s.port), maxconn));
+  const proc = spawnTracked([binary, "-db", "-f", path], { stdout: "ignore" });
+  const output = collect(proc.stderr);
+  try {
+    await waitForPort(port, { timeoutMs: 10_000 });
+  } catch (error) {
+    await terminate(proc, 1000);
+    throw new Error(`haproxy did not start: ${(error as Error).message}\n${output()}`);
+  }
+  return {
+    name: "haproxy",
+    port: () => port,
+    pid: proc.pid,
+    stop: () => (isRunning(proc) ? terminate(proc, 2000) : Promise.resolve()),
+  };
+}
+
+/** Resolve once `column` leads to the master on `port` (ROLE master, and its own port is `port`). */
+export async function waitReachesMaster(column: Column, port: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const role = await redisCommand(column.port(), "ROLE");
+      const own = await redisCommand(column.port(), "CONFIG", "GET", "port");
+      if (role?.[0] !== "master" || Number(own?.[1]) !== port) throw new Error(`reached ${own?.[1]} (ROLE ${role?.[0]}), want master ${port}`);
+      return true;
+    },
+    { timeoutMs, intervalMs: 50, message: `${column.name} does not reach the master on port ${port}` },
+  );
+}
+
+/** Resident set size and its peak (VmRSS, VmHWM) of a process, in bytes. */
+export function memory(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+/** Reset a process's VmHWM to its current RSS (Linux clear_refs 5); false if not permitted. */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `SENTINEL get-master-addr-by-name` calls answered so far, summed over the sentinels. */
+export async function sentinelLookups(deployment: Deployment): Promise<number> {
+  const counts = await Promise.all(
+    deployment.sentinels.map(async (s) => {
+      const text = String(await redisCommand(s.port, "INFO", "commandstats"));
+      return Number(/cmdstat_sentinel\|get-master-addr-by-name:calls=(\d+)/.exec(text)?.[1] ?? 0);
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}

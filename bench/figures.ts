@@ -1,0 +1,161 @@
+/**
+ * One measurement each, against one column's port: redis-benchmark throughput, new-connection
+ * latency, a connection storm, idle sessions (RSS), one big value (intact, RSS growth). The
+ * failover figure lives in failover.ts. Nothing here asserts a speed; it only measures.
+ */
+import type { Socket } from "bun";
+import { HOST, redisBinary, TestClient } from "../test/harness/index.ts";
+import { collect, spawnTracked } from "../test/harness/procs.ts";
+import { memory, resetPeak } from "./columns.ts";
+
+/** `redis-benchmark -c 50 -P <pipeline> -n <requests> -t set,get`: requests/s of SET and GET. */
+export async function throughput(port: number, pipeline: number, requests: number): Promise<{ SET: number; GET: number }> {
+  const bin = redisBinary("redis-cli").replace(/redis-cli$/, "redis-benchmark");
+  const proc = spawnTracked([bin, "-h", HOST, "-p", String(port), "-c", "50", "-P", String(pipeline), "-n", String(requests), "-t", "set,get", "--csv"], { stdout: "pipe" });
+  const out = collect(proc.stdout as ReadableStream<Uint8Array>);
+  const err = collect(proc.stderr);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  const rps = (test: string) => Number(new RegExp(`^"${test}","([\\d.]+)"`, "m").exec(out())?.[1]);
+  const result = { SET: rps("SET"), GET: rps("GET") };
+  if (code !== 0 || !(result.SET > 0) || !(result.GET > 0)) throw new Error(`redis-benchmark on port ${port} failed (exit ${code}): ${err() || out()}`);
+  return result;
+}
+
+/** Connect, send PING, wait for the reply, close. Resolves with the reply line; rejects on close/timeout. */
+export function pingConnection(port: number, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    let done = false;
+    const finish = (socket: Socket | null, error?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket?.end();
+      if (error) reject(error);
+      else resolve(reply.trimEnd());
+    };
+    const timer = setTimeout(() => finish(null, new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+    Bun.connect({
+      hostname: HOST,
+      port,
+      socket: {
+        open: (s) => void s.write("PING\r\n"),
+        data: (s, chunk) => {
+          reply += chunk.toString();
+          if (reply.endsWith("\r\n")) finish(s, reply.startsWith("+PONG") ? undefined : new Error(reply.trimEnd()));
+        },
+        close: () => finish(null, new Error(`connection closed after ${JSON.stringify(reply)}`)),
+        error: (_s, error) => finish(null, error),
+      },
+    }).catch((error) => finish(null, error));
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Sequential connect + PING + reply + close: p50 / p99 in ms after `warmup` unmeasured ones. */
+export async function newConnectionLatency(port: number, count: number, warmup: number): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < warmup; i++) await pingConnection(port);
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await pingConnection(port);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** `clients` connections at once, each PING: how many got PONG, and when the last reply came (ms). */
+export async function storm(port: number, clients: number): Promise<{ served: number; failed: number; lastReplyMs: number; firstError?: string }> {
+  const t0 = performance.now();
+  let last = 0;
+  const results = await Promise.allSettled(
+    Array.from({ length: clients }, () =>
+      pingConnection(port, 30_000).then(() => {
+        last = performance.now() - t0;
+      }),
+    ),
+  );
+  const failures = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+  return { served: clients - failures.length, failed: failures.length, lastReplyMs: last, firstError: failures[0]?.reason?.message };
+}
+
+/** Open `count` sessions (each answered a PING, then idle) and read the RSS of `pid` with them open. */
+export async function idleSessions(port: number, pid: number, count: number): Promise<{ opened: number; rssBytes: number; baseRssBytes: number }> {
+  const base = memory(pid).rss;
+  const sockets: Socket[] = [];
+  const open = () =>
+    new Promise<void>((resolve, reject) => {
+      let reply = "";
+      Bun.connect({
+        hostname: HOST,
+        port,
+        socket: {
+          open: (s) => {
+            sockets.push(s);
+            s.write("PING\r\n");
+          },
+          data: (_s, chunk) => {
+            reply += chunk.toString();
+            if (reply.endsWith("\r\n")) (reply.startsWith("+PONG") ? resolve() : reject(new Error(reply.trimEnd())));
+          },
+          close: () => reject(new Error("closed")),
+          error: (_s, error) => reject(error),
+        },
+      }).catch(reject);
+    });
+  let opened = 0;
+  let failure: Error | undefined;
+  try {
+    for (let i = 0; i < count && !failure; i += 200) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(200, count - i) }, open));
+      opened += batch.filter((r) => r.status === "fulfilled").length;
+      failure = (batch.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined)?.reason;
+    }
+    await Bun.sleep(200); // let the process settle before reading its RSS (a measurement, not a sync)
+    const rss = memory(pid).rss;
+    if (failure) throw new Error(`only ${opened} of ${count} sessions opened: ${failure.message}`);
+    return { opened, rssBytes: rss, baseRssBytes: base };
+  } finally {
+    for (const s of sockets) s.terminate();
+  }
+}
+
+/** SET one `bytes`-sized value, GET it back: intact?, time, peak RSS growth of `pid` (sampled and VmHWM). */
+export async function bigValue(port: number, pid: number | null, bytes: number): Promise<{ intact: boolean; ms: number; rssGrowthBytes: number | null }> {
+  const value = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += 4096) value.writeUInt32LE((i * 2654435761) >>> 0, i); // a pattern that catches shifted or dropped chunks
+  const key = `bench:big:${process.pid}`;
+  let base = 0;
+  let peak = 0;
+  let sampler: Timer | undefined;
+  const usePeak = pid !== null && resetPeak(pid);
+  if (pid !== null) {
+    base = memory(pid).rss;
+    sampler = setInterval(() => {
+      const m = memory(pid);
+      peak = Math.max(peak, m.rss, usePeak ? m.hwm : 0);
+    }, 5);
+  }
+  const t0 = performance.now();
+  try {
+    await using client = await TestClient.connect(port, HOST, { timeoutMs: 5000, replyTimeoutMs: 300_000, returnBuffers: true });
+    await client.command("SET", key, value);
+    const got: Buffer = await client.command("GET", key);
+    const ms = performance.now() - t0;
+    await client.command("DEL", key);
+    if (pid !== null) {
+      const m = memory(pid);
+      peak = Math.max(peak, m.rss, usePeak ? m.hwm : 0);
+    }
+    return { intact: Buffer.isBuffer(got) && got.equals(value), ms, rssGrowthBytes: pid === null ? null : Math.max(0, peak - base) };
+  } finally {
+    clearInterval(sampler);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * `bun run bench [--quick] [--rounds N] [--profile] [--no-haproxy] [--out DIR]`
+ *
+ * Starts its own deployment (master, replica, three sentinels), then direct / sentinel-tunnel /
+ * HAProxy columns in front of it, and runs interleaved rounds (column order rotated each round;
+ * before each round every column must reach the master). Progress on stderr, the table on
+ * stdout, raw numbers to <out>/<date>.json, the ratio chart to <out>/chart.svg, and (full runs)
+ * BENCHMARKS.md. `--quick`: tiny counts, one round, results to a temp dir; asserts no speed.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Command } from "commander";
+import { startDeployment } from "../test/harness/index.ts";
+import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelLookups, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
+import { failoverUnderLoad } from "./failover.ts";
+import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
+import { machine, writeBenchmarksMd } from "./markdown.ts";
+import { summarize, svgChart, table, type RoundValues } from "./report.ts";
+import { raiseFileLimit, sessionCapacity } from "../src/rlimit.ts";
+
+const REPO = resolve(import.meta.dir, "..");
+const NAME = "mymaster";
+const MiB = 1 << 20;
+
+interface Counts {
+  rounds: number;
+  p16Requests: number;
+  p1Requests: number;
+  connections: number;
+  warmup: number;
+  stormClients: number;
+  idleSessions: number;
+  bigValueBytes: number;
+  writers: number;
+}
+
+const FULL: Counts = { rounds: 5, p16Requests: 400_000, p1Requests: 100_000, connections: 2000, warmup: 200, stormClients: 1000, idleSessions: 10_000, bigValueBytes: 512 * MiB, writers: 8 };
+const QUICK: Counts = { rounds: 1, p16Requests: 2000, p1Requests: 1000, connections: 50, warmup: 5, stormClients: 50, idleSessions: 100, bigValueBytes: 1 * MiB, writers: 2 };
+
+const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+async function main(): Promise<void> {
+  const opts = new Command("bench")
+    .option("--quick", "tiny counts, one round (CI: keeps the harness from rotting)")
+    .option("--rounds <n>", "rounds (default 5)", (v) => Number(v))
+    .option("--profile", "run the tunnel under bun --cpu-prof (profiles in <out>/profiles)")
+    .option("--no-haproxy", "skip the HAProxy column")
+    .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
+    .parse(process.argv)
+    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; out?: string }>();
+  const counts: Counts = { ...(opts.quick ? QUICK : FULL) };
+  if (opts.rounds) counts.rounds = opts.rounds;
+  const out = resolve(opts.out ?? (opts.quick ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")));
+  mkdirSync(out, { recursive: true });
+
+  // Each idle session costs the proxy two descriptors: stay under the hard limit we can get.
+  const files = await raiseFileLimit();
+  const capacity = sessionCapacity(files.hard) ?? counts.idleSessions;
+  const idleCount = Math.min(counts.idleSessions, capacity - 50);
+  if (idleCount < counts.idleSessions) progress(`idle sessions: ${idleCount} instead of ${counts.idleSessions} (hard open-file limit ${files.hard}; each session needs 2 descriptors in the proxy)`);
+
+  const haproxy = opts.haproxy ? haproxyBinary() : null;
+  if (!haproxy) progress(opts.haproxy ? "haproxy is not installed: skipping the HAProxy column (apt-get install -y haproxy)" : "HAProxy column skipped (--no-haproxy)");
+
+  progress("starting the deployment (master, replica, 3 sentinels)");
+  await using deployment = await startDeployment({
+    redisConfig: ["maxclients 19000", "proto-max-bulk-len 1gb", "client-output-buffer-limit replica 0 0 0"],
+  });
+  let master = await masterPort(deployment, NAME);
+  const profileDir = join(out, "profiles");
+  const columns: Column[] = [directColumn(() => master)];
+  try {
+    columns.push(await tunnelColumn(deployment, NAME, opts.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}));
+    if (haproxy) columns.push(await haproxyColumn(haproxy, deployment, NAME, Math.max(1000, capacity)));
+    const names = columns.map((c) => c.name);
+    const rounds: RoundValues[] = [];
+    const raw: unknown[] = [];
+    const started = new Date();
+    for (let r = 0; r < counts.rounds; r++) {
+      const order = [...columns.slice(r % columns.length), ...columns.slice(0, r % columns.length)];
+      const values: RoundValues = {};
+      const extra: Record<string, unknown> = {};
+      const put = (key: string, c: ColumnName, v: number | null) => ((values[key] ??= {})[c] = v);
+      const step = async (figure: string, fn: (c: Column) => Promise<void>, only?: ColumnName[]) => {
+        for (const c of order) {
+          if (only && !only.includes(c.name)) continue;
+          progress(`round ${r + 1}/${counts.rounds}: ${figure} — ${c.name}`);
+          await fn(c);
+        }
+      };
+      master = await masterPort(deployment, NAME);
+      progress(`round ${r + 1}/${counts.rounds}: checking every column reaches the master (port ${master}); order ${order.map((c) => c.name).join(", ")}`);
+      for (const c of columns) await waitReachesMaster(c, master, 15_000);
+
+      for (const p of [16, 1]) {
+        await step(`redis-benchmark -c 50 -P ${p}`, async (c) => {
+          const t = await throughput(c.port(), p, p === 16 ? counts.p16Requests : counts.p1Requests);
+          put(`set_p${p}`, c.name, t.SET);
+          put(`get_p${p}`, c.name, t.GET);
+        });
+      }
+      await step(`new connection latency (${counts.connections} sequential)`, async (c) => {
+        const l = await newConnectionLatency(c.port(), counts.connections, counts.warmup);
+        put("conn_p50", c.name, l.p50);
+        put("conn_p99", c.name, l.p99);
+      });
+      await step(`storm of ${counts.stormClients} clients`, async (c) => {
+        const before = await sentinelLookups(deployment);
+        const s = await storm(c.port(), counts.stormClients);
+        const queries = (await sentinelLookups(deployment)) - before;
+        put("storm_ms", c.name, s.lastReplyMs);
+        put("storm_failed", c.name, s.failed);
+        if (c.name === "tunnel") put("storm_queries", c.name, queries);
+        extra[`storm_${c.name}`] = { ...s, sentinelLookupsDuring: queries };
+      });
+      await step(`${idleCount} idle sessions`, async (c) => {
+        const s = await idleSessions(c.port(), c.pid!, idleCount);
+        put("idle_rss", c.name, s.rssBytes / MiB);
+        extra[`idle_${c.name}`] = s;
+      }, ["tunnel", "haproxy"]);
+      await step(`one ${counts.bigValueBytes / MiB} MiB value`, async (c) => {
+        const b = await bigValue(c.port(), c.pid, counts.bigValueBytes);
+        put("big_ms", c.name, b.ms);
+        put("big_rss", c.name, b.rssGrowthBytes === null ? null : b.rssGrowthBytes / MiB);
+        put("big_bad", c.name, b.intact ? 0 : 1);
+      });
+      await step(`failover under write load (${counts.writers} writers)`, async (c) => {
+        const f = await failoverUnderLoad(deployment, NAME, c.port(), { writers: counts.writers, tag: `${r}:${c.name}` });
+        put("fo_stale", c.name, f.staleClosedMs);
+        put("fo_first", c.name, f.firstWriteMs);
+        put("fo_lost", c.name, f.lost);
+        put("fo_window", c.name, f.promotionToSwitchMs);
+        extra[`failover_${c.name}`] = f;
+        master = await masterPort(deployment, NAME);
+        for (const other of columns) await waitReachesMaster(other, master, 15_000);
+      }, ["tunnel", "haproxy"]);
+      const rss = Object.fromEntries(columns.filter((c) => c.pid).map((c) => [c.name, memory(c.pid!).rss / MiB]));
+      rounds.push(values);
+      raw.push({ round: r + 1, order: order.map((c) => c.name), values, extra, rssAfterRoundMiB: rss });
+    }
+
+    const summaries = summarize(rounds, names);
+    const md = table(summaries, names);
+    process.stdout.write(`${md}\n`);
+    const stamp = started.toISOString().replace(/[:.]/g, "-");
+    const info = { ...machine(haproxy), idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
+    writeFileSync(join(out, `${stamp}.json`), JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, ...info, rounds: raw, summary: summaries }, null, 2));
+    const svg = svgChart(summaries, `sentinel-tunnel vs HAProxy, ${counts.rounds} interleaved round(s), ${started.toISOString().slice(0, 10)}`);
+    writeFileSync(join(out, "chart.svg"), svg);
+    progress(`raw numbers: ${join(out, `${stamp}.json`)}; chart: ${join(out, "chart.svg")}`);
+    if (!opts.quick) {
+      writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: "bench/results/chart.svg", info, started, rounds: counts.rounds, jsonPath: `bench/results/${stamp}.json` });
+      progress("BENCHMARKS.md regenerated");
+    }
+  } finally {
+    for (const c of columns) await c.stop();
+  }
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`bench: failed: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+}

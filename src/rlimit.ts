@@ -1,0 +1,66 @@
+/**
+ * The open-file limit: every session holds two descriptors (client + upstream), so the tunnel
+ * raises its soft RLIMIT_NOFILE to the hard limit at start, as HAProxy does. Bun has no
+ * setrlimit; on Linux we call libc's getrlimit/setrlimit through bun:ffi. Never throws: on any
+ * other platform, or if libc cannot be loaded, it reports what it could not do.
+ */
+
+export interface FileLimit {
+  /** Soft limit after the attempt (null when unknown). */
+  soft: number | null;
+  hard: number | null;
+  /** Set when the soft limit is still below the hard limit: what went wrong and what to run. */
+  problem?: string;
+}
+
+const RLIMIT_NOFILE = 7; // Linux, all architectures Bun supports
+const INFINITY = 0xffffffffffffffffn; // RLIM_INFINITY
+
+interface Libc {
+  getrlimit(resource: number, limits: BigUint64Array): number;
+  setrlimit(resource: number, limits: BigUint64Array): number;
+}
+
+async function loadLibc(): Promise<Libc | string> {
+  if (process.platform !== "linux") return `not supported on ${process.platform}`;
+  try {
+    const { dlopen, FFIType, ptr } = await import("bun:ffi");
+    const signature = { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } as const;
+    const lib = dlopen("libc.so.6", { getrlimit: signature, setrlimit: signature });
+    return {
+      getrlimit: (resource, limits) => lib.symbols.getrlimit(resource, ptr(limits)) as number,
+      setrlimit: (resource, limits) => lib.symbols.setrlimit(resource, ptr(limits)) as number,
+    };
+  } catch (error) {
+    return `cannot load libc: ${(error as Error).message}`;
+  }
+}
+
+const asNumber = (v: bigint): number => (v >= INFINITY ? Number.POSITIVE_INFINITY : Number(v));
+
+/** Raise the soft open-file limit to the hard limit. */
+export async function raiseFileLimit(): Promise<FileLimit> {
+  const libc = await loadLibc();
+  const hint = "raise it before starting the tunnel: `ulimit -n <hard limit>` in the shell, LimitNOFILE= in a systemd unit, or --ulimit nofile=... for docker";
+  if (typeof libc === "string") return { soft: null, hard: null, problem: `cannot check the open-file limit (${libc}); ${hint}` };
+  try {
+    const limits = new BigUint64Array(2); // struct rlimit { rlim_cur, rlim_max }
+    if (libc.getrlimit(RLIMIT_NOFILE, limits) !== 0) return { soft: null, hard: null, problem: `getrlimit failed; ${hint}` };
+    const hard = limits[1]!;
+    if (limits[0]! < hard) {
+      limits[0] = hard;
+      libc.setrlimit(RLIMIT_NOFILE, limits);
+      libc.getrlimit(RLIMIT_NOFILE, limits);
+    }
+    const result: FileLimit = { soft: asNumber(limits[0]!), hard: asNumber(hard) };
+    if (limits[0]! < hard) result.problem = `open-file soft limit is ${result.soft}, could not raise it to the hard limit ${result.hard}; ${hint}`;
+    return result;
+  } catch (error) {
+    return { soft: null, hard: null, problem: `cannot raise the open-file limit (${(error as Error).message}); ${hint}` };
+  }
+}
+
+/** Sessions (two descriptors each) that fit under a soft limit, keeping a few for listeners and sentinels. */
+export function sessionCapacity(soft: number | null): number | null {
+  return soft === null || !Number.isFinite(soft) ? null : Math.max(0, Math.floor((soft - 64) / 2));
+}
