@@ -128,13 +128,28 @@ export function resetPeak(pid: number): boolean {
   }
 }
 
-/** `SENTINEL get-master-addr-by-name` calls answered so far, summed over the sentinels. */
-export async function sentinelLookups(deployment: Deployment): Promise<number> {
+/**
+ * Commands the sentinels processed so far, summed (INFO stats total_commands_processed; sentinel
+ * has no INFO commandstats). Includes the sentinels' PINGs to each other, the tunnel's poller and
+ * this INFO itself: take the difference against a background rate (see `sentinelQueriesDuring`).
+ */
+export async function sentinelCommands(deployment: Deployment): Promise<number> {
   const counts = await Promise.all(
-    deployment.sentinels.map(async (s) => {
-      const text = String(await redisCommand(s.port, "INFO", "commandstats"));
-      return Number(/cmdstat_sentinel\|get-master-addr-by-name:calls=(\d+)/.exec(text)?.[1] ?? 0);
-    }),
+    deployment.sentinels.map(async (s) => Number(/total_commands_processed:(\d+)/.exec(String(await redisCommand(s.port, "INFO", "stats")))?.[1] ?? NaN)),
   );
-  return counts.reduce((a, b) => a + b, 0);
+  return counts.reduce((a, b) => a + b, 0) - deployment.sentinels.length; // minus this INFO
+}
+
+/** Sentinel commands while `fn` ran, minus the background rate measured over `baselineMs` just before. */
+export async function sentinelQueriesDuring<T>(deployment: Deployment, baselineMs: number, fn: () => Promise<T>): Promise<{ result: T; queries: number; raw: number; background: number }> {
+  const b0 = await sentinelCommands(deployment);
+  const t0 = performance.now();
+  await Bun.sleep(baselineMs); // measuring the background rate: an interval, not a synchronisation
+  const b1 = await sentinelCommands(deployment);
+  const rate = (b1 - b0) / (performance.now() - t0);
+  const s0 = performance.now();
+  const result = await fn();
+  const raw = (await sentinelCommands(deployment)) - b1;
+  const background = rate * (performance.now() - s0);
+  return { result, raw, background: Math.round(background), queries: Math.max(0, Math.round(raw - background)) };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { startDeployment } from "../test/harness/index.ts";
-import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelLookups, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
+import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelQueriesDuring, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
 import { failoverUnderLoad } from "./failover.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
@@ -106,13 +106,11 @@ async function main(): Promise<void> {
         put("conn_p99", c.name, l.p99);
       });
       await step(`storm of ${counts.stormClients} clients`, async (c) => {
-        const before = await sentinelLookups(deployment);
-        const s = await storm(c.port(), counts.stormClients);
-        const queries = (await sentinelLookups(deployment)) - before;
+        const { result: s, queries, raw, background } = await sentinelQueriesDuring(deployment, 1000, () => storm(c.port(), counts.stormClients));
         put("storm_ms", c.name, s.lastReplyMs);
         put("storm_failed", c.name, s.failed);
         if (c.name === "tunnel") put("storm_queries", c.name, queries);
-        extra[`storm_${c.name}`] = { ...s, sentinelLookupsDuring: queries };
+        extra[`storm_${c.name}`] = { ...s, sentinelCommands: raw, backgroundEstimate: background, sentinelQueries: queries };
       });
       await step(`${idleCount} idle sessions`, async (c) => {
         const s = await idleSessions(c.port(), c.pid!, idleCount);

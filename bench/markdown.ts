@@ -54,8 +54,8 @@ Each round runs every figure for every column, rotating the column order each ro
 bench checks (ROLE and CONFIG GET port through the column) that every column reaches the current master.
 Figures: \`redis-benchmark -c 50 -P 16\` and \`-P 1\` (SET, GET requests/s); new-connection latency (connect,
 PING, reply, close; 2000 sequential after 200 warm-up; p50/p99); a storm of 1000 clients connecting at once
-(all served? time to last reply; \`get-master-addr-by-name\` calls counted in the sentinels' \`INFO
-commandstats\` — the tunnel's 4/s poller included); ${i.idleSessions} idle sessions (proxy RSS; two
+(all served? time to last reply; sentinel queries: the sentinels' \`total_commands_processed\` during the
+storm minus the background rate — sentinels' own PINGs, the tunnel's poller — measured over the second before); ${i.idleSessions} idle sessions (proxy RSS; two
 descriptors per session, the box's hard open-file limit is ${(i.fileLimit as { hard: number | null }).hard}); one
 512 MiB value SET then GET (intact, time, proxy peak RSS growth from \`/proc/<pid>/status\` sampled every 5 ms
 and VmHWM after \`clear_refs\`); a failover (\`SENTINEL FAILOVER\`, old master demoted as soon as every
