@@ -42,11 +42,11 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   const log = createLogger({ file: config.logFile, level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
-  const files = await raiseFileLimit();
-  if (files.problem) log.error(files.problem);
-  else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
+  const files = await raiseFileLimit(); // before listening: every session holds two descriptors
   const tunnel = await startTunnel(config, { log });
   log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
+  if (files.problem) log.error(files.problem);
+  else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
   const shutdown = async (signal: string) => {
     log.info(`${signal}: shutting down`);
     await tunnel.close();
