@@ -5,6 +5,7 @@
  */
 import { formatAddress, parseAddress, type Address } from "./address.ts";
 import type { Config } from "./config.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 import { connectVerified } from "./resolver.ts";
 
@@ -32,13 +33,13 @@ export interface CheckReport {
   databases: DatabaseCheck[];
 }
 
-async function ask(sentinel: Address, name: string, timeoutMs: number): Promise<SentinelAnswer> {
+async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopOptions): Promise<SentinelAnswer> {
   const label = formatAddress(sentinel);
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   let client: RespClient | null = null;
   try {
-    client = await RespClient.connect(sentinel, timeoutMs);
+    client = await RespClient.connect(sentinel, timeoutMs, hop);
     const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
     if (reply === null) return { sentinel: label, master: null, error: "does not know this master", ms: ms() };
     const address = Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
@@ -51,9 +52,9 @@ async function ask(sentinel: Address, name: string, timeoutMs: number): Promise<
   }
 }
 
-async function role(address: string, timeoutMs: number): Promise<string> {
+async function role(address: string, timeoutMs: number, hop: RedisHopOptions): Promise<string> {
   try {
-    const socket = await connectVerified(parseAddress(address)!, timeoutMs);
+    const socket = await connectVerified(parseAddress(address)!, timeoutMs, "master", hop);
     socket.terminate();
     return "master";
   } catch (error) {
@@ -65,7 +66,7 @@ async function role(address: string, timeoutMs: number): Promise<string> {
 
 async function checkDatabase(config: Config, name: string): Promise<DatabaseCheck> {
   const timeoutMs = Math.max(config.sentinelTimeoutMs, 1000);
-  const answers = await Promise.all(config.sentinels.map((s) => ask(s, name, timeoutMs)));
+  const answers = await Promise.all(config.sentinels.map((s) => ask(s, name, timeoutMs, sentinelConnectOptions(config))));
   const votes = new Map<string, number>();
   for (const a of answers) if (a.master) votes.set(a.master, (votes.get(a.master) ?? 0) + 1);
   const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
@@ -74,7 +75,7 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
     const verdict = answers.some((a) => a.error === "does not know this master") ? "FAIL: no sentinel knows this master" : "FAIL: no sentinel answered";
     return { name, answers, master, role: "-", ok: false, verdict };
   }
-  const said = await role(master, Math.max(config.connectTimeoutMs, 1000));
+  const said = await role(master, Math.max(config.connectTimeoutMs, 1000), redisConnectOptions(config));
   const dissent = answers.length - (ranked[0]![1] ?? 0);
   if (said !== "master") return { name, answers, master, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
   const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";

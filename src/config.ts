@@ -5,15 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { formatAddress, isPort, parseAddress, type Address } from "./address.ts";
+import { formatAddress, parseAddress, type Address } from "./address.ts";
 import { ConfigError } from "./errors.ts";
+import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./log.ts";
+import { securityKeys, SECURITY_KEYS, securitySettings, securityToJson, securityWarnings, withoutSecurity, type SecuritySettings } from "./security-config.ts";
 
 export interface DatabaseConfig {
   /** The Sentinel master name. */
   name: string;
-  /** Local port to listen on. */
+  /** Local port to listen on (0 with `unix`). */
   port: number;
+  /** Address to listen on, overriding the global `bind`. */
+  bind?: string;
+  /** Listen on this unix socket (`Local_port: "unix:/path"`) instead of a TCP port; `mode` as chmod takes it. */
+  unix?: { path: string; mode: number };
   /** `master` (default): sessions go to the master. `replica`: round-robin over healthy replicas. */
   role: "master" | "replica";
   /** For a replica port: use the master when no replica is healthy (default: refuse). */
@@ -25,7 +31,7 @@ export function databaseId(db: Pick<DatabaseConfig, "name" | "role">): string {
   return db.role === "replica" ? `${db.name}/replicas` : db.name;
 }
 
-export interface Config {
+export interface Config extends SecuritySettings {
   sentinels: Address[];
   databases: DatabaseConfig[];
   /** Address the local listeners bind to. */
@@ -68,17 +74,11 @@ export const DEFAULTS = {
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours. */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
-const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback"];
+const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode"];
+const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
 
 const millis = (min: number) =>
   z.number({ error: "must be a number of milliseconds" }).int("must be a whole number of milliseconds").min(min, `must be at least ${min}`);
-
-const port = z.union([z.number(), z.string()], { error: 'must be a port number, like 12345 or "12345"' }).transform((value, ctx) => {
-  const n = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (isPort(n)) return n;
-  ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a port (1-65535)` });
-  return z.NEVER;
-});
 
 const sentinelAddress = z.string({ error: 'must be a "host:port" string' }).transform((value, ctx) => {
   const address = parseAddress(value);
@@ -107,7 +107,9 @@ const schema = z
         z.object(
           {
             Name: z.string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" }).min(1, "must not be empty"),
-            Local_port: port,
+            Local_port: localPort,
+            bind: bindAddress.optional(),
+            unixSocketMode: socketMode.optional(),
             Role: z
               .string({ error: 'must be "master" or "replica"' })
               .transform((v) => v.toLowerCase())
@@ -120,7 +122,9 @@ const schema = z
         { error: 'is missing: list the databases as [{"Name": "mymaster", "Local_port": "12345"}]' },
       )
       .min(1, "is empty: list at least one database"),
-    bind: z.string({ error: 'must be an address string, like "127.0.0.1" or "0.0.0.0"' }).min(1).default(DEFAULTS.bind),
+    bind: bindAddress.default(DEFAULTS.bind),
+    unixSocketMode: socketMode.default(0o600),
+    ...securityKeys,
     pollIntervalMs: millis(10).default(DEFAULTS.pollIntervalMs),
     connectTimeoutMs: millis(10).default(DEFAULTS.connectTimeoutMs),
     sentinelTimeoutMs: millis(10).default(DEFAULTS.sentinelTimeoutMs),
@@ -134,12 +138,13 @@ const schema = z
     logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
   })
   .superRefine((config, ctx) => {
-    const ports = new Map<number, number>();
+    const ports = new Map<string, number>();
     const ids = new Map<string, number>();
     config.Databases.forEach((db, i) => {
-      const first = ports.get(db.Local_port);
-      if (first === undefined) ports.set(db.Local_port, i);
-      else ctx.addIssue({ code: "custom", path: ["Databases", i, "Local_port"], message: `port ${db.Local_port} is already used by Databases[${first}]` });
+      const where = db.Local_port.unix ?? `${db.Local_port.bind ?? db.bind ?? config.bind}:${db.Local_port.port}`;
+      const first = ports.get(where);
+      if (first === undefined) ports.set(where, i);
+      else ctx.addIssue({ code: "custom", path: ["Databases", i, "Local_port"], message: `${db.Local_port.unix ?? `port ${db.Local_port.port}`} is already used by Databases[${first}]` });
       const id = databaseId({ name: db.Name, role: db.Role });
       const same = ids.get(id);
       if (same === undefined) ids.set(id, i);
@@ -174,7 +179,7 @@ export function readConfigFile(file: string): { input: Record<string, unknown>; 
     throw new ConfigError(file, "", `is not valid JSON: ${(error as Error).message}`);
   }
   const { input, warnings } = canonicalConfig(json, file);
-  return { input, warnings: warnings.map((w) => `${file}: ${w}`) };
+  return { input, warnings: [...warnings, ...securityWarnings(json, file)].map((w) => `${file}: ${w}`) };
 }
 
 /** Validate an already parsed config object; `source` names it in errors. */
@@ -186,7 +191,7 @@ export function parseConfig(json: unknown, source: string): LoadedConfig {
 /** The config object with every key in its canonical spelling (unknown keys dropped, with a warning each). */
 export function canonicalConfig(json: unknown, source: string): { input: Record<string, unknown>; warnings: string[] } {
   const warnings: string[] = [];
-  const input = canonicalKeys(json, TOP_KEYS, "", warnings);
+  const input = canonicalKeys(json, TOP_KEYS_ALL, "", warnings);
   if (input && typeof input === "object" && Array.isArray((input as Record<string, unknown>).Databases)) {
     const dbs = (input as Record<string, unknown[]>).Databases!;
     (input as Record<string, unknown>).Databases = dbs.map((db, i) => canonicalKeys(db, DB_KEYS, `Databases[${i}].`, warnings));
@@ -206,11 +211,19 @@ export function validateConfig(input: Record<string, unknown>, sourceOf: (key: s
     const source = sourceOf(issues[0]!.key);
     throw new ConfigError(source, issues[0]!.field, issues[0]!.problem, issues.filter((i) => sourceOf(i.key) === source));
   }
-  const { Sentinels_addresses_list, Databases, ...ours } = result.data;
+  const { Sentinels_addresses_list, Databases, unixSocketMode, ...rest } = result.data;
   return {
-    ...ours,
+    ...withoutSecurity(rest),
+    ...securitySettings(result.data, sourceOf),
     sentinels: Sentinels_addresses_list,
-    databases: Databases.map((db) => ({ name: db.Name, port: db.Local_port, role: db.Role, replicaFallback: db.replicaFallback })),
+    databases: Databases.map((db) => ({
+      name: db.Name,
+      port: db.Local_port.port,
+      role: db.Role,
+      replicaFallback: db.replicaFallback,
+      ...(db.bind !== undefined || db.Local_port.bind !== undefined ? { bind: db.Local_port.bind ?? db.bind } : {}),
+      ...(db.Local_port.unix ? { unix: { path: db.Local_port.unix, mode: db.unixSocketMode ?? unixSocketMode } } : {}),
+    })),
   };
 }
 
@@ -221,10 +234,11 @@ export function configToJson(config: Config): Record<string, unknown> {
     Sentinels_addresses_list: sentinels.map(formatAddress),
     Databases: databases.map((db) => ({
       Name: db.name,
-      Local_port: String(db.port),
+      ...listenToJson(db),
       ...(db.role === "replica" ? { Role: db.role, replicaFallback: db.replicaFallback } : {}),
     })),
-    ...ours,
+    ...withoutSecurity(ours),
+    ...securityToJson(config),
   };
 }
 

@@ -4,13 +4,18 @@
  * It moves to another server when asked about another address.
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
+import type { HopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
   #address: Address | null = null;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(
+    readonly timeoutMs: number,
+    /** TLS and credentials, as for every Redis connection (hops.ts). */
+    readonly connectOptions?: HopOptions,
+  ) {}
 
   /** The role `address` reports (`master`, `slave`, ...); rejects when it does not answer in time. */
   async role(address: Address): Promise<string> {
@@ -34,7 +39,7 @@ export class RoleProbe {
   #open(address: Address): void {
     this.close();
     this.#address = address;
-    const connecting = RespClient.connect(address, this.timeoutMs);
+    const connecting = RespClient.connect(address, this.timeoutMs, this.connectOptions);
     connecting.catch(() => {
       if (this.#client === connecting) this.close();
     });

@@ -7,7 +7,7 @@
  * is confirmed again, the fenced sessions resume if it is the same master (an aborted failover),
  * and are closed — held bytes never forwarded — if it is another one.
  */
-import type { TCPSocketListener } from "bun";
+import type { Listener } from "./listeners.ts";
 import type { Address } from "./address.ts";
 import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
@@ -27,7 +27,7 @@ export interface Session {
 export type DbState = "starting" | "healthy" | "failing-over";
 
 export class Database {
-  listener: TCPSocketListener<SocketOwner> | null = null;
+  listener: Listener<SocketOwner> | null = null;
   /** Sessions by the `host:port` of the master they are tied to. */
   readonly sessions = new Map<string, Set<Session>>();
   state: DbState = "starting";

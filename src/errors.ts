@@ -39,8 +39,10 @@ export class SentinelUnreachableError extends RedisError {
   constructor(
     readonly sentinel: string,
     readonly reason: string,
+    /** It answered but refused the tunnel's credentials (retrying will not help). */
+    readonly authFailed = false,
   ) {
-    super(`sentinel ${sentinel} unreachable: ${reason}`);
+    super(`sentinel ${sentinel} ${authFailed ? "refused the tunnel" : "unreachable"}: ${reason}`);
   }
 }
 
@@ -48,9 +50,11 @@ export class SentinelUnreachableError extends RedisError {
 export class NoSentinelReachableError extends RedisError {
   override name = "NoSentinelReachableError";
   constructor(readonly attempts: SentinelUnreachableError[]) {
+    const list = attempts.map((a) => `${a.sentinel}: ${a.reason}`).join("; ") || "none configured";
     super(
-      `no sentinel reachable (${attempts.map((a) => `${a.sentinel}: ${a.reason}`).join("; ") || "none configured"}); ` +
-        "check Sentinels_addresses_list and that redis-sentinel is running",
+      attempts.length > 0 && attempts.every((a) => a.authFailed)
+        ? `no sentinel accepted the tunnel's credentials (${list})`
+        : `no sentinel reachable (${list}); check Sentinels_addresses_list and that redis-sentinel is running`,
     );
   }
 }
@@ -90,5 +94,26 @@ export class NoMasterError extends RedisError {
     role: "master" | "replica" = "master",
   ) {
     super(`sentinel-tunnel: no ${role} for '${database}': ${reason}`);
+  }
+}
+
+/** A sentinel or Redis server refused the tunnel's credentials (or wants some): fix the config, retrying will not help. */
+export class AuthError extends RedisError {
+  override name = "AuthError";
+  /** The message without the hop and address: "authentication failed (...); <what to fix>". */
+  readonly detail: string;
+  constructor(
+    readonly hop: "sentinel" | "redis",
+    readonly address: string,
+    readonly reply: string,
+  ) {
+    const fix = /^NOAUTH/.test(reply)
+      ? `it requires a password: set ${hop}Password (and ${hop}Username for an ACL user)`
+      : /without any password configured/.test(reply)
+        ? `it has no password configured: remove ${hop}Password or set one on the server`
+        : `check ${hop}Username / ${hop}Password`;
+    const detail = `authentication failed (${reply}); ${fix}`;
+    super(`${hop} ${address}: ${detail}`);
+    this.detail = detail;
   }
 }

@@ -4,6 +4,8 @@
  */
 import { type Config } from "./config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
+import { redisConnectOptions, sentinelConnectOptions } from "./hops.ts";
+import { isLoopback } from "./listeners.ts";
 import { startMetrics, type MetricsServer } from "./metrics.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { watchOpenFiles } from "./fd-watch.ts";
@@ -12,6 +14,8 @@ import { Resolver } from "./resolver.ts";
 import { Sentinels } from "./sentinel.ts";
 import { SessionRegistry } from "./tunnel.ts";
 
+export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
+export { Secret, type Credentials } from "./secrets.ts";
 export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config.ts";
 export { createLogger, type Logger } from "./log.ts";
 export * from "./errors.ts";
@@ -42,12 +46,13 @@ export interface TunnelOptions {
 export async function startTunnel(config: Config, options: TunnelOptions = {}): Promise<Tunnel> {
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
-  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError });
-  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs });
+  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelConnectOptions(config) });
+  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisConnectOptions(config) });
+  warnAboutExposure(config, log);
   const registry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs }, (status) =>
+  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisConnectOptions(config) }, (status) =>
     registry.observe(status),
   );
   let metrics: MetricsServer | null = null;
@@ -78,4 +83,14 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       sentinels.close();
     },
   };
+}
+
+/** authenticateClients hands out authenticated sessions: say so when anyone beyond this host can connect. */
+function warnAboutExposure(config: Config, log: Logger): void {
+  if (!config.authenticateClients || !config.redisAuth) return;
+  for (const db of config.databases) {
+    const host = db.bind ?? config.bind;
+    if (!db.unix && !isLoopback(host))
+      log.warn(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
+  }
 }

@@ -11,6 +11,7 @@
 import { formatAddress, sameAddress, type Address } from "./address.ts";
 import { judge, type SentinelView } from "./consensus.ts";
 import { RoleProbe } from "./control.ts";
+import type { HopOptions } from "./hops.ts";
 import type { Sentinels } from "./sentinel.ts";
 
 export type Status =
@@ -35,6 +36,8 @@ export interface PollerOptions {
   intervalMs: number;
   /** Deadline for a ROLE reply on the control connection. */
   roleTimeoutMs: number;
+  /** TLS and credentials for the control connections (hops.ts `redisConnectOptions`). */
+  redis?: HopOptions;
 }
 
 interface Answer {
@@ -56,8 +59,9 @@ class Watch {
   constructor(
     readonly name: string,
     roleTimeoutMs: number,
+    redis?: HopOptions,
   ) {
-    this.probe = new RoleProbe(roleTimeoutMs);
+    this.probe = new RoleProbe(roleTimeoutMs, redis);
   }
 }
 
@@ -106,7 +110,7 @@ export class Poller {
 
   #watch(name: string): Watch {
     let watch = this.#watches.get(name);
-    if (!watch) this.#watches.set(name, (watch = new Watch(name, this.options.roleTimeoutMs)));
+    if (!watch) this.#watches.set(name, (watch = new Watch(name, this.options.roleTimeoutMs, this.options.redis)));
     return watch;
   }
 

@@ -6,11 +6,11 @@
  * Fast path: while the sentinel query is in flight, it already connects and sends ROLE to the
  * last master it saw; the socket is used only if Sentinel then names the same address.
  */
-import type { Socket } from "bun";
-import { ReplyError } from "redis-errors";
 import { formatAddress, sameAddress, type Address } from "./address.ts";
-import { MasterNotVerifiedError, NoMasterError } from "./errors.ts";
-import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
+import { AuthError, MasterNotVerifiedError, NoMasterError, NoSentinelReachableError } from "./errors.ts";
+import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
+import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
+import { ReplyReader, type Reply } from "./resp.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { connectWithTimeout, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
@@ -24,19 +24,20 @@ export interface ResolverOptions {
   connectTimeoutMs: number;
   /** Pause between attempts while no verified master is found. */
   retryDelayMs?: number;
+  /** TLS, credentials and keepAuth for the Redis hop (see hops.ts); default plain, no AUTH. */
+  redis?: RedisHopOptions;
 }
 
-const ROLE = encodeCommand(["ROLE"]);
+export type { ExpectedRole };
 
-export type ExpectedRole = "master" | "slave";
-
-/** The owner of an upstream socket while it answers ROLE. */
+/** The owner of an upstream socket while it answers the handshake (handshake.ts). */
 class RoleCheck implements SocketOwner {
   readonly reader: ReplyReader;
-  settle: ((error: Error | null) => void) | null = null;
+  settle: ((error: Error | null | "old") => void) | null = null;
+  #next = 0;
   constructor(
     readonly label: string,
-    readonly expected: ExpectedRole,
+    readonly steps: Step[],
   ) {
     this.reader = new ReplyReader({
       onReply: (reply) => this.#verdict(reply),
@@ -44,9 +45,10 @@ class RoleCheck implements SocketOwner {
     });
   }
   #verdict(reply: Reply): void {
-    if (reply instanceof ReplyError) return this.settle?.(new MasterNotVerifiedError(this.label, `ROLE failed: ${reply.message}`));
-    const role = Array.isArray(reply) ? String(reply[0]) : JSON.stringify(reply);
-    this.settle?.(role === this.expected ? null : new MasterNotVerifiedError(this.label, `ROLE says ${role}`, this.expected));
+    const step = this.steps[this.#next++];
+    if (!step) return this.settle?.(new MasterNotVerifiedError(this.label, "unexpected extra reply"));
+    const outcome = step(reply, this.label);
+    if (outcome !== null || this.#next === this.steps.length) this.settle?.(outcome);
   }
   onData(_s: OwnedSocket, chunk: Buffer): void {
     this.reader.feed(chunk);
@@ -57,32 +59,45 @@ class RoleCheck implements SocketOwner {
   }
 }
 
-/** Connect to `address` and confirm with ROLE that it is a master (or the `expected` role), within `timeoutMs`. */
-export async function connectVerified(address: Address, timeoutMs: number, expected: ExpectedRole = "master"): Promise<OwnedSocket> {
+/**
+ * Connect to `address` (TLS per `options`) and confirm with ROLE that it is a master (or the
+ * `expected` role), within `timeoutMs`. With credentials: AUTH first, RESET after, so the client
+ * gets an unauthenticated session; a server too old for RESET is verified that way on a control
+ * connection and the client gets a fresh, never-authenticated socket. Wrong credentials reject
+ * with AuthError.
+ */
+export async function connectVerified(
+  address: Address,
+  timeoutMs: number,
+  expected: ExpectedRole = "master",
+  options: RedisHopOptions = PLAIN_REDIS,
+): Promise<OwnedSocket> {
   const label = formatAddress(address);
-  const check = new RoleCheck(label, expected);
+  const handshake = upstreamHandshake(options, expected);
+  const check = new RoleCheck(label, handshake.steps);
   const started = performance.now();
-  let socket: Socket<SocketOwner>;
-  try {
-    socket = await connectWithTimeout<SocketOwner>(address, timeoutMs, ownerHandlers, check);
-  } catch (error) {
-    throw new MasterNotVerifiedError(label, (error as Error).message, expected);
-  }
+  const connect = async () => {
+    try {
+      return await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
+    } catch (error) {
+      throw new MasterNotVerifiedError(label, (error as Error).message, expected);
+    }
+  };
+  const socket = await connect();
   const left = Math.max(1, timeoutMs - (performance.now() - started));
-  const verdict = await new Promise<Error | null>((resolve) => {
+  const verdict = await new Promise<Error | null | "old">((resolve) => {
     const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected)), left);
     check.settle = (error) => {
       check.settle = null;
       clearTimeout(timer);
       resolve(error);
     };
-    if (socket.write(ROLE) !== ROLE.length) check.settle(new MasterNotVerifiedError(label, "could not send ROLE", expected));
+    if (socket.write(handshake.bytes) !== handshake.bytes.length) check.settle(new MasterNotVerifiedError(label, "could not send ROLE", expected));
   });
-  if (verdict) {
-    socket.terminate();
-    throw verdict;
-  }
-  return socket;
+  if (verdict === null) return socket;
+  socket.terminate();
+  if (verdict !== "old") throw verdict;
+  return connect(); // verified on the control connection above; this one never saw AUTH
 }
 
 export class Resolver {
@@ -110,6 +125,7 @@ export class Resolver {
         return await this.#attempt(name, deadline, objection);
       } catch (error) {
         reason = (error as Error).message;
+        if (isConfigProblem(error)) throw new NoMasterError(name, reason); // retrying cannot fix the config
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason);
@@ -133,7 +149,7 @@ export class Resolver {
           const address = replicas[(start + i) % replicas.length]!;
           try {
             const timeout = Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
-            return { socket: await connectVerified(address, timeout, "slave"), address };
+            return { socket: await connectVerified(address, timeout, "slave", this.options.redis), address };
           } catch (error) {
             reason = (error as Error).message;
           }
@@ -150,7 +166,7 @@ export class Resolver {
   async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
     const timeout = () => Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
     const known = this.#lastKnown.get(name);
-    const early = known ? settled(connectVerified(known, timeout())) : null;
+    const early = known ? settled(connectVerified(known, timeout(), "master", this.options.redis)) : null;
     let answer: MasterAnswer;
     try {
       answer = await this.sentinels.getMasterAddr(name);
@@ -169,7 +185,7 @@ export class Resolver {
       throw error;
     }
     early?.then((r) => r.socket?.terminate());
-    const socket = await connectVerified(answer.address, timeout());
+    const socket = await connectVerified(answer.address, timeout(), "master", this.options.redis);
     this.remember(name, answer.address);
     return { socket, address: answer.address };
   }
@@ -180,4 +196,9 @@ function settled(p: Promise<OwnedSocket>): Promise<{ socket?: OwnedSocket; error
     (socket) => ({ socket }),
     (error: Error) => ({ error }),
   );
+}
+
+/** Wrong credentials on the redis hop, or every sentinel refused ours. */
+function isConfigProblem(error: unknown): boolean {
+  return error instanceof AuthError || (error instanceof NoSentinelReachableError && error.attempts.length > 0 && error.attempts.every((a) => a.authFailed));
 }

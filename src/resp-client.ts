@@ -9,6 +9,8 @@ import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "./address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
+import { authFailure, type HopOptions } from "./hops.ts";
+import { authCommand } from "./secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
 
 interface Pending {
@@ -39,10 +41,21 @@ export class RespClient {
     });
   }
 
-  /** Connect within `timeoutMs`; rejects with a ConnectError saying why. */
-  static async connect(address: Address, timeoutMs: number): Promise<RespClient> {
+  /**
+   * Connect (TLS per `options`) and AUTH within `timeoutMs`; rejects with a ConnectError saying
+   * why, or an AuthError naming the hop when the credentials are refused.
+   */
+  static async connect(address: Address, timeoutMs: number, options?: HopOptions): Promise<RespClient> {
     const client = new RespClient(address);
-    client.#socket = await connectWithTimeout(address, timeoutMs, clientHandlers, client);
+    client.#socket = await connectWithTimeout(address, timeoutMs, clientHandlers, client, options?.tls);
+    if (options?.auth) {
+      try {
+        await client.command(authCommand(options.auth), timeoutMs);
+      } catch (error) {
+        client.destroy("authentication failed");
+        throw error instanceof ReplyError ? authFailure(options.hop, client.label, error) : error;
+      }
+    }
     return client;
   }
 

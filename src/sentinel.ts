@@ -12,7 +12,8 @@
 import type { ConsolaInstance } from "consola";
 import { formatAddress, parseAddress, type Address } from "./address.ts";
 import type { SentinelView } from "./consensus.ts";
-import { MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
+import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
+import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 import { pairsToRecord, type Reply } from "./resp.ts";
 
@@ -24,6 +25,8 @@ export interface SentinelOptions {
   learnIntervalMs?: number;
   /** Told about every query a sentinel failed (for metrics). */
   onError?: (sentinel: string, message: string) => void;
+  /** TLS and credentials for every sentinel connection (see hops.ts); default plain, no AUTH. */
+  connect?: HopOptions;
 }
 
 export interface ReplicaView {
@@ -93,9 +96,10 @@ export class Sentinels {
       const client = await this.#connection(sentinel, label);
       return await client.command(args, this.options.timeoutMs);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const auth = error instanceof AuthError ? error.detail : isAuthReply(error) ? new AuthError("sentinel", label, error.message).detail : null;
+      const message = auth ?? (error instanceof Error ? error.message : String(error));
       this.options.onError?.(label, message);
-      throw new SentinelUnreachableError(label, message);
+      throw new SentinelUnreachableError(label, message, auth !== null);
     }
   }
 
@@ -190,7 +194,7 @@ export class Sentinels {
   #connection(sentinel: Address, label: string): Promise<RespClient> {
     let connection = this.#connections.get(label);
     if (!connection) {
-      connection = RespClient.connect(sentinel, this.options.timeoutMs).then((client) => {
+      connection = RespClient.connect(sentinel, this.options.timeoutMs, this.options.connect ?? PLAIN_SENTINEL).then((client) => {
         client.onClose = () => {
           if (this.#connections.get(label) === connection) this.#connections.delete(label);
         };

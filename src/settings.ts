@@ -7,6 +7,7 @@
  */
 import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import { SECURITY_ENV_KEYS } from "./security-config.ts";
 
 export const ENV_PREFIX = "SENTINEL_TUNNEL_";
 export const ENV_SENTINELS = `${ENV_PREFIX}SENTINELS`;
@@ -94,7 +95,7 @@ export function resolveSettings(sources: SettingSources): Settings {
   const env = sources.env ?? {};
   if (env[ENV_SENTINELS]) set("Sentinels_addresses_list", splitList(env[ENV_SENTINELS]!), ENV_SENTINELS);
   if (env[ENV_DBS]) set("Databases", parseDbs(splitList(env[ENV_DBS]!), ENV_DBS), ENV_DBS);
-  for (const key of Object.keys(DEFAULTS)) {
+  for (const key of [...Object.keys(DEFAULTS), ...SECURITY_ENV_KEYS]) {
     const value = env[envName(key)];
     if (value !== undefined) set(key, typed(key, value), envName(key));
   }

@@ -1,12 +1,13 @@
 /**
  * Socket plumbing shared by every connection: handlers that delegate to the socket's owner
- * (`socket.data`), and a connect with a deadline.
+ * (`socket.data`), and a connect with a deadline (plain TCP or TLS: the one place TLS is set up).
  *
  * One static handler object serves every socket (no closures per connection); a socket
  * changes hands — ROLE verification, then the bridge — by assigning a new owner to `socket.data`.
  */
 import type { Socket, SocketHandler } from "bun";
 import type { Address } from "./address.ts";
+import type { TlsOptions } from "./tls.ts";
 
 export interface SocketOwner {
   onData(socket: Socket<SocketOwner>, chunk: Buffer): void;
@@ -30,20 +31,42 @@ export class ConnectError extends Error {
   override name = "ConnectError";
 }
 
-/** Bun.connect with a deadline; the socket starts with `owner` as its data. */
+/**
+ * Bun.connect with a deadline; the socket starts with `owner` as its data. With `tls`, resolves
+ * only after the handshake succeeded (Bun resolves at TCP open, and bytes written before the
+ * handshake can be lost), and a failed verification rejects with the reason.
+ */
 export async function connectWithTimeout<T>(
   address: Address,
   timeoutMs: number,
   handlers: SocketHandler<T>,
   owner: T,
+  tls?: TlsOptions | null,
 ): Promise<Socket<T>> {
   let timer: Timer | undefined;
-  const connecting = Bun.connect<T>({ hostname: address.host, port: address.port, data: owner, socket: handlers });
+  let handshake: Promise<void> | null = null;
+  let socketHandlers = handlers;
+  if (tls) {
+    let settle!: (error: Error | null) => void;
+    handshake = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+    handshake.catch(() => {}); // may settle after the deadline already rejected
+    socketHandlers = {
+      ...handlers,
+      handshake: (_s, success, authorizationError) =>
+        settle(success ? null : new ConnectError(`TLS handshake failed: ${authorizationError?.message ?? "refused"}${tlsHint(authorizationError)}`)),
+      close: (s, error) => {
+        settle(new ConnectError(`TLS handshake failed: connection closed${error ? ` (${error.message})` : ""}`));
+        handlers.close?.(s, error);
+      },
+    };
+  }
+  const connecting = Bun.connect<T>({ hostname: address.host, port: address.port, data: owner, socket: socketHandlers, ...(tls ? { tls } : {}) });
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConnectError(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new ConnectError(`connect${tls ? " + TLS handshake" : ""} timed out after ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     const socket = await Promise.race([connecting, timeout]);
+    if (handshake) await Promise.race([handshake, timeout]);
     socket.setNoDelay(true);
     return socket;
   } catch (error) {
@@ -53,4 +76,11 @@ export async function connectWithTimeout<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function tlsHint(error: Error | null | undefined): string {
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code ?? "";
+  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|CERT_UNTRUSTED/.test(code)) return " (is caFile the CA that signed the server's certificate?)";
+  if (/ALTNAME|HOSTNAME/.test(code)) return " (set servername to a name in the server's certificate)";
+  return "";
 }

@@ -12,8 +12,9 @@ import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
 import type { Target } from "./poller.ts";
 import { Database, type Session } from "./database.ts";
-import { ListenError, NoMasterError } from "./errors.ts";
+import { NoMasterError } from "./errors.ts";
 import { emit, type TunnelEvents } from "./events.ts";
+import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
 import type { Logger } from "./log.ts";
 import type { Status } from "./poller.ts";
 import type { Resolver } from "./resolver.ts";
@@ -55,27 +56,16 @@ export class SessionRegistry {
     try {
       for (const db of this.config.databases) this.#listen(db);
     } catch (error) {
-      for (const db of this.databases.values()) db.listener?.stop(true);
+      for (const db of this.databases.values()) if (db.listener) stopListener(db.listener, db.config, true);
       throw error;
     }
   }
 
   #listen(config: DatabaseConfig): void {
     const db = new Database(config);
-    const where = `${this.config.bind}:${config.port}`;
-    try {
-      db.listener = Bun.listen<SocketOwner>({
-        hostname: this.config.bind,
-        port: config.port,
-        socket: { ...ownerHandlers, open: (socket) => this.#accept(db, socket) },
-      });
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      const reason = e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel or redis running?)" : e.message;
-      throw new ListenError(config.name, where, reason);
-    }
+    db.listener = listen<SocketOwner>(this.config, config, { ...ownerHandlers, open: (socket) => this.#accept(db, socket) });
     this.databases.set(db.id, db);
-    this.log.info(`${db.id}: listening on ${where}`);
+    this.log.info(`${db.id}: listening on ${listenWhere(this.config, config, listenerPort(db.listener))}`);
   }
 
   #accept(db: Database, socket: OwnedSocket): void {
@@ -257,7 +247,7 @@ export class SessionRegistry {
   stop(): void {
     this.#stopping = true;
     for (const db of this.databases.values()) {
-      db.listener?.stop(false);
+      if (db.listener) stopListener(db.listener, db.config, false);
       db.close(null, "shutdown");
     }
   }
@@ -269,6 +259,6 @@ export class SessionRegistry {
 
   /** The port a database listens on, by id. */
   port(id: string): number | undefined {
-    return this.databases.get(id)?.listener?.port;
+    return listenerPort(this.databases.get(id)?.listener ?? null);
   }
 }

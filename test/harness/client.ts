@@ -3,7 +3,7 @@
  * replies are matched to commands in FIFO order, replies nobody asked for (pub/sub messages)
  * are queued for `readReply()`, and writes respect backpressure so 64 MiB values go through.
  */
-import type { Socket } from "bun";
+import type { Socket, TLSOptions } from "bun";
 import { ReplyError } from "redis-errors";
 import { encodeCommand, ReplyReader, type Reply } from "../../src/resp.ts";
 import { HOST } from "./procs.ts";
@@ -22,6 +22,10 @@ export interface ConnectOptions {
   replyTimeoutMs?: number;
   /** Bulk strings as Buffers instead of strings. */
   returnBuffers?: boolean;
+  /** Send AUTH [username] password first (rejects with the ReplyError if refused). */
+  auth?: { username?: string; password: string };
+  /** Connect with TLS (resolves after the handshake; a failed verification rejects). */
+  tls?: TLSOptions;
 }
 
 export class TestClient implements AsyncDisposable {
@@ -47,19 +51,32 @@ export class TestClient implements AsyncDisposable {
       { onReply: (reply) => client.#onReply(reply), onProtocolError: (error) => client.#fail(error) },
       { returnBuffers: opts.returnBuffers ?? false },
     );
+    let handshakeDone!: (error: Error | null) => void;
+    const handshake = new Promise<void>((resolve, reject) => (handshakeDone = (e) => (e ? reject(e) : resolve())));
+    handshake.catch(() => {});
     const connecting = Bun.connect({
       hostname: host,
       port,
+      ...(opts.tls ? { tls: opts.tls } : {}),
       socket: {
         open: (s) => void (client.#socket = s),
+        handshake: (_s, ok, error) => handshakeDone(ok ? null : (error ?? new Error("TLS handshake failed"))),
         data: (_s, chunk) => reader.feed(chunk),
         drain: () => client.#flush(),
-        close: (_s, error) => client.#onClose(error ?? new Error("connection closed by peer")),
+        close: (_s, error) => {
+          handshakeDone(error ?? new Error("connection closed by peer"));
+          client.#onClose(error ?? new Error("connection closed by peer"));
+        },
         error: (_s, error) => client.#onClose(error),
       },
     });
     try {
-      await withTimeout(connecting, opts.timeoutMs ?? 2000, `connect to ${host}:${port} timed out`);
+      await withTimeout(
+        connecting.then(() => (opts.tls ? handshake : undefined)),
+        opts.timeoutMs ?? 2000,
+        `connect to ${host}:${port} timed out`,
+      );
+      if (opts.auth) await client.command("AUTH", ...(opts.auth.username ? [opts.auth.username] : []), opts.auth.password);
       return client;
     } catch (error) {
       void connecting.then((s) => s.terminate(), () => {});
@@ -156,13 +173,18 @@ export class TestClient implements AsyncDisposable {
 
 /** One-shot: connect to 127.0.0.1:port, send one command, close. Times out after 3 s. */
 export async function redisCommand(port: number, ...args: Arg[]): Promise<any> {
-  await using client = await TestClient.connect(port, HOST, { timeoutMs: 3000, replyTimeoutMs: 3000 });
+  return commandWith(port, {}, ...args);
+}
+
+/** `redisCommand` with connect options (auth, TLS) for servers that need them. */
+export async function commandWith(port: number, opts: ConnectOptions, ...args: Arg[]): Promise<any> {
+  await using client = await TestClient.connect(port, HOST, { timeoutMs: 3000, replyTimeoutMs: 3000, ...opts });
   return await client.command(...args); // await before the connection is disposed
 }
 
 /** INFO <section> as a record of `field: value`. */
-export async function infoRecord(port: number, section: string): Promise<Record<string, string>> {
-  const text = String(await redisCommand(port, "INFO", section));
+export async function infoRecord(port: number, section: string, opts: ConnectOptions = {}): Promise<Record<string, string>> {
+  const text = String(await commandWith(port, opts, "INFO", section));
   const out: Record<string, string> = {};
   for (const line of text.split("\r\n")) {
     const i = line.indexOf(":");

@@ -9,6 +9,7 @@ import { ReplyError } from "redis-errors";
 import { TestClient } from "./client.ts";
 import { HOST, makeTempDir, removeTempDir } from "./procs.ts";
 import { RedisServer, type RedisProc } from "./redis.ts";
+import { adminClient, redisSecurityConfig, sentinelSecurityConfig, type DeploymentSecurity } from "./secure.ts";
 import { SentinelServer, type SentinelProc } from "./sentinel.ts";
 import type { ManagedServer } from "./server.ts";
 import { waitFor } from "./wait.ts";
@@ -23,6 +24,8 @@ export interface DeploymentOptions {
   /** Extra redis-server / sentinel config lines. */
   redisConfig?: string[];
   sentinelConfig?: string[];
+  /** Passwords, ACL users, TLS (see secure.ts); the harness's own clients authenticate too. */
+  security?: DeploymentSecurity;
 }
 
 export interface FailoverResult {
@@ -34,7 +37,7 @@ export interface FailoverResult {
 
 /** Make `server` a replica of `master` as sentinel would, minus sentinel's CLIENT KILLs. */
 async function demoteTo(server: RedisProc, master: RedisProc): Promise<void> {
-  await using client = await TestClient.connect(server.port, HOST, { replyTimeoutMs: 3000 });
+  await using client = await TestClient.connect(server.port, HOST, { replyTimeoutMs: 3000, ...server.clientOptions });
   const replies = await client.pipeline([["MULTI"], ["REPLICAOF", master.host, master.port], ["CONFIG", "REWRITE"], ["EXEC"]]);
   const failed = replies.flat().find((r) => r instanceof Error);
   if (failed) throw failed;
@@ -200,7 +203,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   const dir = makeTempDir("st-deploy-");
   const started: ManagedServer[] = [];
   try {
-    const redis = (replicaOf?: number) => RedisServer.start({ dir, replicaOf, extraConfig: opts.redisConfig });
+    const sec = opts.security ?? {};
+    const redisConfig = [...redisSecurityConfig(sec), ...(opts.redisConfig ?? [])];
+    const redis = (replicaOf?: number) => RedisServer.start({ dir, replicaOf, extraConfig: redisConfig, tls: sec.tls, client: adminClient(sec, "redis") });
     const masters = await allOrCleanup(names.map(() => redis()), started);
     const replicas = await allOrCleanup(
       masters.flatMap((m) => Array.from({ length: replicaCount }, () => redis(m.port))),
@@ -214,7 +219,15 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
     const monitored = names.map((name, i) => ({ name, port: masters[i]!.port, quorum }));
     const sentinels = await allOrCleanup(
       Array.from({ length: sentinelCount }, () =>
-        SentinelServer.start({ dir, masters: monitored, downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs, extraConfig: opts.sentinelConfig }),
+        SentinelServer.start({
+          dir,
+          masters: monitored,
+          downAfterMs: opts.downAfterMs,
+          failoverTimeoutMs: opts.failoverTimeoutMs,
+          extraConfig: [...sentinelSecurityConfig(sec, names), ...(opts.sentinelConfig ?? [])],
+          tls: sec.tls,
+          client: adminClient(sec, "sentinel"),
+        }),
       ),
       started,
     );

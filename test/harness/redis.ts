@@ -4,6 +4,8 @@
  * it answers; `waitLinkUp()` waits for a replica's `master_link_status:up`.
  */
 import { redisConfigLines } from "../../src/lab.ts";
+import type { ConnectOptions } from "./client.ts";
+import { tlsServerConfig, type TlsServerFiles } from "./secure.ts";
 import { ManagedServer } from "./server.ts";
 import { waitFor } from "./wait.ts";
 
@@ -16,6 +18,10 @@ export interface StartRedisOptions {
   replicaOf?: number;
   /** More config lines, appended last (so they win). */
   extraConfig?: string[];
+  /** Serve TLS only (`port 0`, `tls-port` on the chosen port), with these files. */
+  tls?: TlsServerFiles;
+  /** How the harness's own admin connections authenticate (and TLS, set from `tls` when absent). */
+  client?: ConnectOptions;
   /** Readiness timeout (default 10 s). */
   timeoutMs?: number;
 }
@@ -27,7 +33,8 @@ export class RedisServer extends ManagedServer {
       dir: opts.dir,
       port: opts.port,
       timeoutMs: opts.timeoutMs,
-      config: (port, dir) => [...redisConfigLines(port, dir, opts.replicaOf), ...(opts.extraConfig ?? [])],
+      client: { ...(opts.tls ? { tls: opts.tls.clientOptions } : {}), ...opts.client },
+      config: (port, dir) => [...redisConfigLines(port, dir, opts.replicaOf), ...(opts.tls ? tlsServerConfig(opts.tls, port) : []), ...(opts.extraConfig ?? [])],
     });
   }
 

@@ -5,6 +5,8 @@
  */
 import { pairsToRecord } from "../../src/resp.ts";
 import { sentinelConfigLines } from "../../src/lab.ts";
+import type { ConnectOptions } from "./client.ts";
+import { tlsServerConfig, type TlsServerFiles } from "./secure.ts";
 import { ManagedServer } from "./server.ts";
 
 export interface MonitoredMaster {
@@ -24,6 +26,10 @@ export interface StartSentinelOptions {
   failoverTimeoutMs?: number;
   /** More config lines, appended last. */
   extraConfig?: string[];
+  /** Serve TLS only (`port 0`, `tls-port` on the chosen port), with these files. */
+  tls?: TlsServerFiles;
+  /** How the harness's own admin connections authenticate (and TLS, set from `tls` when absent). */
+  client?: ConnectOptions;
   timeoutMs?: number;
 }
 
@@ -40,8 +46,10 @@ export class SentinelServer extends ManagedServer {
       dir: opts.dir,
       port: opts.port,
       timeoutMs: opts.timeoutMs,
+      client: { ...(opts.tls ? { tls: opts.tls.clientOptions } : {}), ...opts.client },
       config: (port, dir) => [
         ...sentinelConfigLines(port, dir, opts.masters, { downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs }),
+        ...(opts.tls ? tlsServerConfig(opts.tls, port) : []),
         ...(opts.extraConfig ?? []),
       ],
     });

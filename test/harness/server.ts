@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { infoRecord, redisCommand } from "./client.ts";
+import { commandWith, infoRecord, type ConnectOptions } from "./client.ts";
 import { collect, freePort, HOST, isRunning, makeTempDir, redisBinary, removeTempDir, spawnTracked, terminate } from "./procs.ts";
 import { waitFor } from "./wait.ts";
 
@@ -22,6 +22,8 @@ export interface LaunchOptions {
   config(port: number, dir: string): string[];
   /** Readiness timeout per attempt (default 10 s). */
   timeoutMs?: number;
+  /** How the harness's own admin connections reach it (AUTH, TLS); default plain. */
+  client?: ConnectOptions;
 }
 
 const START_ATTEMPTS = 5;
@@ -31,6 +33,8 @@ export class ManagedServer implements AsyncDisposable {
   #proc!: Subprocess<"ignore", "pipe" | "ignore", "pipe">;
   #stderr: () => string = () => "";
   #paused = false;
+  /** Auth/TLS for the harness's own connections (`command`, `info`, readiness). */
+  clientOptions: ConnectOptions = {};
 
   protected constructor(
     readonly kind: Kind,
@@ -53,6 +57,7 @@ export class ManagedServer implements AsyncDisposable {
     for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
       const port = attempt === 0 && opts.port !== undefined ? opts.port : await freePort();
       const server = make(port, dir, join(dir, `${kind}-${port}.conf`), join(dir, `${kind}-${port}.log`), ownsDir);
+      server.clientOptions = opts.client ?? {};
       writeFileSync(server.configPath, opts.config(port, dir).join("\n") + "\n");
       try {
         await server.#spawnAndWait(opts.timeoutMs ?? 10_000);
@@ -77,7 +82,7 @@ export class ManagedServer implements AsyncDisposable {
       async () => {
         if (!isRunning(proc)) return "exited";
         // Our pid, not whoever else holds the port; and do not hang on a squatter that never answers.
-        const info = await Promise.race([infoRecord(this.port, "server"), proc.exited.then(() => null)]);
+        const info = await Promise.race([infoRecord(this.port, "server", this.clientOptions), proc.exited.then(() => null)]);
         if (!info) return "exited";
         return info.process_id === String(proc.pid) && "ready";
       },
@@ -147,10 +152,10 @@ export class ManagedServer implements AsyncDisposable {
 
   /** One command on a fresh connection (3 s timeout). */
   command(...args: (string | number | Uint8Array)[]): Promise<any> {
-    return redisCommand(this.port, ...args);
+    return commandWith(this.port, this.clientOptions, ...args);
   }
   info(section: string): Promise<Record<string, string>> {
-    return infoRecord(this.port, section);
+    return infoRecord(this.port, section, this.clientOptions);
   }
   /** First element of ROLE: 'master', 'slave' or 'sentinel'. */
   async role(): Promise<string> {

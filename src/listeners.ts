@@ -1,0 +1,62 @@
+/**
+ * Where and how a database's listener listens: TCP on its `bind` (the database's own, else the
+ * global one; IPv6 too) or a unix socket path with a file mode, plain or TLS (`listenerTls`).
+ * A stale unix socket file left by a previous run is replaced; the file is removed on stop.
+ */
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import type { SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
+import { formatAddress } from "./address.ts";
+import type { Config, DatabaseConfig } from "./config.ts";
+import { ListenError } from "./errors.ts";
+
+export type Listener<T> = TCPSocketListener<T> | UnixSocketListener<T>;
+
+/** `127.0.0.1:6380`, `[::1]:6380` or `unix:/run/x.sock` (with `tls ` in front for a TLS listener). */
+export function listenWhere(config: Config, db: DatabaseConfig, port = db.port): string {
+  const where = db.unix ? `unix:${db.unix.path}` : formatAddress({ host: db.bind ?? config.bind, port });
+  return config.listenerTls ? `tls ${where}` : where;
+}
+
+export function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === "::1" || host === "localhost";
+}
+
+/** Listen for `db`; throws ListenError naming the database and the address. */
+export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHandler<T>): Listener<T> {
+  const tls = config.listenerTls ? { tls: config.listenerTls } : {};
+  try {
+    if (db.unix) {
+      removeStaleSocket(db.unix.path);
+      const listener = Bun.listen<T>({ unix: db.unix.path, socket, ...tls });
+      chmodSync(db.unix.path, db.unix.mode);
+      return listener;
+    }
+    return Bun.listen<T>({ hostname: db.bind ?? config.bind, port: db.port, socket, ...tls });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const reason =
+      e.code === "EADDRINUSE"
+        ? "the port is already in use (is another tunnel or redis running?)"
+        : e.code === "EADDRNOTAVAIL"
+          ? "no local interface has this address (check bind)"
+          : e.message;
+    throw new ListenError(db.name, listenWhere(config, db), reason);
+  }
+}
+
+/** Stop listening (closing open connections if `force`); a unix socket's file is removed. */
+export function stopListener<T>(listener: Listener<T>, db: DatabaseConfig, force: boolean): void {
+  listener.stop(force);
+  if (db.unix) removeStaleSocket(db.unix.path);
+}
+
+/** The port a TCP listener got (useful when configured as 0); undefined for a unix socket. */
+export function listenerPort<T>(listener: Listener<T> | null): number | undefined {
+  return listener && "port" in listener ? listener.port : undefined;
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {}
+}

@@ -1,0 +1,110 @@
+/**
+ * The security part of the config file: credentials for each hop, `authenticateClients`, and TLS
+ * for the sentinel hop, the Redis hop and the local listener. `config.ts` spreads `securityKeys`
+ * into its schema and calls `securitySettings` on the validated result.
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { readableByOthers, resolveCredentials, SecretProblem, type Credentials } from "./secrets.ts";
+import { clientTlsSchema, keyFileWarnings, listenerTlsSchema, tlsFiles, type TlsOptions } from "./tls.ts";
+
+export interface SecuritySettings {
+  /** AUTH on every sentinel connection. */
+  sentinelAuth?: Credentials | null;
+  /** AUTH for the tunnel's ROLE check on every Redis connection. */
+  redisAuth?: Credentials | null;
+  /** Keep the tunnel's Redis AUTH for clients (legacy apps that cannot AUTH); default false: RESET. */
+  authenticateClients?: boolean;
+  sentinelTls?: TlsOptions | null;
+  redisTls?: TlsOptions | null;
+  /** The local listeners speak TLS with this certificate. */
+  listenerTls?: TlsOptions | null;
+}
+
+const secretString = z.string({ error: "must be a string" });
+const nonEmpty = (what: string) => z.string({ error: `must be a ${what} string` }).min(1, "must not be empty");
+
+export const securityKeys = {
+  sentinelPassword: secretString.optional(),
+  sentinelUsername: nonEmpty("user name").optional(),
+  sentinelPasswordFile: nonEmpty("file path").optional(),
+  redisPassword: secretString.optional(),
+  redisUsername: nonEmpty("user name").optional(),
+  redisPasswordFile: nonEmpty("file path").optional(),
+  authenticateClients: z.boolean({ error: "must be true or false" }).default(false),
+  sentinelTls: clientTlsSchema,
+  redisTls: clientTlsSchema,
+  listenerTls: listenerTlsSchema,
+};
+
+export const SECURITY_KEYS = Object.keys(securityKeys);
+
+/** Keys that may also come from the environment (`SENTINEL_TUNNEL_REDIS_PASSWORD`, ...; see settings.ts). */
+export const SECURITY_ENV_KEYS = ["sentinelPassword", "sentinelUsername", "sentinelPasswordFile", "redisPassword", "redisUsername", "redisPasswordFile"];
+
+type Parsed = z.output<z.ZodObject<typeof securityKeys>>;
+
+/** Credentials (password inline or from a file) and TLS, ready for use; throws ConfigError naming the field and its source. */
+export function securitySettings(c: Parsed, sourceOf: (key: string) => string): Required<SecuritySettings> {
+  const credentials = (hop: "sentinel" | "redis") => {
+    const keys =
+      hop === "sentinel"
+        ? { password: c.sentinelPassword, username: c.sentinelUsername, passwordFile: c.sentinelPasswordFile }
+        : { password: c.redisPassword, username: c.redisUsername, passwordFile: c.redisPasswordFile };
+    try {
+      return resolveCredentials(hop, keys);
+    } catch (error) {
+      if (error instanceof SecretProblem) throw new ConfigError(sourceOf(error.field), error.field, error.message);
+      throw error;
+    }
+  };
+  return {
+    sentinelAuth: credentials("sentinel"),
+    redisAuth: credentials("redis"),
+    authenticateClients: c.authenticateClients,
+    sentinelTls: c.sentinelTls,
+    redisTls: c.redisTls,
+    listenerTls: c.listenerTls,
+  };
+}
+
+/** The object minus the security keys, raw or resolved (Config holds the resolved form; securityToJson gives the raw). */
+export function withoutSecurity<T extends object>(parsed: T): Omit<T, keyof typeof securityKeys> {
+  const out = { ...parsed } as Record<string, unknown>;
+  for (const key of [...SECURITY_KEYS, "sentinelAuth", "redisAuth"]) delete out[key];
+  return out as Omit<T, keyof typeof securityKeys>;
+}
+
+/** The security settings back in the file's format; passwords stay Secrets (they print as ********). */
+export function securityToJson(config: SecuritySettings): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const hop of ["sentinel", "redis"] as const) {
+    const auth = hop === "sentinel" ? config.sentinelAuth : config.redisAuth;
+    if (!auth) continue;
+    if (auth.username) out[`${hop}Username`] = auth.username;
+    if (auth.password.file) out[`${hop}PasswordFile`] = auth.password.file;
+    else out[`${hop}Password`] = auth.password;
+  }
+  if (config.authenticateClients) out.authenticateClients = true;
+  for (const key of ["sentinelTls", "redisTls", "listenerTls"] as const) if (config[key]) out[key] = tlsFiles(config[key]);
+  return out;
+}
+
+/** Warnings about a config file that holds passwords, or names password/key files, others can read. */
+export function securityWarnings(json: unknown, file: string): string[] {
+  if (!json || typeof json !== "object") return [];
+  const record = json as Record<string, unknown>;
+  const out: string[] = [];
+  const inline = Object.keys(record).filter((k) => /^(sentinel|redis)password$/i.test(k));
+  if (inline.length > 0) {
+    const warning = readableByOthers(file, `holds ${inline.join(" and ")}`);
+    if (warning) out.push(`${warning}, or move the password to ${inline[0]}File or the environment`);
+  }
+  for (const [key, value] of Object.entries(record)) {
+    if (!/^(sentinel|redis)passwordfile$/i.test(key) || typeof value !== "string") continue;
+    const warning = readableByOthers(value, "holds a password");
+    if (warning) out.push(`${key}: ${warning}`);
+  }
+  out.push(...keyFileWarnings(record));
+  return out;
+}

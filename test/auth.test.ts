@@ -1,0 +1,101 @@
+/**
+ * Password and ACL-protected deployments (real redis-server / redis-sentinel with requirepass and
+ * ACL users): the tunnel authenticates on every sentinel connection and for its own ROLE check,
+ * hands clients an unauthenticated session unless `authenticateClients`, and says which hop and
+ * which database is wrong when a password is.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { freePort, startDeployment, TestClient, type Deployment } from "./harness/index.ts";
+import { startConfiguredTunnel } from "./support/config-tunnel.ts";
+
+const REDIS_PW = "r3dis-Secret-4711";
+const SENTINEL_PW = "s3ntinel-Secret-0815";
+
+let dep: Deployment;
+
+beforeAll(async () => {
+  dep = await startDeployment({
+    sentinels: 2,
+    quorum: 1,
+    security: {
+      redisPassword: REDIS_PW,
+      redisUsers: [
+        { name: "tunnel", password: "tunnel-pw", rules: "-@all +role" },
+        { name: "app", password: "app-pw" },
+      ],
+      sentinelPassword: SENTINEL_PW,
+      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels" }],
+    },
+  });
+  await (await dep.masterOf()).command("SET", "secret-key", "secret-value");
+}, 60_000);
+afterAll(async () => {
+  await dep?.[Symbol.asyncDispose]();
+}, 30_000);
+
+async function tunnelWith(settings: object) {
+  const port = await freePort();
+  const tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: port }], ...settings });
+  return Object.assign(tt, { port });
+}
+
+const connect = (port: number) => TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+
+describe("requirepass and ACL users on both hops", () => {
+  test("requirepass: a client without credentials cannot read a key through the tunnel; after its own AUTH it can", async () => {
+    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW });
+    await using anonymous = await connect(tt.port);
+    expect(anonymous.command("GET", "secret-key")).rejects.toThrow(/NOAUTH/);
+    await using app = await connect(tt.port);
+    expect(await app.command("AUTH", REDIS_PW)).toBe("OK");
+    expect(await app.command("GET", "secret-key")).toBe("secret-value");
+  }, 20_000);
+
+  test("ACL users: the tunnel's sentinel user and a ROLE-only redis user; clients still authenticate as themselves", async () => {
+    await using tt = await tunnelWith({ sentinelUsername: "watcher", sentinelPassword: "watch-pw", redisUsername: "tunnel", redisPassword: "tunnel-pw" });
+    await using anonymous = await connect(tt.port);
+    expect(anonymous.command("ACL", "WHOAMI")).rejects.toThrow(/NOAUTH/);
+    await using app = await connect(tt.port);
+    expect(await app.command("AUTH", "app", "app-pw")).toBe("OK");
+    expect(await app.command("ACL", "WHOAMI")).toBe("app");
+    expect(await app.command("GET", "secret-key")).toBe("secret-value");
+  }, 20_000);
+
+  test("authenticateClients: true hands the client the tunnel's session (legacy apps that cannot AUTH)", async () => {
+    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisUsername: "app", redisPassword: "app-pw", authenticateClients: true });
+    await using legacy = await connect(tt.port);
+    expect(await legacy.command("GET", "secret-key")).toBe("secret-value");
+    expect(await legacy.command("ACL", "WHOAMI")).toBe("app");
+  }, 20_000);
+
+  test("authenticateClients with a non-loopback bind warns at start", async () => {
+    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true, bind: "0.0.0.0" });
+    expect(tt.log()).toMatch(/\[warn\] mymaster: authenticateClients is on and the listener binds 0\.0\.0\.0/);
+  }, 20_000);
+});
+
+describe("wrong or missing credentials: a clear -ERR for the client, a log line naming the hop and the database", () => {
+  const cases = [
+    { hop: "sentinel", settings: { sentinelPassword: "wrong-sentinel-pw", redisPassword: REDIS_PW }, reply: /sentinel-tunnel: no master for 'mymaster'.*authentication failed \(WRONGPASS.*check sentinelUsername \/ sentinelPassword/ },
+    { hop: "sentinel", settings: { sentinelUsername: "watcher", sentinelPassword: "nope", redisPassword: REDIS_PW }, reply: /authentication failed \(WRONGPASS.*sentinelPassword/ },
+    { hop: "sentinel", settings: { redisPassword: REDIS_PW }, reply: /authentication failed \(NOAUTH.*it requires a password: set sentinelPassword/ },
+    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW, redisPassword: "wrong-redis-pw" }, reply: /no master for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS.*check redisUsername \/ redisPassword/ },
+    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW, redisUsername: "tunnel", redisPassword: "nope" }, reply: /redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/ },
+    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW }, reply: /redis 127\.0\.0\.1:\d+: authentication failed \(NOAUTH.*set redisPassword/ },
+  ];
+  for (const { hop, settings, reply } of cases) {
+    test(`${hop} hop, ${JSON.stringify(settings)}`, async () => {
+      await using tt = await tunnelWith({ ...settings, connectTimeoutMs: 3000 });
+      await using client = await connect(tt.port);
+      const started = performance.now();
+      const error = await client.command("PING").catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(reply);
+      // An auth failure cannot be fixed by retrying: it is reported at once, not at the deadline.
+      expect(performance.now() - started).toBeLessThan(2000);
+      const refused = tt.log().split("\n").find((line) => line.includes("client") && line.includes("refused"));
+      expect(refused).toMatch(new RegExp(`\\[warn\\] mymaster: client .* refused: .*${hop} .*authentication failed`));
+      for (const secret of [REDIS_PW, SENTINEL_PW, "wrong-sentinel-pw", "wrong-redis-pw", "tunnel-pw", "watch-pw"]) expect(tt.log()).not.toContain(secret);
+    }, 20_000);
+  }
+});
