@@ -22,7 +22,8 @@ export const localPort = z
     if (isPort(toPort(value))) return { port: toPort(value) };
     const address = typeof value === "string" ? parseAddress(value) : null;
     if (address) return { port: address.port, bind: address.host };
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a port (1-65535), "host:port" or "unix:/path"` });
+    const hint = typeof value === "string" && value.includes(":") ? ', "host:port" or "unix:/path"' : "";
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a port (1-65535)${hint}` });
     return z.NEVER;
   });
 
