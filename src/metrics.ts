@@ -39,6 +39,13 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const name of sessions.databases.keys()) this.set({ database: name }, sessions.sessionCount(name));
     },
   });
+  new Gauge({
+    ...opts("clients_parked", "New clients held while their database fails over (waiting for a confirmed master).", ["database"]),
+    collect() {
+      this.reset();
+      for (const [name, db] of sessions.databases) this.set({ database: name }, db.parked);
+    },
+  });
   const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
   const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master.", ["database"]));
   new Counter({
