@@ -19,34 +19,39 @@ describe("failover", () => {
     await using _tunnel = await startTunnelProcess(config, { logFile });
     await waitForPort(port, { timeoutMs: 10_000 });
 
-    const client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
-    expect(await client.command("SET", "before", "1")).toBe("OK");
-    const oldMaster = await dep.masterOf();
-    let closedAt = Number.POSITIVE_INFINITY;
-    void client.closed.then(() => (closedAt = performance.now()));
+    try {
+      const client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+      expect(await client.command("SET", "before", "1")).toBe("OK");
+      const oldMaster = await dep.masterOf();
+      let closedAt = Number.POSITIVE_INFINITY;
+      void client.closed.then(() => (closedAt = performance.now()));
 
-    // demote: 'none' — the old master still says "master" (as it does for ~10 s with real Sentinel):
-    // only the tunnel's poller can end this session.
-    const { to } = await dep.failover("mymaster", { demote: "none" });
-    const switchedAt = performance.now(); // every sentinel now names the new master
-    await client.closed;
-    // The poller asks every POLL_MS; allow for scheduling and a sentinel round trip.
-    expect(closedAt - switchedAt).toBeLessThan(POLL_MS + 400);
-    expect(await oldMaster.role()).toBe("master"); // it was not the old master going away that closed it
-    expect(to.port).not.toBe(oldMaster.port);
+      // demote: 'none' — the old master still says "master" (as it does for ~10 s with real Sentinel):
+      // only the tunnel's poller can end this session.
+      const { to } = await dep.failover("mymaster", { demote: "none" });
+      const switchedAt = performance.now(); // every sentinel now names the new master
+      await client.closed;
+      // The poller asks every POLL_MS; allow for scheduling and a sentinel round trip.
+      expect(closedAt - switchedAt).toBeLessThan(POLL_MS + 400);
+      expect(await oldMaster.role()).toBe("master"); // it was not the old master going away that closed it
+      expect(to.port).not.toBe(oldMaster.port);
 
-    await using again = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
-    expect((await again.command("ROLE"))[0]).toBe("master");
-    expect((await again.command("INFO", "server")).match(/tcp_port:(\d+)/)[1]).toBe(String(to.port));
-    expect(await again.command("SET", "after", "2")).toBe("OK");
-    expect(String(await to.command("GET", "after"))).toBe("2");
-    expect(String(await to.command("GET", "before"))).toBe("1");
+      await using again = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+      expect((await again.command("ROLE"))[0]).toBe("master");
+      expect((await again.command("INFO", "server")).match(/tcp_port:(\d+)/)[1]).toBe(String(to.port));
+      expect(await again.command("SET", "after", "2")).toBe("OK");
+      expect(String(await to.command("GET", "after"))).toBe("2");
+      expect(String(await to.command("GET", "before"))).toBe("1");
 
-    const log = readFileSync(logFile, "utf8");
-    expect(log).toMatch(new RegExp(`master is 127.0.0.1:${to.port} \\(config-epoch \\d+\\), was 127.0.0.1:${oldMaster.port}`));
-    expect(log).toContain("fenced 1 session(s)");
-    expect(log).toMatch(/fence lifted after \d+ ms: 0 session\(s\) resumed on [\d.:]+, 1 closed \(master changed\)/);
-    expect(log).toMatch(/session 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed \(master changed\)/);
+      const log = readFileSync(logFile, "utf8");
+      expect(log).toMatch(new RegExp(`master is 127.0.0.1:${to.port} \\(config-epoch \\d+\\), was 127.0.0.1:${oldMaster.port}`));
+      expect(log).toContain("fenced 1 session(s)");
+      expect(log).toMatch(/fence lifted after \d+ ms: 0 session\(s\) resumed on [\d.:]+, 1 closed \(master changed\)/);
+      expect(log).toMatch(/session 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed \(master changed\)/);
+    } catch (error) {
+      console.error(`tunnel log:\n${readFileSync(logFile, "utf8")}`); // the timeline says why
+      throw error;
+    }
   }, 60_000);
 
   test("a master that dies takes its sessions with it, and reconnects follow the promotion", async () => {
