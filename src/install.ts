@@ -44,7 +44,7 @@ async function plan(): Promise<{ commands: string[][]; canRun: boolean }> {
 }
 
 /** True when redis-server and redis-sentinel are (now) available; false after telling the user what to run. */
-export async function installRedis(say: (line: string) => void): Promise<boolean> {
+export async function installRedis(say: (line: string) => void, purpose = "the demo", again = "run the demo again"): Promise<boolean> {
   if (haveRedis()) return true;
   const { commands, canRun } = await plan();
   const shown = commands.map((c) => c.filter((a) => a !== "-n").join(" ")).join(" && ");
@@ -54,9 +54,9 @@ export async function installRedis(say: (line: string) => void): Promise<boolean
     if (haveRedis()) return true;
   }
   say(
-    `the demo needs redis-server and redis-sentinel (looked in REDIS_BIN_DIR and PATH). Install them with:\n\n  ${shown}\n` +
+    `${purpose} needs redis-server and redis-sentinel (looked in REDIS_BIN_DIR and PATH). Install them with:\n\n  ${shown}\n` +
       (process.platform === "darwin" ? "" : "\n(macOS: brew install redis)\n") +
-      "\nthen run the demo again.",
+      `\nthen ${again}.`,
   );
   return false;
 }
