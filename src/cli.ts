@@ -47,13 +47,33 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
   if (files.problem) log.error(files.problem);
   else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    log.info(`${signal}: shutting down`);
+    if (stopping) {
+      log.info(`${signal} again: closing every session now`);
+      await tunnel.close();
+      process.exit(0);
+    }
+    stopping = true;
+    log.info(`${signal}: shutting down (drain up to ${tunnel.config.drainTimeoutMs} ms)`);
+    await tunnel.drain(tunnel.config.drainTimeoutMs);
     await tunnel.close();
+    log.info("stopped");
     process.exit(0);
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => {
+    if (stopping) return;
+    log.info(`SIGHUP: reloading ${configPath ?? "the settings (no config file: flags and environment only)"}`);
+    try {
+      const next = resolveSettings(sources(configPath, settingFlags));
+      for (const warning of next.warnings) log.warn(warning);
+      tunnel.reload(next.config);
+    } catch (error) {
+      log.error(`reload rejected, the running config stays: ${(error as Error).message}`);
+    }
+  });
 }
 
 async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {

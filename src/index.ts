@@ -6,6 +6,7 @@ import { type Config } from "./config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
 import { redisConnectOptions, sentinelConnectOptions } from "./hops.ts";
 import { isLoopback } from "./listeners.ts";
+import { drain, reload, type ReloadResult } from "./lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./metrics.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { watchOpenFiles } from "./fd-watch.ts";
@@ -33,6 +34,10 @@ export interface Tunnel {
   readonly metrics: MetricsServer | null;
   /** Add an observer of sessions, masters and sentinel errors. */
   observe(events: TunnelEvents): void;
+  /** Apply a new validated config (SIGHUP): see lifecycle.ts. Never throws for a busy port: it is in the result. */
+  reload(next: Config): ReloadResult;
+  /** Stop accepting and wait up to `timeoutMs` for sessions to end; then `close()` ends the rest. */
+  drain(timeoutMs: number): Promise<{ remaining: number; waitedMs: number }>;
   /** Stop listening, close every session and sentinel connection. */
   close(): Promise<void>;
 }
@@ -69,12 +74,16 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const stopWatch = watchOpenFiles(log);
   return {
     metrics,
-    config,
+    get config() {
+      return registry.config;
+    },
     sentinels,
     registry,
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     observe: (events) => void registry.observers.push(events),
+    reload: (next) => reload(registry, sentinels, next, log),
+    drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();
       poller.stop();

@@ -138,8 +138,9 @@ export class Poller {
     const freshAfter = Date.now() - 3 * this.options.intervalMs - 1000;
     const views: SentinelView[] = [];
     const errors: string[] = [];
+    const current = new Set(this.sentinels.addresses);
     for (const [label, answer] of watch.answers) {
-      if (answer.at < freshAfter) continue;
+      if (answer.at < freshAfter || !current.has(label)) continue;
       if (answer.view) views.push(answer.view);
       else errors.push(`${label}: ${answer.error}`);
     }

@@ -174,6 +174,14 @@ export class Sentinels {
     }
   }
 
+  /** Use these sentinels from now on (reload): learned ones are forgotten, connections to dropped ones closed. */
+  replace(addresses: Address[]): void {
+    this.#order = [...addresses];
+    const keep = new Set(addresses.map(formatAddress));
+    for (const label of [...this.#connections.keys()]) if (!keep.has(label)) this.#drop(label);
+    this.#learnedAt.clear();
+  }
+
   close(): void {
     for (const connection of this.#connections.values()) connection.then((c) => c.destroy("shutdown"), () => {});
     this.#connections.clear();

@@ -46,7 +46,8 @@ export class SessionRegistry {
   #stopping = false;
 
   constructor(
-    readonly config: Config,
+    /** Replaced on reload (reload.ts); read afresh for every client. */
+    public config: Config,
     readonly resolver: Resolver,
     readonly log: Logger,
   ) {}
@@ -59,6 +60,34 @@ export class SessionRegistry {
       for (const db of this.databases.values()) if (db.listener) stopListener(db.listener, db.config, true);
       throw error;
     }
+  }
+
+  /** Start listening for one more database (reload); throws ListenError. */
+  addDatabase(config: DatabaseConfig): void {
+    this.#listen(config);
+  }
+
+  /** Stop listening for a database and close its sessions (reload); returns how many were closed. */
+  removeDatabase(name: string, reason: CloseReason): number {
+    const db = this.databases.get(name);
+    if (!db) return 0;
+    this.databases.delete(name);
+    const closed = db.close(null, reason);
+    db.listener?.stop(true); // also drops clients still waiting for a master
+    db.listener = null;
+    return closed;
+  }
+
+  /** Stop accepting new clients; open sessions go on (drain). */
+  stopAccepting(): void {
+    for (const db of this.databases.values()) db.listener?.stop(false);
+  }
+
+  /** Sessions open and clients still waiting for a master, over every database. */
+  get busy(): number {
+    let n = 0;
+    for (const db of this.databases.values()) n += db.sessionCount + db.waiting;
+    return n;
   }
 
   #listen(config: DatabaseConfig): void {
@@ -110,7 +139,7 @@ export class SessionRegistry {
       }
       return;
     }
-    if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1) {
+    if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1 || this.databases.get(db.name) !== db) {
       upstream.socket.terminate();
       if (!waiting.closed) socket.end();
       return;

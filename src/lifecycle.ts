@@ -1,0 +1,85 @@
+/**
+ * A running tunnel's lifecycle after start: reload (SIGHUP) and drain (SIGTERM/SIGINT).
+ *
+ * Reload applies a new, already validated config: databases added start listening, removed ones
+ * (or ones whose port or bind changed) close with their sessions, a changed sentinel list takes
+ * effect at the next poll; sessions of unchanged databases are untouched. A port that cannot be
+ * had is reported, never fatal. Settings that need a restart (poll interval, timeouts of the
+ * sentinel connections, metrics, logging) are named in a warning.
+ *
+ * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
+ */
+import { formatAddress } from "./address.ts";
+import { configToJson, type Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Sentinels } from "./sentinel.ts";
+import type { SessionRegistry } from "./tunnel.ts";
+import { waitFor } from "./wait.ts";
+
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  /** Databases that could not be (re)started, with the error. */
+  failed: { name: string; error: string }[];
+  sentinelsChanged: boolean;
+  /** Settings that changed but apply only after a restart. */
+  needRestart: string[];
+}
+
+/** Settings the running tunnel reads afresh (the rest are fixed at start). */
+const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"]);
+
+export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
+  const prev = registry.config;
+  const where = (config: Config, port: number) => `${config.bind}:${port}`;
+  const before = new Map(prev.databases.map((db) => [db.name, where(prev, db.port)]));
+  const after = new Map(next.databases.map((db) => [db.name, where(next, db.port)]));
+  const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
+
+  const [oldJson, newJson] = [configToJson(prev), configToJson(next)];
+  for (const key of Object.keys(newJson)) {
+    if (!LIVE.has(key) && JSON.stringify(oldJson[key]) !== JSON.stringify(newJson[key])) result.needRestart.push(key);
+  }
+  registry.config = next;
+
+  for (const [name, at] of before) {
+    if (after.get(name) === at) continue;
+    const closed = registry.removeDatabase(name, "removed by reload");
+    result.removed.push(name);
+    log.info(`${name}: no longer listening on ${at} (reload), closed ${closed} session(s)`);
+  }
+  for (const db of next.databases) {
+    if (before.get(db.name) === after.get(db.name)) continue;
+    try {
+      registry.addDatabase(db);
+      result.added.push(db.name);
+    } catch (error) {
+      result.failed.push({ name: db.name, error: (error as Error).message });
+      log.error(`reload: ${(error as Error).message}; the other databases keep running`);
+    }
+  }
+
+  const oldSentinels = prev.sentinels.map(formatAddress).join(",");
+  const newSentinels = next.sentinels.map(formatAddress).join(",");
+  if (oldSentinels !== newSentinels) {
+    sentinels.replace(next.sentinels);
+    result.sentinelsChanged = true;
+    log.info(`sentinels are now ${next.sentinels.map(formatAddress).join(", ")} (reload)`);
+  }
+  if (result.needRestart.length) log.warn(`reload: ${result.needRestart.join(", ")} changed; that takes effect after a restart`);
+  log.info(`reload done: ${result.added.length} database(s) added, ${result.removed.length} removed, ${result.failed.length} failed, sentinels ${result.sentinelsChanged ? "changed" : "unchanged"}`);
+  return result;
+}
+
+/** Stop accepting; resolve when every session has ended or `timeoutMs` passed (then the caller closes the rest). */
+export async function drain(registry: SessionRegistry, timeoutMs: number, log: Logger): Promise<{ remaining: number; waitedMs: number }> {
+  const started = performance.now();
+  registry.stopAccepting();
+  const open = registry.busy;
+  if (open > 0) log.info(`draining: ${open} session(s) may finish within ${timeoutMs} ms; no new clients accepted`);
+  await waitFor(() => registry.busy === 0, { timeoutMs, intervalMs: 20, message: "drain" }).catch(() => {});
+  const remaining = registry.busy;
+  const waitedMs = Math.round(performance.now() - started);
+  if (open > 0) log.info(remaining ? `drain deadline after ${waitedMs} ms: closing ${remaining} session(s)` : `drained in ${waitedMs} ms`);
+  return { remaining, waitedMs };
+}
