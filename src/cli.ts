@@ -14,7 +14,7 @@ import pkg from "../package.json" with { type: "json" };
 import { formatAddress } from "./address.ts";
 import { formatCheck, runCheck } from "./check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
-import { startTunnel } from "./index.ts";
+import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.ts";
 import { raiseFileLimit, sessionCapacity } from "./rlimit.ts";
 import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
@@ -43,18 +43,18 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
   const files = await raiseFileLimit(); // before listening: every session holds two descriptors
-  const tunnel = await startTunnel(config, { log });
-  log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
-  if (files.problem) log.error(files.problem);
-  else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
-  let stopping = false;
+  // Signals are handled from before the ports open: a SIGTERM right after start still drains.
+  let tunnel: Tunnel | null = null;
+  let pending: string | null = null;
+  let draining = false;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (!tunnel) return void (pending = signal); // still starting: shut down once started
+    if (draining) {
       log.info(`${signal} again: closing every session now`);
       await tunnel.close();
       process.exit(0);
     }
-    stopping = true;
+    draining = true;
     log.info(`${signal}: shutting down (drain up to ${tunnel.config.drainTimeoutMs} ms)`);
     await tunnel.drain(tunnel.config.drainTimeoutMs);
     await tunnel.close();
@@ -64,7 +64,7 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGHUP", () => {
-    if (stopping) return;
+    if (draining || !tunnel) return;
     log.info(`SIGHUP: reloading ${configPath ?? "the settings (no config file: flags and environment only)"}`);
     try {
       const next = resolveSettings(sources(configPath, settingFlags));
@@ -74,6 +74,11 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
       log.error(`reload rejected, the running config stays: ${(error as Error).message}`);
     }
   });
+  tunnel = await startTunnel(config, { log });
+  log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
+  if (files.problem) log.error(files.problem);
+  else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
+  if (pending) await shutdown(pending);
 }
 
 async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {

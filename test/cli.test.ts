@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { freePort } from "./harness/index.ts";
 
 const cli = join(import.meta.dir, "..", "src", "cli.ts");
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -71,5 +72,10 @@ describe("cli", () => {
     const r = await run(path, "/dev/null");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`database 'mymaster': cannot listen on 127.0.0.1:${busy.port}: the port is already in use`);
+    // The same for the metrics listener; the database's port is given back.
+    const dbPort = await freePort();
+    const m = await run("--sentinel", "127.0.0.1:1", "--db", `mymaster=${dbPort}`, "--metrics", `127.0.0.1:${busy.port}`, "--log-file", "/dev/null");
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain(`metrics listener: cannot listen on 127.0.0.1:${busy.port}: the port is already in use`);
   }, 10_000);
 });

@@ -45,7 +45,7 @@ describe("lifecycle", () => {
   test("SIGTERM with no open session exits at once", async () => {
     const port = await freePort();
     const dead = await freePort();
-    await using tunnel = await startTunnelProcess(null, { args: ["--sentinel", `127.0.0.1:${dead}`, "--db", `mymaster=${port}`, "--drain-timeout", "10000", "--log-file", "/dev/null"] });
+    await using tunnel = await startTunnelProcess(null, { args: ["--sentinel", `127.0.0.1:${dead}`, "--db", `mymaster=${port}`, "--drain-timeout", "10000", "--connect-timeout", "100", "--log-file", "/dev/null"] });
     await waitForPort(port, { timeoutMs: 10_000 });
     const signalled = performance.now();
     tunnel.kill("SIGINT");
