@@ -10,7 +10,7 @@
  * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
  */
 import { formatAddress } from "./address.ts";
-import { configToJson, type Config } from "./config.ts";
+import { configToJson, databaseId, type Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Sentinels } from "./sentinel.ts";
 import type { SessionRegistry } from "./tunnel.ts";
@@ -31,9 +31,10 @@ const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectT
 
 export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
   const prev = registry.config;
-  const where = (config: Config, port: number) => `${config.bind}:${port}`;
-  const before = new Map(prev.databases.map((db) => [db.name, where(prev, db.port)]));
-  const after = new Map(next.databases.map((db) => [db.name, where(next, db.port)]));
+  // A database is unchanged when everything about its listener and routing is: same id, same signature.
+  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([config.bind, db.port, db.role, db.replicaFallback]);
+  const before = new Map(prev.databases.map((db) => [databaseId(db), signature(prev, db)]));
+  const after = new Map(next.databases.map((db) => [databaseId(db), signature(next, db)]));
   const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
 
   const [oldJson, newJson] = [configToJson(prev), configToJson(next)];
@@ -42,19 +43,21 @@ export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Co
   }
   registry.config = next;
 
-  for (const [name, at] of before) {
-    if (after.get(name) === at) continue;
-    const closed = registry.removeDatabase(name, "removed by reload");
-    result.removed.push(name);
-    log.info(`${name}: no longer listening on ${at} (reload), closed ${closed} session(s)`);
+  for (const db of prev.databases) {
+    const id = databaseId(db);
+    if (after.get(id) === before.get(id)) continue;
+    const closed = registry.removeDatabase(id, "removed by reload");
+    result.removed.push(id);
+    log.info(`${id}: no longer listening on ${prev.bind}:${db.port} (reload), closed ${closed} session(s)`);
   }
   for (const db of next.databases) {
-    if (before.get(db.name) === after.get(db.name)) continue;
+    const id = databaseId(db);
+    if (before.get(id) === after.get(id)) continue;
     try {
       registry.addDatabase(db);
-      result.added.push(db.name);
+      result.added.push(id);
     } catch (error) {
-      result.failed.push({ name: db.name, error: (error as Error).message });
+      result.failed.push({ name: id, error: (error as Error).message });
       log.error(`reload: ${(error as Error).message}; the other databases keep running`);
     }
   }

@@ -67,11 +67,11 @@ export class SessionRegistry {
     this.#listen(config);
   }
 
-  /** Stop listening for a database and close its sessions (reload); returns how many were closed. */
-  removeDatabase(name: string, reason: CloseReason): number {
-    const db = this.databases.get(name);
+  /** Stop listening for a database (by id) and close its sessions (reload); returns how many were closed. */
+  removeDatabase(id: string, reason: CloseReason): number {
+    const db = this.databases.get(id);
     if (!db) return 0;
-    this.databases.delete(name);
+    this.databases.delete(id);
     const closed = db.close(null, reason);
     db.listener?.stop(true); // also drops clients still waiting for a master
     db.listener = null;
@@ -139,7 +139,7 @@ export class SessionRegistry {
       }
       return;
     }
-    if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1 || this.databases.get(db.name) !== db) {
+    if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1 || this.databases.get(db.id) !== db) {
       upstream.socket.terminate();
       if (!waiting.closed) socket.end();
       return;
@@ -202,7 +202,7 @@ export class SessionRegistry {
         const master = formatAddress(status.address);
         const closed = db.close(master, "master lost");
         this.log.warn(`${db.name}: master ${master} lost (${status.reason}); closed ${closed} session(s)`);
-        if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master lost");
+        if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master lost");
         db.master = null;
         this.#failingOver(db, `master ${master} lost: ${status.reason}`);
         break;
@@ -237,7 +237,7 @@ export class SessionRegistry {
   #healthy(db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
     if (db.master !== master) {
       this.log.info(`${db.name}: master is ${master} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
-      emit(this.observers, "onMasterChange", db.name, db.master, master);
+      emit(this.observers, "onMasterChange", db.id, db.master, master);
       db.master = master;
       this.resolver.remember(db.name, status.address);
     }
@@ -245,11 +245,11 @@ export class SessionRegistry {
       const held = Date.now() - db.fencedSince;
       const { resumed, closed } = db.unfence(master);
       this.log.info(`${db.name}: fence lifted after ${held} ms: ${resumed} session(s) resumed on ${master}, ${closed} closed (master changed), ${db.parked} parked client(s) proceed`);
-      if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master changed");
+      if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master changed");
     } else {
       const closed = db.close(null, "master changed", master);
       if (closed) this.log.info(`${db.name}: closed ${closed} session(s) not on ${master} (master changed)`);
-      if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "master changed");
+      if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master changed");
     }
     if (db.lastProblem) this.log.info(`${db.name}: healthy again`);
     db.lastProblem = null;
@@ -259,7 +259,7 @@ export class SessionRegistry {
   #failingOver(db: Database, reason: string): void {
     const fenced = db.fence();
     if (db.state !== "failing-over") this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
-    if (db.state !== "failing-over") emit(this.observers, "onFence", db.name, fenced, reason);
+    if (db.state !== "failing-over") emit(this.observers, "onFence", db.id, fenced, reason);
     db.lastProblem = reason;
     db.setState("failing-over");
   }
@@ -268,7 +268,7 @@ export class SessionRegistry {
     if (db.fencedSince === null || Date.now() - db.fencedSince < this.config.fenceTimeoutMs) return;
     const closed = db.close(null, "fence timeout");
     if (closed) this.log.warn(`${db.name}: fence held ${Date.now() - db.fencedSince} ms without a confirmed master: closed ${closed} session(s)`);
-    if (closed) emit(this.observers, "onStaleClosed", db.name, closed, "fence timeout");
+    if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "fence timeout");
     db.fencedSince = Date.now();
   }
 
