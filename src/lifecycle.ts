@@ -32,7 +32,7 @@ const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectT
 export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
   const prev = registry.config;
   // A database is unchanged when everything about its listener and routing is: same id, same signature.
-  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([config.bind, db.port, db.role, db.replicaFallback]);
+  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([config.bind, db]);
   const before = new Map(prev.databases.map((db) => [databaseId(db), signature(prev, db)]));
   const after = new Map(next.databases.map((db) => [databaseId(db), signature(next, db)]));
   const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
@@ -48,7 +48,7 @@ export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Co
     if (after.get(id) === before.get(id)) continue;
     const closed = registry.removeDatabase(id, "removed by reload");
     result.removed.push(id);
-    log.info(`${id}: no longer listening on ${prev.bind}:${db.port} (reload), closed ${closed} session(s)`);
+    log.info(`${id}: no longer listening on ${db.unix ? db.unix.path : `${db.bind ?? prev.bind}:${db.port}`} (reload), closed ${closed} session(s)`);
   }
   for (const db of next.databases) {
     const id = databaseId(db);

@@ -73,14 +73,14 @@ export class SessionRegistry {
     if (!db) return 0;
     this.databases.delete(id);
     const closed = db.close(null, reason);
-    db.listener?.stop(true); // also drops clients still waiting for a master
+    if (db.listener) stopListener(db.listener, db.config, true); // also drops clients still waiting for a master
     db.listener = null;
     return closed;
   }
 
   /** Stop accepting new clients; open sessions go on (drain). */
   stopAccepting(): void {
-    for (const db of this.databases.values()) db.listener?.stop(false);
+    for (const db of this.databases.values()) if (db.listener) stopListener(db.listener, db.config, false);
   }
 
   /** Sessions open and clients still waiting for a master, over every database. */
