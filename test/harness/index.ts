@@ -11,4 +11,4 @@ export { ManagedServer } from "./server.ts";
 export { RedisServer, startRedis, type RedisProc, type StartRedisOptions } from "./redis.ts";
 export { SentinelServer, startSentinel, type SentinelProc, type StartSentinelOptions, type MonitoredMaster } from "./sentinel.ts";
 export { Deployment, startDeployment, type DeploymentOptions, type FailoverResult } from "./deployment.ts";
-export { startTunnelProcess, waitForPort, type TunnelProc } from "./tunnel.ts";
+export { startTunnelProcess, waitForPort, type TunnelProc, type TunnelProcessOptions } from "./tunnel.ts";

@@ -1,6 +1,6 @@
 /**
- * Fixture for the sentinel-tunnel CLI as a real child process (`bun src/cli.ts <config> [log]`),
- * with its output captured, plus `waitForPort()` to wait until a local port accepts connections.
+ * Fixture for the sentinel-tunnel CLI as a real child process (`bun src/cli.ts <config> [log]`, or
+ * another command such as the compiled binary), with its output captured, plus `waitForPort()` to wait until a local port accepts connections.
  */
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -24,10 +24,21 @@ export interface TunnelProc extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+export interface TunnelProcessOptions {
+  logFile?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  /** What to run instead of `bun <repo>/src/cli.ts` (the compiled binary, an installed package's bin). */
+  command?: string[];
+  /** Working directory (default: the repo root). */
+  cwd?: string;
+}
+
 /** Spawn `bun <repo>/src/cli.ts <configPath> [logFile] [args]` from the repo root (configPath null: flags/env only). */
-export async function startTunnelProcess(configPath: string | null, opts: { logFile?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TunnelProc> {
-  const cmd = [process.execPath, `${REPO}/src/cli.ts`, ...(configPath ? [configPath] : []), ...(opts.logFile ? [opts.logFile] : []), ...(opts.args ?? [])];
-  const proc = spawnTracked(cmd, { cwd: REPO, env: { ...process.env, ...opts.env }, stdout: "pipe" });
+export async function startTunnelProcess(configPath: string | null, opts: TunnelProcessOptions = {}): Promise<TunnelProc> {
+  const command = opts.command ?? [process.execPath, `${REPO}/src/cli.ts`];
+  const cmd = [...command, ...(configPath ? [configPath] : []), ...(opts.logFile ? [opts.logFile] : []), ...(opts.args ?? [])];
+  const proc = spawnTracked(cmd, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdout: "pipe" });
   const stdout = collect(proc.stdout as ReadableStream<Uint8Array>);
   const stderr = collect(proc.stderr);
   const exited = proc.exited; // Bun reports 128 + signal number for a signal death

@@ -1,0 +1,54 @@
+/**
+ * `bun run build [--target bun-<os>-<arch>] [--outfile path]`: the CLI as one self-contained
+ * executable (`bun build --compile`: Bun's runtime + our bundled code and dependencies).
+ *
+ * Default: dist/sentinel-tunnel for linux x64. Other targets (Bun fetches the matching runtime the
+ * first time): bun-linux-arm64, bun-linux-x64-musl, bun-linux-arm64-musl, bun-darwin-x64,
+ * bun-darwin-arm64, bun-windows-x64; they are written to dist/sentinel-tunnel-<os>-<arch>[.exe].
+ *
+ * The binary does not read a .env or bunfig.toml from its working directory (a daemon's
+ * settings come from its flags, environment and config file only).
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+export const DEFAULT_TARGET = "bun-linux-x64";
+
+/** Where `target`'s binary goes by default: dist/sentinel-tunnel for linux x64, suffixed otherwise. */
+export function defaultOutfile(target: string): string {
+  if (target === DEFAULT_TARGET) return "dist/sentinel-tunnel";
+  const suffix = target.replace(/^bun-/, "");
+  return `dist/sentinel-tunnel-${suffix}${target.includes("windows") ? ".exe" : ""}`;
+}
+
+/** The `bun build` command line for `target` → `outfile` (relative to the repo root). */
+export function buildCommand(target = DEFAULT_TARGET, outfile = defaultOutfile(target)): string[] {
+  return [
+    process.execPath,
+    "build",
+    "--compile",
+    `--target=${target}`,
+    "--minify",
+    "--sourcemap", // stack traces point at src/*.ts lines
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    "src/cli.ts",
+    "--outfile",
+    outfile,
+  ];
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { target: { type: "string" }, outfile: { type: "string" } } });
+  const target = values.target ?? DEFAULT_TARGET;
+  const outfile = values.outfile ?? defaultOutfile(target);
+  const started = performance.now();
+  const proc = Bun.spawnSync(buildCommand(target, outfile), { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if (proc.exitCode !== 0) {
+    process.stderr.write(`build: bun build --compile failed (exit ${proc.exitCode})\n`);
+    process.exit(1);
+  }
+  const bytes = Bun.file(resolve(ROOT, outfile)).size;
+  process.stdout.write(`build: ${outfile} (${target}, ${(bytes / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
