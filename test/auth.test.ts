@@ -45,7 +45,7 @@ describe("requirepass and ACL users on both hops", () => {
   test("requirepass: a client without credentials cannot read a key through the tunnel; after its own AUTH it can", async () => {
     await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW });
     await using anonymous = await connect(tt.port);
-    expect(anonymous.command("GET", "secret-key")).rejects.toThrow(/NOAUTH/);
+    await expect(anonymous.command("GET", "secret-key")).rejects.toThrow(/NOAUTH/);
     await using app = await connect(tt.port);
     expect(await app.command("AUTH", REDIS_PW)).toBe("OK");
     expect(await app.command("GET", "secret-key")).toBe("secret-value");
@@ -54,7 +54,7 @@ describe("requirepass and ACL users on both hops", () => {
   test("ACL users: the tunnel's sentinel user and a ROLE-only redis user; clients still authenticate as themselves", async () => {
     await using tt = await tunnelWith({ sentinelUsername: "watcher", sentinelPassword: "watch-pw", redisUsername: "tunnel", redisPassword: "tunnel-pw" });
     await using anonymous = await connect(tt.port);
-    expect(anonymous.command("ACL", "WHOAMI")).rejects.toThrow(/NOAUTH/);
+    await expect(anonymous.command("ACL", "WHOAMI")).rejects.toThrow(/NOAUTH/);
     await using app = await connect(tt.port);
     expect(await app.command("AUTH", "app", "app-pw")).toBe("OK");
     expect(await app.command("ACL", "WHOAMI")).toBe("app");

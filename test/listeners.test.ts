@@ -1,0 +1,103 @@
+/**
+ * Where the tunnel listens: a database's own `bind` over the global one, IPv6 (`::1`), a
+ * `host:port` Local_port, and unix sockets with a file mode; the default stays 127.0.0.1.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, makeTempDir, removeTempDir, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import { startConfiguredTunnel } from "./support/config-tunnel.ts";
+
+let dep: Deployment;
+let dir: string;
+
+beforeAll(async () => {
+  dep = await startDeployment({ sentinels: 1, quorum: 1, replicas: 0 });
+  dir = makeTempDir("st-unix-");
+}, 60_000);
+afterAll(async () => {
+  await dep?.[Symbol.asyncDispose]();
+  removeTempDir(dir);
+}, 30_000);
+
+/** PING over a unix socket; resolves with the raw reply. */
+async function pingUnix(path: string): Promise<string> {
+  let reply = "";
+  const done = Promise.withResolvers<string>();
+  const socket = await Bun.connect({
+    unix: path,
+    socket: {
+      data: (_s, chunk) => {
+        reply += chunk.toString();
+        if (reply.endsWith("\r\n")) done.resolve(reply);
+      },
+      close: () => done.resolve(reply),
+    },
+  });
+  socket.write("PING\r\n");
+  try {
+    return await done.promise;
+  } finally {
+    socket.end();
+  }
+}
+
+test("per-database bind: ::1 for one database, the global 127.0.0.1 for another, [::1]:port as Local_port", async () => {
+  const [v6, v4, v6b] = [await freePort(), await freePort(), await freePort()];
+  await using tt = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [
+      { Name: "mymaster", Local_port: v6, bind: "::1" },
+      { Name: "mymaster", Local_port: v4, Role: "replica", replicaFallback: true },
+    ],
+  });
+  expect(tt.log()).toContain(`mymaster: listening on [::1]:${v6}`);
+  expect(tt.log()).toContain(`mymaster/replicas: listening on 127.0.0.1:${v4}`);
+  await using c6 = await TestClient.connect(v6, "::1", { replyTimeoutMs: 5000 });
+  expect(await c6.command("PING")).toBe("PONG");
+  await expect(TestClient.connect(v6, "127.0.0.1")).rejects.toThrow();
+  await using c4 = await TestClient.connect(v4, "127.0.0.1", { replyTimeoutMs: 5000 });
+  expect(await c4.command("PING")).toBe("PONG");
+  await expect(TestClient.connect(v4, "::1")).rejects.toThrow();
+
+  await using tt2 = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }] });
+  await using c = await TestClient.connect(v6b, "::1", { replyTimeoutMs: 5000 });
+  expect(await c.command("PING")).toBe("PONG");
+  expect(tt2.tunnel.config.databases[0]!.bind).toBe("::1");
+}, 20_000);
+
+test("unix socket listener: Local_port unix:/path with its mode; the file is removed on close and a stale one replaced", async () => {
+  const path = join(dir, "db.sock");
+  {
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "660" }],
+    });
+    expect(tt.log()).toContain(`mymaster: listening on unix:${path}`);
+    expect(statSync(path).isSocket()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o660);
+    expect(await pingUnix(path)).toBe("+PONG\r\n");
+    expect(tt.tunnel.port("mymaster")).toBeUndefined();
+  }
+  expect(existsSync(path)).toBe(false);
+  // A socket file left by a killed process: the next tunnel takes the path over (default mode 600).
+  const squatter = Bun.spawn([process.execPath, "-e", `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`]);
+  await waitFor(() => existsSync(path), { timeoutMs: 5000, message: "squatter's socket file" });
+  squatter.kill("SIGKILL");
+  await squatter.exited;
+  expect(existsSync(path)).toBe(true);
+  await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] });
+  expect(statSync(path).mode & 0o777).toBe(0o600);
+  await waitFor(async () => (await pingUnix(path)) === "+PONG\r\n", { timeoutMs: 5000, message: "PING over the unix socket" });
+}, 20_000);
+
+test("listener config errors name the field", async () => {
+  const { parseConfig } = await import("../src/index.ts");
+  const base = { Sentinels_addresses_list: ["127.0.0.1:1"] };
+  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: "unix:relative.sock" }] }, "c.json")).toThrow(
+    'c.json: Databases[0].Local_port: "unix:relative.sock": the unix socket path must be absolute',
+  );
+  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1, unixSocketMode: "999" }] }, "c.json")).toThrow("c.json: Databases[0].unixSocketMode: must be an octal mode string");
+  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: 1, bind: "::1" }] }, "c.json")).not.toThrow();
+  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: "127.0.0.1:1" }] }, "c.json")).toThrow("port 1 is already used by Databases[0]");
+}, 5_000);
