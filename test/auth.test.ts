@@ -5,7 +5,7 @@
  * which database is wrong when a password is.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort, startDeployment, TestClient, type Deployment } from "./harness/index.ts";
+import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 
 const REDIS_PW = "r3dis-Secret-4711";
@@ -24,7 +24,8 @@ beforeAll(async () => {
         { name: "app", password: "app-pw" },
       ],
       sentinelPassword: SENTINEL_PW,
-      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels" }],
+      // Exactly what the README lists for the tunnel's sentinel user.
+      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|master +sentinel|replicas" }],
     },
   });
   await (await dep.masterOf()).command("SET", "secret-key", "secret-value");
@@ -59,6 +60,9 @@ describe("requirepass and ACL users on both hops", () => {
     expect(await app.command("AUTH", "app", "app-pw")).toBe("OK");
     expect(await app.command("ACL", "WHOAMI")).toBe("app");
     expect(await app.command("GET", "secret-key")).toBe("secret-value");
+    // The poller (SENTINEL master on every sentinel, ROLE on its control connection) works with these users too.
+    await waitFor(() => tt.tunnel.registry.databases.get("mymaster")?.master, { timeoutMs: 5000, message: "poller confirmed the master" });
+    expect(tt.log()).not.toMatch(/NOPERM|NOAUTH|authentication failed/);
   }, 20_000);
 
   test("authenticateClients: true hands the client the tunnel's session (legacy apps that cannot AUTH)", async () => {
