@@ -86,7 +86,8 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   squatter.kill("SIGKILL");
   await squatter.exited;
   expect(existsSync(path)).toBe(true);
-  await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] });
+  await using next = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] });
+  expect(next.log()).toContain(`listening on unix:${path}`);
   expect(statSync(path).mode & 0o777).toBe(0o600);
   await waitFor(async () => (await pingUnix(path)) === "+PONG\r\n", { timeoutMs: 5000, message: "PING over the unix socket" });
 }, 20_000);
