@@ -39,10 +39,10 @@ export class SentinelUnreachableError extends RedisError {
   constructor(
     readonly sentinel: string,
     readonly reason: string,
-    /** It answered but refused the tunnel's credentials (retrying will not help). */
-    readonly authFailed = false,
+    /** A config problem retrying will not fix: refused credentials, or a TLS certificate that fails verification. */
+    readonly misconfigured: "auth" | "tls" | null = null,
   ) {
-    super(`sentinel ${sentinel} ${authFailed ? "refused the tunnel" : "unreachable"}: ${reason}`);
+    super(`sentinel ${sentinel} ${misconfigured ? "refused the tunnel" : "unreachable"}: ${reason}`);
   }
 }
 
@@ -52,8 +52,8 @@ export class NoSentinelReachableError extends RedisError {
   constructor(readonly attempts: SentinelUnreachableError[]) {
     const list = attempts.map((a) => `${a.sentinel}: ${a.reason}`).join("; ") || "none configured";
     super(
-      attempts.length > 0 && attempts.every((a) => a.authFailed)
-        ? `no sentinel accepted the tunnel's credentials (${list})`
+      attempts.length > 0 && attempts.every((a) => a.misconfigured)
+        ? `no sentinel accepted the tunnel's ${attempts.every((a) => a.misconfigured === "tls") ? "TLS settings" : "credentials"} (${list})`
         : `no sentinel reachable (${list}); check Sentinels_addresses_list and that redis-sentinel is running`,
     );
   }
@@ -116,4 +116,9 @@ export class AuthError extends RedisError {
     super(`${hop} ${address}: ${detail}`);
     this.detail = detail;
   }
+}
+
+/** TLS verification failed (certificate, CA, name): a config problem, not retried until the deadline. */
+export class TlsRejectedError extends MasterNotVerifiedError {
+  override name = "TlsRejectedError";
 }

@@ -7,12 +7,12 @@
  * last master it saw; the socket is used only if Sentinel then names the same address.
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
-import { AuthError, MasterNotVerifiedError, NoMasterError, NoSentinelReachableError } from "./errors.ts";
+import { AuthError, MasterNotVerifiedError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "./errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
 import { ReplyReader, type Reply } from "./resp.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
-import { connectWithTimeout, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
+import { ConnectError, connectWithTimeout, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 export interface VerifiedUpstream {
   socket: OwnedSocket;
@@ -80,6 +80,7 @@ export async function connectVerified(
     try {
       return await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
     } catch (error) {
+      if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
       throw new MasterNotVerifiedError(label, (error as Error).message, expected);
     }
   };
@@ -198,7 +199,8 @@ function settled(p: Promise<OwnedSocket>): Promise<{ socket?: OwnedSocket; error
   );
 }
 
-/** Wrong credentials on the redis hop, or every sentinel refused ours. */
+/** Wrong credentials or TLS settings on the redis hop, or every sentinel refused ours. */
 function isConfigProblem(error: unknown): boolean {
-  return error instanceof AuthError || (error instanceof NoSentinelReachableError && error.attempts.length > 0 && error.attempts.every((a) => a.authFailed));
+  if (error instanceof AuthError || error instanceof TlsRejectedError) return true;
+  return error instanceof NoSentinelReachableError && error.attempts.length > 0 && error.attempts.every((a) => a.misconfigured);
 }

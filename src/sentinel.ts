@@ -15,6 +15,7 @@ import type { SentinelView } from "./consensus.ts";
 import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
 import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
+import { ConnectError } from "./sockets.ts";
 import { pairsToRecord, type Reply } from "./resp.ts";
 
 export interface SentinelOptions {
@@ -99,7 +100,8 @@ export class Sentinels {
       const auth = error instanceof AuthError ? error.detail : isAuthReply(error) ? new AuthError("sentinel", label, error.message).detail : null;
       const message = auth ?? (error instanceof Error ? error.message : String(error));
       this.options.onError?.(label, message);
-      throw new SentinelUnreachableError(label, message, auth !== null);
+      const tls = error instanceof ConnectError && error.certificateRejected;
+      throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null);
     }
   }
 

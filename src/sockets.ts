@@ -29,6 +29,8 @@ export const ownerHandlers = {
 
 export class ConnectError extends Error {
   override name = "ConnectError";
+  /** The peer's certificate failed verification (a config problem, not a network one). */
+  certificateRejected = false;
 }
 
 /**
@@ -52,8 +54,12 @@ export async function connectWithTimeout<T>(
     handshake.catch(() => {}); // may settle after the deadline already rejected
     socketHandlers = {
       ...handlers,
-      handshake: (_s, success, authorizationError) =>
-        settle(success ? null : new ConnectError(`TLS handshake failed: ${authorizationError?.message ?? "refused"}${tlsHint(authorizationError)}`)),
+      handshake: (_s, success, authorizationError) => {
+        if (success) return settle(null);
+        const error = new ConnectError(`TLS handshake failed: ${authorizationError?.message ?? "refused"}${tlsHint(authorizationError)}`);
+        error.certificateRejected = !!authorizationError;
+        settle(error);
+      },
       close: (s, error) => {
         settle(new ConnectError(`TLS handshake failed: connection closed${error ? ` (${error.message})` : ""}`));
         handlers.close?.(s, error);
