@@ -46,12 +46,14 @@ async function main(): Promise<void> {
     .option("--rounds <n>", "rounds (default 5)", (v) => Number(v))
     .option("--profile", "run the tunnel under bun --cpu-prof (profiles in <out>/profiles)")
     .option("--no-haproxy", "skip the HAProxy column")
+    .option("--only <groups>", "comma-separated subset: p16,p1,conn,storm,idle,big,failover (for profiling)")
     .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
     .parse(process.argv)
-    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; out?: string }>();
+    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; only?: string; out?: string }>();
   const counts: Counts = { ...(opts.quick ? QUICK : FULL) };
+  const only = opts.only ? new Set(opts.only.split(",")) : null;
   if (opts.rounds) counts.rounds = opts.rounds;
-  const out = resolve(opts.out ?? (opts.quick ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")));
+  const out = resolve(opts.out ?? (opts.quick || only ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")));
   mkdirSync(out, { recursive: true });
 
   // Each idle session costs the proxy two descriptors: stay under the hard limit we can get.
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
 
   progress("starting the deployment (master, replica, 3 sentinels)");
   await using deployment = await startDeployment({
-    redisConfig: ["maxclients 19000", "proto-max-bulk-len 1gb", "client-output-buffer-limit replica 0 0 0"],
+    redisConfig: ["maxclients 19000", "tcp-backlog 4096", "proto-max-bulk-len 1gb", "client-output-buffer-limit replica 0 0 0"],
   });
   let master = await masterPort(deployment, NAME);
   const profileDir = join(out, "profiles");
@@ -82,9 +84,10 @@ async function main(): Promise<void> {
       const values: RoundValues = {};
       const extra: Record<string, unknown> = {};
       const put = (key: string, c: ColumnName, v: number | null) => ((values[key] ??= {})[c] = v);
-      const step = async (figure: string, fn: (c: Column) => Promise<void>, only?: ColumnName[]) => {
+      const step = async (group: string, figure: string, fn: (c: Column) => Promise<void>, columnsOnly?: ColumnName[]) => {
+        if (only && !only.has(group)) return;
         for (const c of order) {
-          if (only && !only.includes(c.name)) continue;
+          if (columnsOnly && !columnsOnly.includes(c.name)) continue;
           progress(`round ${r + 1}/${counts.rounds}: ${figure} — ${c.name}`);
           await fn(c);
         }
@@ -94,36 +97,36 @@ async function main(): Promise<void> {
       for (const c of columns) await waitReachesMaster(c, master, 15_000);
 
       for (const p of [16, 1]) {
-        await step(`redis-benchmark -c 50 -P ${p}`, async (c) => {
+        await step(`p${p}`, `redis-benchmark -c 50 -P ${p}`, async (c) => {
           const t = await throughput(c.port(), p, p === 16 ? counts.p16Requests : counts.p1Requests);
           put(`set_p${p}`, c.name, t.SET);
           put(`get_p${p}`, c.name, t.GET);
         });
       }
-      await step(`new connection latency (${counts.connections} sequential)`, async (c) => {
+      await step("conn", `new connection latency (${counts.connections} sequential)`, async (c) => {
         const l = await newConnectionLatency(c.port(), counts.connections, counts.warmup);
         put("conn_p50", c.name, l.p50);
         put("conn_p99", c.name, l.p99);
       });
-      await step(`storm of ${counts.stormClients} clients`, async (c) => {
+      await step("storm", `storm of ${counts.stormClients} clients`, async (c) => {
         const { result: s, queries, raw, background } = await sentinelQueriesDuring(deployment, 1000, () => storm(c.port(), counts.stormClients));
         put("storm_ms", c.name, s.lastReplyMs);
         put("storm_failed", c.name, s.failed);
         if (c.name === "tunnel") put("storm_queries", c.name, queries);
         extra[`storm_${c.name}`] = { ...s, sentinelCommands: raw, backgroundEstimate: background, sentinelQueries: queries };
       });
-      await step(`${idleCount} idle sessions`, async (c) => {
+      await step("idle", `${idleCount} idle sessions`, async (c) => {
         const s = await idleSessions(c.port(), c.pid!, idleCount);
         put("idle_rss", c.name, s.rssBytes / MiB);
         extra[`idle_${c.name}`] = s;
       }, ["tunnel", "haproxy"]);
-      await step(`one ${counts.bigValueBytes / MiB} MiB value`, async (c) => {
+      await step("big", `one ${counts.bigValueBytes / MiB} MiB value`, async (c) => {
         const b = await bigValue(c.port(), c.pid, counts.bigValueBytes);
         put("big_ms", c.name, b.ms);
         put("big_rss", c.name, b.rssGrowthBytes === null ? null : b.rssGrowthBytes / MiB);
         put("big_bad", c.name, b.intact ? 0 : 1);
       });
-      await step(`failover under write load (${counts.writers} writers)`, async (c) => {
+      await step("failover", `failover under write load (${counts.writers} writers)`, async (c) => {
         const f = await failoverUnderLoad(deployment, NAME, c.port(), { writers: counts.writers, tag: `${r}:${c.name}` });
         put("fo_stale", c.name, f.staleClosedMs);
         put("fo_first", c.name, f.firstWriteMs);
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
     const svg = svgChart(summaries, `sentinel-tunnel vs HAProxy, ${counts.rounds} interleaved round(s), ${started.toISOString().slice(0, 10)}`);
     writeFileSync(join(out, "chart.svg"), svg);
     progress(`raw numbers: ${join(out, `${stamp}.json`)}; chart: ${join(out, "chart.svg")}`);
-    if (!opts.quick) {
+    if (!opts.quick && !only) {
       writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: "bench/results/chart.svg", info, started, rounds: counts.rounds, jsonPath: `bench/results/${stamp}.json` });
       progress("BENCHMARKS.md regenerated");
     }
