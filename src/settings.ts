@@ -59,12 +59,13 @@ export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/([A-Z])/g, "_$1").toUpperCase();
 }
 
-/** `"a=6380,b=6381"` or `["a=6380"]` → `[{Name, Local_port}]`; `source` names the flag or variable in errors. */
-function parseDbs(items: string[], source: string): { Name: string; Local_port: string }[] {
+/** `"a=6380,b=6381"` or `["a=6380"]` → `[{Name, Local_port}]` (`a/replicas=6390`: a replica port); `source` names the flag or variable in errors. */
+function parseDbs(items: string[], source: string): { Name: string; Local_port: string; Role?: string }[] {
   return items.map((item) => {
     const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(item);
-    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not name=port (like mymaster=6380)`);
-    return { Name: m[1]!, Local_port: m[2]! };
+    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not name=port (like mymaster=6380, or mymaster/replicas=6390 for a replica port)`);
+    const replica = /^(.+)\/replicas$/.exec(m[1]!);
+    return replica ? { Name: replica[1]!, Local_port: m[2]!, Role: "replica" } : { Name: m[1]!, Local_port: m[2]! };
   });
 }
 

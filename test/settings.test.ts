@@ -25,6 +25,8 @@ describe("settings", () => {
     const { config } = resolveSettings({ flags: { sentinel: ["127.0.0.1:1", "[::1]:2"], db: ["mymaster=6380", "cache=6381"] } });
     expect(config.sentinels).toEqual([{ host: "127.0.0.1", port: 1 }, { host: "::1", port: 2 }]);
     expect(config.databases).toMatchObject([{ name: "mymaster", port: 6380 }, { name: "cache", port: 6381 }]);
+    const replicas = resolveSettings({ flags: { sentinel: ["127.0.0.1:1"], db: ["mymaster=6380", "mymaster/replicas=6390"] } }).config.databases;
+    expect(replicas.map((d) => [d.name, d.port, d.role])).toEqual([["mymaster", 6380, "master"], ["mymaster", 6390, "replica"]]);
     expect(config.bind).toBe("127.0.0.1");
   }, 5000);
 
@@ -57,7 +59,7 @@ describe("settings", () => {
   test("errors name the flag, variable or file the bad value came from", () => {
     expect(problem({ file, flags: { pollInterval: "fast" } }).message).toBe("--poll-interval: pollIntervalMs: must be a number of milliseconds");
     expect(problem({ file, env: { SENTINEL_TUNNEL_LOG_FORMAT: "xml" } }).message).toBe("SENTINEL_TUNNEL_LOG_FORMAT: logFormat: must be one of text, json");
-    expect(problem({ flags: { sentinel: ["127.0.0.1:1"], db: ["mymaster"] } }).message).toBe('--db: "mymaster" is not name=port (like mymaster=6380)');
+    expect(problem({ flags: { sentinel: ["127.0.0.1:1"], db: ["mymaster"] } }).message).toBe('--db: "mymaster" is not name=port (like mymaster=6380, or mymaster/replicas=6390 for a replica port)');
     expect(problem({ flags: { sentinel: ["127.0.0.1:1"], db: ["a=12a"] } }).message).toBe('--db: Databases[0].Local_port: "12a" is not a port (1-65535)');
     expect(problem({ env: { SENTINEL_TUNNEL_SENTINELS: "nohost" }, flags: { db: ["a=1"] } }).message).toBe('SENTINEL_TUNNEL_SENTINELS: Sentinels_addresses_list[0]: "nohost" is not a "host:port" address');
     expect(problem({ flags: { db: ["a=1"] } }).message).toContain("Sentinels_addresses_list: is missing");
