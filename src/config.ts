@@ -72,10 +72,10 @@ export const DEFAULTS = {
   logFile: null as string | null,
 };
 
-/** Canonical spelling of every key, by lower case: the original's keys, then ours. */
+/** Canonical spelling of every key, by lower case: the original's keys, then ours (exported for the docs/examples tests). */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
-const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode"];
-const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
+export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode"];
+export const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
 
 const millis = (min: number) =>
   z.number({ error: "must be a number of milliseconds" }).int("must be a whole number of milliseconds").min(min, `must be at least ${min}`);
