@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { freePort, makeCerts, makeTempDir, removeTempDir, startDeployment, TestClient, tlsFiles, type CertSet, type Deployment } from "./harness/index.ts";
+import { freePort, makeCerts, makeTempDir, removeTempDir, startDeployment, startRedis, startSentinel, TestClient, tlsFiles, waitFor, type CertSet, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 
 let dep: Deployment;
@@ -89,6 +89,33 @@ describe("TLS to sentinels and to redis (mutual TLS)", () => {
     expect(await refusal(tt.port, { fast: false })).toMatch(/no master for 'mymaster': no sentinel reachable/);
   }, 20_000);
 });
+
+test("a hostname announced by Sentinel (resolve-hostnames, announce-hostnames) is connected to and verified by name", async () => {
+  const dir = makeTempDir("st-hostnames-");
+  const tls = tlsFiles(certs);
+  try {
+    await using redis = await startRedis({ dir, tls, extraConfig: ["replica-announce-ip localhost"] });
+    await using sentinel = await startSentinel({
+      dir,
+      tls,
+      masters: [],
+      extraConfig: ["sentinel resolve-hostnames yes", "sentinel announce-hostnames yes", `sentinel monitor named localhost ${redis.port} 1`],
+    });
+    await redis.command("SET", "named-key", "by-hostname");
+    expect(await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" })).toBe(`localhost:${redis.port}`);
+    const port = await freePort();
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: [sentinel.address],
+      Databases: [{ Name: "named", Local_port: port }],
+      sentinelTls: { caFile: certs.caFile },
+      redisTls: { caFile: certs.caFile },
+    });
+    await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(await app.command("GET", "named-key")).toBe("by-hostname");
+  } finally {
+    removeTempDir(dir);
+  }
+}, 30_000);
 
 test("local TLS listener with its own certificate: TLS clients get through, plain ones do not", async () => {
   await using tt = await tunnelWith({ sentinelTls: mutual(), redisTls: mutual(), listenerTls: { certFile: certs.serverCert, keyFile: certs.serverKey } });
