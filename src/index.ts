@@ -51,13 +51,16 @@ export interface TunnelOptions {
 export async function startTunnel(config: Config, options: TunnelOptions = {}): Promise<Tunnel> {
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
-  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelConnectOptions(config) });
-  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisConnectOptions(config) });
+  // One options object per hop, shared by every connection to it, updated in place on reload.
+  const sentinelHop = sentinelConnectOptions(config);
+  const redisHop = redisConnectOptions(config);
+  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
+  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop });
   warnAboutExposure(config, log);
   const registry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisConnectOptions(config) }, (status) =>
+  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop }, (status) =>
     registry.observe(status),
   );
   let metrics: MetricsServer | null = null;
@@ -82,7 +85,13 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     observe: (events) => void registry.observers.push(events),
-    reload: (next) => reload(registry, sentinels, next, log),
+    reload: (next) => {
+      // New passwords (a password file is reread when the config is), TLS files and authenticateClients
+      // apply to every connection opened from now on; open sessions keep theirs.
+      Object.assign(sentinelHop, sentinelConnectOptions(next));
+      Object.assign(redisHop, redisConnectOptions(next));
+      return reload(registry, sentinels, next, log);
+    },
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();

@@ -12,6 +12,7 @@
 import { formatAddress } from "./address.ts";
 import { configToJson, databaseId, type Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { LIVE_SECURITY_KEYS } from "./security-config.ts";
 import type { Sentinels } from "./sentinel.ts";
 import type { SessionRegistry } from "./tunnel.ts";
 import { waitFor } from "./wait.ts";
@@ -27,7 +28,7 @@ export interface ReloadResult {
 }
 
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
-const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"]);
+const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs", ...LIVE_SECURITY_KEYS]);
 
 export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
   const prev = registry.config;

@@ -42,6 +42,9 @@ export const SECURITY_KEYS = Object.keys(securityKeys);
 /** Keys that may also come from the environment (`SENTINEL_TUNNEL_REDIS_PASSWORD`, ...; see settings.ts). */
 export const SECURITY_ENV_KEYS = ["sentinelPassword", "sentinelUsername", "sentinelPasswordFile", "redisPassword", "redisUsername", "redisPasswordFile"];
 
+/** Settings a reload applies to new connections (index.ts updates the hop options); listenerTls needs a restart. */
+export const LIVE_SECURITY_KEYS = SECURITY_KEYS.filter((key) => key !== "listenerTls");
+
 type Parsed = z.output<z.ZodObject<typeof securityKeys>>;
 
 /** Credentials (password inline or from a file) and TLS, ready for use; throws ConfigError naming the field and its source. */

@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseConfig } from "../src/index.ts";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, type Deployment } from "./harness/index.ts";
+import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 
 const REDIS_PW = "Redis-Secret-7f3a9c";
 const SENTINEL_PW = "Sentinel-Secret-2b8e4d";
@@ -109,8 +111,36 @@ test("no output of any kind contains a password; readable config and password fi
   for (const [what, text] of outputs) expectNoSecret(what, text);
 }, 60_000);
 
+test("reload rereads a password file: after the password changes, new connections use the new one", async () => {
+  const pwFile = join(dep.dir, "rotating.pw");
+  writeFileSync(pwFile, REDIS_PW, { mode: 0o600 });
+  const port = await freePort();
+  const json = { Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: port }], sentinelPassword: SENTINEL_PW, redisPasswordFile: pwFile, connectTimeoutMs: 3000 };
+  await using tt = await startConfiguredTunnel(json);
+  const master = await dep.masterOf();
+  const read = async (password: string) => {
+    await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    // One command at a time: a refused client gets one -ERR, then the connection closes.
+    return await app.command("AUTH", password).then(async (ok) => `${ok} ${await app.command("GET", "k")}`, (e: Error) => e.message);
+  };
+  expect(await read(REDIS_PW)).toBe("OK v");
+  const rotated = "Rotated-Secret-55e1";
+  try {
+    await master.command("CONFIG", "SET", "requirepass", rotated);
+    master.clientOptions = { auth: { password: rotated } };
+    expect(await read(rotated)).toMatch(/redis 127\.0\.0\.1:\d+: authentication failed/);
+    writeFileSync(pwFile, rotated);
+    tt.tunnel.reload(parseConfig(json, "test-config").config);
+    expect(await read(rotated)).toBe("OK v");
+    expect(tt.log()).not.toContain("takes effect after a restart");
+    expect(tt.log()).not.toContain(rotated);
+  } finally {
+    await master.command("CONFIG", "SET", "requirepass", REDIS_PW);
+    master.clientOptions = { auth: { password: REDIS_PW } };
+  }
+}, 30_000);
+
 test("a config error about a secret field does not echo the value", () => {
-  const { parseConfig } = require("../src/index.ts");
   const base = { Sentinels_addresses_list: ["127.0.0.1:1"], Databases: [{ Name: "a", Local_port: 1 }] };
   const attempt = (extra: object) => {
     try {
@@ -125,6 +155,6 @@ test("a config error about a secret field does not echo the value", () => {
   expect(attempt({ sentinelUsername: "watcher" })).toBe("c.json: sentinelUsername: needs a password too: set sentinelPassword or sentinelPasswordFile");
   expect(attempt({ sentinelPasswordFile: "/nonexistent/pw" })).toBe("c.json: sentinelPasswordFile: cannot read /nonexistent/pw (ENOENT)");
   const { config } = parseConfig({ ...base, redisPassword: REDIS_PW }, "c.json");
-  expectNoSecret("String/JSON/inspect of the config", `${JSON.stringify(config)} ${String(config.redisAuth.password)} ${Bun.inspect(config)}`);
-  expect(config.redisAuth.password.reveal()).toBe(REDIS_PW);
+  expectNoSecret("String/JSON/inspect of the config", `${JSON.stringify(config)} ${String(config.redisAuth!.password)} ${Bun.inspect(config)}`);
+  expect(config.redisAuth!.password.reveal()).toBe(REDIS_PW);
 }, 5_000);

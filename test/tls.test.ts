@@ -112,6 +112,7 @@ test("a hostname announced by Sentinel (resolve-hostnames, announce-hostnames) i
     });
     await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await app.command("GET", "named-key")).toBe("by-hostname");
+    expect(tt.log()).toContain(`master is localhost:${redis.port}`);
   } finally {
     removeTempDir(dir);
   }
