@@ -1,11 +1,12 @@
 /**
- * examples/: the configs load (the original's as it is; the full one names every key the schema
+ * examples/ and the README: the configs load (the original's as it is; the full one names every key the schema
  * knows, and the README documents each), and the systemd unit is well-formed (`systemd-analyze
  * verify` when installed), its flags are ours, and its reload/stop commands do what it promises
- * on a running tunnel.
+ * on a running tunnel. The README opens with the quick start and lists every example file.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Glob } from "bun";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../src/config.ts";
 import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
@@ -101,6 +102,19 @@ describe("examples: config files", () => {
       removeTempDir(dir);
     }
   }, 20_000);
+});
+
+describe("README", () => {
+  test("opens with the two quick-start commands, and every examples/ file it names exists and is in the table", () => {
+    const readme = read("README.md");
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(firstBlock.split("\n").filter(Boolean).map((l) => l.split("#")[0]!.trim())).toEqual(["bun run demo", "bun run test"]);
+    const named = new Set(readme.match(/examples\/[\w./-]+\w/g));
+    expect(named.size).toBeGreaterThan(5);
+    for (const path of named) expect(`${path}: ${existsSync(join(REPO, path))}`).toBe(`${path}: true`);
+    const files = new Glob("examples/**/*").scanSync({ cwd: REPO });
+    for (const file of files) expect(readme).toContain(`[${file}](${file})`);
+  }, 10_000);
 });
 
 describe("examples: systemd unit", () => {
