@@ -19,6 +19,17 @@ describe("consensus", () => {
     expect(j).toMatchObject({ kind: "candidate", address: { port: 6380 }, epoch: 4, agreeing: 1 });
   }, 1000);
 
+  test("the leader still flagging failover_in_progress on the old address is overruled once another sentinel names the promoted replica", () => {
+    // Before the promotion the others name the same (old) address: fence.
+    expect(judge([view("leader", 6379, 1, "failover_in_progress"), view("b", 6379, 1)]).kind).toBe("failing-over");
+    // The epoch bumped with the promotion, the others already announce the new address: follow it.
+    expect(judge([view("leader", 6379, 2, "failover_in_progress"), view("b", 6380, 2), view("c", 6379, 1)])).toMatchObject({ kind: "candidate", address: { port: 6380 }, epoch: 2 });
+    // A stale sentinel at a lower epoch naming another address does not overrule the flag.
+    expect(judge([view("leader", 6379, 2, "failover_in_progress"), view("b", 6380, 1)]).kind).toBe("failing-over");
+    // Every view flagged: nothing to follow.
+    expect(judge([view("leader", 6379, 2, "failover_in_progress")]).kind).toBe("failing-over");
+  }, 1000);
+
   test("failover_in_progress, s_down or o_down on any sentinel means failing over", () => {
     for (const flag of ["failover_in_progress", "s_down", "o_down"]) {
       const j = judge([view("a", 6379, 3), view("b", 6379, 3, flag)]);
