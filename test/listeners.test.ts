@@ -102,3 +102,13 @@ test("listener config errors name the field", async () => {
   expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: 1, bind: "::1" }] }, "c.json")).not.toThrow();
   expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: "127.0.0.1:1" }] }, "c.json")).toThrow("port 1 is already used by Databases[0]");
 }, 5_000);
+
+test("flags: --db name=[::1]:port and --bind ::1", async () => {
+  const { resolveSettings } = await import("../src/settings.ts");
+  const fromFlags = resolveSettings({ flags: { sentinel: ["127.0.0.1:26379"], db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"], bind: "[::1]" } });
+  expect(fromFlags.config.bind).toBe("::1");
+  expect(fromFlags.config.databases.map((d) => [d.name, d.bind, d.port, d.unix?.path])).toEqual([
+    ["mymaster", "::1", 6380, undefined],
+    ["cache", undefined, 0, "/run/st/cache.sock"],
+  ]);
+}, 5_000);
