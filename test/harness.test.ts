@@ -3,13 +3,18 @@
  * ROLE checks, a forced failover (twice), the RESP client with a 64 MiB value, and clean teardown.
  */
 import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { freePort, liveChildren, redisCommand, startDeployment, startRedis, TestClient, waitFor } from "./harness/index.ts";
 
+/** Running, not merely a zombie waiting for whoever adopted it (PID 1 here) to reap it. */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
   } catch {
     return false;
   }
@@ -144,6 +149,6 @@ test("a crashing test process leaves no redis process behind (exit handler)", as
   expect(code).not.toBe(0);
   const { dir, pids } = JSON.parse(out.trim().split("\n").pop()!) as { dir: string; pids: number[] };
   expect(pids).toHaveLength(5);
-  await waitFor(() => pids.every((p) => !pidAlive(p)), { timeoutMs: 2000, message: "children gone" });
+  await waitFor(() => pids.every((p) => !pidAlive(p)), { timeoutMs: 5000, message: "children gone" });
   expect(existsSync(dir)).toBe(false);
 }, 30_000);
