@@ -2,6 +2,7 @@
  * The library's public face: `startTunnel(config)` listens on every database's port and returns
  * a handle to inspect and close it. The CLI is a thin layer over this.
  */
+import { parseAddress } from "./address.ts";
 import { type Config } from "./config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
 import { redisConnectOptions, sentinelConnectOptions } from "./hops.ts";
@@ -72,6 +73,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     throw error;
   }
   if (metrics) log.info(`metrics on ${metrics.url}/metrics, health on /healthz and /readyz`);
+  if (config.metrics && !isLoopback(parseAddress(config.metrics)!.host)) log.warn(`the metrics listener binds ${config.metrics}: anyone who can reach it sees database names and master addresses`);
   poller.start();
   poller.pollAll();
   const stopWatch = watchOpenFiles(log);

@@ -39,7 +39,7 @@ export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Co
   const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
 
   const [oldJson, newJson] = [configToJson(prev), configToJson(next)];
-  for (const key of Object.keys(newJson)) {
+  for (const key of new Set([...Object.keys(oldJson), ...Object.keys(newJson)])) {
     if (!LIVE.has(key) && JSON.stringify(oldJson[key]) !== JSON.stringify(newJson[key])) result.needRestart.push(key);
   }
   registry.config = next;

@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseConfig, startTunnel } from "../src/index.ts";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
 
 const refused = (port: number) => TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then((c) => (c.close(), false), () => true);
@@ -119,4 +120,22 @@ describe("lifecycle", () => {
     expect(await refused(pb)).toBe(false);
     expect(readFileSync(logFile, "utf8")).toContain(`alpha: no longer listening on 127.0.0.1:${pa} (reload), closed 1 session(s)`);
   }, 90_000);
+
+  test("reload names the settings that need a restart, and only those", async () => {
+    const [port, dead] = [await freePort(), await freePort()];
+    const base = { Sentinels_addresses_list: [`127.0.0.1:${dead}`], Databases: [{ Name: "mymaster", Local_port: port }], redisPassword: "old-secret" };
+    const tunnel = await startTunnel(parseConfig(base, "a.json").config);
+    try {
+      const same = tunnel.reload(parseConfig(base, "a.json").config);
+      expect(same).toEqual({ added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] });
+      const next = parseConfig({ ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500 }, "b.json").config;
+      const result = tunnel.reload(next);
+      expect(result.needRestart).toEqual(["pollIntervalMs"]); // a rotated password applies to new connections at once
+      expect(tunnel.config.connectTimeoutMs).toBe(500); // read afresh for every client
+      expect(result.added).toEqual([]); // the database itself did not change: its listener stays
+      expect(tunnel.port("mymaster")).toBe(port);
+    } finally {
+      await tunnel.close();
+    }
+  }, 10_000);
 });
