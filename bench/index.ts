@@ -7,9 +7,9 @@
  * stdout, raw numbers to <out>/<date>.json, the ratio chart to <out>/chart.svg, and (full runs)
  * BENCHMARKS.md. `--quick`: tiny counts, one round, results to a temp dir; asserts no speed.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { Command } from "commander";
 import { startDeployment } from "../test/harness/index.ts";
 import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelQueriesDuring, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
@@ -40,6 +40,47 @@ const QUICK: Counts = { rounds: 1, p16Requests: 2000, p1Requests: 1000, connecti
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
+interface Run {
+  json: string;
+  out: string;
+  names: ColumnName[];
+  rounds: RoundValues[];
+  failures: string[];
+  info: ReturnType<typeof machine> & { counts: Counts } & Record<string, unknown>;
+  started: Date;
+  benchmarksMd: boolean;
+}
+
+/** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
+function publish(run: Run): void {
+  const summaries = summarize(run.rounds, run.names);
+  const md = table(summaries, run.names) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
+  process.stdout.write(`${md}\n`);
+  const n = run.info.counts.rounds;
+  writeFileSync(join(run.out, "chart.svg"), svgChart(summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));
+  progress(`raw numbers: ${run.json}; chart: ${join(run.out, "chart.svg")}`);
+  if (run.benchmarksMd) {
+    writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: relative(REPO, join(run.out, "chart.svg")), info: run.info, started: run.started, rounds: n, jsonPath: relative(REPO, run.json) });
+    progress("BENCHMARKS.md regenerated");
+  }
+}
+
+/** `--from <json>`: the same outputs from a saved full run. */
+function republish(json: string): void {
+  const saved = JSON.parse(readFileSync(json, "utf8"));
+  const { rounds, failures, started, quick, columns, summary: _summary, ...info } = saved;
+  publish({
+    json,
+    out: dirname(json),
+    names: columns ?? ["direct", "tunnel", ...(info.haproxy === "not installed" ? [] : ["haproxy"])],
+    rounds: rounds.map((r: { values: RoundValues }) => r.values),
+    failures: failures ?? [],
+    info,
+    started: new Date(started),
+    benchmarksMd: !quick,
+  });
+}
+
 async function main(): Promise<void> {
   const opts = new Command("bench")
     .option("--quick", "tiny counts, one round (CI: keeps the harness from rotting)")
@@ -47,9 +88,11 @@ async function main(): Promise<void> {
     .option("--profile", "run the tunnel under bun --cpu-prof (profiles in <out>/profiles)")
     .option("--no-haproxy", "skip the HAProxy column")
     .option("--only <groups>", "comma-separated subset: p16,p1,conn,storm,idle,big,failover (for profiling)")
+    .option("--from <json>", "only re-render table, chart and BENCHMARKS.md from a saved run's raw JSON")
     .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
     .parse(process.argv)
-    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; only?: string; out?: string }>();
+    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; only?: string; from?: string; out?: string }>();
+  if (opts.from) return republish(resolve(opts.from));
   const counts: Counts = { ...(opts.quick ? QUICK : FULL) };
   const only = opts.only ? new Set(opts.only.split(",")) : null;
   if (opts.rounds) counts.rounds = opts.rounds;
@@ -77,6 +120,7 @@ async function main(): Promise<void> {
     if (haproxy) columns.push(await haproxyColumn(haproxy, deployment, NAME, Math.max(1000, capacity)));
     const names = columns.map((c) => c.name);
     const rounds: RoundValues[] = [];
+    const failures: string[] = [];
     const raw: unknown[] = [];
     const started = new Date();
     for (let r = 0; r < counts.rounds; r++) {
@@ -89,7 +133,15 @@ async function main(): Promise<void> {
         for (const c of order) {
           if (columnsOnly && !columnsOnly.includes(c.name)) continue;
           progress(`round ${r + 1}/${counts.rounds}: ${figure} — ${c.name}`);
-          await fn(c);
+          try {
+            await fn(c);
+          } catch (error) {
+            // One failed measurement is a finding, not the end of the run: keep it and go on.
+            const message = (error as Error).message;
+            progress(`round ${r + 1}: ${figure} — ${c.name} FAILED: ${message}`);
+            failures.push(`round ${r + 1}, ${figure}, ${c.name}: ${message}`);
+            if (group === "big") put("big_bad", c.name, 1);
+          }
         }
       };
       master = await masterPort(deployment, NAME);
@@ -141,19 +193,13 @@ async function main(): Promise<void> {
       raw.push({ round: r + 1, order: order.map((c) => c.name), values, extra, rssAfterRoundMiB: rss });
     }
 
-    const summaries = summarize(rounds, names);
-    const md = table(summaries, names);
-    process.stdout.write(`${md}\n`);
     const stamp = started.toISOString().replace(/[:.]/g, "-");
     const info = { ...machine(haproxy), idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
-    writeFileSync(join(out, `${stamp}.json`), JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, ...info, rounds: raw, summary: summaries }, null, 2));
-    const svg = svgChart(summaries, `sentinel-tunnel vs HAProxy, ${counts.rounds} interleaved round(s), ${started.toISOString().slice(0, 10)}`);
-    writeFileSync(join(out, "chart.svg"), svg);
-    progress(`raw numbers: ${join(out, `${stamp}.json`)}; chart: ${join(out, "chart.svg")}`);
-    if (!opts.quick && !only) {
-      writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: "bench/results/chart.svg", info, started, rounds: counts.rounds, jsonPath: `bench/results/${stamp}.json` });
-      progress("BENCHMARKS.md regenerated");
-    }
+    const json = join(out, `${stamp}.json`);
+    const summaries = summarize(rounds, names);
+    writeFileSync(json, JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries }, null, 2));
+    publish({ json, out, names, rounds, failures, info, started, benchmarksMd: !opts.quick && !only });
+    if (failures.length && opts.quick) throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
   } finally {
     for (const c of columns) await c.stop();
   }

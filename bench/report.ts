@@ -16,6 +16,10 @@ export interface Figure {
   chart?: boolean;
   /** Columns that measure it. */
   columns: ColumnName[];
+  /** The issue's absolute target for the tunnel, and whether a value meets it. */
+  target?: [string, (tunnel: number) => boolean];
+  /** No tunnel / HAProxy ratio (HAProxy's figure is about zero). */
+  noRatio?: boolean;
 }
 
 const ALL: ColumnName[] = ["direct", "tunnel", "haproxy"];
@@ -29,16 +33,16 @@ export const FIGURES: Figure[] = [
   { key: "conn_p50", label: "new connection + PING, p50", unit: "ms", better: "lower", chart: true, columns: ALL },
   { key: "conn_p99", label: "new connection + PING, p99", unit: "ms", better: "lower", chart: true, columns: ALL },
   { key: "storm_ms", label: "storm: time to last reply", unit: "ms", better: "lower", columns: ALL },
-  { key: "storm_failed", label: "storm: clients not served", unit: "clients", better: "zero", columns: ALL },
-  { key: "storm_queries", label: "storm: sentinel queries (background rate subtracted)", unit: "queries", better: "info", columns: ["tunnel"] },
-  { key: "idle_rss", label: "idle sessions: RSS", unit: "MiB", better: "lower", columns: PROXIES },
+  { key: "storm_failed", label: "storm: clients not served", unit: "clients", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
+  { key: "storm_queries", label: "storm: sentinel queries (background rate subtracted)", unit: "queries", better: "info", columns: ["tunnel"], target: ["≤ clients", (v) => v <= 1000] },
+  { key: "idle_rss", label: "idle sessions: RSS", unit: "MiB", better: "lower", columns: PROXIES, target: ["< 200 MiB", (v) => v < 200] },
   { key: "big_ms", label: "big value: SET + GET time", unit: "ms", better: "lower", columns: ALL },
-  { key: "big_rss", label: "big value: peak RSS growth", unit: "MiB", better: "lower", columns: PROXIES },
-  { key: "big_bad", label: "big value: not intact", unit: "runs", better: "zero", columns: ALL },
+  { key: "big_rss", label: "big value: peak RSS growth", unit: "MiB", better: "lower", columns: PROXIES, noRatio: true, target: ["< 64 MiB", (v) => v < 64] },
+  { key: "big_bad", label: "big value: not intact or failed", unit: "runs", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
   { key: "fo_stale", label: "failover: switch → stale sessions closed", unit: "ms", better: "lower", columns: PROXIES },
   { key: "fo_first", label: "failover: switch → first write on new master", unit: "ms", better: "lower", columns: PROXIES },
   { key: "fo_window", label: "failover: replica promoted → sentinel switch", unit: "ms", better: "info", columns: PROXIES },
-  { key: "fo_lost", label: "failover: acknowledged writes lost", unit: "writes", better: "zero", columns: PROXIES },
+  { key: "fo_lost", label: "failover: acknowledged writes lost", unit: "writes", better: "zero", columns: PROXIES, target: ["0", (v) => v === 0] },
 ];
 
 /** values[figure][column] for one round; null = not measured / failed. */
@@ -77,7 +81,8 @@ export function summarize(rounds: RoundValues[], columns: ColumnName[]): Summary
     const medians: Summary["medians"] = {};
     for (const c of figure.columns.filter((c) => columns.includes(c))) {
       const xs = rounds.map((r) => r[figure.key]?.[c]).filter((x): x is number => typeof x === "number");
-      if (xs.length) medians[c] = median(xs);
+      // Counts of bad outcomes add up over rounds; everything else is a median.
+      if (xs.length) medians[c] = figure.better === "zero" ? xs.reduce((a, b) => a + b, 0) : median(xs);
     }
     const s: Summary = { figure, medians };
     const ratios = figure.better === "higher" || figure.better === "lower";
@@ -85,12 +90,12 @@ export function summarize(rounds: RoundValues[], columns: ColumnName[]): Summary
       s.tunnelToDirect = ratio(rounds, figure.key, "tunnel", "direct");
       s.haproxyToDirect = ratio(rounds, figure.key, "haproxy", "direct");
     }
-    if (ratios) s.tunnelToHaproxy = ratio(rounds, figure.key, "tunnel", "haproxy");
+    if (ratios && !figure.noRatio) s.tunnelToHaproxy = ratio(rounds, figure.key, "tunnel", "haproxy");
     const t = medians.tunnel;
     const h = medians.haproxy;
     if (figure.better === "higher" && s.tunnelToHaproxy) s.ahead = s.tunnelToHaproxy.median >= 1;
     else if (figure.better === "lower" && s.tunnelToHaproxy) s.ahead = s.tunnelToHaproxy.median <= 1;
-    else if (figure.better === "zero" && t !== undefined && h !== undefined) s.ahead = t <= h;
+    else if ((figure.better === "zero" || figure.noRatio) && t !== undefined && h !== undefined) s.ahead = t <= h;
     return s;
   });
 }
@@ -103,19 +108,27 @@ function num(x: number | undefined, unit: string): string {
   return String(Math.round(x * 10) / 10);
 }
 
+function target(figure: Figure, tunnel: number | undefined): string {
+  if (figure.target) return tunnel === undefined ? figure.target[0] : `${figure.target[0]}: ${figure.target[1](tunnel) ? "met" : "**missed**"}`;
+  if (figure.better === "higher") return "≥ HAProxy";
+  if (figure.key === "conn_p50") return "≤ HAProxy";
+  return "";
+}
+
 const fmtRatio = (r: Ratio | undefined) => (r ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : "—");
 
 /** The Markdown table: medians, ratios as "median (min–max)" over rounds. */
 export function table(summaries: Summary[], columns: ColumnName[]): string {
   const hasHa = columns.includes("haproxy");
-  const head = ["figure", "direct", "sentinel-tunnel", ...(hasHa ? ["HAProxy"] : []), "tunnel / direct", ...(hasHa ? ["HAProxy / direct", "tunnel / HAProxy", "tunnel ahead?"] : [])];
+  const head = ["figure", "direct", "sentinel-tunnel", ...(hasHa ? ["HAProxy"] : []), "tunnel / direct", ...(hasHa ? ["HAProxy / direct", "tunnel / HAProxy", "tunnel ahead?"] : []), "issue target (tunnel)"];
   const rows = summaries.map(({ figure, medians, tunnelToDirect, haproxyToDirect, tunnelToHaproxy, ahead }) => [
-    `${figure.label} (${figure.unit}${figure.better === "lower" ? ", lower is better" : ""})`,
+    `${figure.label} (${figure.unit}${figure.better === "lower" ? ", lower is better" : figure.better === "zero" ? ", total over rounds" : ""})`,
     num(medians.direct, figure.unit),
     num(medians.tunnel, figure.unit),
     ...(hasHa ? [num(medians.haproxy, figure.unit)] : []),
     fmtRatio(tunnelToDirect),
     ...(hasHa ? [fmtRatio(haproxyToDirect), fmtRatio(tunnelToHaproxy), ahead === undefined ? "—" : ahead ? "yes" : "**no**"] : []),
+    target(figure, medians.tunnel),
   ]);
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
