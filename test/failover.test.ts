@@ -31,8 +31,9 @@ describe("failover", () => {
       const { to } = await dep.failover("mymaster", { demote: "none" });
       const switchedAt = performance.now(); // every sentinel now names the new master
       await client.closed;
-      // The poller asks every POLL_MS; allow for scheduling and a sentinel round trip.
-      expect(closedAt - switchedAt).toBeLessThan(POLL_MS + 400);
+      // The poller asks every POLL_MS, so this is tens of ms on a quiet machine; the bound leaves room
+      // for a loaded one while still telling it apart from waiting for Sentinel to demote A (~10 s).
+      expect(closedAt - switchedAt).toBeLessThan(1000);
       expect(await oldMaster.role()).toBe("master"); // it was not the old master going away that closed it
       expect(to.port).not.toBe(oldMaster.port);
 
