@@ -7,6 +7,17 @@ import { formatAddress, sameAddress, type Address } from "./address.ts";
 import type { HopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 
+/** ROLE got no answer. `timedOut`: the server may only be busy (or frozen); otherwise it is gone. */
+export class RoleUnanswered extends Error {
+  override name = "RoleUnanswered";
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
   #address: Address | null = null;
@@ -17,16 +28,17 @@ export class RoleProbe {
     readonly connectOptions?: HopOptions,
   ) {}
 
-  /** The role `address` reports (`master`, `slave`, ...); rejects when it does not answer in time. */
+  /** The role `address` reports (`master`, `slave`, ...); rejects with RoleUnanswered. */
   async role(address: Address): Promise<string> {
     if (!this.#client || !sameAddress(this.#address, address)) this.#open(address);
-    const client = await this.#client!;
     try {
+      const client = await this.#client!;
       const reply = await client.command(["ROLE"], this.timeoutMs);
       return Array.isArray(reply) ? String(reply[0]) : `unexpected reply ${JSON.stringify(reply)}`;
     } catch (error) {
       this.close();
-      throw new Error(`${formatAddress(address)} did not answer ROLE: ${(error as Error).message}`);
+      const timedOut = (error as { timedOut?: boolean }).timedOut === true;
+      throw new RoleUnanswered(`${formatAddress(address)} did not answer ROLE: ${(error as Error).message}`, timedOut);
     }
   }
 

@@ -10,7 +10,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
 import { judge, type SentinelView } from "./consensus.ts";
-import { RoleProbe } from "./control.ts";
+import { RoleProbe, RoleUnanswered } from "./control.ts";
 import type { HopOptions } from "./hops.ts";
 import type { Sentinels } from "./sentinel.ts";
 
@@ -21,8 +21,10 @@ export type Status =
   | { name: string; kind: "failing-over"; reason: string }
   /** No sentinel answered: nothing can be concluded. */
   | { name: string; kind: "unknown"; reason: string }
-  /** The master in use stopped answering ROLE as master. */
+  /** The master in use is gone: connection refused or reset, or it answers ROLE as something else. */
   | { name: string; kind: "master-lost"; address: Address; reason: string }
+  /** The master in use did not answer ROLE in time: busy or frozen, its sessions are held until it answers. */
+  | { name: string; kind: "master-unresponsive"; address: Address; reason: string }
   /** The replicas Sentinel reports healthy (for replica ports). */
   | { name: string; kind: "replicas"; healthy: Address[] };
 
@@ -50,18 +52,29 @@ interface Answer {
 class Watch {
   readonly answers = new Map<string, Answer>();
   readonly asking = new Set<string>();
-  readonly probe: RoleProbe;
+  /**
+   * Two control connections: one keeps asking the master in use, one confirms candidates, so a
+   * frozen master (every ROLE waits out the timeout) never delays confirming its successor.
+   */
+  readonly probes: Record<"liveness" | "candidate", { probe: RoleProbe; busy: boolean }>;
   /** The address confirmed as master, and when ROLE last said so. */
   current: Address | null = null;
   confirmedAt = 0;
-  probing = false;
   listingReplicas = false;
   constructor(
     readonly name: string,
     roleTimeoutMs: number,
     redis?: HopOptions,
   ) {
-    this.probe = new RoleProbe(roleTimeoutMs, redis);
+    this.probes = {
+      liveness: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
+      candidate: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
+    };
+  }
+
+  close(): void {
+    this.probes.liveness.probe.close();
+    this.probes.candidate.probe.close();
   }
 }
 
@@ -83,13 +96,13 @@ export class Poller {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    for (const watch of this.#watches.values()) watch.probe.close();
+    for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
   }
 
   pollAll(): void {
     const targets = new Map([...this.targets()].map((t) => [t.name, t]));
-    for (const [name, watch] of this.#watches) if (!targets.has(name)) (watch.probe.close(), this.#watches.delete(name));
+    for (const [name, watch] of this.#watches) if (!targets.has(name)) (watch.close(), this.#watches.delete(name));
     for (const target of targets.values()) {
       const watch = this.#watch(target.name);
       this.#poll(watch);
@@ -155,16 +168,19 @@ export class Poller {
 
   /** ROLE on the control connection; `liveness`: checking the master in use rather than a candidate. */
   async #confirm(watch: Watch, address: Address, liveness: boolean, epoch = 0): Promise<void> {
-    if (watch.probing) return;
-    watch.probing = true;
+    const control = watch.probes[liveness ? "liveness" : "candidate"];
+    if (control.busy) return;
+    control.busy = true;
     let problem: string | null = null;
+    let timedOut = false;
     try {
-      const role = await watch.probe.role(address);
+      const role = await control.probe.role(address);
       if (role !== "master") problem = `${formatAddress(address)} answers ROLE as ${role}`;
     } catch (error) {
       problem = (error as Error).message;
+      timedOut = error instanceof RoleUnanswered && error.timedOut;
     } finally {
-      watch.probing = false;
+      control.busy = false;
     }
     if (!problem) {
       watch.current = address;
@@ -172,7 +188,10 @@ export class Poller {
       if (!liveness) this.onStatus({ name: watch.name, kind: "healthy", address, epoch });
       return;
     }
-    if (sameAddress(watch.current, address)) {
+    if (timedOut && sameAddress(watch.current, address)) {
+      // Busy (a slow command, a huge value) or frozen: no way to tell yet. Hold, don't cut.
+      this.onStatus({ name: watch.name, kind: "master-unresponsive", address, reason: problem });
+    } else if (sameAddress(watch.current, address)) {
       watch.current = null;
       this.onStatus({ name: watch.name, kind: "master-lost", address, reason: problem });
     } else {

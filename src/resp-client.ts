@@ -19,9 +19,15 @@ interface Pending {
   timer: Timer;
 }
 
-/** The connection failed or was lost; the message says how. */
+/** The connection failed or was lost; the message says how. `timedOut`: no reply in time. */
 export class ConnectionError extends Error {
   override name = "ConnectionError";
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
 }
 
 export class RespClient {
@@ -67,21 +73,21 @@ export class RespClient {
   command(args: ReadonlyArray<string | number | Uint8Array>, timeoutMs: number): Promise<Reply> {
     if (this.#closedReason !== null) return Promise.reject(new ConnectionError(this.#closedReason));
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => this.destroy(`no reply within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => this.destroy(`no reply within ${timeoutMs} ms`, true), timeoutMs);
       this.#pending.push({ resolve, reject, timer });
       this.#write(encodeCommand(args));
     });
   }
 
   /** Close now; every waiting command is rejected with `reason`. */
-  destroy(reason = "closed"): void {
+  destroy(reason = "closed", timedOut = false): void {
     if (this.#closedReason !== null) return;
     this.#closedReason = reason;
     this.#socket?.terminate();
     this.#socket = null;
     for (const p of this.#pending.splice(0)) {
       clearTimeout(p.timer);
-      p.reject(new ConnectionError(reason));
+      p.reject(new ConnectionError(reason, timedOut));
     }
     this.onClose?.(reason);
   }

@@ -31,6 +31,8 @@ export class ConnectError extends Error {
   override name = "ConnectError";
   /** The peer's certificate failed verification (a config problem, not a network one). */
   certificateRejected = false;
+  /** Nothing happened before the deadline (the peer may be busy or frozen), as opposed to a refusal. */
+  timedOut = false;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function connectWithTimeout<T>(
   }
   const connecting = Bun.connect<T>({ hostname: address.host, port: address.port, data: owner, socket: socketHandlers, ...(tls ? { tls } : {}) });
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConnectError(`connect${tls ? " + TLS handshake" : ""} timed out after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(Object.assign(new ConnectError(`connect${tls ? " + TLS handshake" : ""} timed out after ${timeoutMs} ms`), { timedOut: true })), timeoutMs);
   });
   try {
     const socket = await Promise.race([connecting, timeout]);

@@ -207,6 +207,9 @@ export class SessionRegistry {
         this.#failingOver(db, `master ${master} lost: ${status.reason}`);
         break;
       }
+      case "master-unresponsive":
+        this.#failingOver(db, `master ${formatAddress(status.address)} not answering (busy or frozen): ${status.reason}`);
+        break;
       case "unknown":
         if (db.lastProblem !== status.reason) this.log.warn(`${db.name}: ${status.reason}; sessions kept`);
         db.lastProblem = status.reason;
