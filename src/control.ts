@@ -4,17 +4,21 @@
  * It moves to another server when asked about another address.
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
+import { outOfFiles } from "./fd-watch.ts";
 import type { HopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 
 /** ROLE got no answer. `timedOut`: the server may only be busy (or frozen); otherwise it is gone. */
 export class RoleUnanswered extends Error {
   override name = "RoleUnanswered";
+  /** The failure is ours (out of file descriptors), not the server's. */
+  readonly local: boolean;
   constructor(
     message: string,
     readonly timedOut: boolean,
   ) {
     super(message);
+    this.local = !timedOut && outOfFiles();
   }
 }
 

@@ -20,21 +20,40 @@ export function openFileLimits(): { soft: number; hard: number } | null {
   }
 }
 
+/** Limits as last read: reading them needs a descriptor too, so keep them for when none is left. */
+let lastLimits: { soft: number; hard: number } | null = null;
+function limitsNow(): { soft: number; hard: number } | null {
+  return (lastLimits = openFileLimits() ?? lastLimits);
+}
+
+/** Open descriptors; at the limit, listing them fails with EMFILE, which means: all of them. */
 export function openFileCount(): number | null {
   try {
     return readdirSync("/proc/self/fd").length;
-  } catch {
-    return null;
+  } catch (error) {
+    return /EMFILE|ENFILE/.test((error as NodeJS.ErrnoException).code ?? "") ? Number.POSITIVE_INFINITY : null;
   }
+}
+
+/**
+ * Whether this process is at its open-file limit right now. Bun reports a connect that failed
+ * for want of a descriptor (EMFILE) as ECONNREFUSED, so a failure has to be checked against this.
+ */
+export function outOfFiles(margin = 4): boolean {
+  const open = openFileCount();
+  const soft = limitsNow()?.soft ?? Infinity;
+  return open !== null && open >= soft - margin;
 }
 
 /** Check every `intervalMs`; returns a stop function. */
 export function watchOpenFiles(log: Logger, intervalMs = 1000): () => void {
+  limitsNow(); // while a descriptor to read them is still free
   let warned = false;
   const timer = setInterval(() => {
-    const limits = openFileLimits();
-    const open = openFileCount();
-    if (!limits || open === null || !Number.isFinite(limits.soft)) return;
+    const limits = limitsNow();
+    const counted = openFileCount();
+    if (!limits || counted === null || !Number.isFinite(limits.soft)) return;
+    const open = Math.min(counted, limits.soft);
     if (!warned && open >= limits.soft * 0.9) {
       warned = true;
       log.warn(

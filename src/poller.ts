@@ -159,9 +159,12 @@ export class Poller {
     }
     const verdict = judge(views, errors);
     if (verdict.kind !== "candidate") return this.onStatus({ name: watch.name, ...verdict });
-    const recent = Date.now() - watch.confirmedAt < this.options.intervalMs * 2;
-    if (sameAddress(watch.current, verdict.address) && recent) {
-      return this.onStatus({ name: watch.name, kind: "healthy", address: verdict.address, epoch: verdict.epoch });
+    if (sameAddress(watch.current, verdict.address)) {
+      // The master in use: its own liveness checks speak for it (healthy while recent; they report
+      // it unresponsive or lost otherwise), no second connection to it.
+      const recent = Date.now() - watch.confirmedAt < this.options.intervalMs * 2 + this.options.roleTimeoutMs;
+      if (recent) this.onStatus({ name: watch.name, kind: "healthy", address: verdict.address, epoch: verdict.epoch });
+      return;
     }
     void this.#confirm(watch, verdict.address, false, verdict.epoch);
   }
@@ -179,6 +182,8 @@ export class Poller {
     } catch (error) {
       problem = (error as Error).message;
       timedOut = error instanceof RoleUnanswered && error.timedOut;
+      // Out of descriptors here says nothing about the server: conclude nothing (fd-watch logs it).
+      if (error instanceof RoleUnanswered && error.local) return;
     } finally {
       control.busy = false;
     }

@@ -7,6 +7,7 @@
  * last master it saw; the socket is used only if Sentinel then names the same address.
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
+import { outOfFiles } from "./fd-watch.ts";
 import { AuthError, MasterNotVerifiedError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "./errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
@@ -81,7 +82,8 @@ export async function connectVerified(
       return await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
     } catch (error) {
       if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
-      throw new MasterNotVerifiedError(label, (error as Error).message, expected);
+      const reason = outOfFiles() ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)" : (error as Error).message;
+      throw new MasterNotVerifiedError(label, reason, expected);
     }
   };
   const socket = await connect();
