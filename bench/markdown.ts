@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { redisBinary } from "../test/harness/index.ts";
+import { DEFAULTS } from "../src/config.ts";
 
 function version(cmd: string[]): string {
   try {
@@ -46,7 +47,7 @@ One run starts its own deployment on 127.0.0.1 (a redis-server master, one repli
 redis-sentinels; the test harness in \`test/harness/\`) and three columns in front of the same master:
 
 - **direct**: the master's own port (whatever the sentinels name as master at the start of the round);
-- **sentinel-tunnel**: our CLI as users run it, \`bun src/cli.ts <seed config> /dev/null\` (defaults: poll 250 ms);
+- **sentinel-tunnel**: our CLI as users run it, \`bun src/cli.ts <seed config> /dev/null\` (defaults: every sentinel polled every ${DEFAULTS.pollIntervalMs} ms, ROLE-checked upstreams, fencing);
 - **HAProxy**: TCP mode, \`tcp-check\` sending PING and \`INFO replication\` expecting \`role:master\` on master
   and replica, \`inter 250ms\`, \`on-marked-down shutdown-sessions\`, \`nbthread\` = CPUs.
 
