@@ -121,49 +121,51 @@ export class Resolver {
    * A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value)
    * passes. `objection(address)` may veto what a sentinel names (returns why), to be asked again.
    */
-  async resolve(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
-    let reason = "no attempt finished before the deadline";
-    for (;;) {
-      try {
-        return await this.#attempt(name, deadline, objection);
-      } catch (error) {
-        reason = (error as Error).message;
-        if (isConfigProblem(error)) throw new NoMasterError(name, reason); // retrying cannot fix the config
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new NoMasterError(name, reason);
-      await Bun.sleep(Math.min(this.options.retryDelayMs ?? 50, left));
-    }
+  resolve(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
+    return this.#retry(name, "master", deadline, () => this.#attempt(name, deadline, objection));
   }
 
   /**
    * A verified replica connection for `name`: round-robin over the replicas Sentinel reports
    * healthy, each confirmed by ROLE. NoMasterError (no replica) once `deadline` passes.
    */
-  async resolveReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
+  resolveReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
+    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline));
+  }
+
+  /** Run `attempt` until it succeeds or `deadline` passes; a config problem ends it at once (retrying cannot fix it). */
+  async #retry(name: string, role: "master" | "replica", deadline: number, attempt: () => Promise<VerifiedUpstream>): Promise<VerifiedUpstream> {
     let reason = "no attempt finished before the deadline";
     for (;;) {
       try {
-        const replicas = await this.sentinels.healthyReplicas(name);
-        if (replicas.length === 0) throw new Error("Sentinel reports no healthy replica");
-        const start = this.#nextReplica.get(name) ?? 0;
-        this.#nextReplica.set(name, start + 1);
-        for (let i = 0; i < replicas.length; i++) {
-          const address = replicas[(start + i) % replicas.length]!;
-          try {
-            const timeout = Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
-            return { socket: await connectVerified(address, timeout, "slave", this.options.redis), address };
-          } catch (error) {
-            reason = (error as Error).message;
-          }
-        }
+        return await attempt();
       } catch (error) {
         reason = (error as Error).message;
+        if (isConfigProblem(error)) throw new NoMasterError(name, reason, role);
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new NoMasterError(name, reason, "replica");
+      if (left <= 0) throw new NoMasterError(name, reason, role);
       await Bun.sleep(Math.min(this.options.retryDelayMs ?? 50, left));
     }
+  }
+
+  async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
+    const replicas = await this.sentinels.healthyReplicas(name);
+    if (replicas.length === 0) throw new Error("Sentinel reports no healthy replica");
+    const start = this.#nextReplica.get(name) ?? 0;
+    this.#nextReplica.set(name, start + 1);
+    let last: unknown;
+    for (let i = 0; i < replicas.length; i++) {
+      const address = replicas[(start + i) % replicas.length]!;
+      try {
+        const timeout = Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
+        return { socket: await connectVerified(address, timeout, "slave", this.options.redis), address };
+      } catch (error) {
+        if (isConfigProblem(error)) throw error;
+        last = error;
+      }
+    }
+    throw last;
   }
 
   async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {

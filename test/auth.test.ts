@@ -102,4 +102,20 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
       for (const secret of [REDIS_PW, SENTINEL_PW, "wrong-sentinel-pw", "wrong-redis-pw", "tunnel-pw", "watch-pw"]) expect(tt.log()).not.toContain(secret);
     }, 20_000);
   }
+
+  test("a replica port with a wrong redis password is refused at once too, not at the deadline", async () => {
+    const port = await freePort();
+    await using _tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: port, Role: "replica" }],
+      sentinelPassword: SENTINEL_PW,
+      redisPassword: "wrong-redis-pw",
+      connectTimeoutMs: 3000,
+    });
+    await using client = await connect(port);
+    const started = performance.now();
+    const error = await client.command("PING").catch((e: Error) => e);
+    expect(String(error)).toMatch(/no replica for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/);
+    expect(performance.now() - started).toBeLessThan(2000);
+  }, 20_000);
 });
