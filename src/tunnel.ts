@@ -259,11 +259,13 @@ export class SessionRegistry {
     db.setState("healthy");
   }
 
+  /** Fence on entering a failover; sessions opened while it lasts are held as they are filed (#connect). */
   #failingOver(db: Database, reason: string): void {
-    const fenced = db.fence();
-    if (db.state !== "failing-over") this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
-    if (db.state !== "failing-over") emit(this.observers, "onFence", db.id, fenced, reason);
     db.lastProblem = reason;
+    if (db.state === "failing-over") return;
+    const fenced = db.fence();
+    this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
+    emit(this.observers, "onFence", db.id, fenced, reason);
     db.setState("failing-over");
   }
 
