@@ -3,7 +3,7 @@
  * check refuses a replica named as master; discovery moves past garbage and silence.
  */
 import { describe, expect, test } from "bun:test";
-import { startDeployment, TestClient } from "../harness/index.ts";
+import { startDeployment, TestClient, waitFor } from "../harness/index.ts";
 import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
 import { startTestTunnel } from "../support/tunnel.ts";
 
@@ -19,6 +19,23 @@ describe("misbehaving sentinels", () => {
     expect(String(error)).toContain(`ERR sentinel-tunnel: no master for 'mymaster': 127.0.0.1:${replica.port} is not a verified master: ROLE says slave`);
     await c.closed;
     expect(liar.received.length).toBeGreaterThan(1); // it asked again before giving up
+  }, 30_000);
+
+  test("the poller: a master the sentinels claim but that answers ROLE as replica means failing over (fail closed)", async () => {
+    await using dep = await startDeployment();
+    const replica = dep.servers.mymaster![1]!;
+    const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
+    const view = ["name", "mymaster", "ip", "127.0.0.1", "port", String(replica.port), "flags", "master", "config-epoch", "7"];
+    await using liar = startMockSentinel((args) =>
+      args[1]?.toLowerCase() === "master" ? `*${view.length}\r\n${view.map(bulk).join("")}` : addrReply("127.0.0.1", replica.port),
+    );
+    await using tt = await startTestTunnel([liar.address], ["mymaster"], { connectTimeoutMs: 300, failoverWaitMs: 200 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.state === "failing-over", { timeoutMs: 5000, message: "the poller refuses the claimed master" });
+    expect(db.lastProblem).toContain(`sentinels name 127.0.0.1:${replica.port} but 127.0.0.1:${replica.port} answers ROLE as slave`);
+    expect(db.master).toBeNull();
+    await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(String(await c.command("GET", "x").catch((e: Error) => e))).toContain("failover in progress (waited");
   }, 30_000);
 
   test("garbage from the first sentinel: discovery moves on to the next", async () => {
