@@ -2,12 +2,21 @@
  * Where and how a database's listener listens: TCP on its `bind` (the database's own, else the
  * global one; IPv6 too) or a unix socket path with a file mode, plain or TLS (`listenerTls`).
  * A stale unix socket file left by a previous run is replaced; the file is removed on stop.
+ *
+ * Accept backlog: Bun listens with a fixed backlog of 512, so a burst of more clients than that
+ * (a deploy restarting every worker at once) overflows the queue, the kernel drops their SYNs and
+ * they retry a second later. We widen it to what the kernel allows (net.core.somaxconn, 4096 on
+ * current Linux), as HAProxy and Redis (`tcp-backlog`) do.
  */
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
 import { formatAddress } from "./address.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
 import { ListenError } from "./errors.ts";
+import { libc } from "./libc.ts";
+
+/** The backlog asked for; Linux caps it at net.core.somaxconn. */
+export const LISTEN_BACKLOG = 65535;
 
 export type Listener<T> = TCPSocketListener<T> | UnixSocketListener<T>;
 
@@ -29,9 +38,9 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
       removeStaleSocket(db.unix.path);
       const listener = Bun.listen<T>({ unix: db.unix.path, socket, ...tls });
       chmodSync(db.unix.path, db.unix.mode);
-      return listener;
+      return widenBacklog(listener);
     }
-    return Bun.listen<T>({ hostname: db.bind ?? config.bind, port: db.port, socket, ...tls });
+    return widenBacklog(Bun.listen<T>({ hostname: db.bind ?? config.bind, port: db.port, socket, ...tls }));
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const reason =
@@ -42,6 +51,14 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
           : e.message;
     throw new ListenError(db.name, listenWhere(config, db), reason);
   }
+}
+
+/** Best effort: where libc cannot be called the listener keeps Bun's backlog (512). */
+function widenBacklog<T>(listener: Listener<T>): Listener<T> {
+  const lib = libc();
+  const fd = (listener as { fd?: number }).fd;
+  if (typeof lib !== "string" && typeof fd === "number" && fd >= 0) lib.listen(fd, LISTEN_BACKLOG);
+  return listener;
 }
 
 /** Stop listening (closing open connections if `force`); a unix socket's file is removed. */

@@ -1,7 +1,7 @@
 /**
  * The open-file limit: every session holds two descriptors (client + upstream), so the tunnel
  * raises its soft RLIMIT_NOFILE to the hard limit at start, as HAProxy does. Bun has no
- * setrlimit; on Linux we call libc's getrlimit/setrlimit through bun:ffi. Never throws: on any
+ * setrlimit; on Linux we call libc's getrlimit/setrlimit (libc.ts). Never throws: on any
  * other platform, or if libc cannot be loaded, it reports what it could not do.
  */
 
@@ -13,34 +13,16 @@ export interface FileLimit {
   problem?: string;
 }
 
+import { libc as loadLibc } from "./libc.ts";
+
 const RLIMIT_NOFILE = 7; // Linux, all architectures Bun supports
 const INFINITY = 0xffffffffffffffffn; // RLIM_INFINITY
-
-interface Libc {
-  getrlimit(resource: number, limits: BigUint64Array): number;
-  setrlimit(resource: number, limits: BigUint64Array): number;
-}
-
-async function loadLibc(): Promise<Libc | string> {
-  if (process.platform !== "linux") return `not supported on ${process.platform}`;
-  try {
-    const { dlopen, FFIType, ptr } = await import("bun:ffi");
-    const signature = { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } as const;
-    const lib = dlopen("libc.so.6", { getrlimit: signature, setrlimit: signature });
-    return {
-      getrlimit: (resource, limits) => lib.symbols.getrlimit(resource, ptr(limits)) as number,
-      setrlimit: (resource, limits) => lib.symbols.setrlimit(resource, ptr(limits)) as number,
-    };
-  } catch (error) {
-    return `cannot load libc: ${(error as Error).message}`;
-  }
-}
 
 const asNumber = (v: bigint): number => (v >= INFINITY ? Number.POSITIVE_INFINITY : Number(v));
 
 /** Raise the soft open-file limit to the hard limit. */
 export async function raiseFileLimit(): Promise<FileLimit> {
-  const libc = await loadLibc();
+  const libc = loadLibc();
   const hint = "raise it before starting the tunnel: `ulimit -n <hard limit>` in the shell, LimitNOFILE= in a systemd unit, or --ulimit nofile=... for docker";
   if (typeof libc === "string") return { soft: null, hard: null, problem: `cannot check the open-file limit (${libc}); ${hint}` };
   try {

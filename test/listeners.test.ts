@@ -1,11 +1,13 @@
 /**
  * Where the tunnel listens: a database's own `bind` over the global one, IPv6 (`::1`), a
- * `host:port` Local_port, and unix sockets with a file mode; the default stays 127.0.0.1.
+ * `host:port` Local_port, and unix sockets with a file mode; the default stays 127.0.0.1; the
+ * accept queue is longer than Bun's fixed 512.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import type { Socket } from "bun";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeTempDir, removeTempDir, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 
 let dep: Deployment;
@@ -112,3 +114,45 @@ test("flags: --db name=[::1]:port and --bind ::1", async () => {
     ["cache", undefined, 0, "/run/st/cache.sock"],
   ]);
 }, 5_000);
+
+test("a burst of clients beyond Bun's 512 accept backlog waits in the kernel's queue instead of having its SYNs dropped", async () => {
+  // While the tunnel process is stopped, nothing accepts: a client's connect completes only if the
+  // listening socket's queue has room. Bun listens with 512; the tunnel widens it to somaxconn.
+  const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+  const clients = Math.min(1000, somaxconn);
+  const port = await freePort();
+  await using tunnel = await startTunnelProcess(await dep.configFile([{ name: "mymaster", port }]), { logFile: "/dev/null" });
+  await waitForPort(port, { timeoutMs: 10_000 });
+  let connected = 0;
+  let pongs = 0;
+  const sockets: Socket[] = [];
+  try {
+    tunnel.kill("SIGSTOP");
+    for (let i = 0; i < clients; i++) {
+      void Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open: (s) => {
+            connected++;
+            sockets.push(s);
+            s.write("PING\r\n");
+          },
+          data: (_s, chunk) => void (pongs += chunk.toString().split("+PONG").length - 1),
+        },
+      }).catch(() => {});
+    }
+    await waitFor(() => connected === clients, { timeoutMs: 10_000, message: "every client connected while the tunnel was stopped" }).catch(() => {
+      throw new Error(`only ${connected} of ${clients} clients got connected while the tunnel was stopped: the accept queue is too short`);
+    });
+  } finally {
+    tunnel.kill("SIGCONT");
+  }
+  try {
+    await waitFor(() => pongs === clients, { timeoutMs: 20_000, message: "every client got PONG" }).catch(() => {
+      throw new Error(`${pongs} of ${clients} clients got PONG`);
+    });
+  } finally {
+    for (const s of sockets) s.end();
+  }
+}, 60_000);
