@@ -45,6 +45,8 @@ export interface Config extends SecuritySettings {
   failoverWaitMs: number;
   /** Longest a fence may hold sessions before they are closed. */
   fenceTimeoutMs: number;
+  /** Connected idle sockets kept to each confirmed master, so new clients skip the TCP connect (0: none). */
+  upstreamPoolSize: number;
   /** `host:port` of the metrics/health HTTP listener; null: off. */
   metrics: string | null;
   /** On SIGTERM/SIGINT, how long open sessions may finish before they are closed. */
@@ -65,6 +67,7 @@ export const DEFAULTS = {
   roleTimeoutMs: 500,
   failoverWaitMs: 5000,
   fenceTimeoutMs: 5000,
+  upstreamPoolSize: 2,
   metrics: null as string | null,
   drainTimeoutMs: 5000,
   logLevel: "info" as LogLevelName,
@@ -131,6 +134,7 @@ const schema = z
     roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
+    upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
     metrics: listenAddress.nullable().default(DEFAULTS.metrics),
     drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),
     logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),

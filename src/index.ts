@@ -56,7 +56,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const sentinelHop = sentinelConnectOptions(config);
   const redisHop = redisConnectOptions(config);
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
-  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop });
+  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize });
   warnAboutExposure(config, log);
   const registry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
@@ -92,6 +92,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       // apply to every connection opened from now on; open sessions keep theirs.
       Object.assign(sentinelHop, sentinelConnectOptions(next));
       Object.assign(redisHop, redisConnectOptions(next));
+      resolver.pool.clear(); // idle sockets made with the old TLS settings
       return reload(registry, sentinels, next, log);
     },
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
@@ -100,6 +101,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       poller.stop();
       metrics?.stop();
       registry.stop();
+      resolver.close();
       sentinels.close();
     },
   };

@@ -13,6 +13,7 @@ import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts"
 import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
 import { ReplyReader, type Reply } from "./resp.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
+import { UpstreamPool } from "./upstream-pool.ts";
 import { ConnectError, connectWithTimeout, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 export interface VerifiedUpstream {
@@ -23,6 +24,8 @@ export interface VerifiedUpstream {
 export interface ResolverOptions {
   /** Per attempt: connecting to the master and its ROLE reply. */
   connectTimeoutMs: number;
+  /** Connected idle sockets kept to the last confirmed master of each name (upstream-pool.ts); default 0. */
+  poolSize?: number;
   /** Pause between attempts while no verified master is found. */
   retryDelayMs?: number;
   /** TLS, credentials and keepAuth for the Redis hop (see hops.ts); default plain, no AUTH. */
@@ -72,6 +75,7 @@ export async function connectVerified(
   timeoutMs: number,
   expected: ExpectedRole = "master",
   options: RedisHopOptions = PLAIN_REDIS,
+  pooled: OwnedSocket | null = null,
 ): Promise<OwnedSocket> {
   const label = formatAddress(address);
   const handshake = upstreamHandshake(options, expected);
@@ -86,7 +90,12 @@ export async function connectVerified(
       throw new MasterNotVerifiedError(label, reason, expected);
     }
   };
-  const socket = await connect();
+  // A pooled socket (upstream-pool.ts) is connected and has never carried a byte: same as a fresh one.
+  let socket: OwnedSocket;
+  if (pooled && pooled.readyState === 1) {
+    pooled.data = check;
+    socket = pooled;
+  } else socket = await connect();
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null | "old">((resolve) => {
     const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected)), left);
@@ -106,15 +115,24 @@ export async function connectVerified(
 export class Resolver {
   readonly #lastKnown = new Map<string, Address>();
   readonly #nextReplica = new Map<string, number>();
+  readonly pool: UpstreamPool;
 
   constructor(
     readonly sentinels: Sentinels,
     readonly options: ResolverOptions,
-  ) {}
+  ) {
+    this.pool = new UpstreamPool(options.poolSize ?? 0, options.redis ?? PLAIN_REDIS, options.connectTimeoutMs);
+  }
 
-  /** Remember where the master of `name` is (from a poll or a successful resolve). */
+  /** Remember where the master of `name` is (from a poll or a successful resolve), and keep sockets ready to it. */
   remember(name: string, address: Address): void {
     this.#lastKnown.set(name, address);
+    this.pool.fill(name, address);
+  }
+
+  /** Close the idle pooled sockets (the tunnel stops). */
+  close(): void {
+    this.pool.close();
   }
 
   /**
@@ -171,7 +189,7 @@ export class Resolver {
   async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
     const timeout = () => Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
     const known = this.#lastKnown.get(name);
-    const early = known ? settled(connectVerified(known, timeout(), "master", this.options.redis)) : null;
+    const early = known ? settled(connectVerified(known, timeout(), "master", this.options.redis, this.pool.take(name, known))) : null;
     let answer: MasterAnswer;
     try {
       answer = await this.sentinels.getMasterAddr(name);

@@ -18,6 +18,9 @@ export interface SocketOwner {
 
 export type OwnedSocket = Socket<SocketOwner>;
 
+/** Idle time before TCP keepalive probes start, so a silently vanished peer does not hold a session. */
+export const KEEPALIVE_MS = 15_000;
+
 export const ownerHandlers = {
   data: (s: OwnedSocket, chunk: Buffer) => s.data.onData(s, chunk),
   drain: (s: OwnedSocket) => s.data.onDrain(s),

@@ -19,12 +19,10 @@ import type { Logger } from "./log.ts";
 import type { Status } from "./poller.ts";
 import type { Resolver } from "./resolver.ts";
 import { errorReply } from "./resp.ts";
-import { ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
+import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
 const HIGH_WATER_MARK = 1 << 20;
-/** Idle time before TCP keepalive probes start, so a silently vanished peer does not hold a session. */
-const KEEPALIVE_MS = 15_000;
 
 /** A client socket before its upstream is ready: paused, keeps any bytes that still arrive. */
 class WaitingClient implements SocketOwner {
