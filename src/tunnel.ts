@@ -23,6 +23,8 @@ import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from 
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
 const HIGH_WATER_MARK = 1 << 20;
+/** consola's level for `debug`: per-session lines are logged only there (never on the hot path at info). */
+const DEBUG = 4;
 
 /** A client socket before its upstream is ready: paused, keeps any bytes that still arrive. */
 class WaitingClient implements SocketOwner {
@@ -106,7 +108,8 @@ export class SessionRegistry {
   }
 
   async #connect(db: Database, socket: OwnedSocket, waiting: WaitingClient): Promise<void> {
-    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    // remoteAddress and remotePort each cost a getpeername(2): only asked for when logged.
+    const peer = () => `${socket.remoteAddress}:${socket.remotePort}`;
     const accepted = performance.now();
     let upstream;
     let fallback = false;
@@ -116,7 +119,7 @@ export class SessionRegistry {
           upstream = await this.resolver.resolveReplica(db.name, Date.now() + this.config.connectTimeoutMs);
         } catch (error) {
           if (!db.config.replicaFallback) throw error;
-          this.log.warn(`${db.id}: ${(error as Error).message}; client ${client} falls back to the master`);
+          this.log.warn(`${db.id}: ${(error as Error).message}; client ${peer()} falls back to the master`);
           fallback = true;
           upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs);
         }
@@ -129,7 +132,7 @@ export class SessionRegistry {
       }
     } catch (error) {
       const message = (error as Error).message;
-      this.log.warn(`${db.id}: client ${client} refused: ${message}`);
+      this.log.warn(`${db.id}: client ${peer()} refused: ${message}`);
       emit(this.observers, "onClientRefused", db.id, message, performance.now() - accepted);
       if (!waiting.closed) {
         socket.write(errorReply(`ERR ${message}`));
@@ -144,13 +147,14 @@ export class SessionRegistry {
     }
     upstream.socket.setKeepAlive(true, KEEPALIVE_MS);
     const master = formatAddress(upstream.address);
+    const client = this.log.level >= DEBUG ? peer() : "";
     const session: Session = { db, client, master, openedAt: Date.now(), fallback, bridge: null! };
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
     db.file(session);
     emit(this.observers, "onSessionOpen", db.id, master, performance.now() - accepted);
     if (db.state === "failing-over") session.bridge.hold(); // raced with a fence: held like the others
-    if (this.log.level >= 3) this.log.info(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
+    if (this.log.level >= DEBUG) this.log.debug(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
   }
 
   /** Park a new client while its database fails over; throws when the wait runs out. */
@@ -173,7 +177,7 @@ export class SessionRegistry {
     session.db.unfile(session);
     const { bytesFromClient: fromClient, bytesFromUpstream: fromUpstream } = session.bridge;
     emit(this.observers, "onSessionClose", session.db.id, session.master, reason, { fromClient, fromUpstream });
-    if (this.log.level >= 3) this.log.info(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
+    if (this.log.level >= DEBUG) this.log.debug(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
   }
 
   /** What the poller should watch: every master name, and whether it has a replica port. */

@@ -16,7 +16,7 @@ describe("failover", () => {
     const port = await freePort();
     const config = await dep.configFile([{ name: "mymaster", port }], { pollIntervalMs: POLL_MS });
     const logFile = join(dep.dir, "tunnel.log");
-    await using _tunnel = await startTunnelProcess(config, { logFile });
+    await using _tunnel = await startTunnelProcess(config, { logFile, args: ["--log-level", "debug"] });
     await waitForPort(port, { timeoutMs: 10_000 });
 
     try {
