@@ -14,7 +14,7 @@ import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
 import { ReplyReader, type Reply } from "./resp.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
-import { ConnectError, connectWithTimeout, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
+import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 export interface VerifiedUpstream {
   socket: OwnedSocket;
@@ -83,7 +83,9 @@ export async function connectVerified(
   const started = performance.now();
   const connect = async () => {
     try {
-      return await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
+      const socket = await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
+      socket.setKeepAlive(true, KEEPALIVE_MS); // pooled sockets got theirs when they were opened
+      return socket;
     } catch (error) {
       if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
       const reason = outOfFiles() ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)" : (error as Error).message;

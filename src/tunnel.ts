@@ -100,11 +100,14 @@ export class SessionRegistry {
   #accept(db: Database, socket: OwnedSocket): void {
     socket.pause();
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, KEEPALIVE_MS);
     const waiting = new WaitingClient();
     socket.data = waiting;
     db.waiting++;
     void this.#connect(db, socket, waiting).finally(() => db.waiting--);
+    // After the lookup and the ROLE check are on their way: these four syscalls overlap their wait.
+    queueMicrotask(() => {
+      if (!waiting.closed) socket.setKeepAlive(true, KEEPALIVE_MS);
+    });
   }
 
   async #connect(db: Database, socket: OwnedSocket, waiting: WaitingClient): Promise<void> {
@@ -124,7 +127,7 @@ export class SessionRegistry {
           upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs);
         }
       } else {
-        await this.#waitOutFailover(db, waiting);
+        if (db.state === "failing-over") await this.#waitOutFailover(db, waiting);
         upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, (address) => {
           const master = formatAddress(address);
           return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
@@ -145,7 +148,6 @@ export class SessionRegistry {
       if (!waiting.closed) socket.end();
       return;
     }
-    upstream.socket.setKeepAlive(true, KEEPALIVE_MS);
     const master = formatAddress(upstream.address);
     const client = this.log.level >= DEBUG ? peer() : "";
     const session: Session = { db, client, master, openedAt: Date.now(), fallback, bridge: null! };
@@ -159,7 +161,6 @@ export class SessionRegistry {
 
   /** Park a new client while its database fails over; throws when the wait runs out. */
   async #waitOutFailover(db: Database, waiting: WaitingClient): Promise<void> {
-    if (db.state !== "failing-over") return;
     const started = Date.now();
     const until = started + this.config.failoverWaitMs;
     db.parked++;

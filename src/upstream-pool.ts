@@ -57,7 +57,7 @@ export class UpstreamPool {
   take(name: string, address: Address): OwnedSocket | null {
     const slot = this.#slots.get(name);
     const socket = slot?.key === formatAddress(address) ? (slot.sockets.pop() ?? null) : null;
-    this.fill(name, address);
+    queueMicrotask(() => this.fill(name, address)); // after the caller's ROLE is sent: the refill is not in its way
     return socket;
   }
 
