@@ -76,7 +76,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   if (config.metrics && !isLoopback(parseAddress(config.metrics)!.host)) log.warn(`the metrics listener binds ${config.metrics}: anyone who can reach it sees database names and master addresses`);
   poller.start();
   poller.pollAll();
-  const stopWatch = watchOpenFiles(log);
+  // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections.
+  const tally = () => registry.descriptorTally() + resolver.pool.idleCount + sentinels.addresses.length + 2 * registry.databases.size;
+  const stopWatch = watchOpenFiles(log, 1000, tally);
   return {
     metrics,
     get config() {

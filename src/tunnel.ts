@@ -289,6 +289,13 @@ export class SessionRegistry {
     }
   }
 
+  /** Descriptors held for clients: two per session and per waiting client (with its upstream), one per listener. */
+  descriptorTally(): number {
+    let n = 0;
+    for (const db of this.databases.values()) n += 2 * (db.sessionCount + db.waiting) + 1;
+    return n;
+  }
+
   /** Open sessions of a database, by id (`name` or `name/replicas`). */
   sessionCount(id: string): number {
     return this.databases.get(id)?.sessionCount ?? 0;
