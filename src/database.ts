@@ -65,11 +65,12 @@ export class Database {
     let group = this.sessions.get(session.master);
     if (!group) this.sessions.set(session.master, (group = new Set()));
     group.add(session);
+    if (session.fallback) this.fallbackCount++;
   }
 
   unfile(session: Session): void {
     const group = this.sessions.get(session.master);
-    group?.delete(session);
+    if (group?.delete(session) && session.fallback) this.fallbackCount--;
     if (group?.size === 0) this.sessions.delete(session.master);
   }
 
@@ -87,12 +88,22 @@ export class Database {
     return count;
   }
 
-  /** Close the sessions `doomed` picks; returns how many. */
-  closeWhere(doomed: (session: Session) => boolean, reason: CloseReason): number {
+  /**
+   * Close the sessions on the servers `servers` picks (by `host:port`), only those of them that
+   * `doomed` picks; returns how many. Sessions on other servers are not even looked at, so the
+   * poller's check of a replica port costs nothing per session while its replicas stay healthy.
+   */
+  closeWhere(servers: (master: string) => boolean, doomed: (session: Session) => boolean, reason: CloseReason): number {
     let count = 0;
-    for (const session of this.all()) if (doomed(session)) (session.bridge.close(reason), count++);
+    for (const [key, group] of [...this.sessions]) {
+      if (!servers(key)) continue;
+      for (const session of [...group]) if (doomed(session)) (session.bridge.close(reason), count++);
+    }
     return count;
   }
+
+  /** Sessions of a replica port that went to the master (replicaFallback). */
+  fallbackCount = 0;
 
   /** Fence: hold every session's client bytes. Returns how many were fenced. */
   fence(): number {

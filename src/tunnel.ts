@@ -226,16 +226,16 @@ export class SessionRegistry {
     let closed = 0;
     if (status.kind === "replicas") {
       const healthy = new Set(status.healthy.map(formatAddress));
-      closed = db.closeWhere((s) => !s.fallback && !healthy.has(s.master), "replica down or promoted");
+      closed = db.closeWhere((server) => !healthy.has(server), (s) => !s.fallback, "replica down or promoted");
       // Readiness of a replica port: a healthy replica, or the master when falling back is allowed.
       db.lastProblem = healthy.size > 0 || db.config.replicaFallback ? null : "Sentinel reports no healthy replica";
       db.setState(db.lastProblem ? "failing-over" : "healthy");
-    } else if (status.kind === "healthy") {
+    } else if (status.kind === "healthy" && db.fallbackCount > 0) {
       const master = formatAddress(status.address);
-      closed = db.closeWhere((s) => s.fallback && s.master !== master, "master changed");
-    } else if (status.kind === "master-lost") {
+      closed = db.closeWhere((server) => server !== master, (s) => s.fallback, "master changed");
+    } else if (status.kind === "master-lost" && db.fallbackCount > 0) {
       const master = formatAddress(status.address);
-      closed = db.closeWhere((s) => s.fallback && s.master === master, "master lost");
+      closed = db.closeWhere((server) => server === master, (s) => s.fallback, "master lost");
     }
     if (closed) this.log.info(`${db.id}: closed ${closed} session(s) (${status.kind === "replicas" ? "replica down or promoted" : "master changed"})`);
   }

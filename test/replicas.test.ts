@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readiness } from "../src/metrics.ts";
-import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
+import { startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
 const tcpPort = async (c: TestClient) => Number((await c.command("INFO", "server")).match(/tcp_port:(\d+)/)[1]);
@@ -63,6 +63,29 @@ describe("replica ports", () => {
     await using fallback = await TestClient.connect(lenient.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await fallback.command("ROLE"))[0]).toBe("master");
   }, 30_000);
+
+  test("a session that fell back to the master is closed when the master changes", async () => {
+    await using dep = await startDeployment({ replicas: 1, downAfterMs: 500 });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster/replicas"], { connectTimeoutMs: 300 });
+    tt.tunnel.registry.databases.get("mymaster/replicas")!.config.replicaFallback = true;
+    const replica = dep.servers.mymaster![1]!;
+    const replicaState = async () => (await dep.sentinels[0]!.replicas("mymaster"))[0];
+    replica.sigstop();
+    try {
+      await waitFor(async () => (await replicaState())?.flags?.includes("s_down"), { timeoutMs: 10_000, message: "sentinel sees the replica down" });
+      const fallback = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
+      expect((await fallback.command("ROLE"))[0]).toBe("master");
+      replica.sigcont();
+      await waitFor(async () => !(await replicaState())?.flags?.includes("s_down") && (await replica.replication()).master_link_status === "up", {
+        timeoutMs: 15_000,
+        message: "the replica is back and in sync",
+      });
+      await dep.failover("mymaster", { demote: "none" }); // the old master keeps saying master: only the tunnel can end the session
+      await withTimeout(fallback.closed, 10_000, "the fallback session on the old master is closed");
+    } finally {
+      replica.sigcont();
+    }
+  }, 60_000);
 
   test("a replica promoted by a failover loses its replica sessions", async () => {
     await using dep = await startDeployment({ replicas: 1 });
