@@ -15,6 +15,10 @@ export type CloseReason = "client closed" | "upstream closed" | (string & {});
 export interface BridgeOptions {
   /** Bytes queued towards one side before the other side is paused. */
   highWaterMark: number;
+  /** Start held (see hold()): the pending client bytes are kept, not forwarded. */
+  held?: boolean;
+  /** Whether the client socket arrives paused (default: reading). */
+  clientPaused?: boolean;
   /** Called once, when the bridge stops carrying traffic. */
   onClose(bridge: Bridge, reason: CloseReason): void;
 }
@@ -87,8 +91,9 @@ export class Bridge {
   bytesFromClient = 0;
   bytesFromUpstream = 0;
   #held: Buffer[] | null = null;
-  // The client arrives paused (it waits for a verified upstream); the constructor resumes it.
-  #clientPaused = true;
+  // The client may arrive paused (it sent much while waiting for a verified upstream): the
+  // constructor resumes it, or pauses it if the bridge starts held.
+  #clientPaused: boolean;
   #upstreamPaused = false;
   #closedReason: CloseReason | null = null;
 
@@ -105,6 +110,8 @@ export class Bridge {
     this.upstream.peer = this.client;
     clientSocket.data = this.client;
     upstreamSocket.data = this.upstream;
+    this.#clientPaused = options.clientPaused ?? false;
+    if (options.held) this.#held = [];
     for (const chunk of pending) this.forward(this.client, chunk);
     this.flowChanged();
   }

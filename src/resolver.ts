@@ -141,22 +141,33 @@ export class Resolver {
    * A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value)
    * passes. `objection(address)` may veto what a sentinel names (returns why), to be asked again.
    */
-  resolve(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
-    return this.#retry(name, "master", deadline, () => this.#attempt(name, deadline, objection));
+  resolve(name: string, deadline: number, objection?: (address: Address) => string | null, abandoned?: () => boolean): Promise<VerifiedUpstream> {
+    return this.#retry(name, "master", deadline, () => this.#attempt(name, deadline, objection), abandoned);
   }
 
   /**
    * A verified replica connection for `name`: round-robin over the replicas Sentinel reports
    * healthy, each confirmed by ROLE. NoMasterError (no replica) once `deadline` passes.
    */
-  resolveReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
-    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline));
+  resolveReplica(name: string, deadline: number, abandoned?: () => boolean): Promise<VerifiedUpstream> {
+    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline), abandoned);
   }
 
-  /** Run `attempt` until it succeeds or `deadline` passes; a config problem ends it at once (retrying cannot fix it). */
-  async #retry(name: string, role: "master" | "replica", deadline: number, attempt: () => Promise<VerifiedUpstream>): Promise<VerifiedUpstream> {
+  /**
+   * Run `attempt` until it succeeds, `deadline` passes or the caller has `abandoned` it; a config
+   * problem ends it at once (retrying cannot fix it).
+   */
+  async #retry(
+    name: string,
+    role: "master" | "replica",
+    deadline: number,
+    attempt: () => Promise<VerifiedUpstream>,
+    abandoned?: () => boolean,
+  ): Promise<VerifiedUpstream> {
     let reason = "no attempt finished before the deadline";
     for (;;) {
+      // Nobody is waiting any more (the client hung up): stop asking, do not keep retrying to the deadline.
+      if (abandoned?.()) throw new NoMasterError(name, "the client went away", role);
       try {
         return await attempt();
       } catch (error) {

@@ -1,13 +1,15 @@
 /**
  * The listeners and what happens to their clients.
  *
- * A new client is paused on accept. If its database is failing over it is parked (nothing sent
- * to it) until a master is confirmed, up to `failoverWaitMs`; then the resolver hands over a
+ * A new client's bytes are kept, not forwarded, until its upstream is verified (read, so that a
+ * client that hangs up meanwhile is noticed and its search stopped; paused past 64 KiB). If its
+ * database is failing over it is parked (nothing sent to it) until a master is confirmed, up to
+ * `failoverWaitMs`; then the resolver hands over a
  * verified master connection and a Bridge joins them; the session is filed under its master.
  * Poller statuses move each database between healthy and failing over (database.ts): fence,
  * lift the fence, close sessions on a replaced or lost master.
  */
-import { formatAddress } from "./address.ts";
+import { formatAddress, type Address } from "./address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "./config.ts";
 import type { Target } from "./poller.ts";
@@ -26,12 +28,26 @@ const HIGH_WATER_MARK = 1 << 20;
 /** consola's level for `debug`: per-session lines are logged only there (never on the hot path at info). */
 const DEBUG = 4;
 
-/** A client socket before its upstream is ready: paused, keeps any bytes that still arrive. */
+/** Bytes a client may send before its upstream is verified; past this it is paused. */
+const EARLY_BYTES = 64 << 10;
+
+/**
+ * A client socket before its upstream is ready: keeps what it sends (to be forwarded once the
+ * upstream is verified). It is read, not paused, so that a hang-up (FIN) is seen at once: a paused
+ * Bun socket does not notice one. A client that sends more than EARLY_BYTES is paused.
+ */
 class WaitingClient implements SocketOwner {
   chunks: Buffer[] = [];
+  bytes = 0;
+  paused = false;
   closed = false;
-  onData(_s: OwnedSocket, chunk: Buffer): void {
+  onData(socket: OwnedSocket, chunk: Buffer): void {
     this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= EARLY_BYTES && !this.paused) {
+      this.paused = true;
+      socket.pause();
+    }
   }
   onDrain(): void {}
   onClose(): void {
@@ -98,7 +114,6 @@ export class SessionRegistry {
   }
 
   #accept(db: Database, socket: OwnedSocket): void {
-    socket.pause();
     socket.setNoDelay(true);
     const waiting = new WaitingClient();
     socket.data = waiting;
@@ -113,34 +128,38 @@ export class SessionRegistry {
   async #connect(db: Database, socket: OwnedSocket, waiting: WaitingClient): Promise<void> {
     // remoteAddress and remotePort each cost a getpeername(2): only asked for when logged.
     const peer = () => `${socket.remoteAddress}:${socket.remotePort}`;
+    const gone = () => waiting.closed;
     const accepted = performance.now();
     let upstream;
     let fallback = false;
     try {
       if (db.config.role === "replica") {
         try {
-          upstream = await this.resolver.resolveReplica(db.name, Date.now() + this.config.connectTimeoutMs);
+          upstream = await this.resolver.resolveReplica(db.name, Date.now() + this.config.connectTimeoutMs, gone);
         } catch (error) {
           if (!db.config.replicaFallback) throw error;
           this.log.warn(`${db.id}: ${(error as Error).message}; client ${peer()} falls back to the master`);
           fallback = true;
-          upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs);
+          upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, undefined, gone);
         }
       } else {
         if (db.state === "failing-over") await this.#waitOutFailover(db, waiting);
-        upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, (address) => {
+        const objection = (address: Address) => {
           const master = formatAddress(address);
           return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
-        });
+        };
+        upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, objection, gone);
       }
     } catch (error) {
       const message = (error as Error).message;
+      if (waiting.closed) {
+        if (this.log.level >= DEBUG) this.log.debug(`${db.id}: a client left before it got a master (${message})`);
+        return;
+      }
       this.log.warn(`${db.id}: client ${peer()} refused: ${message}`);
       emit(this.observers, "onClientRefused", db.id, message, performance.now() - accepted);
-      if (!waiting.closed) {
-        socket.write(errorReply(`ERR ${message}`));
-        socket.end();
-      }
+      socket.write(errorReply(`ERR ${message}`));
+      socket.end();
       return;
     }
     if (waiting.closed || this.#stopping || upstream.socket.readyState !== 1 || this.databases.get(db.id) !== db) {
@@ -151,11 +170,12 @@ export class SessionRegistry {
     const master = formatAddress(upstream.address);
     const client = this.log.level >= DEBUG ? peer() : "";
     const session: Session = { db, client, master, openedAt: Date.now(), fallback, bridge: null! };
-    session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
+    // Raced with a fence: held like the others from the start, its early bytes included.
+    const held = db.state === "failing-over";
+    session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, held, clientPaused: waiting.paused, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
     db.file(session);
     emit(this.observers, "onSessionOpen", db.id, master, performance.now() - accepted);
-    if (db.state === "failing-over") session.bridge.hold(); // raced with a fence: held like the others
     if (this.log.level >= DEBUG) this.log.debug(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
   }
 

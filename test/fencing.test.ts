@@ -38,10 +38,16 @@ describe("fencing without a failover", () => {
       const metrics = new Registry();
       tunnelMetrics(metrics, tt.tunnel.registry);
       expect(await metrics.getSingleMetricAsString("sentinel_tunnel_clients_parked")).toContain('sentinel_tunnel_clients_parked{database="mymaster"} 1');
+      // A parked client that pipelines far more than the 64 KiB kept while waiting: paused, not cut, nothing lost.
+      await using bulk = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 30_000 });
+      const bulkReplies = Promise.all(Array.from({ length: 2000 }, (_, i) => bulk.command("SET", `bulk:${i}`, "x".repeat(100))));
+      await waitFor(() => db.parked === 2, { timeoutMs: 5000, message: "the bulk client is parked too" });
       master.sigcont();
       expect(await held).toBe("OK");
       await using p = await parked;
       expect(await p.command("GET", "k")).toBe("during");
+      expect((await bulkReplies).every((r) => r === "OK")).toBe(true);
+      expect(await bulk.command("GET", "bulk:1999")).toBe("x".repeat(100));
       expect(db.state).toBe("healthy");
       expect(session.bridge.closed).toBe(false); // resumed, not closed
       expect(await c.command("GET", "k")).toBe("during");

@@ -48,6 +48,17 @@ describe("sentinels", () => {
     expect(String(error)).toContain("ERR sentinel-tunnel: no master for 'nosuchmaster': no sentinel knows a master named 'nosuchmaster'");
   }, 30_000);
 
+  test("a client that hangs up while the tunnel looks for a master ends the search (no retries to the deadline)", async () => {
+    await using dep = await startDeployment({ sentinels: 1, quorum: 1, replicas: 0 });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["nosuchmaster"], { connectTimeoutMs: 30_000 });
+    const db = tt.tunnel.registry.databases.get("nosuchmaster")!;
+    const c = await TestClient.connect(tt.port, "127.0.0.1");
+    const asked = tt.tunnel.sentinels.queries;
+    await waitFor(() => db.waiting === 1 && tt.tunnel.sentinels.queries > asked + 2, { timeoutMs: 5000, message: "the tunnel keeps asking for the client" });
+    await c.close();
+    await waitFor(() => db.waiting === 0, { timeoutMs: 3000, message: "the search ends once the client is gone, not at the 30 s deadline" });
+  }, 30_000);
+
   test("the other sentinels of a master are learned from the one configured", async () => {
     await using dep = await startDeployment();
     await using tt = await startTestTunnel([dep.sentinelAddresses[0]!], ["mymaster"]);
