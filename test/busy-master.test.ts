@@ -13,7 +13,9 @@ return 1`;
 
 describe("busy master", () => {
   test("a master blocked for longer than roleTimeoutMs keeps its sessions; they resume when it answers", async () => {
-    await using dep = await startDeployment();
+    // Sentinel must not see the 1.2 s block as a dead master (its default here is 1000 ms): that
+    // would be a real failover, rightly closing the sessions (seen: 1 run in 3).
+    await using dep = await startDeployment({ downAfterMs: 5000 });
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { roleTimeoutMs: 300 });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "healthy" });
