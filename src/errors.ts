@@ -76,6 +76,8 @@ export class MasterUnknownError extends RedisError {
 /** Sentinel named an address, but it did not confirm it is the master (ROLE, connect or timeout). */
 export class MasterNotVerifiedError extends RedisError {
   override name = "MasterNotVerifiedError";
+  /** No answer before the attempt's deadline (as opposed to a refusal or a wrong answer). */
+  timedOut = false;
   constructor(
     readonly address: string,
     readonly reason: string,

@@ -89,7 +89,7 @@ export async function connectVerified(
     } catch (error) {
       if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
       const reason = outOfFiles() ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)" : (error as Error).message;
-      throw new MasterNotVerifiedError(label, reason, expected);
+      throw Object.assign(new MasterNotVerifiedError(label, reason, expected), { timedOut: error instanceof ConnectError && error.timedOut });
     }
   };
   // A pooled socket (upstream-pool.ts) is connected and has never carried a byte: same as a fresh one.
@@ -100,7 +100,7 @@ export async function connectVerified(
   } else socket = await connect();
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null | "old">((resolve) => {
-    const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected)), left);
+    const timer = setTimeout(() => resolve(Object.assign(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected), { timedOut: true })), left);
     check.settle = (error) => {
       check.settle = null;
       clearTimeout(timer);
@@ -165,13 +165,17 @@ export class Resolver {
     abandoned?: () => boolean,
   ): Promise<VerifiedUpstream> {
     let reason = "no attempt finished before the deadline";
+    let failed = 0;
     for (;;) {
       // Nobody is waiting any more (the client hung up): stop asking, do not keep retrying to the deadline.
       if (abandoned?.()) throw new NoMasterError(name, "the client went away", role);
       try {
         return await attempt();
       } catch (error) {
-        reason = (error as Error).message;
+        // A last attempt cut short by the deadline says less than the failure before it (ROLE says slave, ...).
+        const cutShort = error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
+        if (!cutShort) reason = (error as Error).message;
+        failed++;
         if (isConfigProblem(error)) throw new NoMasterError(name, reason, role);
       }
       const left = deadline - Date.now();
