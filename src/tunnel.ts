@@ -190,7 +190,8 @@ export class SessionRegistry {
       db.parked--;
     }
     if (db.state === "failing-over") {
-      throw new NoMasterError(db.name, `failover in progress (waited ${Date.now() - started} ms): ${db.lastProblem ?? "no confirmed master"}`);
+      const waited = this.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${Date.now() - started} ms`;
+      throw new NoMasterError(db.name, `failover in progress (${waited}): ${db.lastProblem ?? "no confirmed master"}`);
     }
   }
 
