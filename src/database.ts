@@ -104,6 +104,8 @@ export class Database {
 
   /** Sessions of a replica port that went to the master (replicaFallback). */
   fallbackCount = 0;
+  /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
+  fallingBack = false;
 
   /** Fence: hold every session's client bytes. Returns how many were fenced. */
   fence(): number {

@@ -147,10 +147,12 @@ export class Resolver {
 
   /**
    * A verified replica connection for `name`: round-robin over the replicas Sentinel reports
-   * healthy, each confirmed by ROLE. NoMasterError (no replica) once `deadline` passes.
+   * healthy, each confirmed by ROLE. NoMasterError (no replica) once `deadline` passes — or at
+   * once when Sentinel reports none healthy and the caller has somewhere else to go (`noneIsFinal`:
+   * replicaFallback), instead of waiting out the deadline first.
    */
-  resolveReplica(name: string, deadline: number, abandoned?: () => boolean): Promise<VerifiedUpstream> {
-    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline), abandoned);
+  resolveReplica(name: string, deadline: number, abandoned?: () => boolean, noneIsFinal = false): Promise<VerifiedUpstream> {
+    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline, noneIsFinal), abandoned);
   }
 
   /**
@@ -176,7 +178,7 @@ export class Resolver {
         const cutShort = error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
         if (!cutShort) reason = (error as Error).message;
         failed++;
-        if (isConfigProblem(error)) throw new NoMasterError(name, reason, role);
+        if (isConfigProblem(error) || (error as { final?: boolean }).final) throw new NoMasterError(name, reason, role);
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
@@ -184,9 +186,9 @@ export class Resolver {
     }
   }
 
-  async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
+  async #attemptReplica(name: string, deadline: number, noneIsFinal: boolean): Promise<VerifiedUpstream> {
     const replicas = await this.sentinels.healthyReplicas(name);
-    if (replicas.length === 0) throw new Error("Sentinel reports no healthy replica");
+    if (replicas.length === 0) throw Object.assign(new Error("Sentinel reports no healthy replica"), { final: noneIsFinal });
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);
     let last: unknown;

@@ -4,10 +4,10 @@
  * A new client's bytes are kept, not forwarded, until its upstream is verified (read, so that a
  * client that hangs up meanwhile is noticed and its search stopped; paused past 64 KiB). If its
  * database is failing over it is parked (nothing sent to it) until a master is confirmed, up to
- * `failoverWaitMs`; then the resolver hands over a
- * verified master connection and a Bridge joins them; the session is filed under its master.
- * Poller statuses move each database between healthy and failing over (database.ts): fence,
- * lift the fence, close sessions on a replaced or lost master.
+ * `failoverWaitMs`; then the resolver hands over a verified master connection and a Bridge joins
+ * them; the session is filed under its master.
+ * Poller statuses are applied to the databases by status-actions.ts (fence, lift the fence, close
+ * sessions on a replaced or lost master).
  */
 import { formatAddress, type Address } from "./address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
@@ -19,8 +19,9 @@ import { emit, type TunnelEvents } from "./events.ts";
 import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
 import type { Logger } from "./log.ts";
 import type { Status } from "./poller.ts";
-import type { Resolver } from "./resolver.ts";
+import type { Resolver, VerifiedUpstream } from "./resolver.ts";
 import { errorReply } from "./resp.ts";
+import { applyStatus } from "./status-actions.ts";
 import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
@@ -130,18 +131,11 @@ export class SessionRegistry {
     const peer = () => `${socket.remoteAddress}:${socket.remotePort}`;
     const gone = () => waiting.closed;
     const accepted = performance.now();
-    let upstream;
+    let upstream: VerifiedUpstream;
     let fallback = false;
     try {
       if (db.config.role === "replica") {
-        try {
-          upstream = await this.resolver.resolveReplica(db.name, Date.now() + this.config.connectTimeoutMs, gone);
-        } catch (error) {
-          if (!db.config.replicaFallback) throw error;
-          this.log.warn(`${db.id}: ${(error as Error).message}; client ${peer()} falls back to the master`);
-          fallback = true;
-          upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, undefined, gone);
-        }
+        ({ upstream, fallback } = await this.#replicaOrFallback(db, gone));
       } else {
         if (db.state === "failing-over") await this.#waitOutFailover(db, waiting);
         const objection = (address: Address) => {
@@ -179,6 +173,25 @@ export class SessionRegistry {
     if (this.log.level >= DEBUG) this.log.debug(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
   }
 
+  /**
+   * A replica port's upstream; with replicaFallback, the master as soon as Sentinel reports no
+   * healthy replica (one deadline for both). Said once when falling back starts and when it ends.
+   */
+  async #replicaOrFallback(db: Database, gone: () => boolean): Promise<{ upstream: VerifiedUpstream; fallback: boolean }> {
+    const deadline = Date.now() + this.config.connectTimeoutMs;
+    try {
+      const upstream = await this.resolver.resolveReplica(db.name, deadline, gone, db.config.replicaFallback);
+      if (db.fallingBack) this.log.info(`${db.id}: a healthy replica again; clients go to replicas`);
+      db.fallingBack = false;
+      return { upstream, fallback: false };
+    } catch (error) {
+      if (!db.config.replicaFallback || gone()) throw error;
+      if (!db.fallingBack) this.log.warn(`${db.id}: ${(error as Error).message}; clients fall back to the master until a replica is healthy`);
+      db.fallingBack = true;
+      return { upstream: await this.resolver.resolve(db.name, deadline, undefined, gone), fallback: true };
+    }
+  }
+
   /** Park a new client while its database fails over; throws when the wait runs out. */
   async #waitOutFailover(db: Database, waiting: WaitingClient): Promise<void> {
     const started = Date.now();
@@ -209,96 +222,9 @@ export class SessionRegistry {
     for (const [name, replicas] of names) yield { name, replicas };
   }
 
-  /** What the poller concluded about a master (and its replicas). */
+  /** What the poller concluded about a master (and its replicas): see status-actions.ts. */
   observe(status: Status): void {
-    const replicaDb = this.databases.get(`${status.name}/replicas`);
-    if (replicaDb) this.#observeReplicas(replicaDb, status);
-    const db = this.databases.get(status.name);
-    if (!db || status.kind === "replicas") return;
-    switch (status.kind) {
-      case "healthy":
-        this.#healthy(db, formatAddress(status.address), status);
-        break;
-      case "failing-over":
-        this.#failingOver(db, status.reason);
-        break;
-      case "master-lost": {
-        const master = formatAddress(status.address);
-        const closed = db.close(master, "master lost");
-        this.log.warn(`${db.name}: master ${master} lost (${status.reason}); closed ${closed} session(s)`);
-        if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master lost");
-        db.master = null;
-        this.#failingOver(db, `master ${master} lost: ${status.reason}`);
-        break;
-      }
-      case "master-unresponsive":
-        this.#failingOver(db, `master ${formatAddress(status.address)} not answering (busy or frozen): ${status.reason}`);
-        break;
-      case "unknown":
-        if (db.lastProblem !== status.reason) this.log.warn(`${db.name}: ${status.reason}; sessions kept`);
-        db.lastProblem = status.reason;
-        break;
-    }
-    this.#enforceFenceCap(db);
-  }
-
-  /** A replica port: close sessions on replicas no longer healthy, and fallback sessions on a replaced master. */
-  #observeReplicas(db: Database, status: Status): void {
-    let closed = 0;
-    if (status.kind === "replicas") {
-      const healthy = new Set(status.healthy.map(formatAddress));
-      closed = db.closeWhere((server) => !healthy.has(server), (s) => !s.fallback, "replica down or promoted");
-      // Readiness of a replica port: a healthy replica, or the master when falling back is allowed.
-      db.lastProblem = healthy.size > 0 || db.config.replicaFallback ? null : "Sentinel reports no healthy replica";
-      db.setState(db.lastProblem ? "failing-over" : "healthy");
-    } else if (status.kind === "healthy" && db.fallbackCount > 0) {
-      const master = formatAddress(status.address);
-      closed = db.closeWhere((server) => server !== master, (s) => s.fallback, "master changed");
-    } else if (status.kind === "master-lost" && db.fallbackCount > 0) {
-      const master = formatAddress(status.address);
-      closed = db.closeWhere((server) => server === master, (s) => s.fallback, "master lost");
-    }
-    if (closed) this.log.info(`${db.id}: closed ${closed} session(s) (${status.kind === "replicas" ? "replica down or promoted" : "master changed"})`);
-  }
-
-  #healthy(db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
-    if (db.master !== master) {
-      this.log.info(`${db.name}: master is ${master} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
-      emit(this.observers, "onMasterChange", db.id, db.master, master);
-      db.master = master;
-      this.resolver.remember(db.name, status.address);
-    }
-    if (db.fencedSince !== null) {
-      const held = Date.now() - db.fencedSince;
-      const { resumed, closed } = db.unfence(master);
-      this.log.info(`${db.name}: fence lifted after ${held} ms: ${resumed} session(s) resumed on ${master}, ${closed} closed (master changed), ${db.parked} parked client(s) proceed`);
-      if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master changed");
-    } else {
-      const closed = db.close(null, "master changed", master);
-      if (closed) this.log.info(`${db.name}: closed ${closed} session(s) not on ${master} (master changed)`);
-      if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "master changed");
-    }
-    if (db.lastProblem) this.log.info(`${db.name}: healthy again`);
-    db.lastProblem = null;
-    db.setState("healthy");
-  }
-
-  /** Fence on entering a failover; sessions opened while it lasts are held as they are filed (#connect). */
-  #failingOver(db: Database, reason: string): void {
-    db.lastProblem = reason;
-    if (db.state === "failing-over") return;
-    const fenced = db.fence();
-    this.log.warn(`${db.name}: failing over (${reason}): fenced ${fenced} session(s); new clients wait up to ${this.config.failoverWaitMs} ms`);
-    emit(this.observers, "onFence", db.id, fenced, reason);
-    db.setState("failing-over");
-  }
-
-  #enforceFenceCap(db: Database): void {
-    if (db.fencedSince === null || Date.now() - db.fencedSince < this.config.fenceTimeoutMs) return;
-    const closed = db.close(null, "fence timeout");
-    if (closed) this.log.warn(`${db.name}: fence held ${Date.now() - db.fencedSince} ms without a confirmed master: closed ${closed} session(s)`);
-    if (closed) emit(this.observers, "onStaleClosed", db.id, closed, "fence timeout");
-    db.fencedSince = Date.now();
+    applyStatus(this, status);
   }
 
   /** Stop listening and close every session. */
