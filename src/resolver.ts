@@ -1,10 +1,11 @@
 /**
  * "Give me a verified connection to the master of X": ask Sentinel, connect, send `ROLE` on
  * that very socket, and hand it over only when the server says `master`. Retries (asking
- * Sentinel again) until the deadline.
+ * Sentinel again) until the deadline, or until the client it is for has gone.
  *
- * Fast path: while the sentinel query is in flight, it already connects and sends ROLE to the
- * last master it saw; the socket is used only if Sentinel then names the same address.
+ * Fast path: while the sentinel query is in flight, it already sends ROLE to the last master it
+ * saw — on an idle pooled socket when there is one (upstream-pool.ts), else on a new connection;
+ * the socket is used only if Sentinel then names the same address.
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
 import { outOfFiles } from "./fd-watch.ts";
