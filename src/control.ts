@@ -27,7 +27,8 @@ export class RoleProbe {
   #address: Address | null = null;
 
   constructor(
-    readonly timeoutMs: number,
+    /** Deadline per reply; changed in place on reload. */
+    public timeoutMs: number,
     /** TLS and credentials, as for every Redis connection (hops.ts). */
     readonly connectOptions?: HopOptions,
   ) {}

@@ -95,6 +95,11 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       Object.assign(sentinelHop, sentinelConnectOptions(next));
       Object.assign(redisHop, redisConnectOptions(next));
       resolver.pool.clear(); // idle sockets made with the old TLS settings
+      // Timings and the pool size apply at once (lifecycle.ts lists them as live).
+      sentinels.options.timeoutMs = next.sentinelTimeoutMs;
+      resolver.options.connectTimeoutMs = resolver.pool.connectTimeoutMs = next.connectTimeoutMs;
+      resolver.pool.resize(next.upstreamPoolSize);
+      poller.retune(next.pollIntervalMs, next.roleTimeoutMs);
       return reload(registry, sentinels, next, log);
     },
     drain: (timeoutMs) => drain(registry, timeoutMs, log),

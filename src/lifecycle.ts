@@ -28,7 +28,11 @@ export interface ReloadResult {
 }
 
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
-const LIVE = new Set(["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs", ...LIVE_SECURITY_KEYS]);
+const LIVE = new Set([
+  ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
+  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize"], // applied by index.ts's reload
+  ...LIVE_SECURITY_KEYS,
+]);
 
 export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
   const prev = registry.config;

@@ -93,6 +93,18 @@ export class Poller {
     this.#timer ??= setInterval(() => this.pollAll(), this.options.intervalMs);
   }
 
+  /** New timings (reload): the interval restarts at once, ROLE deadlines apply to the next probe. */
+  retune(intervalMs: number, roleTimeoutMs: number): void {
+    this.options.roleTimeoutMs = roleTimeoutMs;
+    for (const watch of this.#watches.values()) for (const { probe } of Object.values(watch.probes)) probe.timeoutMs = roleTimeoutMs;
+    if (intervalMs === this.options.intervalMs) return;
+    this.options.intervalMs = intervalMs;
+    if (this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = setInterval(() => this.pollAll(), intervalMs);
+    }
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;

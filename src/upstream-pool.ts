@@ -47,11 +47,18 @@ export class UpstreamPool {
   #closed = false;
 
   constructor(
-    /** Idle sockets kept per master (0: no pool). */
-    readonly size: number,
+    /** Idle sockets kept per master (0: no pool); see resize(). */
+    public size: number,
     readonly redis: RedisHopOptions,
-    readonly connectTimeoutMs: number,
+    /** Connect deadline for pooled sockets; changed in place on reload. */
+    public connectTimeoutMs: number,
   ) {}
+
+  /** Keep `size` idle sockets per master from now on; extra ones are closed now, missing ones opened as sockets are taken. */
+  resize(size: number): void {
+    this.size = size;
+    for (const slot of this.#slots.values()) for (const socket of slot.sockets.splice(size)) socket.terminate();
+  }
 
   /** A connected idle socket to `address` for master `name`, or null; a taken socket is replaced. */
   take(name: string, address: Address): OwnedSocket | null {

@@ -128,12 +128,26 @@ describe("lifecycle", () => {
     try {
       const same = tunnel.reload(parseConfig(base, "a.json").config);
       expect(same).toEqual({ added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] });
-      const next = parseConfig({ ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500 }, "b.json").config;
+      const next = parseConfig({ ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500, logFormat: "json" }, "b.json").config;
       const result = tunnel.reload(next);
-      expect(result.needRestart).toEqual(["pollIntervalMs"]); // a rotated password applies to new connections at once
+      expect(result.needRestart).toEqual(["logFormat"]); // a rotated password and the timings apply at once
       expect(tunnel.config.connectTimeoutMs).toBe(500); // read afresh for every client
       expect(result.added).toEqual([]); // the database itself did not change: its listener stays
       expect(tunnel.port("mymaster")).toBe(port);
+    } finally {
+      await tunnel.close();
+    }
+  }, 10_000);
+
+  test("reload applies the poll interval and the pool size at once", async () => {
+    const [port, dead] = [await freePort(), await freePort()];
+    const base = { Sentinels_addresses_list: [`127.0.0.1:${dead}`], Databases: [{ Name: "mymaster", Local_port: port }] };
+    const tunnel = await startTunnel(parseConfig({ ...base, pollIntervalMs: 60_000 }, "a.json").config);
+    try {
+      const before = tunnel.sentinels.queries; // the start's one poll, then nothing for a minute
+      expect(tunnel.reload(parseConfig({ ...base, pollIntervalMs: 20, upstreamPoolSize: 0 }, "b.json").config).needRestart).toEqual([]);
+      await waitFor(() => tunnel.sentinels.queries >= before + 10, { timeoutMs: 3000, message: "the sentinel is asked every 20 ms after the reload" });
+      expect(tunnel.registry.resolver.pool.size).toBe(0);
     } finally {
       await tunnel.close();
     }
