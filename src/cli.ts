@@ -15,7 +15,7 @@ import { formatAddress } from "./address.ts";
 import { formatCheck, runCheck } from "./check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "./log.ts";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type Logger } from "./log.ts";
 import { raiseFileLimit, sessionCapacity } from "./rlimit.ts";
 import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
 
@@ -65,6 +65,7 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGHUP", () => {
     if (draining || !tunnel) return;
+    reopenLogFiles(); // logrotate: the file may have been moved away
     log.info(`SIGHUP: reloading ${configPath ?? "the settings (no config file: flags and environment only)"}`);
     try {
       const next = resolveSettings(sources(configPath, settingFlags));
@@ -121,7 +122,7 @@ Examples:
   $ sentinel-tunnel config.json --metrics 127.0.0.1:9121 --log-format json
   $ sentinel-tunnel config.json --print-config       # the effective config, secrets masked
 
-Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.`;
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file and reopens the log file.`;
 
 export function program(): Command {
   const root = new Command("sentinel-tunnel")

@@ -3,6 +3,8 @@
  * or as JSON (`{"time":"...","level":"info","msg":"..."}`, one object per line, for log shippers).
  * Destination per the original CLI: a log file path (appended to), `/dev/null` for none, or
  * stderr when no path is given. Writes are synchronous so nothing is lost when the process exits.
+ * `reopenLogFiles()` (on SIGHUP) reopens log files by path, so logrotate can move one away and
+ * the next line starts a new file.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { format } from "node:util";
@@ -21,9 +23,26 @@ export interface LoggerOptions {
   format?: LogFormat;
 }
 
+/** Log files open now, by path; their descriptor changes when they are reopened. */
+const openFiles = new Set<{ path: string; fd: number }>();
+
+/** Reopen every log file by its path (after logrotate moved it); a failure keeps the old one. */
+export function reopenLogFiles(): void {
+  for (const file of openFiles) {
+    try {
+      const fd = openSync(file.path, "a");
+      closeSync(file.fd);
+      file.fd = fd;
+    } catch {
+      // Keep writing where we were: losing the log is worse than not rotating it.
+    }
+  }
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const silent = options.file === "/dev/null" || options.level === "silent";
-  const fd = silent ? -1 : options.file ? openSync(options.file, "a") : 2;
+  const target = { path: options.file ?? "", fd: silent ? -1 : options.file ? openSync(options.file, "a") : 2 };
+  if (target.fd > 2) openFiles.add(target);
   const json = options.format === "json";
   const reporter: ConsolaReporter = {
     log(entry) {
@@ -31,7 +50,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const time = entry.date.toISOString();
       const line = json ? `${JSON.stringify({ time, level: entry.type, msg: message })}\n` : `${time} [${entry.type}] ${message}\n`;
       try {
-        writeSync(fd, line);
+        writeSync(target.fd, line);
       } catch {
         // A log that cannot be written must never take the tunnel down.
       }
@@ -41,7 +60,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: silent ? LogLevels.silent : LogLevels[(options.level ?? "info") as LogType],
     reporters: silent ? [] : [reporter],
   });
-  if (fd > 2) process.once("exit", () => closeSync(fd));
+  if (target.fd > 2) process.once("exit", () => closeSync(target.fd));
   return logger;
 }
 

@@ -5,10 +5,10 @@
  * reported while the old config keeps running; unchanged databases keep their sessions).
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, startTunnel } from "../src/index.ts";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
 
 const refused = (port: number) => TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then((c) => (c.close(), false), () => true);
 
@@ -152,4 +152,23 @@ describe("lifecycle", () => {
       await tunnel.close();
     }
   }, 10_000);
+
+  test("SIGHUP reopens the log file: after logrotate moves it away, the next lines start a new one", async () => {
+    const dir = makeTempDir("st-rotate-");
+    try {
+      const [port, dead] = [await freePort(), await freePort()];
+      const config = join(dir, "tunnel.json");
+      writeFileSync(config, JSON.stringify({ Sentinels_addresses_list: [`127.0.0.1:${dead}`], Databases: [{ Name: "mymaster", Local_port: port }] }));
+      const logFile = join(dir, "tunnel.log");
+      await using tunnel = await startTunnelProcess(config, { logFile });
+      await waitForPort(port, { timeoutMs: 10_000 });
+      await waitFor(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("listening on"), { timeoutMs: 5000, message: "the tunnel logs to its file" });
+      renameSync(logFile, `${logFile}.1`); // what logrotate does, then it sends SIGHUP
+      tunnel.kill("SIGHUP");
+      await waitFor(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("reload done"), { timeoutMs: 5000, message: "a new log file with the reload in it" });
+      expect(readFileSync(`${logFile}.1`, "utf8")).not.toContain("SIGHUP: reloading");
+    } finally {
+      removeTempDir(dir);
+    }
+  }, 20_000);
 });
