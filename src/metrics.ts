@@ -46,6 +46,13 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const [name, db] of sessions.databases) this.set({ database: name }, db.parked);
     },
   });
+  new Gauge({
+    ...opts("upstream_pool_idle", "Connected idle sockets kept to the confirmed master for new clients (upstreamPoolSize), by master name.", ["database"]),
+    collect() {
+      this.reset();
+      for (const [name, idle] of sessions.resolver.pool.idleByName()) this.set({ database: name }, idle);
+    },
+  });
   const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
   const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master.", ["database"]));
   new Counter({

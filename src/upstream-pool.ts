@@ -112,4 +112,9 @@ export class UpstreamPool {
     for (const slot of this.#slots.values()) n += slot.sockets.length;
     return n;
   }
+
+  /** Idle sockets per master name (metrics). */
+  *idleByName(): Iterable<[string, number]> {
+    for (const [name, slot] of this.#slots) yield [name, slot.sockets.length];
+  }
 }

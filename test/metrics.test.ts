@@ -35,6 +35,10 @@ describe("metrics and health", () => {
     const before = await metrics();
     expect(sample(before, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(0);
     expect(sample(before, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` })).toBe(1);
+    await waitFor(async () => sample(await metrics(), "sentinel_tunnel_upstream_pool_idle", { database: "mymaster" }) === 2, {
+      timeoutMs: 5000,
+      message: "two idle sockets wait on the master (upstreamPoolSize 2)",
+    });
 
     const client = await TestClient.connect(t.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await client.command("SET", "k", "x".repeat(1000))).toBe("OK");
