@@ -8,7 +8,10 @@ import { describe, expect, test } from "bun:test";
 import { Glob } from "bun";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Registry } from "prom-client";
 import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../src/config.ts";
+import { tunnelMetrics } from "../src/metrics.ts";
+import type { SessionRegistry } from "../src/tunnel.ts";
 import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");
@@ -105,6 +108,15 @@ describe("examples: config files", () => {
 });
 
 describe("README", () => {
+  test("its metrics table lists every metric the tunnel exports", () => {
+    const registry = new Registry();
+    tunnelMetrics(registry, {} as SessionRegistry); // names are registered up front; nothing is collected here
+    const readme = read("README.md");
+    const names = registry.getMetricsAsArray().map((m) => m.name);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
+  });
+
   test("opens with the two quick-start commands, and every examples/ file it names exists and is in the table", () => {
     const readme = read("README.md");
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
