@@ -8,7 +8,6 @@
  * and are closed — held bytes never forwarded — if it is another one.
  */
 import type { Listener } from "./listeners.ts";
-import type { Address } from "./address.ts";
 import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
 import { databaseId, type DatabaseConfig } from "./config.ts";
@@ -18,7 +17,6 @@ export interface Session {
   readonly db: Database;
   readonly client: string;
   readonly master: string;
-  readonly openedAt: number;
   /** A replica port's session that went to the master because no replica was healthy. */
   readonly fallback: boolean;
   bridge: Bridge;
@@ -31,9 +29,8 @@ export class Database {
   /** Sessions by the `host:port` of the master they are tied to. */
   readonly sessions = new Map<string, Set<Session>>();
   state: DbState = "starting";
-  /** Confirmed master, `host:port`, and its address. */
+  /** Confirmed master, `host:port`. */
   master: string | null = null;
-  masterAddress: Address | null = null;
   /** Since when sessions are fenced (Date.now()), or null. */
   fencedSince: number | null = null;
   /** Last reason logged for an unknown/failing state, to log changes only. */
@@ -41,6 +38,10 @@ export class Database {
   /** Clients waiting: for a verified master (resolving) and, within that, parked during a failover. */
   waiting = 0;
   parked = 0;
+  /** Sessions of a replica port that went to the master (replicaFallback). */
+  fallbackCount = 0;
+  /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
+  fallingBack = false;
   #wakers: (() => void)[] = [];
 
   constructor(readonly config: DatabaseConfig) {}
@@ -101,11 +102,6 @@ export class Database {
     }
     return count;
   }
-
-  /** Sessions of a replica port that went to the master (replicaFallback). */
-  fallbackCount = 0;
-  /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
-  fallingBack = false;
 
   /** Fence: hold every session's client bytes. Returns how many were fenced. */
   fence(): number {

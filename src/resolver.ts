@@ -27,13 +27,14 @@ export interface ResolverOptions {
   connectTimeoutMs: number;
   /** Connected idle sockets kept to the last confirmed master of each name (upstream-pool.ts); default 0. */
   poolSize?: number;
-  /** Pause between attempts while no verified master is found. */
-  retryDelayMs?: number;
   /** TLS, credentials and keepAuth for the Redis hop (see hops.ts); default plain, no AUTH. */
   redis?: RedisHopOptions;
 }
 
 export type { ExpectedRole };
+
+/** Pause between attempts while no verified master is found. */
+const RETRY_DELAY_MS = 50;
 
 /** The owner of an upstream socket while it answers the handshake (handshake.ts). */
 class RoleCheck implements SocketOwner {
@@ -183,7 +184,7 @@ export class Resolver {
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
-      await Bun.sleep(Math.min(this.options.retryDelayMs ?? 50, left));
+      await Bun.sleep(Math.min(RETRY_DELAY_MS, left));
     }
   }
 

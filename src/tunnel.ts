@@ -163,7 +163,7 @@ export class SessionRegistry {
     }
     const master = formatAddress(upstream.address);
     const client = this.log.level >= DEBUG ? peer() : "";
-    const session: Session = { db, client, master, openedAt: Date.now(), fallback, bridge: null! };
+    const session: Session = { db, client, master, fallback, bridge: null! };
     // Raced with a fence: held like the others from the start, its early bytes included.
     const held = db.state === "failing-over";
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, held, clientPaused: waiting.paused, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
