@@ -8,7 +8,7 @@ import { ReplyError } from "redis-errors";
 import { MasterNotVerifiedError } from "./errors.ts";
 import { authFailure, isAuthReply, type RedisHopOptions } from "./hops.ts";
 import { encodeCommand, type Reply } from "./resp.ts";
-import { authCommand } from "./secrets.ts";
+import { authCommand, type Credentials } from "./secrets.ts";
 
 export type ExpectedRole = "master" | "slave";
 
@@ -32,10 +32,30 @@ const roleStep =
 const resetStep: Step = (reply, label) =>
   !(reply instanceof ReplyError) ? null : /unknown command/i.test(reply.message) ? "old" : new MasterNotVerifiedError(label, `RESET failed: ${reply.message}`);
 
-export function upstreamHandshake(options: RedisHopOptions, expected: ExpectedRole): { bytes: Buffer; steps: Step[] } {
-  const role = roleStep(expected);
-  if (!options.auth) return { bytes: ROLE, steps: [role] };
-  const auth = encodeCommand(authCommand(options.auth));
-  if (options.keepAuth) return { bytes: Buffer.concat([auth, ROLE]), steps: [authStep, role] };
+export interface Handshake {
+  bytes: Buffer;
+  steps: Step[];
+}
+
+const ROLE_STEP: Record<ExpectedRole, Step> = { master: roleStep("master"), slave: roleStep("slave") };
+const PLAIN: Record<ExpectedRole, Handshake> = { master: { bytes: ROLE, steps: [ROLE_STEP.master] }, slave: { bytes: ROLE, steps: [ROLE_STEP.slave] } };
+/** Handshakes with credentials, built once per credential set (a reload brings a new one). */
+const WITH_AUTH = new WeakMap<Credentials, Map<string, Handshake>>();
+
+/** The handshake for a new upstream socket: built once, not per connection. */
+export function upstreamHandshake(options: RedisHopOptions, expected: ExpectedRole): Handshake {
+  if (!options.auth) return PLAIN[expected];
+  let built = WITH_AUTH.get(options.auth);
+  if (!built) WITH_AUTH.set(options.auth, (built = new Map()));
+  const key = `${expected}${options.keepAuth ? "+keep" : ""}`;
+  let handshake = built.get(key);
+  if (!handshake) built.set(key, (handshake = withAuth(options.auth, options.keepAuth, expected)));
+  return handshake;
+}
+
+function withAuth(credentials: Credentials, keepAuth: boolean, expected: ExpectedRole): Handshake {
+  const auth = encodeCommand(authCommand(credentials));
+  const role = ROLE_STEP[expected];
+  if (keepAuth) return { bytes: Buffer.concat([auth, ROLE]), steps: [authStep, role] };
   return { bytes: Buffer.concat([auth, ROLE, RESET]), steps: [authStep, role, resetStep] };
 }
