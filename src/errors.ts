@@ -59,6 +59,14 @@ export class NoSentinelReachableError extends RedisError {
   }
 }
 
+/** A sentinel answered for a replica port, and lists no replica that is up with its link up. */
+export class NoHealthyReplicaError extends RedisError {
+  override name = "NoHealthyReplicaError";
+  constructor() {
+    super("Sentinel reports no healthy replica");
+  }
+}
+
 /** Sentinels answered, but none of them monitors a master of this name. */
 export class MasterUnknownError extends RedisError {
   override name = "MasterUnknownError";
@@ -76,12 +84,12 @@ export class MasterUnknownError extends RedisError {
 /** Sentinel named an address, but it did not confirm it is the master (ROLE, connect or timeout). */
 export class MasterNotVerifiedError extends RedisError {
   override name = "MasterNotVerifiedError";
-  /** No answer before the attempt's deadline (as opposed to a refusal or a wrong answer). */
-  timedOut = false;
   constructor(
     readonly address: string,
     readonly reason: string,
     role: "master" | "slave" = "master",
+    /** No answer before the attempt's deadline (as opposed to a refusal or a wrong answer). */
+    readonly timedOut = false,
   ) {
     super(`${address} is not a verified ${role === "master" ? "master" : "replica"}: ${reason}`);
   }

@@ -9,7 +9,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "./address.ts";
 import { outOfFiles } from "./fd-watch.ts";
-import { AuthError, MasterNotVerifiedError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "./errors.ts";
+import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "./errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
 import { ReplyReader, type Reply } from "./resp.ts";
@@ -91,7 +91,7 @@ export async function connectVerified(
     } catch (error) {
       if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
       const reason = outOfFiles() ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)" : (error as Error).message;
-      throw Object.assign(new MasterNotVerifiedError(label, reason, expected), { timedOut: error instanceof ConnectError && error.timedOut });
+      throw new MasterNotVerifiedError(label, reason, expected, error instanceof ConnectError && error.timedOut);
     }
   };
   // A pooled socket (upstream-pool.ts) is connected and has never carried a byte: same as a fresh one.
@@ -102,7 +102,7 @@ export async function connectVerified(
   } else socket = await connect();
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null | "old">((resolve) => {
-    const timer = setTimeout(() => resolve(Object.assign(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected), { timedOut: true })), left);
+    const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected, true)), left);
     check.settle = (error) => {
       check.settle = null;
       clearTimeout(timer);
@@ -154,12 +154,13 @@ export class Resolver {
    * replicaFallback), instead of waiting out the deadline first.
    */
   resolveReplica(name: string, deadline: number, abandoned?: () => boolean, noneIsFinal = false): Promise<VerifiedUpstream> {
-    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline, noneIsFinal), abandoned);
+    const giveUp = noneIsFinal ? (error: unknown) => error instanceof NoHealthyReplicaError : undefined;
+    return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline), abandoned, giveUp);
   }
 
   /**
    * Run `attempt` until it succeeds, `deadline` passes or the caller has `abandoned` it; a config
-   * problem ends it at once (retrying cannot fix it).
+   * problem (retrying cannot fix it) or an error the caller will `giveUp` on ends it at once.
    */
   async #retry(
     name: string,
@@ -167,6 +168,7 @@ export class Resolver {
     deadline: number,
     attempt: () => Promise<VerifiedUpstream>,
     abandoned?: () => boolean,
+    giveUp?: (error: unknown) => boolean,
   ): Promise<VerifiedUpstream> {
     let reason = "no attempt finished before the deadline";
     let failed = 0;
@@ -180,7 +182,7 @@ export class Resolver {
         const cutShort = error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
         if (!cutShort) reason = (error as Error).message;
         failed++;
-        if (isConfigProblem(error) || (error as { final?: boolean }).final) throw new NoMasterError(name, reason, role);
+        if (isConfigProblem(error) || giveUp?.(error)) throw new NoMasterError(name, reason, role);
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
@@ -188,17 +190,21 @@ export class Resolver {
     }
   }
 
-  async #attemptReplica(name: string, deadline: number, noneIsFinal: boolean): Promise<VerifiedUpstream> {
+  /** One attempt's deadline: connectTimeoutMs, or what is left of the caller's deadline if less. */
+  #attemptTimeout(deadline: number): number {
+    return Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
+  }
+
+  async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
     const replicas = await this.sentinels.healthyReplicas(name);
-    if (replicas.length === 0) throw Object.assign(new Error("Sentinel reports no healthy replica"), { final: noneIsFinal });
+    if (replicas.length === 0) throw new NoHealthyReplicaError();
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);
     let last: unknown;
     for (let i = 0; i < replicas.length; i++) {
       const address = replicas[(start + i) % replicas.length]!;
       try {
-        const timeout = Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
-        return { socket: await connectVerified(address, timeout, "slave", this.options.redis), address };
+        return { socket: await connectVerified(address, this.#attemptTimeout(deadline), "slave", this.options.redis), address };
       } catch (error) {
         if (isConfigProblem(error)) throw error;
         last = error;
@@ -208,9 +214,8 @@ export class Resolver {
   }
 
   async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
-    const timeout = () => Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
     const known = this.#lastKnown.get(name);
-    const early = known ? settled(connectVerified(known, timeout(), "master", this.options.redis, this.pool.take(name, known))) : null;
+    const early = known ? settled(connectVerified(known, this.#attemptTimeout(deadline), "master", this.options.redis, this.pool.take(name, known))) : null;
     let answer: MasterAnswer;
     try {
       answer = await this.sentinels.getMasterAddr(name);
@@ -229,7 +234,7 @@ export class Resolver {
       throw error;
     }
     early?.then((r) => r.socket?.terminate());
-    const socket = await connectVerified(answer.address, timeout(), "master", this.options.redis);
+    const socket = await connectVerified(answer.address, this.#attemptTimeout(deadline), "master", this.options.redis);
     this.remember(name, answer.address);
     return { socket, address: answer.address };
   }
