@@ -89,19 +89,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     observe: (events) => void registry.observers.push(events),
-    reload: (next) => {
-      // New passwords (a password file is reread when the config is), TLS files and authenticateClients
-      // apply to every connection opened from now on; open sessions keep theirs.
-      Object.assign(sentinelHop, sentinelConnectOptions(next));
-      Object.assign(redisHop, redisConnectOptions(next));
-      resolver.pool.clear(); // idle sockets made with the old TLS settings
-      // Timings and the pool size apply at once (lifecycle.ts lists them as live).
-      sentinels.options.timeoutMs = next.sentinelTimeoutMs;
-      resolver.options.connectTimeoutMs = resolver.pool.connectTimeoutMs = next.connectTimeoutMs;
-      resolver.pool.resize(next.upstreamPoolSize);
-      poller.retune(next.pollIntervalMs, next.roleTimeoutMs);
-      return reload(registry, sentinels, next, log);
-    },
+    reload: (next) => reload({ registry, sentinels, resolver, poller, hops: { sentinel: sentinelHop, redis: redisHop } }, next, log),
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();

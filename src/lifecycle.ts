@@ -4,14 +4,18 @@
  * Reload applies a new, already validated config: databases added start listening, removed ones
  * (or ones whose port or bind changed) close with their sessions, a changed sentinel list takes
  * effect at the next poll; sessions of unchanged databases are untouched. A port that cannot be
- * had is reported, never fatal. Settings that need a restart (poll interval, timeouts of the
- * sentinel connections, metrics, logging) are named in a warning.
+ * had is reported, never fatal. Credentials, TLS settings, timings and the pool size apply at
+ * once; the settings that need a restart (metrics, listener TLS, logging) are named in a warning.
  *
  * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
  */
 import { formatAddress } from "./address.ts";
 import { configToJson, databaseId, type Config } from "./config.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
+import { listenWhere } from "./listeners.ts";
 import type { Logger } from "./log.ts";
+import type { Poller } from "./poller.ts";
+import type { Resolver } from "./resolver.ts";
 import { LIVE_SECURITY_KEYS } from "./security-config.ts";
 import type { Sentinels } from "./sentinel.ts";
 import type { SessionRegistry } from "./tunnel.ts";
@@ -30,14 +34,36 @@ export interface ReloadResult {
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
 const LIVE = new Set([
   ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
-  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize"], // applied by index.ts's reload
+  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize"], // applied in reload() below
   ...LIVE_SECURITY_KEYS,
 ]);
 
-export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Config, log: Logger): ReloadResult {
+/** What a reload reaches into: the running parts of a tunnel (index.ts). */
+export interface RunningParts {
+  registry: SessionRegistry;
+  sentinels: Sentinels;
+  resolver: Resolver;
+  poller: Poller;
+  /** The options objects every connection to a hop reads, updated in place. */
+  hops: { sentinel: HopOptions; redis: RedisHopOptions };
+}
+
+export function reload(parts: RunningParts, next: Config, log: Logger): ReloadResult {
+  const { registry, sentinels, resolver, poller, hops } = parts;
   const prev = registry.config;
+  // New passwords (a password file is reread with the config), TLS files and authenticateClients
+  // apply to every connection opened from now on; open sessions keep theirs.
+  Object.assign(hops.sentinel, sentinelConnectOptions(next));
+  Object.assign(hops.redis, redisConnectOptions(next));
+  resolver.pool.clear(); // idle sockets opened with the old TLS settings
+  sentinels.options.timeoutMs = next.sentinelTimeoutMs;
+  resolver.options.connectTimeoutMs = next.connectTimeoutMs;
+  resolver.pool.resize(next.upstreamPoolSize);
+  poller.retune(next.pollIntervalMs, next.roleTimeoutMs);
+
   // A database is unchanged when everything about its listener and routing is: same id, same signature.
-  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([config.bind, db]);
+  // (The global bind only matters to TCP listeners without a bind of their own.)
+  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([db.unix || db.bind ? null : config.bind, db]);
   const before = new Map(prev.databases.map((db) => [databaseId(db), signature(prev, db)]));
   const after = new Map(next.databases.map((db) => [databaseId(db), signature(next, db)]));
   const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
@@ -53,7 +79,7 @@ export function reload(registry: SessionRegistry, sentinels: Sentinels, next: Co
     if (after.get(id) === before.get(id)) continue;
     const closed = registry.removeDatabase(id, "removed by reload");
     result.removed.push(id);
-    log.info(`${id}: no longer listening on ${db.unix ? db.unix.path : `${db.bind ?? prev.bind}:${db.port}`} (reload), closed ${closed} session(s)`);
+    log.info(`${id}: no longer listening on ${listenWhere(prev, db)} (reload), closed ${closed} session(s)`);
   }
   for (const db of next.databases) {
     const id = databaseId(db);

@@ -125,7 +125,7 @@ export class Resolver {
     readonly sentinels: Sentinels,
     readonly options: ResolverOptions,
   ) {
-    this.pool = new UpstreamPool(options.poolSize ?? 0, options.redis ?? PLAIN_REDIS, options.connectTimeoutMs);
+    this.pool = new UpstreamPool(options.poolSize ?? 0, options.redis ?? PLAIN_REDIS, () => this.options.connectTimeoutMs);
   }
 
   /** Remember where the master of `name` is (from a poll or a successful resolve), and keep sockets ready to it. */

@@ -50,8 +50,8 @@ export class UpstreamPool {
     /** Idle sockets kept per master (0: no pool); see resize(). */
     public size: number,
     readonly redis: RedisHopOptions,
-    /** Connect deadline for pooled sockets; changed in place on reload. */
-    public connectTimeoutMs: number,
+    /** Connect deadline for pooled sockets (the resolver's, read when connecting). */
+    readonly connectTimeoutMs: () => number,
   ) {}
 
   /** Keep `size` idle sockets per master from now on; extra ones are closed now, missing ones opened as sockets are taken. */
@@ -84,7 +84,7 @@ export class UpstreamPool {
   async #open(name: string, slot: Slot): Promise<void> {
     slot.connecting++;
     try {
-      const socket = await connectWithTimeout<SocketOwner>(slot.address, this.connectTimeoutMs, ownerHandlers, slot.idle, this.redis.tls);
+      const socket = await connectWithTimeout<SocketOwner>(slot.address, this.connectTimeoutMs(), ownerHandlers, slot.idle, this.redis.tls);
       if (this.#closed || this.#slots.get(name) !== slot || slot.sockets.length >= this.size) return void socket.terminate();
       socket.setKeepAlive(true, KEEPALIVE_MS);
       slot.sockets.push(socket);
