@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import type { Logger } from "./log.ts";
 
 /** The soft and hard limits on open files, from /proc/self/limits; null where unavailable. */
-export function openFileLimits(): { soft: number; hard: number } | null {
+function openFileLimits(): { soft: number; hard: number } | null {
   try {
     const line = readFileSync("/proc/self/limits", "utf8")
       .split("\n")
@@ -31,7 +31,7 @@ function limitsNow(): { soft: number; hard: number } | null {
 }
 
 /** Open descriptors; at the limit, listing them fails with EMFILE, which means: all of them. */
-export function openFileCount(): number | null {
+function openFileCount(): number | null {
   try {
     return readdirSync("/proc/self/fd").length;
   } catch (error) {
@@ -39,12 +39,26 @@ export function openFileCount(): number | null {
   }
 }
 
-/** The tunnel's tally of the descriptors it holds (set by watchOpenFiles); null: always count. */
-let estimate: (() => number) | null = null;
+/**
+ * Every running watch (one per tunnel in this process): what the process held when it started,
+ * and the tunnel's own tally since. None running: always count.
+ */
+const watches = new Set<{ before: number; tally: () => number }>();
 
-/** Certainly below `fraction` of the soft limit by the tally (with room for what it does not count). */
+/** What the process holds, by the tallies: never less than it really does, give or take the slack below. */
+function estimate(): number {
+  let before = 0;
+  let held = 0;
+  for (const w of watches) {
+    before = Math.max(before, w.before); // a later watch's count includes the earlier tunnels': over, never under
+    held += w.tally();
+  }
+  return before + held;
+}
+
+/** Certainly below `fraction` of the soft limit by the tallies (with room for what they do not count). */
 function surelyBelow(soft: number, fraction: number): boolean {
-  return estimate !== null && Number.isFinite(soft) && estimate() + Math.max(64, soft * 0.1) < soft * fraction;
+  return watches.size > 0 && Number.isFinite(soft) && estimate() + Math.max(64, soft * 0.1) < soft * fraction;
 }
 
 /**
@@ -59,12 +73,11 @@ export function outOfFiles(margin = 4): boolean {
 }
 
 /** Check every `intervalMs`; `tally` is what the caller knows it holds. Returns a stop function. */
-export function watchOpenFiles(log: Logger, intervalMs = 1000, tally?: () => number): () => void {
+export function watchOpenFiles(log: Logger, tally: () => number, intervalMs = 1000): () => void {
   limitsNow(); // while a descriptor to read them is still free
   // What the process held before us (an app embedding the library may hold many) counts as well.
-  const before = tally ? (openFileCount() ?? 0) : 0;
-  const estimator = tally ? () => before + tally() : null;
-  estimate = estimator;
+  const watch = { before: openFileCount() ?? 0, tally };
+  watches.add(watch);
   let warned = false;
   const timer = setInterval(() => {
     const limits = limitsNow();
@@ -86,6 +99,6 @@ export function watchOpenFiles(log: Logger, intervalMs = 1000, tally?: () => num
   timer.unref();
   return () => {
     clearInterval(timer);
-    if (estimate === estimator) estimate = null;
+    watches.delete(watch);
   };
 }

@@ -78,7 +78,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   poller.pollAll();
   // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections.
   const tally = () => registry.descriptorTally() + resolver.pool.idleCount + sentinels.addresses.length + 2 * registry.databases.size;
-  const stopWatch = watchOpenFiles(log, 1000, tally);
+  const stopWatch = watchOpenFiles(log, tally);
   return {
     metrics,
     get config() {
