@@ -8,6 +8,8 @@ import type { Config } from "./config.ts";
 import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
 import { RespClient } from "./resp-client.ts";
 import { connectVerified } from "./resolver.ts";
+import { masterAddrReply } from "./sentinel.ts";
+import { MasterNotVerifiedError } from "./errors.ts";
 
 export interface SentinelAnswer {
   sentinel: string;
@@ -42,7 +44,7 @@ async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopO
     client = await RespClient.connect(sentinel, timeoutMs, hop);
     const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
     if (reply === null) return { sentinel: label, master: null, error: "does not know this master", ms: ms() };
-    const address = Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+    const address = masterAddrReply(reply);
     if (!address) return { sentinel: label, master: null, error: `unexpected reply ${JSON.stringify(reply)}`, ms: ms() };
     return { sentinel: label, master: formatAddress(address), ms: ms() };
   } catch (error) {
@@ -58,9 +60,8 @@ async function role(address: string, timeoutMs: number, hop: RedisHopOptions): P
     socket.terminate();
     return "master";
   } catch (error) {
-    const message = (error as Error).message;
-    const says = /ROLE says (\S+)/.exec(message);
-    return says ? says[1]! : message.replace(`${address} is not a verified master: `, "");
+    if (!(error instanceof MasterNotVerifiedError)) return (error as Error).message;
+    return error.reason.replace(/^ROLE says /, "");
   }
 }
 
@@ -84,7 +85,9 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
 
 /** Ask every sentinel about every database; never throws for a dead deployment (that is a FAIL row). */
 export async function runCheck(config: Config): Promise<CheckReport> {
-  const databases = await Promise.all(config.databases.map((db) => checkDatabase(config, db.name)));
+  // One row per master name: a master port and a replica port of the same name are one check.
+  const names = [...new Set(config.databases.map((db) => db.name))];
+  const databases = await Promise.all(names.map((name) => checkDatabase(config, name)));
   return { ok: databases.every((d) => d.ok), databases };
 }
 

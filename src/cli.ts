@@ -83,7 +83,8 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
 }
 
 async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {
-  const { config } = resolveSettings(sources(configPath, flags));
+  const { config, warnings } = resolveSettings(sources(configPath, flags));
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`); // a misspelt key, as run logs it
   const report = await runCheck(config);
   process.stdout.write(formatCheck(report));
   process.exit(report.ok ? 0 : 1);

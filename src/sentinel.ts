@@ -132,7 +132,7 @@ export class Sentinels {
         asked.push(label);
         continue;
       }
-      const address = Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+      const address = masterAddrReply(reply);
       if (!address) {
         unreachable.push(new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)}`));
         this.#drop(label);
@@ -220,4 +220,9 @@ export class Sentinels {
     this.#connections.get(label)?.then((c) => c.destroy("dropped after a bad reply"), () => {});
     this.#connections.delete(label);
   }
+}
+
+/** The address in a reply to `SENTINEL get-master-addr-by-name` (null reply: handled by callers), or null if malformed. */
+export function masterAddrReply(reply: Reply): Address | null {
+  return Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
 }

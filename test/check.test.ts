@@ -28,6 +28,11 @@ describe("check and flags mode", () => {
     expect(good.stdout.split("\n").filter((l) => l.includes(`127.0.0.1:${master.port}`)).length).toBe(3); // every sentinel's answer
     expect(good.stdout).toContain("all 1 database(s) have a verified master");
 
+    // A master port and a replica port of the same master are one check, not two identical rows.
+    const both = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--db", "mymaster/replicas=6381"]);
+    expect(both.code).toBe(0);
+    expect(both.stdout).toContain("all 1 database(s) have a verified master");
+
     // The same through a config file, with one database no sentinel knows: exit 1.
     const config = await dep.configFile([{ name: "mymaster", port: 6380 }, { name: "nosuch", port: 6381 }]);
     const partly = await run(["check", config]);
