@@ -184,8 +184,7 @@ Examples:
 
 Run \`sentinel-tunnel <command> --help\` for a command's options (\`run\` is the default command).`,
   );
-  // Commands inherit the output and exit handling.
-  for (const command of root.commands) command.configureOutput(root.configureOutput()).exitOverride().showHelpAfterError();
+  // Commands inherit the output and exit handling: .command() copies them from the root, set above.
   return root;
 }
 

@@ -22,13 +22,8 @@ export class ConfigError extends Error {
 /** A local port could not be listened on (in use, not permitted, bad bind address). */
 export class ListenError extends Error {
   override name = "ListenError";
-  constructor(
-    readonly database: string,
-    readonly where: string,
-    reason: string,
-    /** Who wanted the port, when not a database (e.g. "metrics listener"). */
-    who = `database '${database}'`,
-  ) {
+  /** `who`: what wanted the port (`database 'mymaster'`, `metrics listener`). */
+  constructor(who: string, where: string, reason: string) {
     super(`${who}: cannot listen on ${where}: ${reason}`);
   }
 }
@@ -49,13 +44,17 @@ export class SentinelUnreachableError extends RedisError {
 /** None of the known sentinels could be reached: check the addresses and that redis-sentinel runs. */
 export class NoSentinelReachableError extends RedisError {
   override name = "NoSentinelReachableError";
+  /** Every sentinel refused the tunnel's credentials or TLS settings: retrying cannot help. */
+  readonly misconfigured: boolean;
   constructor(readonly attempts: SentinelUnreachableError[]) {
     const list = attempts.map((a) => `${a.sentinel}: ${a.reason}`).join("; ") || "none configured";
+    const misconfigured = attempts.length > 0 && attempts.every((a) => a.misconfigured);
     super(
-      attempts.length > 0 && attempts.every((a) => a.misconfigured)
+      misconfigured
         ? `no sentinel accepted the tunnel's ${attempts.every((a) => a.misconfigured === "tls") ? "TLS settings" : "credentials"} (${list})`
         : `no sentinel reachable (${list}); check Sentinels_addresses_list and that redis-sentinel is running`,
     );
+    this.misconfigured = misconfigured;
   }
 }
 

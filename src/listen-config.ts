@@ -39,6 +39,6 @@ export const socketMode = z
 
 /** A database's listen settings back in the file's format. */
 export function listenToJson(db: DatabaseConfig): Record<string, unknown> {
-  if (db.unix) return { Local_port: `unix:${db.unix.path}`, unixSocketMode: db.unix.mode.toString(8) };
+  if (db.unix) return { Local_port: `unix:${db.unix.path}`, unixSocketMode: db.unix.mode.toString(8).padStart(3, "0") }; // 0o060 is "060", not "60"
   return { Local_port: db.bind ? formatAddress({ host: db.bind, port: db.port }) : String(db.port) };
 }

@@ -49,7 +49,7 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
         : e.code === "EADDRNOTAVAIL"
           ? "no local interface has this address (check bind)"
           : e.message;
-    throw new ListenError(db.name, listenWhere(config, db), reason);
+    throw new ListenError(`database '${db.name}'`, listenWhere(config, db), reason);
   }
 }
 

@@ -139,7 +139,7 @@ export function startMetrics(where: string, sessions: SessionRegistry, observe: 
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    throw new ListenError("", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message, "metrics listener");
+    throw new ListenError("metrics listener", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message);
   }
   return { url: `http://${where}`, registry, stop: () => void server.stop(true) };
 }

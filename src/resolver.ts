@@ -250,5 +250,5 @@ function settled(p: Promise<OwnedSocket>): Promise<{ socket?: OwnedSocket; error
 /** Wrong credentials or TLS settings on the redis hop, or every sentinel refused ours. */
 function isConfigProblem(error: unknown): boolean {
   if (error instanceof AuthError || error instanceof TlsRejectedError) return true;
-  return error instanceof NoSentinelReachableError && error.attempts.length > 0 && error.attempts.every((a) => a.misconfigured);
+  return error instanceof NoSentinelReachableError && error.misconfigured;
 }
