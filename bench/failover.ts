@@ -103,19 +103,25 @@ export async function failoverUnderLoad(deployment: Deployment, name: string, po
   const writers = Array.from({ length: opts.writers }, (_, w) => writer(w));
   await Bun.sleep(opts.settleMs ?? 300); // steady write load before the failover (load, not synchronisation)
   const switched = watchSwitch(deployment, name, fromAddr, 5, stop);
-  const t0 = performance.now();
-  const result = await deployment.failover(name, { demote: "harness" });
-  const harnessMs = performance.now() - t0;
-  const to = result.to;
-  // Keep writing until every writer has written to the new master, or 10 s passed.
-  const deadline = performance.now() + 10_000;
-  while (performance.now() < deadline) {
-    const onNew = new Set(acks.filter((a) => a.port === to.port).map((a) => a.writer));
-    if (onNew.size >= opts.writers) break;
-    await Bun.sleep(20);
+  let harnessMs: number;
+  let to: Awaited<ReturnType<Deployment["failover"]>>["to"];
+  try {
+    const t0 = performance.now();
+    const result = await deployment.failover(name, { demote: "harness" });
+    harnessMs = performance.now() - t0;
+    to = result.to;
+    // Keep writing until every writer has written to the new master, or 10 s passed.
+    const deadline = performance.now() + 10_000;
+    while (performance.now() < deadline) {
+      const onNew = new Set(acks.filter((a) => a.port === to.port).map((a) => a.writer));
+      if (onNew.size >= opts.writers) break;
+      await Bun.sleep(20);
+    }
+  } finally {
+    // Also when the failover throws: stop the writers and the switch watcher, or they run on for the rest of the bench.
+    stop.done = true;
+    await Promise.allSettled([...writers, switched]);
   }
-  stop.done = true;
-  await Promise.all(writers);
   const { promoted, switched: tSwitch } = await switched;
 
   // Which acknowledged keys does the new master not have?
