@@ -23,34 +23,47 @@ export async function throughput(port: number, pipeline: number, requests: numbe
   return result;
 }
 
-/** Connect, send PING, wait for the reply, close. Resolves with the reply line; rejects on close/timeout. */
-export function pingConnection(port: number, timeoutMs = 10_000): Promise<string> {
+/**
+ * Connect and send PING. Resolves with the still-open socket once +PONG came; on any other reply,
+ * a close, an error or no reply within `timeoutMs`, closes the socket (if it opened) and rejects.
+ */
+export function ping(port: number, timeoutMs = 10_000): Promise<Socket> {
   return new Promise((resolve, reject) => {
     let reply = "";
+    let socket: Socket | null = null;
     let done = false;
-    const finish = (socket: Socket | null, error?: Error) => {
+    const finish = (error?: Error) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      if (!error) return resolve(socket!);
       socket?.end();
-      if (error) reject(error);
-      else resolve(reply.trimEnd());
+      reject(error);
     };
-    const timer = setTimeout(() => finish(null, new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
     Bun.connect({
       hostname: HOST,
       port,
       socket: {
-        open: (s) => void s.write("PING\r\n"),
-        data: (s, chunk) => {
-          reply += chunk.toString();
-          if (reply.endsWith("\r\n")) finish(s, reply.startsWith("+PONG") ? undefined : new Error(reply.trimEnd()));
+        open: (s) => {
+          socket = s;
+          if (done) s.end(); // timed out before the connection opened
+          else s.write("PING\r\n");
         },
-        close: () => finish(null, new Error(`connection closed after ${JSON.stringify(reply)}`)),
-        error: (_s, error) => finish(null, error),
+        data: (_s, chunk) => {
+          reply += chunk.toString();
+          if (reply.endsWith("\r\n")) finish(reply.startsWith("+PONG") ? undefined : new Error(reply.trimEnd()));
+        },
+        close: () => finish(new Error(`connection closed after ${JSON.stringify(reply)}`)),
+        error: (_s, error) => finish(error),
       },
-    }).catch((error) => finish(null, error));
+    }).catch((error) => finish(error));
   });
+}
+
+/** Connect, send PING, wait for +PONG, close. Rejects on another reply, close, error or timeout. */
+export async function pingConnection(port: number, timeoutMs = 10_000): Promise<void> {
+  (await ping(port, timeoutMs)).end();
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -90,26 +103,7 @@ export async function storm(port: number, clients: number): Promise<{ served: nu
 export async function idleSessions(port: number, pid: number, count: number): Promise<{ opened: number; rssBytes: number; baseRssBytes: number }> {
   const base = memory(pid).rss;
   const sockets: Socket[] = [];
-  const open = () =>
-    new Promise<void>((resolve, reject) => {
-      let reply = "";
-      Bun.connect({
-        hostname: HOST,
-        port,
-        socket: {
-          open: (s) => {
-            sockets.push(s);
-            s.write("PING\r\n");
-          },
-          data: (_s, chunk) => {
-            reply += chunk.toString();
-            if (reply.endsWith("\r\n")) (reply.startsWith("+PONG") ? resolve() : reject(new Error(reply.trimEnd())));
-          },
-          close: () => reject(new Error("closed")),
-          error: (_s, error) => reject(error),
-        },
-      }).catch(reject);
-    });
+  const open = () => ping(port).then((s) => void sockets.push(s));
   let opened = 0;
   let failure: Error | undefined;
   try {
