@@ -107,6 +107,7 @@ async function main(): Promise<void> {
 
   const haproxy = opts.haproxy ? haproxyBinary() : null;
   if (!haproxy) progress(opts.haproxy ? "haproxy is not installed: skipping the HAProxy column (apt-get install -y haproxy)" : "HAProxy column skipped (--no-haproxy)");
+  const host = machine(haproxy); // before any load: it records the load average at start
 
   progress("starting the deployment (master, replica, 3 sentinels)");
   await using deployment = await startDeployment({
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
     }
 
     const stamp = started.toISOString().replace(/[:.]/g, "-");
-    const info = { ...machine(haproxy), idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
+    const info = { ...host, idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
     const json = join(out, `${stamp}.json`);
     const summaries = summarize(rounds, names);
     writeFileSync(json, JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries }, null, 2));

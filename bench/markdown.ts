@@ -17,6 +17,7 @@ function version(cmd: string[]): string {
   }
 }
 
+/** The machine and versions; call it before the measurements (it records the load average at start). */
 export function machine(haproxy: string | null) {
   return {
     cpu: `${cpus()[0]?.model ?? "unknown"} × ${cpus().length}`,
@@ -25,8 +26,16 @@ export function machine(haproxy: string | null) {
     bun: Bun.version,
     redis: version([redisBinary("redis-server"), "--version"]),
     haproxy: haproxy ? version([haproxy, "-v"]) : "not installed",
-    loadAverageAtStart: version(["cat", "/proc/loadavg"]),
+    loadAverageAtStart: loadAverage(),
   };
+}
+
+function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").trim();
+  } catch {
+    return "unknown";
+  }
 }
 
 export function writeBenchmarksMd(
