@@ -16,7 +16,7 @@ import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentine
 import { failoverUnderLoad } from "./failover.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
-import { summarize, svgChart, table, type RoundValues } from "./report.ts";
+import { summarize, svgChart, table, type RoundValues, type Summary } from "./report.ts";
 import { raiseFileLimit, sessionCapacity } from "../src/rlimit.ts";
 
 const REPO = resolve(import.meta.dir, "..");
@@ -44,7 +44,7 @@ interface Run {
   json: string;
   out: string;
   names: ColumnName[];
-  rounds: RoundValues[];
+  summaries: Summary[];
   failures: string[];
   info: ReturnType<typeof machine> & { counts: Counts } & Record<string, unknown>;
   started: Date;
@@ -53,11 +53,10 @@ interface Run {
 
 /** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
 function publish(run: Run): void {
-  const summaries = summarize(run.rounds, run.names);
-  const md = table(summaries, run.names) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
+  const md = table(run.summaries, run.names) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
   process.stdout.write(`${md}\n`);
   const n = run.info.counts.rounds;
-  writeFileSync(join(run.out, "chart.svg"), svgChart(summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));
+  writeFileSync(join(run.out, "chart.svg"), svgChart(run.summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));
   progress(`raw numbers: ${run.json}; chart: ${join(run.out, "chart.svg")}`);
   if (run.benchmarksMd) {
     writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: relative(REPO, join(run.out, "chart.svg")), info: run.info, started: run.started, rounds: n, jsonPath: relative(REPO, run.json) });
@@ -69,11 +68,12 @@ function publish(run: Run): void {
 function republish(json: string): void {
   const saved = JSON.parse(readFileSync(json, "utf8"));
   const { rounds, failures, started, quick, columns, summary: _summary, ...info } = saved;
+  const names: ColumnName[] = columns ?? ["direct", "tunnel", ...(info.haproxy === "not installed" ? [] : ["haproxy"])];
   publish({
     json,
     out: dirname(json),
-    names: columns ?? ["direct", "tunnel", ...(info.haproxy === "not installed" ? [] : ["haproxy"])],
-    rounds: rounds.map((r: { values: RoundValues }) => r.values),
+    names,
+    summaries: summarize(rounds.map((r: { values: RoundValues }) => r.values), names),
     failures: failures ?? [],
     info,
     started: new Date(started),
@@ -99,11 +99,12 @@ async function main(): Promise<void> {
   const out = resolve(opts.out ?? (opts.quick || only ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")));
   mkdirSync(out, { recursive: true });
 
-  // Each idle session costs the proxy two descriptors: stay under the hard limit we can get.
+  // Each idle session costs the proxy two descriptors: stay under the soft limit (raised to the hard one
+  // if it can be; the columns inherit it). sessionCapacity keeps 64 back for listeners and sentinels.
   const files = await raiseFileLimit();
-  const capacity = sessionCapacity(files.hard) ?? counts.idleSessions;
-  const idleCount = Math.min(counts.idleSessions, capacity - 50);
-  if (idleCount < counts.idleSessions) progress(`idle sessions: ${idleCount} instead of ${counts.idleSessions} (hard open-file limit ${files.hard}; each session needs 2 descriptors in the proxy)`);
+  const capacity = sessionCapacity(files.soft) ?? counts.idleSessions;
+  const idleCount = Math.min(counts.idleSessions, capacity);
+  if (idleCount < counts.idleSessions) progress(`idle sessions: ${idleCount} instead of ${counts.idleSessions} (open-file soft limit ${files.soft}; each session needs 2 descriptors in the proxy)`);
 
   const haproxy = opts.haproxy ? haproxyBinary() : null;
   if (!haproxy) progress(opts.haproxy ? "haproxy is not installed: skipping the HAProxy column (apt-get install -y haproxy)" : "HAProxy column skipped (--no-haproxy)");
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
     const json = join(out, `${stamp}.json`);
     const summaries = summarize(rounds, names);
     writeFileSync(json, JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries }, null, 2));
-    publish({ json, out, names, rounds, failures, info, started, benchmarksMd: !opts.quick && !only });
+    publish({ json, out, names, summaries, failures, info, started, benchmarksMd: !opts.quick && !only });
     if (failures.length && opts.quick) throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
   } finally {
     for (const c of columns) await c.stop();
