@@ -16,24 +16,12 @@ import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentine
 import { failoverUnderLoad } from "./failover.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
-import { summarize, svgChart, table, type RoundValues, type Summary } from "./report.ts";
+import { summarize, svgChart, table, type Counts, type RoundValues, type Summary } from "./report.ts";
 import { raiseFileLimit, sessionCapacity } from "../src/rlimit.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const NAME = "mymaster";
 const MiB = 1 << 20;
-
-interface Counts {
-  rounds: number;
-  p16Requests: number;
-  p1Requests: number;
-  connections: number;
-  warmup: number;
-  stormClients: number;
-  idleSessions: number;
-  bigValueBytes: number;
-  writers: number;
-}
 
 const FULL: Counts = { rounds: 5, p16Requests: 400_000, p1Requests: 100_000, connections: 2000, warmup: 200, stormClients: 1000, idleSessions: 10_000, bigValueBytes: 512 * MiB, writers: 8 };
 const QUICK: Counts = { rounds: 1, p16Requests: 2000, p1Requests: 1000, connections: 50, warmup: 5, stormClients: 50, idleSessions: 100, bigValueBytes: 1 * MiB, writers: 2 };
@@ -53,7 +41,7 @@ interface Run {
 
 /** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
 function publish(run: Run): void {
-  const md = table(run.summaries, run.names) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
+  const md = table(run.summaries, run.names, run.info.counts) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
   process.stdout.write(`${md}\n`);
   const n = run.info.counts.rounds;
   writeFileSync(join(run.out, "chart.svg"), svgChart(run.summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));

@@ -5,6 +5,19 @@
  */
 import type { ColumnName } from "./columns.ts";
 
+/** How much each figure does in one round (full and --quick runs differ); saved with the raw numbers. */
+export interface Counts {
+  rounds: number;
+  p16Requests: number;
+  p1Requests: number;
+  connections: number;
+  warmup: number;
+  stormClients: number;
+  idleSessions: number;
+  bigValueBytes: number;
+  writers: number;
+}
+
 export type Better = "higher" | "lower" | "zero" | "info";
 
 export interface Figure {
@@ -16,8 +29,8 @@ export interface Figure {
   chart?: boolean;
   /** Columns that measure it. */
   columns: ColumnName[];
-  /** The issue's absolute target for the tunnel, and whether a value meets it. */
-  target?: [string, (tunnel: number) => boolean];
+  /** The issue's absolute target for the tunnel, and whether a value meets it (given the run's counts). */
+  target?: [string, (tunnel: number, counts: Counts) => boolean];
   /** No tunnel / HAProxy ratio (HAProxy's figure is about zero). */
   noRatio?: boolean;
 }
@@ -34,7 +47,7 @@ export const FIGURES: Figure[] = [
   { key: "conn_p99", label: "new connection + PING, p99", unit: "ms", better: "lower", chart: true, columns: ALL },
   { key: "storm_ms", label: "storm: time to last reply", unit: "ms", better: "lower", columns: ALL },
   { key: "storm_failed", label: "storm: clients not served", unit: "clients", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
-  { key: "storm_queries", label: "storm: sentinel queries (background rate subtracted)", unit: "queries", better: "info", columns: ["tunnel"], target: ["≤ clients", (v) => v <= 1000] },
+  { key: "storm_queries", label: "storm: sentinel queries (background rate subtracted)", unit: "queries", better: "info", columns: ["tunnel"], target: ["≤ clients", (v, counts) => v <= counts.stormClients] },
   { key: "idle_rss", label: "idle sessions: RSS", unit: "MiB", better: "lower", columns: PROXIES, target: ["< 200 MiB", (v) => v < 200] },
   { key: "big_ms", label: "big value: SET + GET time", unit: "ms", better: "lower", columns: ALL },
   { key: "big_rss", label: "big value: peak RSS growth", unit: "MiB", better: "lower", columns: PROXIES, noRatio: true, target: ["< 64 MiB", (v) => v < 64] },
@@ -108,8 +121,8 @@ function num(x: number | undefined, unit: string): string {
   return String(Math.round(x * 10) / 10);
 }
 
-function target(figure: Figure, tunnel: number | undefined): string {
-  if (figure.target) return tunnel === undefined ? figure.target[0] : `${figure.target[0]}: ${figure.target[1](tunnel) ? "met" : "**missed**"}`;
+function target(figure: Figure, tunnel: number | undefined, counts: Counts): string {
+  if (figure.target) return tunnel === undefined ? figure.target[0] : `${figure.target[0]}: ${figure.target[1](tunnel, counts) ? "met" : "**missed**"}`;
   if (figure.better === "higher") return "≥ HAProxy";
   if (figure.key === "conn_p50") return "≤ HAProxy";
   return "";
@@ -117,8 +130,8 @@ function target(figure: Figure, tunnel: number | undefined): string {
 
 const fmtRatio = (r: Ratio | undefined) => (r ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : "—");
 
-/** The Markdown table: medians, ratios as "median (min–max)" over rounds. */
-export function table(summaries: Summary[], columns: ColumnName[]): string {
+/** The Markdown table: medians, ratios as "median (min–max)" over rounds; targets judged against the run's `counts`. */
+export function table(summaries: Summary[], columns: ColumnName[], counts: Counts): string {
   const hasHa = columns.includes("haproxy");
   const head = ["figure", "direct", "sentinel-tunnel", ...(hasHa ? ["HAProxy"] : []), "tunnel / direct", ...(hasHa ? ["HAProxy / direct", "tunnel / HAProxy", "tunnel ahead?"] : []), "issue target (tunnel)"];
   const rows = summaries.map(({ figure, medians, tunnelToDirect, haproxyToDirect, tunnelToHaproxy, ahead }) => [
@@ -128,7 +141,7 @@ export function table(summaries: Summary[], columns: ColumnName[]): string {
     ...(hasHa ? [num(medians.haproxy, figure.unit)] : []),
     fmtRatio(tunnelToDirect),
     ...(hasHa ? [fmtRatio(haproxyToDirect), fmtRatio(tunnelToHaproxy), ahead === undefined ? "—" : ahead ? "yes" : "**no**"] : []),
-    target(figure, medians.tunnel),
+    target(figure, medians.tunnel, counts),
   ]);
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
