@@ -11,6 +11,7 @@
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { freePort, startRedis, waitForPort } from "../test/harness/index.ts";
+import { spawnTracked, terminate } from "../test/harness/procs.ts";
 import { newConnectionLatency, percentile, storm } from "./figures.ts";
 
 const ROUNDS = 3;
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     } else console.log("(taskset missing or a single CPU: CPU placement not measured)\n");
 
     const port = await freePort();
-    const pipe = Bun.spawn([process.execPath, join(import.meta.dir, "bare-pipe.ts"), String(port), String(redis.port)], { stdout: "ignore" });
+    const pipe = spawnTracked([process.execPath, join(import.meta.dir, "bare-pipe.ts"), String(port), String(redis.port)], {}); // SIGKILLed at exit if we crash
     try {
       await waitForPort(port, { timeoutMs: 10_000 });
       console.log(
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
         );
       }
     } finally {
-      pipe.kill();
+      await terminate(pipe);
     }
   } finally {
     await redis.stop();

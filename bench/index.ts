@@ -70,6 +70,10 @@ function republish(json: string): void {
 }
 
 async function main(): Promise<void> {
+  // A signal would end the process without the "exit" hook (src/procs.ts) that SIGKILLs the children
+  // (redis, sentinels, tunnel, HAProxy) and removes their temp dirs; process.exit runs it.
+  process.on("SIGINT", () => process.exit(130));
+  process.on("SIGTERM", () => process.exit(143));
   const opts = new Command("bench")
     .option("--quick", "tiny counts, one round (CI: keeps the harness from rotting)")
     .option("--rounds <n>", "rounds (default 5)", (v) => Number(v))
