@@ -4,8 +4,7 @@
  * no backpressure (its accept backlog is widened as the tunnel's is, or storms measure Bun's 512).
  * Used by bench/floor.ts only; never a product path.
  */
-import { libc } from "../src/libc.ts";
-import { LISTEN_BACKLOG } from "../src/listeners.ts";
+import { widenBacklog } from "../src/listeners.ts";
 type Side = { peer: import("bun").Socket<Side> | null; early: Buffer[] };
 const [listenPort, upstreamPort] = process.argv.slice(2).map(Number);
 
@@ -38,5 +37,4 @@ const listener = Bun.listen<Side>({
     error() {},
   },
 });
-const lib = libc();
-if (typeof lib !== "string") lib.listen((listener as unknown as { fd: number }).fd, LISTEN_BACKLOG); // bun-types lacks fd
+widenBacklog(listener);

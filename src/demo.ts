@@ -30,7 +30,6 @@ class Writer {
   lastValue = 0;
   drops = 0;
   /** performance.now() of every acknowledgement. */
-  readonly ackedAt: number[] = [];
   onAck: ((value: number) => void) | null = null;
   onDrop: ((reason: string) => void) | null = null;
   #running = true;
@@ -48,7 +47,6 @@ class Writer {
         const value = Number(await this.#client.command(["INCR", KEY], 5000));
         this.acked++;
         this.lastValue = value;
-        this.ackedAt.push(performance.now());
         this.onAck?.(value);
         await Bun.sleep(10); // pace: ~100 writes/s, easy to follow
       } catch (error) {

@@ -3,9 +3,8 @@
  * root or with password-less sudo, brew on macOS. Says what it runs; otherwise prints the exact
  * command for the user to run.
  */
-import { redisBinary } from "./procs.ts";
+import { APT_PACKAGES, redisBinary } from "./procs.ts";
 
-const APT_PACKAGES = ["redis-server", "redis-sentinel", "redis-tools"];
 
 function haveRedis(): boolean {
   try {

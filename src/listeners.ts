@@ -54,7 +54,7 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
 }
 
 /** Best effort: where libc cannot be called the listener keeps Bun's backlog (512). */
-function widenBacklog<T>(listener: Listener<T>): Listener<T> {
+export function widenBacklog<T>(listener: Listener<T>): Listener<T> {
   const lib = libc();
   const fd = (listener as { fd?: number }).fd;
   if (typeof lib !== "string" && typeof fd === "number" && fd >= 0) lib.listen(fd, LISTEN_BACKLOG);

@@ -10,7 +10,9 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const HOST = "127.0.0.1" as const;
-const INSTALL_HINT = "install with `apt-get install -y redis-server redis-sentinel redis-tools`";
+/** The Debian packages that bring redis-server, redis-sentinel and redis-cli. */
+export const APT_PACKAGES = ["redis-server", "redis-sentinel", "redis-tools"];
+const INSTALL_HINT = `install with \`apt-get install -y ${APT_PACKAGES.join(" ")}\``;
 
 /** Absolute path of `redis-server`, `redis-sentinel` or `redis-cli` (REDIS_BIN_DIR first, then PATH). */
 export function redisBinary(name: "redis-server" | "redis-sentinel" | "redis-cli"): string {
