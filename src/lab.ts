@@ -152,6 +152,18 @@ export class Lab {
   }
 }
 
+/**
+ * Wait for every start; what started is added to `started` (for the caller's cleanup) even when
+ * another failed — with Promise.all, a sibling finishing after the failure would be left running.
+ */
+export async function allOrCleanup<T extends S, S>(starts: Promise<T>[], started: S[]): Promise<T[]> {
+  const results = await Promise.allSettled(starts);
+  started.push(...results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Master, replica (link up), three sentinels that know each other and the replica. */
 export async function startLab(opts: { name?: string; progress?: (line: string) => void } = {}): Promise<Lab> {
   const name = opts.name ?? "mymaster";
@@ -166,7 +178,10 @@ export async function startLab(opts: { name?: string; progress?: (line: string) 
     say(`redis-server replica  on ${replica.address}, replicating ${master.address}`);
     await waitFor(async () => (await replica.info("replication")).master_link_status === "up", { timeoutMs: 10_000, message: "replica link did not come up" });
     const monitored = [{ name, port: master.port, quorum: 2 }];
-    const sentinels = await Promise.all([0, 1, 2].map(async () => track(await launch("redis-sentinel", dir, (port) => sentinelConfigLines(port, dir, monitored)))));
+    const sentinels = await allOrCleanup(
+      [0, 1, 2].map(() => launch("redis-sentinel", dir, (port) => sentinelConfigLines(port, dir, monitored))),
+      started,
+    );
     say(`redis-sentinel x3     on ${sentinels.map((s) => s.address).join(", ")}, monitoring '${name}'`);
     say("waiting for the sentinels to discover each other and the replica ...");
     await waitFor(

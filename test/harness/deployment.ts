@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ReplyError } from "redis-errors";
 import { TestClient } from "./client.ts";
+import { allOrCleanup } from "../../src/lab.ts";
 import { HOST, makeTempDir, removeTempDir } from "./procs.ts";
 import { RedisServer, type RedisProc } from "./redis.ts";
 import { adminClient, redisSecurityConfig, sentinelSecurityConfig, type DeploymentSecurity } from "./secure.ts";
@@ -41,15 +42,6 @@ async function demoteTo(server: RedisProc, master: RedisProc): Promise<void> {
   const replies = await client.pipeline([["MULTI"], ["REPLICAOF", master.host, master.port], ["CONFIG", "REWRITE"], ["EXEC"]]);
   const failed = replies.flat().find((r) => r instanceof Error);
   if (failed) throw failed;
-}
-
-/** Wait for all starts to settle, record the ones that started (for cleanup), throw if any failed. */
-async function allOrCleanup<T extends ManagedServer>(starts: Promise<T>[], started: ManagedServer[]): Promise<T[]> {
-  const results = await Promise.allSettled(starts);
-  started.push(...results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])));
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 export class Deployment implements AsyncDisposable {
