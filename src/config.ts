@@ -183,7 +183,7 @@ export function readConfigFile(file: string): { input: Record<string, unknown>; 
     throw new ConfigError(file, "", `is not valid JSON: ${(error as Error).message}`);
   }
   const { input, warnings } = canonicalConfig(json, file);
-  return { input, warnings: [...warnings, ...securityWarnings(json, file)].map((w) => `${file}: ${w}`) };
+  return { input, warnings: [...warnings, ...securityWarnings(input, file)].map((w) => `${file}: ${w}`) };
 }
 
 /** Validate an already parsed config object; `source` names it in errors. */

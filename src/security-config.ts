@@ -93,18 +93,21 @@ export function securityToJson(config: SecuritySettings): Record<string, unknown
   return out;
 }
 
-/** Warnings about a config file that holds passwords, or names password/key files, others can read. */
-export function securityWarnings(json: unknown, file: string): string[] {
-  if (!json || typeof json !== "object") return [];
-  const record = json as Record<string, unknown>;
+/**
+ * Warnings about a config file that holds passwords, or names password/key files, others can read.
+ * `input`: the config with its keys in their canonical spelling (config.ts canonicalConfig).
+ */
+export function securityWarnings(input: Record<string, unknown>, file: string): string[] {
+  const record = input;
   const out: string[] = [];
-  const inline = Object.keys(record).filter((k) => /^(sentinel|redis)password$/i.test(k));
+  const inline = (["sentinelPassword", "redisPassword"] as const).filter((k) => record[k] !== undefined);
   if (inline.length > 0) {
     const warning = readableByOthers(file, `holds ${inline.join(" and ")}`);
     if (warning) out.push(`${warning}, or move the password to ${inline[0]}File or the environment`);
   }
-  for (const [key, value] of Object.entries(record)) {
-    if (!/^(sentinel|redis)passwordfile$/i.test(key) || typeof value !== "string") continue;
+  for (const key of ["sentinelPasswordFile", "redisPasswordFile"] as const) {
+    const value = record[key];
+    if (typeof value !== "string") continue;
     const warning = readableByOthers(value, "holds a password");
     if (warning) out.push(`${key}: ${warning}`);
   }

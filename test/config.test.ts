@@ -1,8 +1,9 @@
 /** The config file: the original's format, our extensions, and an error naming file and field for each mistake. */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readConfigFile } from "../src/config.ts";
 import { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from "../src/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-config-"));
@@ -65,6 +66,17 @@ describe("config", () => {
   test("unknown keys are ignored with a warning naming them", () => {
     const { warnings } = parseConfig({ ...original, Databases: [{ Name: "a", Local_port: 1, Colour: "red" }], extra: true }, "cfg.json");
     expect(warnings).toEqual(["cfg.json: extra: unknown setting, ignored", "cfg.json: Databases[0].Colour: unknown setting, ignored"]);
+  }, 5000);
+
+  test("key and password files others can read are warned about, whatever the spelling of their keys", () => {
+    const key = file("world.key", "not really a key");
+    const password = file("world.pw", "secret");
+    chmodSync(key, 0o644);
+    chmodSync(password, 0o644);
+    const cfg = file("lower-case.json", JSON.stringify({ ...original, REDISTLS: { keyFile: key }, redispasswordfile: password }));
+    chmodSync(cfg, 0o600);
+    const { warnings } = readConfigFile(cfg);
+    expect(warnings.filter((w) => w.includes("readable by every user")).map((w) => w.split(": ")[1])).toEqual(["redisPasswordFile", "redisTls.keyFile"]);
   }, 5000);
 
   const cases: [string, unknown, string][] = [
