@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 
   // Each idle session costs the proxy two descriptors: stay under the soft limit (raised to the hard one
   // if it can be; the columns inherit it). sessionCapacity keeps 64 back for listeners and sentinels.
-  const files = await raiseFileLimit();
+  const files = raiseFileLimit();
   const capacity = sessionCapacity(files.soft) ?? counts.idleSessions;
   const idleCount = Math.min(counts.idleSessions, capacity);
   if (idleCount < counts.idleSessions) progress(`idle sessions: ${idleCount} instead of ${counts.idleSessions} (open-file soft limit ${files.soft}; each session needs 2 descriptors in the proxy)`);

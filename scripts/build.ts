@@ -13,17 +13,17 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
-export const DEFAULT_TARGET = "bun-linux-x64";
+const DEFAULT_TARGET = "bun-linux-x64";
 
 /** Where `target`'s binary goes by default: dist/sentinel-tunnel for linux x64, suffixed otherwise. */
-export function defaultOutfile(target: string): string {
+function defaultOutfile(target: string): string {
   if (target === DEFAULT_TARGET) return "dist/sentinel-tunnel";
   const suffix = target.replace(/^bun-/, "");
   return `dist/sentinel-tunnel-${suffix}${target.includes("windows") ? ".exe" : ""}`;
 }
 
 /** The `bun build` command line for `target` → `outfile` (relative to the repo root). */
-export function buildCommand(target = DEFAULT_TARGET, outfile = defaultOutfile(target)): string[] {
+function buildCommand(target = DEFAULT_TARGET, outfile = defaultOutfile(target)): string[] {
   return [
     process.execPath,
     "build",

@@ -42,7 +42,7 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   const log = createLogger({ file: config.logFile, level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
-  const files = await raiseFileLimit(); // before listening: every session holds two descriptors
+  const files = raiseFileLimit(); // before listening: every session holds two descriptors
   // Signals are handled from before the ports open: a SIGTERM right after start still drains.
   let tunnel: Tunnel | null = null;
   let pending: string | null = null;

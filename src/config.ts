@@ -193,7 +193,7 @@ export function parseConfig(json: unknown, source: string): LoadedConfig {
 }
 
 /** The config object with every key in its canonical spelling (unknown keys dropped, with a warning each). */
-export function canonicalConfig(json: unknown, source: string): { input: Record<string, unknown>; warnings: string[] } {
+function canonicalConfig(json: unknown, source: string): { input: Record<string, unknown>; warnings: string[] } {
   const warnings: string[] = [];
   const input = canonicalKeys(json, TOP_KEYS_ALL, "", warnings);
   if (input && typeof input === "object" && Array.isArray((input as Record<string, unknown>).Databases)) {

@@ -5,7 +5,7 @@
  * other platform, or if libc cannot be loaded, it reports what it could not do.
  */
 
-export interface FileLimit {
+interface FileLimit {
   /** Soft limit after the attempt (null when unknown). */
   soft: number | null;
   hard: number | null;
@@ -21,7 +21,7 @@ const INFINITY = 0xffffffffffffffffn; // RLIM_INFINITY
 const asNumber = (v: bigint): number => (v >= INFINITY ? Number.POSITIVE_INFINITY : Number(v));
 
 /** Raise the soft open-file limit to the hard limit. */
-export async function raiseFileLimit(): Promise<FileLimit> {
+export function raiseFileLimit(): FileLimit {
   const libc = loadLibc();
   const hint = "raise it before starting the tunnel: `ulimit -n <hard limit>` in the shell, LimitNOFILE= in a systemd unit, or --ulimit nofile=... for docker";
   if (typeof libc === "string") return { soft: null, hard: null, problem: `cannot check the open-file limit (${libc}); ${hint}` };

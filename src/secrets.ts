@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { inspect } from "node:util";
 
-export const MASK = "********";
+const MASK = "********";
 
 export class Secret {
   readonly #value: string;
@@ -46,7 +46,7 @@ export function authCommand(credentials: Credentials): string[] {
 }
 
 /** The config keys of one hop, as written (already validated as strings). */
-export interface CredentialKeys {
+interface CredentialKeys {
   password?: string;
   username?: string;
   passwordFile?: string;

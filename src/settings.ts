@@ -9,7 +9,7 @@ import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } f
 import { ConfigError } from "./errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";
 
-export const ENV_PREFIX = "SENTINEL_TUNNEL_";
+const ENV_PREFIX = "SENTINEL_TUNNEL_";
 export const ENV_SENTINELS = `${ENV_PREFIX}SENTINELS`;
 export const ENV_DBS = `${ENV_PREFIX}DBS`;
 
