@@ -15,7 +15,7 @@ import { formatAddress } from "./address.ts";
 import { formatCheck, runCheck } from "./check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
-import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type Logger } from "./log.ts";
+import { createLogger, reopenLogFiles, type Logger } from "./log.ts";
 import { raiseFileLimit, sessionCapacity } from "./rlimit.ts";
 import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
 
@@ -103,10 +103,9 @@ function withSettingFlags(command: Command): Command {
   command
     .option("-s, --sentinel <host:port>", `a sentinel (repeat, or comma-separate); env ${ENV_SENTINELS}`, collectList)
     .option("-d, --db <name=port>", `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`, collectList);
-  for (const { flag, help } of Object.values(SETTING_FLAGS)) {
-    const option = new Option(flag, help);
-    if (flag.startsWith("--log-level")) option.choices(LOG_LEVELS);
-    if (flag.startsWith("--log-format")) option.choices(LOG_FORMATS);
+  for (const setting of Object.values(SETTING_FLAGS)) {
+    const option = new Option(setting.flag, setting.help);
+    if ("choices" in setting) option.choices(setting.choices);
     command.addOption(option);
   }
   return command;

@@ -6,6 +6,7 @@
  * Also: masking secrets for `--print-config`.
  */
 import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } from "./config.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { ConfigError } from "./errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";
 
@@ -19,26 +20,15 @@ export const SETTING_FLAGS = {
   pollInterval: { key: "pollIntervalMs", flag: "--poll-interval <ms>", help: `how often to ask Sentinel for each master (default ${DEFAULTS.pollIntervalMs})` },
   connectTimeout: { key: "connectTimeoutMs", flag: "--connect-timeout <ms>", help: `how long a new client may wait for a verified master (default ${DEFAULTS.connectTimeoutMs})` },
   sentinelTimeout: { key: "sentinelTimeoutMs", flag: "--sentinel-timeout <ms>", help: `deadline per sentinel connect and reply (default ${DEFAULTS.sentinelTimeoutMs})` },
-  logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)" },
-  logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)" },
+  logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)", choices: LOG_LEVELS },
+  logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)", choices: LOG_FORMATS },
   logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
   metrics: { key: "metrics", flag: "--metrics <host:port>", help: "serve /metrics, /healthz and /readyz here, e.g. 127.0.0.1:9121 (default off)" },
   drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
 } as const;
 
-export interface SettingFlags {
-  sentinel?: string[];
-  db?: string[];
-  bind?: string;
-  pollInterval?: string;
-  connectTimeout?: string;
-  sentinelTimeout?: string;
-  logLevel?: string;
-  logFormat?: string;
-  logFile?: string;
-  metrics?: string;
-  drainTimeout?: string;
-}
+/** What commander hands over: the lists, and one string per SETTING_FLAGS entry. */
+export type SettingFlags = { sentinel?: string[]; db?: string[] } & Partial<Record<keyof typeof SETTING_FLAGS, string>>;
 
 export interface SettingSources {
   /** Config file path, if any. */
