@@ -66,7 +66,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   );
   let metrics: MetricsServer | null = null;
   try {
-    if (config.metrics) metrics = startMetrics(config.metrics, registry, (events) => registry.observers.push(events));
+    if (config.metrics) metrics = startMetrics(config.metrics, registry);
   } catch (error) {
     registry.stop();
     sentinels.close();

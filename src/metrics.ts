@@ -116,10 +116,10 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
 }
 
 /** Listen on `where` (`host:port`); a busy port throws ListenError naming it. */
-export function startMetrics(where: string, sessions: SessionRegistry, observe: (events: TunnelEvents) => void): MetricsServer {
+export function startMetrics(where: string, sessions: SessionRegistry): MetricsServer {
   const address = parseAddress(where)!;
   const registry = new Registry();
-  observe(tunnelMetrics(registry, sessions));
+  const events = tunnelMetrics(registry, sessions);
   const json = (body: unknown, status: number) => Response.json(body, { status, headers: { "cache-control": "no-store" } });
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -141,5 +141,13 @@ export function startMetrics(where: string, sessions: SessionRegistry, observe: 
     const e = error as NodeJS.ErrnoException;
     throw new ListenError("metrics listener", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message);
   }
-  return { url: `http://${where}`, registry, stop: () => void server.stop(true) };
+  sessions.observers.push(events); // only once the port is ours
+  return {
+    url: `http://${where}`,
+    registry,
+    stop: () => {
+      server.stop(true);
+      sessions.observers.splice(sessions.observers.indexOf(events), 1);
+    },
+  };
 }
