@@ -6,7 +6,7 @@ import { parseAddress } from "./address.ts";
 import { type Config } from "./config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
 import { redisConnectOptions, sentinelConnectOptions } from "./hops.ts";
-import { isLoopback } from "./listeners.ts";
+import { isLoopback, refuseLiveUnixSockets } from "./listeners.ts";
 import { drain, reload, type ReloadResult } from "./lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./metrics.ts";
 import { silentLogger, type Logger } from "./log.ts";
@@ -50,6 +50,7 @@ export interface TunnelOptions {
 }
 
 export async function startTunnel(config: Config, options: TunnelOptions = {}): Promise<Tunnel> {
+  await refuseLiveUnixSockets(config); // before anything is started that would need stopping
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
   // One options object per hop, shared by every connection to it, updated in place on reload.

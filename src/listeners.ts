@@ -1,7 +1,8 @@
 /**
  * Where and how a database's listener listens: TCP on its `bind` (the database's own, else the
  * global one; IPv6 too) or a unix socket path with a file mode, plain or TLS (`listenerTls`).
- * A stale unix socket file left by a previous run is replaced; the file is removed on stop.
+ * A stale unix socket file left by a previous run is replaced (one a running process still serves
+ * is refused at start); the file is removed on stop.
  *
  * Accept backlog: Bun listens with a fixed backlog of 512, so a burst of more clients than that
  * (a deploy restarting every worker at once) overflows the queue, the kernel drops their SYNs and
@@ -61,6 +62,21 @@ export function widenBacklog<T>(listener: Listener<T>): Listener<T> {
   return listener;
 }
 
+/**
+ * A unix socket path where a process still accepts connections is not stale: refuse it (ListenError)
+ * rather than unlink it under that process, as listen() does with a file a dead process left.
+ */
+export async function refuseLiveUnixSockets(config: Config): Promise<void> {
+  for (const db of config.databases) {
+    if (!db.unix || !isSocketFile(db.unix.path)) continue;
+    const live = await Bun.connect({ unix: db.unix.path, socket: { data() {} } }).then(
+      (socket) => (socket.terminate(), true),
+      () => false,
+    );
+    if (live) throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "a running process (another tunnel?) is listening on this socket");
+  }
+}
+
 /** Stop listening (closing open connections if `force`); a unix socket's file is removed. */
 export function stopListener<T>(listener: Listener<T>, db: DatabaseConfig, force: boolean): void {
   listener.stop(force);
@@ -72,8 +88,16 @@ export function listenerPort<T>(listener: Listener<T> | null): number | undefine
   return listener && "port" in listener ? listener.port : undefined;
 }
 
+function isSocketFile(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 function removeStaleSocket(path: string): void {
   try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
+    if (isSocketFile(path)) unlinkSync(path);
   } catch {}
 }

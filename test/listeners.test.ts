@@ -92,6 +92,13 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   expect(next.log()).toContain(`listening on unix:${path}`);
   expect(statSync(path).mode & 0o777).toBe(0o600);
   await waitFor(async () => (await pingUnix(path)) === "+PONG\r\n", { timeoutMs: 5000, message: "PING over the unix socket" });
+  // ... but a path a live tunnel serves is not stale: a second tunnel is refused, the first keeps it.
+  const second = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] }).then(
+    async (t) => (await t[Symbol.asyncDispose](), null),
+    (error: Error) => error,
+  );
+  expect(String(second)).toContain(`database 'mymaster': cannot listen on unix:${path}: a running process (another tunnel?) is listening on this socket`);
+  expect(await pingUnix(path)).toBe("+PONG\r\n");
 }, 20_000);
 
 test("listener config errors name the field", async () => {
