@@ -43,6 +43,11 @@ export class WriteLoad {
     return first;
   }
 
+  /** Writes acknowledged at or after `t` (performance.now()), as `writer:seq` keys (the form `lost()` returns). */
+  ackedSince(t: number): Set<string> {
+    return new Set(this.writers.flatMap((w) => w.acked.filter((_, i) => w.ackedAt[i]! >= t).map((seq) => `${w.id}:${seq}`)));
+  }
+
   start(): void {
     this.#running = true;
     this.#loops = this.writers.map((w) => this.#run(w));
