@@ -4,15 +4,10 @@
  * taken like a fresh one, and the pool follows the master through a failover.
  */
 import { describe, expect, test } from "bun:test";
-import { startDeployment, TestClient, waitFor, type RedisProc } from "./harness/index.ts";
+import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
+import { idleConnections } from "./support/idle-connections.ts";
 import { addrReply, startMockSentinel } from "./support/mock-sentinel.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
-
-/** Connections on `server` that never sent a command: the tunnel's pooled sockets. */
-async function idleConnections(server: RedisProc): Promise<number> {
-  const list = String(await server.command("CLIENT", "LIST"));
-  return list.split("\n").filter((line) => / cmd=NULL( |$)/.test(line)).length;
-}
 
 describe("upstream pool", () => {
   test("a pooled socket is ROLE-checked when a client takes it: a master demoted since the pool filled is refused", async () => {
