@@ -9,6 +9,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, startTunnel } from "../src/index.ts";
 import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import { idleConnections } from "./support/idle-connections.ts";
+import { startTestTunnel } from "./support/tunnel.ts";
 
 const refused = (port: number) => TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then((c) => (c.close(), false), () => true);
 
@@ -125,33 +127,49 @@ describe("lifecycle", () => {
     const [port, dead] = [await freePort(), await freePort()];
     const base = { Sentinels_addresses_list: [`127.0.0.1:${dead}`], Databases: [{ Name: "mymaster", Local_port: port }], redisPassword: "old-secret" };
     const tunnel = await startTunnel(parseConfig(base, "a.json").config);
+    // With no sentinel to answer, a client is refused when its connectTimeoutMs runs out.
+    const refusedAfterMs = async () => {
+      const started = performance.now();
+      await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+      expect(String(await c.command("PING").catch((e: Error) => e))).toContain(`127.0.0.1:${dead}`);
+      return performance.now() - started;
+    };
     try {
       const same = tunnel.reload(parseConfig(base, "a.json").config);
       expect(same).toEqual({ added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] });
+      expect(await refusedAfterMs()).toBeGreaterThan(1500); // the default, 2000 ms
       const next = parseConfig({ ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500, logFormat: "json" }, "b.json").config;
       const result = tunnel.reload(next);
       expect(result.needRestart).toEqual(["logFormat"]); // a rotated password and the timings apply at once
-      expect(tunnel.config.connectTimeoutMs).toBe(500); // read afresh for every client
+      const refused = await refusedAfterMs(); // the next client already gets the new timeout
+      expect(refused).toBeGreaterThan(400);
+      expect(refused).toBeLessThan(1500);
       expect(result.added).toEqual([]); // the database itself did not change: its listener stays
       expect(tunnel.port("mymaster")).toBe(port);
     } finally {
       await tunnel.close();
     }
-  }, 10_000);
+  }, 15_000);
 
   test("reload applies the poll interval and the pool size at once", async () => {
-    const [port, dead] = [await freePort(), await freePort()];
-    const base = { Sentinels_addresses_list: [`127.0.0.1:${dead}`], Databases: [{ Name: "mymaster", Local_port: port }] };
-    const tunnel = await startTunnel(parseConfig({ ...base, pollIntervalMs: 60_000 }, "a.json").config);
-    try {
-      const before = tunnel.sentinels.queries; // the start's one poll, then nothing for a minute
-      expect(tunnel.reload(parseConfig({ ...base, pollIntervalMs: 20, upstreamPoolSize: 0 }, "b.json").config).needRestart).toEqual([]);
-      await waitFor(() => tunnel.sentinels.queries >= before + 10, { timeoutMs: 3000, message: "the sentinel is asked every 20 ms after the reload" });
-      expect(tunnel.registry.resolver.pool.size).toBe(0);
-    } finally {
-      await tunnel.close();
+    await using dep = await startDeployment({ sentinels: 1, quorum: 1, replicas: 0 });
+    const master = await dep.masterOf();
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { pollIntervalMs: 60_000, upstreamPoolSize: 2 });
+    const { tunnel } = tt;
+    await waitFor(async () => (await idleConnections(master)) === 2, { timeoutMs: 5000, message: "two pooled sockets wait on the master" });
+    const before = tunnel.sentinels.queries; // the start's one poll, then nothing for a minute
+    expect(tunnel.reload({ ...tunnel.config, pollIntervalMs: 20, upstreamPoolSize: 0 }).needRestart).toEqual([]);
+    await waitFor(() => tunnel.sentinels.queries >= before + 10, { timeoutMs: 3000, message: "the sentinel is asked every 20 ms after the reload" });
+    await waitFor(async () => (await idleConnections(master)) === 0, { timeoutMs: 5000, message: "the pooled sockets are closed" });
+    // A client takes from the pool, which then refills to its size: with size 0, to nothing. The
+    // refill's connects start before this client's ROLE is even answered, so Redis has accepted
+    // them by the time it takes the CLIENT LIST connection below.
+    {
+      await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+      expect(await c.command("PING")).toBe("PONG");
+      expect(await idleConnections(master)).toBe(0);
     }
-  }, 10_000);
+  }, 30_000);
 
   test("SIGHUP reopens the log file: after logrotate moves it away, the next lines start a new one", async () => {
     const dir = makeTempDir("st-rotate-");
