@@ -1,9 +1,10 @@
 /**
  * The resolver's lookups as a client meets them: the fast path (ROLE sent to the last known
- * master while Sentinel is asked) hands over that socket only when Sentinel names the same address.
+ * master while Sentinel is asked) hands over that socket only when Sentinel names the same address;
+ * clients arriving together share one sentinel query.
  */
 import { describe, expect, test } from "bun:test";
-import { startRedis, TestClient } from "./harness/index.ts";
+import { startDeployment, startRedis, TestClient, waitFor } from "./harness/index.ts";
 import { addrReply, startMockSentinel } from "./support/mock-sentinel.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
@@ -34,5 +35,27 @@ describe("resolver", () => {
     await using second = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await portOf(second)).toBe(b.port);
     expect(await roles(a)).toBeGreaterThan(rolesOnA); // the fast path did ask A, and its answer was not used
+  }, 30_000);
+
+  test("200 clients connecting at once share sentinel lookups: far fewer than 200 queries", async () => {
+    await using dep = await startDeployment({ sentinels: 1, quorum: 1, replicas: 0 });
+    const master = await dep.masterOf();
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { pollIntervalMs: 60_000, upstreamPoolSize: 0 });
+    // The start's poll is done; the next is a minute away: from here on, only lookups for clients ask.
+    await waitFor(() => tt.tunnel.registry.databases.get("mymaster")!.master, { timeoutMs: 5000, message: "the poller confirms the master" });
+    const before = tt.tunnel.sentinels.queries;
+    const clients = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(tt.port, "127.0.0.1", { timeoutMs: 5000, replyTimeoutMs: 10_000 })));
+    try {
+      const ports = await Promise.all(clients.map(portOf));
+      expect(ports.every((p) => p === master.port)).toBe(true);
+    } finally {
+      for (const c of clients) c.close();
+    }
+    const queries = tt.tunnel.sentinels.queries - before;
+    console.log(`200 concurrent clients: ${queries} sentinel queries`);
+    expect(queries).toBeLessThanOrEqual(200); // the target
+    // Unshared, it is one lookup per client plus learning the other sentinels (201): the target
+    // alone fails by one query. Shared, the accepts of one event-loop turn make one lookup (2).
+    expect(queries).toBeLessThan(50);
   }, 30_000);
 });
