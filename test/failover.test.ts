@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
 
 const POLL_MS = 100;
 
@@ -30,7 +30,7 @@ describe("failover", () => {
       // only the tunnel's poller can end this session.
       const { to } = await dep.failover("mymaster", { demote: "none" });
       const switchedAt = performance.now(); // every sentinel now names the new master
-      await client.closed;
+      await withTimeout(client.closed, 5000, "the tunnel closes the stale session after the switch");
       // The poller asks every POLL_MS, so this is tens of ms on a quiet machine; the bound leaves room
       // for a loaded one while still telling it apart from waiting for Sentinel to demote A (~10 s).
       expect(closedAt - switchedAt).toBeLessThan(1000);
@@ -65,7 +65,7 @@ describe("failover", () => {
     await client.command("PING");
     const oldMaster = await dep.masterOf();
     oldMaster.kill("SIGKILL");
-    await client.closed; // the upstream died: the session is closed, not left hanging
+    await withTimeout(client.closed, 10_000, "the session on the killed master is closed"); // not left hanging
     const newPort = await waitFor(
       async () => {
         await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 3000 });

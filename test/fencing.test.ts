@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
 import { tunnelMetrics } from "../src/metrics.ts";
-import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
+import { startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
 // The poller's own ROLE check would close sessions on a frozen master after roleTimeoutMs;
@@ -93,7 +93,7 @@ describe("fencing without a failover", () => {
       await waitFor(() => db.state === "failing-over", { timeoutMs: 10_000, message: "fenced" });
       const fencedAt = performance.now();
       const held = c.command("SET", "k", "never").catch((e: Error) => e);
-      await c.closed;
+      await withTimeout(c.closed, 5000, "the fenced session is closed at fenceTimeoutMs");
       expect(performance.now() - fencedAt).toBeLessThan(1000 + 500);
       expect(await held).toBeInstanceOf(Error);
     } finally {

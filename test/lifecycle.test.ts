@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig, startTunnel } from "../src/index.ts";
-import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
 import { idleConnections } from "./support/idle-connections.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
@@ -33,13 +33,13 @@ describe("lifecycle", () => {
     expect(await refused(port)).toBe(true); // no new clients
     expect(await finishing.command("INCR", "a")).toBe(2); // open sessions work on
     finishing.close();
-    await finishing.closed;
+    await withTimeout(finishing.closed, 3000, "the finishing client's own close completes");
     const code = await tunnel.exited;
     const took = performance.now() - signalled;
     expect(code).toBe(0);
     expect(took).toBeGreaterThanOrEqual(1400); // the lingering session got its time
     expect(took).toBeLessThan(5000);
-    await lingering.closed; // and was then closed
+    await withTimeout(lingering.closed, 3000, "the lingering session is closed at the drain deadline");
     const log = readFileSync(logFile, "utf8");
     expect(log).toMatch(/drain deadline after \d+ ms: closing 1 session\(s\)/);
     expect(log).toContain("stopped");
@@ -117,7 +117,7 @@ describe("lifecycle", () => {
     // Remove alpha: its port closes and its session with it; beta goes on.
     write([{ name: "beta", port: pb }]);
     await hup();
-    await alphaSession.closed;
+    await withTimeout(alphaSession.closed, 5000, "alpha's session is closed when the reload removes alpha");
     expect(await refused(pa)).toBe(true);
     expect(await refused(pb)).toBe(false);
     expect(readFileSync(logFile, "utf8")).toContain(`alpha: no longer listening on 127.0.0.1:${pa} (reload), closed 1 session(s)`);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ListenError } from "../src/errors.ts";
-import { freePort, startDeployment, TestClient, waitFor } from "./harness/index.ts";
+import { freePort, startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
 /** `name{labels} value` lines of a Prometheus text page, as a lookup. */
@@ -66,7 +66,7 @@ describe("metrics and health", () => {
       timeoutMs: 10_000,
       message: "/readyz 200 on the new master",
     });
-    await client.closed; // the stale session was closed
+    await withTimeout(client.closed, 5000, "the stale session is closed after the failover");
 
     const after = await metrics();
     expect(sample(after, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(0);

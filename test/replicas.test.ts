@@ -37,7 +37,7 @@ describe("replica ports", () => {
     const victim = dep.servers.mymaster!.find((s) => s.port === pa)!;
     victim.sigstop(); // frozen, not closed: only Sentinel's view (s_down) can tell the tunnel
     try {
-      await a.closed;
+      await withTimeout(a.closed, 10_000, "the session on the frozen replica is closed");
       expect(await b.command("PING")).toBe("PONG");
       for (let i = 0; i < 3; i++) {
         await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
@@ -96,7 +96,7 @@ describe("replica ports", () => {
     const c = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await c.command("ROLE"))[0]).toBe("slave");
     await dep.failover("mymaster", { demote: "harness" }); // the harness demotes without killing clients
-    await c.closed;
+    await withTimeout(c.closed, 10_000, "the replica session on the promoted replica is closed");
     await waitFor(
       async () => {
         await using again = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 3000 });

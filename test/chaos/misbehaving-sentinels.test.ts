@@ -3,7 +3,7 @@
  * check refuses a replica named as master; discovery moves past garbage and silence.
  */
 import { describe, expect, test } from "bun:test";
-import { startDeployment, TestClient, waitFor } from "../harness/index.ts";
+import { startDeployment, TestClient, waitFor, withTimeout } from "../harness/index.ts";
 import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
 import { startTestTunnel } from "../support/tunnel.ts";
 
@@ -17,7 +17,7 @@ describe("misbehaving sentinels", () => {
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     const error = await c.command("GET", "x").catch((e: Error) => e);
     expect(String(error)).toContain(`ERR sentinel-tunnel: no master for 'mymaster': 127.0.0.1:${replica.port} is not a verified master: ROLE says slave`);
-    await c.closed;
+    await withTimeout(c.closed, 5000, "the refused client's connection is closed after the -ERR");
     expect(liar.received.length).toBeGreaterThan(1); // it asked again before giving up
   }, 30_000);
 

@@ -5,7 +5,7 @@
  * the data, /readyz 200 from the metrics listener, and SIGTERM → exit 0.
  */
 import { expect } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "../harness/index.ts";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "../harness/index.ts";
 
 export interface ShippedCommand {
   /** The program and any leading arguments (e.g. [binary] or [bun, node_modules/.bin/sentinel-tunnel]). */
@@ -31,7 +31,8 @@ export async function shippedFailoverDrill(how: string, shipped: ShippedCommand)
   expect(await client.command("SET", "shipped", how)).toBe("OK");
   const from = await dep.masterOf();
   const { to } = await dep.failover("mymaster", { demote: "none" }); // the old master still says master
-  await client.closed; // closed by the tunnel: nothing else ends a session on a master that still answers
+  // Closed by the tunnel: nothing else ends a session on a master that still answers.
+  await withTimeout(client.closed, 10_000, `${how}: the tunnel closes the session on the old master after the failover`);
   expect(await from.role()).toBe("master");
 
   {
