@@ -14,7 +14,7 @@ import { ReplyError } from "redis-errors";
 import pkg from "../package.json" with { type: "json" };
 import { loadConfigFile } from "../src/config.ts";
 import { spawnTracked, terminate } from "../src/procs.ts";
-import { freePort, makeTempDir, redisBinary, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import { freePort, makeTempDir, redisBinary, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const read = (path: string) => readFileSync(join(REPO, path), "utf8");
@@ -166,17 +166,22 @@ describe("examples: docker-compose lab", () => {
       expect(await client.command("WAIT", 1, 5000)).toBe(1);
 
       // The README's "by hand" failover: SENTINEL FAILOVER on sentinel-1; the tunnel follows.
-      await waitFor(
+      // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value and is thrown here.
+      const failover = await waitFor(
         async () => {
           await using s = await TestClient.connect(sentinelPorts[0]!, "127.0.0.1", { replyTimeoutMs: 1000 });
-          return await s.command("SENTINEL", "FAILOVER", "mymaster").catch((e: ReplyError) => {
-            if (/NOGOODSLAVE|INPROG/.test(e.message)) throw e;
-            return e;
-          });
+          return await s.command("SENTINEL", "FAILOVER", "mymaster").then(
+            () => ({ refused: null }),
+            (e: ReplyError) => {
+              if (/NOGOODSLAVE|INPROG/.test(e.message)) throw e; // not yet: retry
+              return { refused: e };
+            },
+          );
         },
         { timeoutMs: 15_000, intervalMs: 200, message: "SENTINEL FAILOVER accepted" },
       );
-      await client.closed;
+      if (failover.refused) throw new Error(`SENTINEL FAILOVER refused: ${failover.refused.message}`);
+      await withTimeout(client.closed, 15_000, "the tunnel closes the session on the old master after the failover");
       const landed = await waitFor(
         async () => {
           await using c = await TestClient.connect(ports.tunnel, "127.0.0.1", { replyTimeoutMs: 2000 });
