@@ -4,7 +4,7 @@
  * no backpressure (its accept backlog is widened as the tunnel's is, or storms measure Bun's 512).
  * Used by bench/floor.ts only; never a product path.
  */
-import { widenBacklog } from "../src/listeners.ts";
+import { widenBacklog } from "../src/tunnel/listeners.ts";
 type Side = { peer: import("bun").Socket<Side> | null; early: Buffer[] };
 const [listenPort, upstreamPort] = process.argv.slice(2).map(Number);
 

@@ -17,7 +17,7 @@ import { failoverUnderLoad } from "./failover.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
 import { summarize, svgChart, table, type Counts, type RoundValues, type Summary } from "./report.ts";
-import { raiseFileLimit, sessionCapacity } from "../src/rlimit.ts";
+import { raiseFileLimit, sessionCapacity } from "../src/system/rlimit.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const NAME = "mymaster";
@@ -70,7 +70,7 @@ function republish(json: string): void {
 }
 
 async function main(): Promise<void> {
-  // A signal would end the process without the "exit" hook (src/procs.ts) that SIGKILLs the children
+  // A signal would end the process without the "exit" hook (src/ops/procs.ts) that SIGKILLs the children
   // (redis, sentinels, tunnel, HAProxy) and removes their temp dirs; process.exit runs it.
   process.on("SIGINT", () => process.exit(130));
   process.on("SIGTERM", () => process.exit(143));

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { redisBinary } from "../test/harness/index.ts";
-import { DEFAULTS } from "../src/config.ts";
+import { DEFAULTS } from "../src/config/config.ts";
 import type { Counts } from "./report.ts";
 
 function version(cmd: string[]): string {

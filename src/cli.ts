@@ -11,13 +11,13 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
-import { formatAddress } from "./address.ts";
-import { formatCheck, runCheck } from "./check.ts";
+import { formatAddress } from "./net/address.ts";
+import { formatCheck, runCheck } from "./ops/check.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
-import { createLogger, reopenLogFiles, type Logger } from "./log.ts";
-import { raiseFileLimit, sessionCapacity } from "./rlimit.ts";
-import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./settings.ts";
+import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
+import { raiseFileLimit, sessionCapacity } from "./system/rlimit.ts";
+import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./config/settings.ts";
 
 const EXIT_USAGE = 2;
 
@@ -168,7 +168,7 @@ Examples:
   $ sentinel-tunnel demo --keep    # then play with redis-cli; Ctrl-C removes everything`,
     )
     .action(async (opts: { keep?: boolean }) => {
-      const { runDemo } = await import("./demo.ts");
+      const { runDemo } = await import("./ops/demo.ts");
       process.exit(await runDemo({ keep: !!opts.keep, out: process.stdout }));
     });
 

@@ -2,24 +2,24 @@
  * The library's public face: `startTunnel(config)` listens on every database's port and returns
  * a handle to inspect and close it. The CLI is a thin layer over this.
  */
-import { parseAddress } from "./address.ts";
-import { type Config } from "./config.ts";
+import { parseAddress } from "./net/address.ts";
+import { type Config } from "./config/config.ts";
 import { emit, type TunnelEvents } from "./events.ts";
-import { redisConnectOptions, sentinelConnectOptions } from "./hops.ts";
-import { isLoopback, refuseLiveUnixSockets } from "./listeners.ts";
-import { drain, reload, type ReloadResult } from "./lifecycle.ts";
-import { startMetrics, type MetricsServer } from "./metrics.ts";
-import { silentLogger, type Logger } from "./log.ts";
-import { watchOpenFiles } from "./fd-watch.ts";
-import { Poller } from "./poller.ts";
-import { Resolver } from "./resolver.ts";
-import { Sentinels } from "./sentinel.ts";
-import { SessionRegistry } from "./tunnel.ts";
+import { redisConnectOptions, sentinelConnectOptions } from "./config/hops.ts";
+import { isLoopback, refuseLiveUnixSockets } from "./tunnel/listeners.ts";
+import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
+import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
+import { silentLogger, type Logger } from "./ops/log.ts";
+import { watchOpenFiles } from "./system/fd-watch.ts";
+import { Poller } from "./discovery/poller.ts";
+import { Resolver } from "./discovery/resolver.ts";
+import { Sentinels } from "./discovery/sentinel.ts";
+import { SessionRegistry } from "./tunnel/tunnel.ts";
 
-export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
-export { Secret, type Credentials } from "./secrets.ts";
-export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config.ts";
-export { createLogger, type Logger } from "./log.ts";
+export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./config/hops.ts";
+export { Secret, type Credentials } from "./config/secrets.ts";
+export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config/config.ts";
+export { createLogger, type Logger } from "./ops/log.ts";
 export * from "./errors.ts";
 export type { TunnelEvents } from "./events.ts";
 

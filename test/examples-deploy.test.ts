@@ -12,8 +12,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { basename, dirname, join, resolve } from "node:path";
 import { ReplyError } from "redis-errors";
 import pkg from "../package.json" with { type: "json" };
-import { loadConfigFile } from "../src/config.ts";
-import { spawnTracked, terminate } from "../src/procs.ts";
+import { loadConfigFile } from "../src/config/config.ts";
+import { spawnTracked, terminate } from "../src/ops/procs.ts";
 import { freePort, makeTempDir, redisBinary, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");

@@ -9,9 +9,9 @@ import { Glob } from "bun";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Registry } from "prom-client";
-import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../src/config.ts";
-import { tunnelMetrics } from "../src/metrics.ts";
-import type { SessionRegistry } from "../src/tunnel.ts";
+import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../src/config/config.ts";
+import { tunnelMetrics } from "../src/ops/metrics.ts";
+import type { SessionRegistry } from "../src/tunnel/tunnel.ts";
 import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
-import { tunnelMetrics } from "../src/metrics.ts";
+import { tunnelMetrics } from "../src/ops/metrics.ts";
 import { startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 

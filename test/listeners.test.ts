@@ -113,7 +113,7 @@ test("listener config errors name the field", async () => {
 }, 5_000);
 
 test("flags: --db name=[::1]:port and --bind ::1", async () => {
-  const { resolveSettings } = await import("../src/settings.ts");
+  const { resolveSettings } = await import("../src/config/settings.ts");
   const fromFlags = resolveSettings({ flags: { sentinel: ["127.0.0.1:26379"], db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"], bind: "[::1]" } });
   expect(fromFlags.config.bind).toBe("::1");
   expect(fromFlags.config.databases.map((d) => [d.name, d.bind, d.port, d.unix?.path])).toEqual([

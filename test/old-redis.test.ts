@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { Secret } from "../src/index.ts";
-import { ReplyReader } from "../src/resp.ts";
+import { ReplyReader } from "../src/net/resp.ts";
 import { TestClient } from "./harness/index.ts";
 import { addrReply, startMockSentinel, type MockSentinel } from "./support/mock-sentinel.ts";
 import { startTestTunnel } from "./support/tunnel.ts";

@@ -47,7 +47,7 @@ afterAll(() => {
 describe("package (bun pm pack → bun add → bunx)", () => {
   test("the tarball holds the CLI, its sources and docs, and no tests, benchmarks or build output", async () => {
     const files = (await mustRun(["tar", "tzf", tarball], packDir)).trim().split("\n").map((f) => f.replace(/^package\//, ""));
-    for (const file of ["package.json", "src/cli.ts", "src/index.ts", "src/demo.ts", "README.md", "CHANGELOG.md", "LICENSE", "examples/sentinel-tunnel.json", "examples/systemd/sentinel-tunnel.service"]) expect(files).toContain(file);
+    for (const file of ["package.json", "src/cli.ts", "src/index.ts", "src/ops/demo.ts", "README.md", "CHANGELOG.md", "LICENSE", "examples/sentinel-tunnel.json", "examples/systemd/sentinel-tunnel.service"]) expect(files).toContain(file);
     for (const prefix of ["test/", "bench/", ".ci/", "dist/", "node_modules/", "scripts/", "types/"]) expect(files.filter((f) => f.startsWith(prefix))).toEqual([]);
     const installed = join(project, "node_modules", "sentinel-tunnel");
     expect(readFileSync(join(installed, "src", "cli.ts"), "utf8").startsWith("#!/usr/bin/env bun\n")).toBe(true);

@@ -4,7 +4,7 @@
  * falls back to the master only when asked to.
  */
 import { describe, expect, test } from "bun:test";
-import { readiness } from "../src/metrics.ts";
+import { readiness } from "../src/ops/metrics.ts";
 import { startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sessionCapacity } from "../src/rlimit.ts";
+import { sessionCapacity } from "../src/system/rlimit.ts";
 
 const limits = (pid: number | "self") => readFileSync(`/proc/${pid}/limits`, "utf8").match(/^Max open files\s+(\d+)\s+(\d+)/m)!.slice(1).map(Number);
 
@@ -16,7 +16,7 @@ test("sessionCapacity: two descriptors a session after 64 kept back; none below 
 }, 5000);
 
 test("a lowered soft limit is raised back to the hard limit", async () => {
-  const module = join(import.meta.dir, "..", "src", "rlimit.ts");
+  const module = join(import.meta.dir, "..", "src", "system", "rlimit.ts");
   const script = `const { raiseFileLimit } = await import(${JSON.stringify(module)}); console.log("ready"); for await (const _ of console) break; console.log(JSON.stringify(await raiseFileLimit()));`;
   const child = Bun.spawn(["bun", "-e", script], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const reader = child.stdout.getReader();

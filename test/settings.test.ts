@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../src/errors.ts";
-import { envName, maskSecrets, printableConfig, resolveSettings, type SettingSources } from "../src/settings.ts";
+import { envName, maskSecrets, printableConfig, resolveSettings, type SettingSources } from "../src/config/settings.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-settings-"));
 const file = join(dir, "c.json");

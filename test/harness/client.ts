@@ -5,7 +5,7 @@
  */
 import type { Socket, TLSOptions } from "bun";
 import { ReplyError } from "redis-errors";
-import { encodeCommand, ReplyReader, type Reply } from "../../src/resp.ts";
+import { encodeCommand, ReplyReader, type Reply } from "../../src/net/resp.ts";
 import { HOST } from "./procs.ts";
 import { withTimeout } from "./wait.ts";
 

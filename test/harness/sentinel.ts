@@ -3,8 +3,8 @@
  * one: it rewrites it with what it learns) monitoring the given masters on 127.0.0.1, and
  * resolves once the sentinel answers. `restart()` reuses the port and the rewritten file.
  */
-import { pairsToRecord } from "../../src/resp.ts";
-import { sentinelConfigLines } from "../../src/lab.ts";
+import { pairsToRecord } from "../../src/net/resp.ts";
+import { sentinelConfigLines } from "../../src/ops/lab.ts";
 import type { ConnectOptions } from "./client.ts";
 import { tlsServerConfig, type TlsServerFiles } from "./secure.ts";
 import { ManagedServer } from "./server.ts";

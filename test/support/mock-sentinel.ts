@@ -4,7 +4,7 @@
  * or null to never answer.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { ReplyReader } from "../../src/resp.ts";
+import { ReplyReader } from "../../src/net/resp.ts";
 
 export interface MockSentinel extends AsyncDisposable {
   port: number;

@@ -6,8 +6,8 @@
  * Also: masking secrets for `--print-config`.
  */
 import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } from "./config.ts";
-import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
-import { ConfigError } from "./errors.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../ops/log.ts";
+import { ConfigError } from "../errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";
 
 const ENV_PREFIX = "SENTINEL_TUNNEL_";

@@ -6,7 +6,7 @@
  */
 import { ReplyError } from "redis-errors";
 import type { Config } from "./config.ts";
-import { AuthError } from "./errors.ts";
+import { AuthError } from "../errors.ts";
 import type { Credentials, Hop } from "./secrets.ts";
 import type { TlsOptions } from "./tls.ts";
 

@@ -8,7 +8,7 @@
  * - Hold: the owner can stop client → upstream traffic (pause and keep what still arrives), then
  *   release it or close the bridge without ever forwarding what was held.
  */
-import type { OwnedSocket, SocketOwner } from "./sockets.ts";
+import type { OwnedSocket, SocketOwner } from "../net/sockets.ts";
 
 export type CloseReason = "client closed" | "upstream closed" | (string & {});
 

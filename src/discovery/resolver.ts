@@ -7,15 +7,15 @@
  * saw — on an idle pooled socket when there is one (upstream-pool.ts), else on a new connection;
  * the socket is used only if Sentinel then names the same address.
  */
-import { formatAddress, sameAddress, type Address } from "./address.ts";
-import { outOfFiles } from "./fd-watch.ts";
-import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "./errors.ts";
+import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { outOfFiles } from "../system/fd-watch.ts";
+import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "../errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
-import { PLAIN_REDIS, type RedisHopOptions } from "./hops.ts";
-import { ReplyReader, type Reply } from "./resp.ts";
+import { PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
+import { ReplyReader, type Reply } from "../net/resp.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
-import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
+import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 export interface VerifiedUpstream {
   socket: OwnedSocket;

@@ -9,20 +9,20 @@
  * Poller statuses are applied to the databases by status-actions.ts (fence, lift the fence, close
  * sessions on a replaced or lost master).
  */
-import { formatAddress, type Address } from "./address.ts";
+import { formatAddress, type Address } from "../net/address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
-import type { Config, DatabaseConfig } from "./config.ts";
-import type { Target } from "./poller.ts";
+import type { Config, DatabaseConfig } from "../config/config.ts";
+import type { Target } from "../discovery/poller.ts";
 import { Database, type Session } from "./database.ts";
-import { NoMasterError } from "./errors.ts";
-import { emit, type TunnelEvents } from "./events.ts";
+import { NoMasterError } from "../errors.ts";
+import { emit, type TunnelEvents } from "../events.ts";
 import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
-import type { Logger } from "./log.ts";
-import type { Status } from "./poller.ts";
-import type { Resolver, VerifiedUpstream } from "./resolver.ts";
-import { errorReply } from "./resp.ts";
-import { applyStatus } from "./status-actions.ts";
-import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "./sockets.ts";
+import type { Logger } from "../ops/log.ts";
+import type { Status } from "../discovery/poller.ts";
+import type { Resolver, VerifiedUpstream } from "../discovery/resolver.ts";
+import { errorReply } from "../net/resp.ts";
+import { applyStatus } from "../engine/status-actions.ts";
+import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
 const HIGH_WATER_MARK = 1 << 20;

@@ -9,16 +9,16 @@
  *
  * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
  */
-import { formatAddress } from "./address.ts";
-import { configToJson, databaseId, type Config } from "./config.ts";
-import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
-import { listenWhere } from "./listeners.ts";
+import { formatAddress } from "../net/address.ts";
+import { configToJson, databaseId, type Config } from "../config/config.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../config/hops.ts";
+import { listenWhere } from "../tunnel/listeners.ts";
 import type { Logger } from "./log.ts";
-import type { Poller } from "./poller.ts";
-import type { Resolver } from "./resolver.ts";
-import { LIVE_SECURITY_KEYS } from "./security-config.ts";
-import type { Sentinels } from "./sentinel.ts";
-import type { SessionRegistry } from "./tunnel.ts";
+import type { Poller } from "../discovery/poller.ts";
+import type { Resolver } from "../discovery/resolver.ts";
+import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
+import type { Sentinels } from "../discovery/sentinel.ts";
+import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ReloadResult {

@@ -5,10 +5,10 @@
  * session stays authenticated. An unknown RESET means an older server (see connectVerified).
  */
 import { ReplyError } from "redis-errors";
-import { MasterNotVerifiedError } from "./errors.ts";
-import { authFailure, isAuthReply, type RedisHopOptions } from "./hops.ts";
-import { encodeCommand, type Reply } from "./resp.ts";
-import { authCommand, type Credentials } from "./secrets.ts";
+import { MasterNotVerifiedError } from "../errors.ts";
+import { authFailure, isAuthReply, type RedisHopOptions } from "../config/hops.ts";
+import { encodeCommand, type Reply } from "../net/resp.ts";
+import { authCommand, type Credentials } from "../config/secrets.ts";
 
 export type ExpectedRole = "master" | "slave";
 

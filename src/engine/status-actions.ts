@@ -5,13 +5,13 @@
  * sessions; a fence never outlasts fenceTimeoutMs; a replica port drops sessions on replicas that
  * are no longer healthy and fallback sessions on a replaced master.
  */
-import { formatAddress } from "./address.ts";
-import type { Config } from "./config.ts";
-import type { Database } from "./database.ts";
-import { emit, type TunnelEvents } from "./events.ts";
-import type { Logger } from "./log.ts";
-import type { Status } from "./poller.ts";
-import type { Resolver } from "./resolver.ts";
+import { formatAddress } from "../net/address.ts";
+import type { Config } from "../config/config.ts";
+import type { Database } from "../tunnel/database.ts";
+import { emit, type TunnelEvents } from "../events.ts";
+import type { Logger } from "../ops/log.ts";
+import type { Status } from "../discovery/poller.ts";
+import type { Resolver } from "../discovery/resolver.ts";
 
 /** What the actions need of the registry (tunnel.ts). */
 export interface StatusContext {

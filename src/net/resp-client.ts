@@ -9,8 +9,8 @@ import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "./address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
-import { authFailure, type HopOptions } from "./hops.ts";
-import { authCommand } from "./secrets.ts";
+import { authFailure, type HopOptions } from "../config/hops.ts";
+import { authCommand } from "../config/secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
 
 interface Pending {

@@ -11,10 +11,10 @@
  */
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
-import { formatAddress } from "./address.ts";
-import type { Config, DatabaseConfig } from "./config.ts";
-import { ListenError } from "./errors.ts";
-import { libc } from "./libc.ts";
+import { formatAddress } from "../net/address.ts";
+import type { Config, DatabaseConfig } from "../config/config.ts";
+import { ListenError } from "../errors.ts";
+import { libc } from "../system/libc.ts";
 
 /** The backlog asked for; Linux caps it at net.core.somaxconn. */
 export const LISTEN_BACKLOG = 65535;

@@ -10,8 +10,8 @@
 import type { Listener } from "./listeners.ts";
 import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
-import { databaseId, type DatabaseConfig } from "./config.ts";
-import type { SocketOwner } from "./sockets.ts";
+import { databaseId, type DatabaseConfig } from "../config/config.ts";
+import type { SocketOwner } from "../net/sockets.ts";
 
 export interface Session {
   readonly db: Database;

@@ -3,13 +3,13 @@
  * (with latency), verify the majority answer with ROLE, and report a table and a verdict.
  * Opens no listener; usable as a CI step or a container readiness probe.
  */
-import { formatAddress, parseAddress, type Address } from "./address.ts";
-import type { Config } from "./config.ts";
-import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./hops.ts";
-import { RespClient } from "./resp-client.ts";
-import { connectVerified } from "./resolver.ts";
-import { masterAddrReply } from "./sentinel.ts";
-import { MasterNotVerifiedError } from "./errors.ts";
+import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import type { Config } from "../config/config.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../config/hops.ts";
+import { RespClient } from "../net/resp-client.ts";
+import { connectVerified } from "../discovery/resolver.ts";
+import { masterAddrReply } from "../discovery/sentinel.ts";
+import { MasterNotVerifiedError } from "../errors.ts";
 
 export interface SentinelAnswer {
   sentinel: string;

@@ -7,7 +7,7 @@
  */
 import type { Socket, SocketHandler } from "bun";
 import type { Address } from "./address.ts";
-import type { TlsOptions } from "./tls.ts";
+import type { TlsOptions } from "../config/tls.ts";
 
 export interface SocketOwner {
   onData(socket: Socket<SocketOwner>, chunk: Buffer): void;

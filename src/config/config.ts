@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { formatAddress, parseAddress, type Address } from "./address.ts";
-import { ConfigError } from "./errors.ts";
+import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { ConfigError } from "../errors.ts";
 import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "./log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../ops/log.ts";
 import { securityKeys, SECURITY_KEYS, securitySettings, securityToJson, securityWarnings, withoutSecurity, type SecuritySettings } from "./security-config.ts";
 
 export interface DatabaseConfig {

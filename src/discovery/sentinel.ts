@@ -10,13 +10,13 @@
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
  */
 import type { ConsolaInstance } from "consola";
-import { formatAddress, parseAddress, type Address } from "./address.ts";
+import { formatAddress, parseAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "./consensus.ts";
-import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "./errors.ts";
-import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "./hops.ts";
-import { RespClient } from "./resp-client.ts";
-import { ConnectError } from "./sockets.ts";
-import { pairsToRecord, type Reply } from "./resp.ts";
+import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
+import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "../config/hops.ts";
+import { RespClient } from "../net/resp-client.ts";
+import { ConnectError } from "../net/sockets.ts";
+import { pairsToRecord, type Reply } from "../net/resp.ts";
 
 export interface SentinelOptions {
   /** Deadline for connecting to a sentinel and for each of its replies. */

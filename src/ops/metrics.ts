@@ -6,10 +6,10 @@
  *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { parseAddress } from "./address.ts";
-import { ListenError } from "./errors.ts";
-import type { TunnelEvents } from "./events.ts";
-import type { SessionRegistry } from "./tunnel.ts";
+import { parseAddress } from "../net/address.ts";
+import { ListenError } from "../errors.ts";
+import type { TunnelEvents } from "../events.ts";
+import type { SessionRegistry } from "../tunnel/tunnel.ts";
 
 export interface MetricsServer {
   readonly url: string;

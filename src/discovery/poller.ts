@@ -8,10 +8,10 @@
  *   within one interval plus `roleTimeoutMs`, whatever the sentinels say.
  * Knows nothing about client sockets: it reports a status and the tunnel acts on it.
  */
-import { formatAddress, sameAddress, type Address } from "./address.ts";
+import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { judge, type SentinelView } from "./consensus.ts";
 import { RoleProbe, RoleUnanswered } from "./control.ts";
-import type { HopOptions } from "./hops.ts";
+import type { HopOptions } from "../config/hops.ts";
 import type { Sentinels } from "./sentinel.ts";
 
 export type Status =

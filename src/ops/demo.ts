@@ -5,13 +5,13 @@
  * master. Returns the exit code (0: the drill behaved); everything it started is gone when it
  * returns, also on Ctrl-C. `keep`: leave it all running until Ctrl-C.
  */
-import { DEFAULTS, type Config } from "./config.ts";
+import { DEFAULTS, type Config } from "../config/config.ts";
 import { installRedis } from "./install.ts";
-import { startTunnel, type Tunnel } from "./index.ts";
+import { startTunnel, type Tunnel } from "../index.ts";
 import { startLab, type Lab } from "./lab.ts";
 import { createLogger } from "./log.ts";
 import { freePort, HOST } from "./procs.ts";
-import { RespClient } from "./resp-client.ts";
+import { RespClient } from "../net/resp-client.ts";
 import { waitFor } from "./wait.ts";
 
 export interface DemoOptions {

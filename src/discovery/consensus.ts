@@ -12,7 +12,7 @@
  * - otherwise the address at the highest epoch is the candidate (still to be confirmed by ROLE);
  * - no sentinel answered → unknown (nothing to conclude; sessions are left alone).
  */
-import { formatAddress, type Address } from "./address.ts";
+import { formatAddress, type Address } from "../net/address.ts";
 
 export interface SentinelView {
   sentinel: string;

@@ -7,10 +7,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { formatAddress, type Address } from "./address.ts";
+import { formatAddress, type Address } from "../net/address.ts";
 import { freePort, HOST, isRunning, makeTempDir, redisBinary, removeTempDir, spawnTracked, terminate } from "./procs.ts";
-import { pairsToRecord, type Reply } from "./resp.ts";
-import { RespClient } from "./resp-client.ts";
+import { pairsToRecord, type Reply } from "../net/resp.ts";
+import { RespClient } from "../net/resp-client.ts";
 import { waitFor } from "./wait.ts";
 
 /** redis-server config: loopback only, no persistence, replication that starts at once. */

@@ -3,10 +3,10 @@
  * asks `ROLE` of the server it believes is master, instead of a new connection per check.
  * It moves to another server when asked about another address.
  */
-import { formatAddress, sameAddress, type Address } from "./address.ts";
-import { outOfFiles } from "./fd-watch.ts";
-import type { HopOptions } from "./hops.ts";
-import { RespClient } from "./resp-client.ts";
+import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { outOfFiles } from "../system/fd-watch.ts";
+import type { HopOptions } from "../config/hops.ts";
+import { RespClient } from "../net/resp-client.ts";
 
 /** ROLE got no answer. `timedOut`: the server may only be busy (or frozen); otherwise it is gone. */
 export class RoleUnanswered extends Error {
