@@ -17,6 +17,33 @@ export interface TunnelEvents {
   onStaleClosed?(db: string, count: number, reason: string): void;
   /** A sentinel did not answer (or answered garbage). */
   onSentinelError?(sentinel: string, message: string): void;
+  /** A decision of the failover engine (src/engine/), with its reason and numbers: what a journal keeps. */
+  onEngine?(db: string, event: EngineEvent): void;
+}
+
+/** What the failover engine did, when and why (one per decision; `at` is Date.now()). */
+export interface EngineEvent {
+  at: number;
+  kind:
+    | "fence" // a failover is flagged: sessions hold client bytes, new clients park
+    | "promotion" // the replica Sentinel is promoting answers ROLE master
+    | "switch" // a new master is followed: sessions on the old one closed, parked clients released
+    | "lift" // the fence ends on the same master (failover aborted): sessions resume
+    | "lost" // the master in use refused, reset or answered as a replica: its sessions closed
+    | "busy" // the master in use answers -BUSY / -LOADING or not in time: sessions kept, noted
+    | "answering" // the busy master answers again
+    | "fence-timeout" // a fence outlasted fenceTimeoutMs: sessions closed
+    | "note"; // a minority view or a sentinel problem, logged and otherwise ignored
+  reason: string;
+  /** The confirmed master after the event (`host:port`), or null. */
+  master: string | null;
+  /** The previous master, for `switch`. */
+  from?: string | null;
+  /** Sessions fenced, closed or resumed by this event. */
+  sessions?: number;
+  /** Parked clients released by this event. */
+  released?: number;
+  epoch?: number;
 }
 
 /** Call one callback of every observer, swallowing what they throw. */
