@@ -94,6 +94,11 @@ export class MasterNotVerifiedError extends RedisError {
   }
 }
 
+/** The server answered ROLE with `-BUSY` (a script past busy-reply-threshold) or `-LOADING`: there, but busy. */
+export class ServerBusyError extends MasterNotVerifiedError {
+  override name = "ServerBusyError";
+}
+
 /** What a client receives when no master could be had by the connect deadline. */
 export class NoMasterError extends RedisError {
   override name = "NoMasterError";

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from "./ops/log.ts";
 import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
+import type { MasterEngine } from "./engine/master.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
 
@@ -57,14 +58,14 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const sentinelHop = sentinelConnectOptions(config);
   const redisHop = redisConnectOptions(config);
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
-  const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize });
+  const resolverOptions = { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize };
+  const resolver: Resolver = new Resolver(sentinels, resolverOptions, (name): MasterEngine => registry.engine(name));
   warnAboutExposure(config, log);
-  const registry = new SessionRegistry(config, resolver, log);
+  const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop }, (status) =>
-    registry.observe(status),
-  );
+  const pollerOptions = { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop };
+  const poller = new Poller(sentinels, () => registry.targets(), (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
     if (config.metrics) metrics = startMetrics(config.metrics, registry);

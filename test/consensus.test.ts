@@ -1,6 +1,6 @@
 /** The rules that turn every sentinel's view of a master into one judgement. */
 import { describe, expect, test } from "bun:test";
-import { judge, type SentinelView } from "../src/discovery/consensus.ts";
+import { judge, type SentinelView } from "../src/engine/consensus.ts";
 
 const view = (sentinel: string, port: number, epoch: number, ...flags: string[]): SentinelView => ({
   sentinel,

@@ -1,26 +1,16 @@
 /**
- * The poller's control connection for one database: a single long-lived connection on which it
- * asks `ROLE` of the server it believes is master, instead of a new connection per check.
- * It moves to another server when asked about another address.
+ * The poller's control connections: a long-lived connection on which it asks `ROLE` of one
+ * server, instead of a new connection per check; it moves when asked about another address.
+ * Answers are sorted the way the failover engine reads them: a role; busy (`-BUSY`, or no reply
+ * in time: a slow command or a frozen process, no way to tell yet); loading (`-LOADING`); gone
+ * (refused, reset, closed, garbage); or nothing to conclude (this process is out of descriptors).
  */
+import { ReplyError } from "redis-errors";
 import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import type { HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
-
-/** ROLE got no answer. `timedOut`: the server may only be busy (or frozen); otherwise it is gone. */
-export class RoleUnanswered extends Error {
-  override name = "RoleUnanswered";
-  /** The failure is ours (out of file descriptors), not the server's. */
-  readonly local: boolean;
-  constructor(
-    message: string,
-    readonly timedOut: boolean,
-  ) {
-    super(message);
-    this.local = !timedOut && outOfFiles();
-  }
-}
+import type { RoleAnswer } from "../engine/master-state.ts";
 
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
@@ -33,22 +23,36 @@ export class RoleProbe {
     readonly connectOptions?: HopOptions,
   ) {}
 
-  /** The role `address` reports (`master`, `slave`, ...); rejects with RoleUnanswered. */
-  async role(address: Address): Promise<string> {
+  /** What `address` answers to ROLE; null when the failure is ours (out of file descriptors). */
+  async role(address: Address): Promise<RoleAnswer | null> {
     if (!this.#client || !sameAddress(this.#address, address)) this.#open(address);
+    const label = formatAddress(address);
     try {
       const client = await this.#client!;
       const reply = await client.command(["ROLE"], this.timeoutMs);
-      return Array.isArray(reply) ? String(reply[0]) : `unexpected reply ${JSON.stringify(reply)}`;
-    } catch (error) {
+      if (Array.isArray(reply)) return { role: String(reply[0]) };
       this.close();
-      const timedOut = (error as { timedOut?: boolean }).timedOut === true;
-      throw new RoleUnanswered(`${formatAddress(address)} did not answer ROLE: ${(error as Error).message}`, timedOut);
+      return { error: "gone", detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}` };
+    } catch (error) {
+      const message = (error as Error).message;
+      if (error instanceof ReplyError) {
+        // The connection is fine: the server answered, with an error.
+        if (/^BUSY/.test(message)) return { error: "busy", detail: message.split("\n")[0]!.slice(0, 120) };
+        if (/^LOADING/.test(message)) return { error: "loading", detail: message.slice(0, 120) };
+        return { error: "gone", detail: `${label} answers ROLE with -${message.slice(0, 120)}` };
+      }
+      this.close();
+      if ((error as { timedOut?: boolean }).timedOut === true) return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
+      if (outOfFiles()) return null;
+      return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };
     }
   }
 
   close(): void {
-    this.#client?.then((c) => c.destroy("control connection closed"), () => {});
+    this.#client?.then(
+      (c) => c.destroy("control connection closed"),
+      () => {},
+    );
     this.#client = null;
     this.#address = null;
   }

@@ -5,7 +5,7 @@
  * session stays authenticated. An unknown RESET means an older server (see connectVerified).
  */
 import { ReplyError } from "redis-errors";
-import { MasterNotVerifiedError } from "../errors.ts";
+import { MasterNotVerifiedError, ServerBusyError } from "../errors.ts";
 import { authFailure, isAuthReply, type RedisHopOptions } from "../config/hops.ts";
 import { encodeCommand, type Reply } from "../net/resp.ts";
 import { authCommand, type Credentials } from "../config/secrets.ts";
@@ -24,6 +24,9 @@ const roleStep =
   (expected: ExpectedRole): Step =>
   (reply, label) => {
     if (isAuthReply(reply)) return authFailure("redis", label, reply);
+    if (reply instanceof ReplyError && /^(BUSY|LOADING)\b/.test(reply.message)) {
+      return new ServerBusyError(label, `ROLE answered -${reply.message.split("\n")[0]!.slice(0, 100)}`, expected);
+    }
     if (reply instanceof ReplyError) return new MasterNotVerifiedError(label, `ROLE failed: ${reply.message}`, expected);
     const role = Array.isArray(reply) ? String(reply[0]) : JSON.stringify(reply);
     return role === expected ? null : new MasterNotVerifiedError(label, `ROLE says ${role}`, expected);

@@ -1,32 +1,24 @@
 /**
- * Watching each database's master, every `intervalMs`:
+ * Feeding the failover engine (src/engine/) for each database's master name, every `intervalMs`:
  * - every known sentinel is asked `SENTINEL master <name>` in parallel (a slow one delays nobody:
- *   its previous answer stands until it goes stale);
- * - the answers are judged (consensus.ts): failing over, unknown, or a candidate at the highest
- *   config-epoch, which must then answer `ROLE` = master on the database's control connection;
- * - the master in use is asked `ROLE` every interval too, so a dead or stopped master is noticed
- *   within one interval plus `roleTimeoutMs`, whatever the sentinels say.
- * Knows nothing about client sockets: it reports a status and the tunnel acts on it.
+ *   its previous answer stands until it goes stale); a sentinel that does not know the command (a
+ *   discovery service) is asked `get-master-addr-by-name` instead. Each answer brings the engine
+ *   the freshest views of all;
+ * - the master in use is asked `ROLE` every interval on its own control connection (busy, loading,
+ *   gone or master), and the server the engine wants confirmed — a new address the sentinels back,
+ *   or during a fence the replica being promoted — on another, so a frozen master never delays
+ *   confirming its successor;
+ * - while fenced, every sentinel is asked `SENTINEL replicas <name>` (which replica is `promoted`);
+ * - replica ports: which replicas are healthy.
+ * Decides nothing and knows nothing about client sockets: the engine does.
  */
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
-import { judge, type SentinelView } from "./consensus.ts";
-import { RoleProbe, RoleUnanswered } from "./control.ts";
+import { formatAddress, type Address } from "../net/address.ts";
+import { RoleProbe } from "./control.ts";
 import type { HopOptions } from "../config/hops.ts";
 import type { Sentinels } from "./sentinel.ts";
-
-export type Status =
-  /** Sentinels agree on `address` at `epoch` and it answers ROLE as master. */
-  | { name: string; kind: "healthy"; address: Address; epoch: number }
-  /** A failover is under way or the sentinels disagree: no master to trust right now. */
-  | { name: string; kind: "failing-over"; reason: string }
-  /** No sentinel answered: nothing can be concluded. */
-  | { name: string; kind: "unknown"; reason: string }
-  /** The master in use is gone: connection refused or reset, or it answers ROLE as something else. */
-  | { name: string; kind: "master-lost"; address: Address; reason: string }
-  /** The master in use did not answer ROLE in time: busy or frozen, its sessions are held until it answers. */
-  | { name: string; kind: "master-unresponsive"; address: Address; reason: string }
-  /** The replicas Sentinel reports healthy (for replica ports). */
-  | { name: string; kind: "replicas"; healthy: Address[] };
+import type { SentinelView } from "../engine/consensus.ts";
+import type { ListedReplica } from "../engine/master-state.ts";
+import type { MasterEngine } from "../engine/master.ts";
 
 /** What to watch: every master name, and whether it has a replica port. */
 export interface Target {
@@ -42,39 +34,43 @@ export interface PollerOptions {
   redis?: HopOptions;
 }
 
-interface Answer {
-  view?: SentinelView;
+interface Answer<T> {
+  value?: T;
   error?: string;
   at: number;
 }
 
-/** What the poller keeps per database. */
+/** A sentinel that answers `SENTINEL master` with this does not have the command: ask get-master-addr-by-name. */
+const NO_SENTINEL_MASTER = /unknown (sub)?command|unknown subcommand|wrong number of arguments/i;
+
+/** What the poller keeps per master name. */
 class Watch {
-  readonly answers = new Map<string, Answer>();
+  readonly views = new Map<string, Answer<SentinelView | null>>();
+  readonly replicaLists = new Map<string, Answer<ListedReplica[]>>();
   readonly asking = new Set<string>();
-  /**
-   * Two control connections: one keeps asking the master in use, one confirms candidates, so a
-   * frozen master (every ROLE waits out the timeout) never delays confirming its successor.
-   */
-  readonly probes: Record<"liveness" | "candidate", { probe: RoleProbe; busy: boolean }>;
-  /** The address confirmed as master, and when ROLE last said so. */
-  current: Address | null = null;
-  confirmedAt = 0;
+  /** Sentinels that answer only get-master-addr-by-name. */
+  readonly limited = new Set<string>();
+  readonly probes: Record<"liveness" | "confirm", { probe: RoleProbe; busy: boolean }>;
   listingReplicas = false;
   constructor(
-    readonly name: string,
+    readonly engine: MasterEngine,
     roleTimeoutMs: number,
     redis?: HopOptions,
   ) {
     this.probes = {
       liveness: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
-      candidate: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
+      confirm: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
     };
+  }
+
+  get name(): string {
+    return this.engine.name;
   }
 
   close(): void {
     this.probes.liveness.probe.close();
-    this.probes.candidate.probe.close();
+    this.probes.confirm.probe.close();
+    this.engine.pollNow = () => {};
   }
 }
 
@@ -85,8 +81,8 @@ export class Poller {
   constructor(
     readonly sentinels: Sentinels,
     readonly targets: () => Iterable<Target>,
+    readonly engineFor: (name: string) => MasterEngine,
     readonly options: PollerOptions,
-    readonly onStatus: (status: Status) => void,
   ) {}
 
   start(): void {
@@ -96,7 +92,9 @@ export class Poller {
   /** New timings (reload): the interval restarts at once, ROLE deadlines apply to the next probe. */
   retune(intervalMs: number, roleTimeoutMs: number): void {
     this.options.roleTimeoutMs = roleTimeoutMs;
-    for (const watch of this.#watches.values()) for (const { probe } of Object.values(watch.probes)) probe.timeoutMs = roleTimeoutMs;
+    for (const watch of this.#watches.values()) {
+      for (const { probe } of Object.values(watch.probes)) probe.timeoutMs = roleTimeoutMs;
+    }
     if (intervalMs === this.options.intervalMs) return;
     this.options.intervalMs = intervalMs;
     if (this.#timer) {
@@ -114,105 +112,131 @@ export class Poller {
 
   pollAll(): void {
     const targets = new Map([...this.targets()].map((t) => [t.name, t]));
-    for (const [name, watch] of this.#watches) if (!targets.has(name)) (watch.close(), this.#watches.delete(name));
+    for (const [name, watch] of this.#watches) {
+      if (targets.has(name)) continue;
+      watch.close();
+      this.#watches.delete(name);
+    }
     for (const target of targets.values()) {
       const watch = this.#watch(target.name);
       this.#poll(watch);
-      if (target.replicas) this.#pollReplicas(watch);
+      if (target.replicas) this.#pollReplicaHealth(watch);
+      watch.engine.observe({ kind: "tick", at: Date.now() });
     }
-  }
-
-  /** Which replicas are healthy now (per the first sentinel that answers); silence changes nothing. */
-  #pollReplicas(watch: Watch): void {
-    if (watch.listingReplicas) return;
-    watch.listingReplicas = true;
-    this.sentinels
-      .healthyReplicas(watch.name)
-      .then((healthy) => this.onStatus({ name: watch.name, kind: "replicas", healthy }))
-      .catch(() => {})
-      .finally(() => (watch.listingReplicas = false));
   }
 
   #watch(name: string): Watch {
     let watch = this.#watches.get(name);
-    if (!watch) this.#watches.set(name, (watch = new Watch(name, this.options.roleTimeoutMs, this.options.redis)));
+    if (!watch) {
+      watch = new Watch(this.engineFor(name), this.options.roleTimeoutMs, this.options.redis);
+      const polled = watch;
+      watch.engine.pollNow = () => this.#poll(polled);
+      this.#watches.set(name, watch);
+    }
     return watch;
   }
 
   #poll(watch: Watch): void {
+    const fenced = watch.engine.fenced;
     for (const sentinel of this.sentinels.list) {
       const label = formatAddress(sentinel);
-      if (watch.asking.has(label)) continue;
-      watch.asking.add(label);
-      this.sentinels
-        .masterView(sentinel, watch.name)
-        .then(
-          (view) => watch.answers.set(label, { view, at: Date.now() }),
-          (error: Error) => watch.answers.set(label, { error: error.message, at: Date.now() }),
-        )
-        .finally(() => {
-          watch.asking.delete(label);
-          this.#evaluate(watch);
-        });
+      this.#ask(watch, label, "view", () => this.#view(watch, sentinel, label), watch.views, () => this.#evaluate(watch));
+      if (fenced) {
+        const list = () => this.sentinels.replicas(sentinel, watch.name);
+        this.#ask(watch, label, "replicas", list, watch.replicaLists, () => this.#promoted(watch));
+      }
     }
-    if (watch.current) void this.#confirm(watch, watch.current, true);
+    const { liveness } = watch.engine.probes();
+    if (liveness) void this.#role(watch, "liveness", liveness);
   }
 
-  /** Judge the freshest answer of every sentinel. */
+  /** One question to one sentinel, unless the same is still under way; the answer lands in `into`. */
+  #ask<T>(watch: Watch, label: string, what: string, ask: () => Promise<T>, into: Map<string, Answer<T>>, then: () => void): void {
+    const key = `${what} ${label}`;
+    if (watch.asking.has(key)) return;
+    watch.asking.add(key);
+    ask()
+      .then(
+        (value) => into.set(label, { value, at: Date.now() }),
+        (error: Error) => into.set(label, { error: error.message, at: Date.now() }),
+      )
+      .finally(() => {
+        watch.asking.delete(key);
+        then();
+      });
+  }
+
+  /** `SENTINEL master`, or get-master-addr-by-name from a sentinel that lacks it. Null: it does not know the name. */
+  async #view(watch: Watch, sentinel: Address, label: string): Promise<SentinelView | null> {
+    if (watch.limited.has(label)) return this.sentinels.limitedView(sentinel, watch.name);
+    try {
+      return await this.sentinels.masterView(sentinel, watch.name);
+    } catch (error) {
+      if (!NO_SENTINEL_MASTER.test((error as Error).message)) throw error;
+      watch.limited.add(label);
+      return this.sentinels.limitedView(sentinel, watch.name);
+    }
+  }
+
+  /** The freshest answer of every current sentinel, to the engine; then confirm what it wants confirmed. */
   #evaluate(watch: Watch): void {
-    const freshAfter = Date.now() - 3 * this.options.intervalMs - 1000;
     const views: SentinelView[] = [];
     const errors: string[] = [];
-    const current = new Set(this.sentinels.addresses);
-    for (const [label, answer] of watch.answers) {
-      if (answer.at < freshAfter || !current.has(label)) continue;
-      if (answer.view) views.push(answer.view);
-      else errors.push(`${label}: ${answer.error}`);
+    for (const [label, answer] of this.#fresh(watch.views)) {
+      if (answer.value) views.push(answer.value);
+      else errors.push(`${label}: ${answer.error ?? "does not know this master"}`);
     }
-    const verdict = judge(views, errors);
-    if (verdict.kind !== "candidate") return this.onStatus({ name: watch.name, ...verdict });
-    if (sameAddress(watch.current, verdict.address)) {
-      // The master in use: its own liveness checks speak for it (healthy while recent; they report
-      // it unresponsive or lost otherwise), no second connection to it.
-      const recent = Date.now() - watch.confirmedAt < this.options.intervalMs * 2 + this.options.roleTimeoutMs;
-      if (recent) this.onStatus({ name: watch.name, kind: "healthy", address: verdict.address, epoch: verdict.epoch });
-      return;
-    }
-    void this.#confirm(watch, verdict.address, false, verdict.epoch);
+    watch.engine.observe({ kind: "views", at: Date.now(), views, errors });
+    this.#confirm(watch);
   }
 
-  /** ROLE on the control connection; `liveness`: checking the master in use rather than a candidate. */
-  async #confirm(watch: Watch, address: Address, liveness: boolean, epoch = 0): Promise<void> {
-    const control = watch.probes[liveness ? "liveness" : "candidate"];
+  /** The replicas each sentinel lists (fenced only): which one is being promoted. */
+  #promoted(watch: Watch): void {
+    if (!watch.engine.fenced) return;
+    const lists = [...this.#fresh(watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
+    watch.engine.observe({ kind: "replicas", at: Date.now(), lists });
+    this.#confirm(watch);
+  }
+
+  #confirm(watch: Watch): void {
+    const { confirm } = watch.engine.probes();
+    if (confirm) void this.#role(watch, "confirm", confirm);
+  }
+
+  /** Answers recent enough to count, from sentinels still in the list. */
+  *#fresh<T>(answers: Map<string, Answer<T>>): Iterable<[string, Answer<T>]> {
+    const freshAfter = Date.now() - 3 * this.options.intervalMs - 1000;
+    const current = new Set(this.sentinels.addresses);
+    for (const [label, answer] of answers) if (answer.at >= freshAfter && current.has(label)) yield [label, answer];
+  }
+
+  /** ROLE on a control connection, to the engine. */
+  async #role(watch: Watch, which: "liveness" | "confirm", address: Address): Promise<void> {
+    const control = watch.probes[which];
     if (control.busy) return;
     control.busy = true;
-    let problem: string | null = null;
-    let timedOut = false;
     try {
-      const role = await control.probe.role(address);
-      if (role !== "master") problem = `${formatAddress(address)} answers ROLE as ${role}`;
-    } catch (error) {
-      problem = (error as Error).message;
-      timedOut = error instanceof RoleUnanswered && error.timedOut;
-      // Out of descriptors here says nothing about the server: conclude nothing (fd-watch logs it).
-      if (error instanceof RoleUnanswered && error.local) return;
+      const answer = await control.probe.role(address);
+      // Out of descriptors says nothing about the server: nothing to conclude (fd-watch logs it).
+      if (answer) watch.engine.observe({ kind: "role", at: Date.now(), address, answer });
     } finally {
       control.busy = false;
     }
-    if (!problem) {
-      watch.current = address;
-      watch.confirmedAt = Date.now();
-      if (!liveness) this.onStatus({ name: watch.name, kind: "healthy", address, epoch });
-      return;
-    }
-    if (timedOut && sameAddress(watch.current, address)) {
-      // Busy (a slow command, a huge value) or frozen: no way to tell yet. Hold, don't cut.
-      this.onStatus({ name: watch.name, kind: "master-unresponsive", address, reason: problem });
-    } else if (sameAddress(watch.current, address)) {
-      watch.current = null;
-      this.onStatus({ name: watch.name, kind: "master-lost", address, reason: problem });
-    } else {
-      this.onStatus({ name: watch.name, kind: "failing-over", reason: `sentinels name ${formatAddress(address)} but ${problem}` });
-    }
+    // A candidate confirmed or refused: a different one the engine wants now is asked at once.
+    const next = which === "confirm" ? watch.engine.probes().confirm : null;
+    if (next && formatAddress(next) !== formatAddress(address)) this.#confirm(watch);
+  }
+
+  /** Which replicas are healthy now (per the first sentinel that answers); silence changes nothing. */
+  #pollReplicaHealth(watch: Watch): void {
+    if (watch.listingReplicas) return;
+    watch.listingReplicas = true;
+    this.sentinels
+      .healthyReplicas(watch.name)
+      .then((healthy) => watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy }))
+      .catch(() => {})
+      .finally(() => {
+        watch.listingReplicas = false;
+      });
   }
 }

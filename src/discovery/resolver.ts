@@ -9,7 +9,16 @@
  */
 import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "../errors.ts";
+import {
+  AuthError,
+  MasterNotVerifiedError,
+  NoHealthyReplicaError,
+  NoMasterError,
+  NoSentinelReachableError,
+  ServerBusyError,
+  TlsRejectedError,
+} from "../errors.ts";
+import type { MasterEngine } from "../engine/master.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
@@ -44,6 +53,8 @@ class RoleCheck implements SocketOwner {
   constructor(
     readonly label: string,
     readonly steps: Step[],
+    /** A busy answer to ROLE is good enough (the master followed, busy: its clients must reach it). */
+    readonly patient: () => boolean,
   ) {
     this.reader = new ReplyReader({
       onReply: (reply) => this.#verdict(reply),
@@ -53,7 +64,8 @@ class RoleCheck implements SocketOwner {
   #verdict(reply: Reply): void {
     const step = this.steps[this.#next++];
     if (!step) return this.settle?.(new MasterNotVerifiedError(this.label, "unexpected extra reply"));
-    const outcome = step(reply, this.label);
+    let outcome = step(reply, this.label);
+    if (outcome instanceof ServerBusyError && this.patient()) outcome = null;
     if (outcome !== null || this.#next === this.steps.length) this.settle?.(outcome);
   }
   onData(_s: OwnedSocket, chunk: Buffer): void {
@@ -70,7 +82,9 @@ class RoleCheck implements SocketOwner {
  * `expected` role), within `timeoutMs`. With credentials: AUTH first, RESET after, so the client
  * gets an unauthenticated session; a server too old for RESET is verified that way on a control
  * connection and the client gets a fresh, never-authenticated socket. Wrong credentials reject
- * with AuthError.
+ * with AuthError. `patient()`: the server is the master followed and no failover is flagged, so a
+ * `-BUSY`/`-LOADING` answer is accepted and a slow one waited for (as a direct client would wait),
+ * for as long as that stays true.
  */
 export async function connectVerified(
   address: Address,
@@ -78,10 +92,11 @@ export async function connectVerified(
   expected: ExpectedRole = "master",
   options: RedisHopOptions = PLAIN_REDIS,
   pooled: OwnedSocket | null = null,
+  patient: () => boolean = () => false,
 ): Promise<OwnedSocket> {
   const label = formatAddress(address);
   const handshake = upstreamHandshake(options, expected);
-  const check = new RoleCheck(label, handshake.steps);
+  const check = new RoleCheck(label, handshake.steps, patient);
   const started = performance.now();
   const connect = async () => {
     try {
@@ -102,7 +117,11 @@ export async function connectVerified(
   } else socket = await connect();
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null | "old">((resolve) => {
-    const timer = setTimeout(() => resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected, true)), left);
+    const expire = () => {
+      if (patient()) timer = setTimeout(expire, timeoutMs);
+      else resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected, true));
+    };
+    let timer = setTimeout(expire, left);
     check.settle = (error) => {
       check.settle = null;
       clearTimeout(timer);
@@ -117,20 +136,20 @@ export async function connectVerified(
 }
 
 export class Resolver {
-  readonly #lastKnown = new Map<string, Address>();
   readonly #nextReplica = new Map<string, number>();
   readonly pool: UpstreamPool;
 
   constructor(
     readonly sentinels: Sentinels,
     readonly options: ResolverOptions,
+    /** The failover engine of a master name: where new clients go (src/engine/). */
+    readonly engineFor: (name: string) => MasterEngine,
   ) {
     this.pool = new UpstreamPool(options.poolSize ?? 0, options.redis ?? PLAIN_REDIS, () => this.options.connectTimeoutMs);
   }
 
-  /** Remember where the master of `name` is (from a poll or a successful resolve), and keep sockets ready to it. */
+  /** Keep sockets ready to the master of `name` (the engine follows a new one). */
   remember(name: string, address: Address): void {
-    this.#lastKnown.set(name, address);
     this.pool.fill(name, address);
   }
 
@@ -141,10 +160,10 @@ export class Resolver {
 
   /**
    * A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value)
-   * passes. `objection(address)` may veto what a sentinel names (returns why), to be asked again.
+   * passes or the client is gone (`abandoned`).
    */
-  resolve(name: string, deadline: number, objection?: (address: Address) => string | null, abandoned?: () => boolean): Promise<VerifiedUpstream> {
-    return this.#retry(name, "master", deadline, () => this.#attempt(name, deadline, objection), abandoned);
+  resolve(name: string, deadline: number, abandoned: () => boolean = () => false): Promise<VerifiedUpstream> {
+    return this.#retry(name, "master", deadline, () => this.#attempt(name, deadline, abandoned), abandoned);
   }
 
   /**
@@ -186,7 +205,8 @@ export class Resolver {
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
-      await Bun.sleep(Math.min(RETRY_DELAY_MS, left));
+      // A change of master or fence ends the pause at once.
+      await (role === "master" ? this.engineFor(name).changed(Math.min(RETRY_DELAY_MS, left)) : Bun.sleep(Math.min(RETRY_DELAY_MS, left)));
     }
   }
 
@@ -213,30 +233,43 @@ export class Resolver {
     throw last;
   }
 
-  async #attempt(name: string, deadline: number, objection?: (address: Address) => string | null): Promise<VerifiedUpstream> {
-    const known = this.#lastKnown.get(name);
-    const early = known ? settled(connectVerified(known, this.#attemptTimeout(deadline), "master", this.options.redis, this.pool.take(name, known))) : null;
+  /**
+   * Ask Sentinel (shared with concurrent clients) while ROLE already goes to the master the engine
+   * follows; go where the engine routes: the master followed when Sentinel names it (or names the
+   * old master, lagging behind a switch at the promotion); when one sentinel names another server,
+   * not on its word: the engine polls every sentinel first.
+   */
+  async #attempt(name: string, deadline: number, abandoned: () => boolean): Promise<VerifiedUpstream> {
+    const engine = this.engineFor(name);
+    const patient = (address: Address) => () => !abandoned() && engine.trusts(address);
+    const verify = (address: Address, pooled: OwnedSocket | null) =>
+      connectVerified(address, this.#attemptTimeout(deadline), "master", this.options.redis, pooled, patient(address));
+    const known = engine.state.master;
+    const early = known ? settled(verify(known, this.pool.take(name, known))) : null;
+    const drop = () => early?.then((r) => r.socket?.terminate());
     let answer: MasterAnswer;
     try {
       answer = await this.sentinels.getMasterAddr(name);
     } catch (error) {
-      early?.then((r) => r.socket?.terminate());
+      drop();
       throw error;
     }
-    const objected = objection?.(answer.address);
-    if (objected) {
-      early?.then((r) => r.socket?.terminate());
-      throw new MasterNotVerifiedError(formatAddress(answer.address), objected);
+    let route = engine.route(answer.address);
+    if (route.kind === "recheck") {
+      await engine.recheck(Math.max(1, deadline - Date.now()));
+      route = engine.route(null);
     }
-    if (early && sameAddress(known, answer.address)) {
+    if (route.kind !== "go") {
+      drop();
+      throw new MasterNotVerifiedError(formatAddress(answer.address), route.reason);
+    }
+    if (early && sameAddress(known, route.address)) {
       const { socket, error } = await early;
-      if (socket) return { socket, address: answer.address };
+      if (socket) return { socket, address: route.address };
       throw error;
     }
-    early?.then((r) => r.socket?.terminate());
-    const socket = await connectVerified(answer.address, this.#attemptTimeout(deadline), "master", this.options.redis);
-    this.remember(name, answer.address);
-    return { socket, address: answer.address };
+    drop();
+    return { socket: await verify(route.address, null), address: route.address };
   }
 }
 

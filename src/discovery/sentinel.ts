@@ -11,7 +11,7 @@
  */
 import type { ConsolaInstance } from "consola";
 import { formatAddress, parseAddress, type Address } from "../net/address.ts";
-import type { SentinelView } from "./consensus.ts";
+import type { SentinelView } from "../engine/consensus.ts";
 import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
 import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
@@ -75,7 +75,22 @@ export class Sentinels {
     const address = parseAddress(`${fields.ip}:${fields.port}`);
     const label = formatAddress(sentinel);
     if (!address) throw new SentinelUnreachableError(label, `unexpected reply to SENTINEL master: ${JSON.stringify(reply)?.slice(0, 80)}`);
-    return { sentinel: label, address, flags: new Set((fields.flags ?? "").split(",")), epoch: Number(fields["config-epoch"] ?? 0) };
+    const quorum = Number(fields.quorum);
+    const flags = new Set((fields.flags ?? "").split(","));
+    return { sentinel: label, address, flags, epoch: Number(fields["config-epoch"] ?? 0), ...(quorum > 0 ? { quorum } : {}) };
+  }
+
+  /**
+   * One sentinel's answer for `name` when it does not know `SENTINEL MASTER` (a discovery service
+   * or sentinel emulator): only the address, no flags or epoch. Null: it does not know the master.
+   */
+  async limitedView(sentinel: Address, name: string): Promise<SentinelView | null> {
+    const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
+    if (reply === null) return null;
+    const address = masterAddrReply(reply);
+    const label = formatAddress(sentinel);
+    if (!address) throw new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)?.slice(0, 80)}`);
+    return { sentinel: label, address, flags: new Set(), epoch: 0, limited: true };
   }
 
   /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */

@@ -1,16 +1,14 @@
 /**
- * One database's state as the tunnel sees it: its listener, its sessions filed by the master
- * they are tied to, and whether it is fenced (a failover is under way).
- *
- * Fencing: while a failover is in progress nothing more from clients reaches the old master
- * (their bridges hold client bytes; replies still flow back) and new clients wait. When a master
- * is confirmed again, the fenced sessions resume if it is the same master (an aborted failover),
- * and are closed — held bytes never forwarded — if it is another one.
+ * One database as the tunnel serves it: its listener, its sessions filed by the master (or
+ * replica) they are tied to, and the clients still waiting. What to do with them — fence, follow
+ * a new master, close — is decided by the failover engine of its master name (src/engine/); the
+ * state read here (`state`, `master`, `lastProblem`) is the engine's, not kept twice.
  */
 import type { Listener } from "./listeners.ts";
 import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
 import { databaseId, type DatabaseConfig } from "../config/config.ts";
+import type { MasterEngine } from "../engine/master.ts";
 import type { SocketOwner } from "../net/sockets.ts";
 
 export interface Session {
@@ -28,13 +26,6 @@ export class Database {
   listener: Listener<SocketOwner> | null = null;
   /** Sessions by the `host:port` of the master they are tied to. */
   readonly sessions = new Map<string, Set<Session>>();
-  state: DbState = "starting";
-  /** Confirmed master, `host:port`. */
-  master: string | null = null;
-  /** Since when sessions are fenced (Date.now()), or null. */
-  fencedSince: number | null = null;
-  /** Last reason logged for an unknown/failing state, to log changes only. */
-  lastProblem: string | null = null;
   /** Clients waiting: for a verified master (resolving) and, within that, parked during a failover. */
   waiting = 0;
   parked = 0;
@@ -42,9 +33,12 @@ export class Database {
   fallbackCount = 0;
   /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
   fallingBack = false;
-  #wakers: (() => void)[] = [];
 
-  constructor(readonly config: DatabaseConfig) {}
+  constructor(
+    readonly config: DatabaseConfig,
+    /** The failover engine of this database's master name: the owner of its state. */
+    readonly engine: MasterEngine,
+  ) {}
 
   /** The Sentinel master name. */
   get name(): string {
@@ -54,6 +48,28 @@ export class Database {
   /** Unique per database: the master name, plus `/replicas` for a replica port. */
   get id(): string {
     return databaseId(this.config);
+  }
+
+  /** The master followed (`host:port`), or null. */
+  get master(): string | null {
+    return this.engine.master;
+  }
+
+  /** Healthy: clients go through; failing over: they park (master port) or get none (replica port). */
+  get state(): DbState {
+    if (this.config.role === "replica") {
+      const healthy = this.engine.state.healthyReplicas;
+      if (healthy === null) return "starting";
+      return healthy.length > 0 || this.config.replicaFallback ? "healthy" : "failing-over";
+    }
+    if (this.engine.fenced) return "failing-over";
+    return this.engine.master ? "healthy" : "starting";
+  }
+
+  /** Why clients cannot go through now, or null. */
+  get lastProblem(): string | null {
+    if (this.config.role === "replica") return this.state === "failing-over" ? "Sentinel reports no healthy replica" : null;
+    return this.engine.problem;
   }
 
   get sessionCount(): number {
@@ -80,13 +96,8 @@ export class Database {
   }
 
   /** Close the sessions tied to `master` (every one when null); returns how many. */
-  close(master: string | null, reason: CloseReason, except?: string): number {
-    let count = 0;
-    for (const [key, group] of [...this.sessions]) {
-      if ((master !== null && key !== master) || key === except) continue;
-      for (const session of [...group]) (session.bridge.close(reason), count++);
-    }
-    return count;
+  close(master: string | null, reason: CloseReason): number {
+    return this.closeWhere((server) => master === null || server === master, () => true, reason);
   }
 
   /**
@@ -98,47 +109,39 @@ export class Database {
     let count = 0;
     for (const [key, group] of [...this.sessions]) {
       if (!servers(key)) continue;
-      for (const session of [...group]) if (doomed(session)) (session.bridge.close(reason), count++);
+      for (const session of [...group]) {
+        if (!doomed(session)) continue;
+        session.bridge.close(reason);
+        count++;
+      }
     }
     return count;
   }
 
   /** Fence: hold every session's client bytes. Returns how many were fenced. */
   fence(): number {
-    this.fencedSince ??= Date.now();
     let count = 0;
-    for (const session of this.all()) if (!session.bridge.held) (session.bridge.hold(), count++);
+    for (const session of this.all()) {
+      if (session.bridge.held) continue;
+      session.bridge.hold();
+      count++;
+    }
     return count;
   }
 
-  /** Lift the fence for sessions on `master`; close the others (their held bytes are dropped). */
-  unfence(master: string): { resumed: number; closed: number } {
-    this.fencedSince = null;
+  /** Sessions on `master` go on (what they held is forwarded); the others are closed, held bytes dropped. */
+  follow(master: string): { resumed: number; closed: number } {
     let resumed = 0;
     let closed = 0;
     for (const session of this.all()) {
-      if (session.master === master) {
-        if (session.bridge.held) (session.bridge.release(), resumed++);
-      } else (session.bridge.close("master changed"), closed++);
+      if (session.master !== master) {
+        session.bridge.close("master changed");
+        closed++;
+      } else if (session.bridge.held) {
+        session.bridge.release();
+        resumed++;
+      }
     }
     return { resumed, closed };
-  }
-
-  /** Resolves when the state changes or after `ms`, whichever first. */
-  changed(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wakers.push(done);
-    });
-  }
-
-  setState(state: DbState): void {
-    if (state === this.state) return;
-    this.state = state;
-    for (const wake of this.#wakers.splice(0)) wake();
   }
 }

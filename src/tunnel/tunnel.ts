@@ -6,22 +6,22 @@
  * database is failing over it is parked (nothing sent to it) until a master is confirmed, up to
  * `failoverWaitMs`; then the resolver hands over a verified master connection and a Bridge joins
  * them; the session is filed under its master.
- * Poller statuses are applied to the databases by status-actions.ts (fence, lift the fence, close
- * sessions on a replaced or lost master).
+ * The registry also holds one failover engine per master name (src/engine/master.ts) and carries
+ * out its orders on the sessions (orders.ts): fence, follow a new master, close.
  */
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress } from "../net/address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "../config/config.ts";
 import type { Target } from "../discovery/poller.ts";
+import { MasterEngine } from "../engine/master.ts";
 import { Database, type Session } from "./database.ts";
 import { NoMasterError } from "../errors.ts";
 import { emit, type TunnelEvents } from "../events.ts";
 import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
 import type { Logger } from "../ops/log.ts";
-import type { Status } from "../discovery/poller.ts";
 import type { Resolver, VerifiedUpstream } from "../discovery/resolver.ts";
 import { errorReply } from "../net/resp.ts";
-import { applyStatus } from "../engine/status-actions.ts";
+import { sessionOrders } from "./orders.ts";
 import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
@@ -60,6 +60,9 @@ export class SessionRegistry {
   readonly databases = new Map<string, Database>();
   /** Observers of sessions and masters (metrics, the demo). */
   readonly observers: TunnelEvents[] = [];
+  /** One failover engine per master name (its master and replica ports share it). */
+  readonly engines = new Map<string, MasterEngine>();
+  readonly #orders = sessionOrders({ databases: this.databases, remember: (name, master) => this.resolver.remember(name, master) });
   #stopping = false;
 
   constructor(
@@ -68,6 +71,17 @@ export class SessionRegistry {
     readonly resolver: Resolver,
     readonly log: Logger,
   ) {}
+
+  /** The failover engine of master `name` (made on first use). */
+  engine(name: string): MasterEngine {
+    let engine = this.engines.get(name);
+    if (!engine) {
+      const settings = () => ({ fenceTimeoutMs: this.config.fenceTimeoutMs, failoverWaitMs: this.config.failoverWaitMs });
+      engine = new MasterEngine(name, settings, this.#orders, this.log, this.observers);
+      this.engines.set(name, engine);
+    }
+    return engine;
+  }
 
   /** Listen on every database's port; a port that cannot be had throws ListenError (nothing stays open). */
   listen(): void {
@@ -89,6 +103,7 @@ export class SessionRegistry {
     const db = this.databases.get(id);
     if (!db) return 0;
     this.databases.delete(id);
+    if (![...this.databases.values()].some((other) => other.name === db.name)) this.engines.delete(db.name);
     const closed = db.close(null, reason);
     if (db.listener) stopListener(db.listener, db.config, true); // also drops clients still waiting for a master
     db.listener = null;
@@ -108,7 +123,7 @@ export class SessionRegistry {
   }
 
   #listen(config: DatabaseConfig): void {
-    const db = new Database(config);
+    const db = new Database(config, this.engine(config.name));
     db.listener = listen<SocketOwner>(this.config, config, { ...ownerHandlers, open: (socket) => this.#accept(db, socket) });
     this.databases.set(db.id, db);
     this.log.info(`${db.id}: listening on ${listenWhere(this.config, config, listenerPort(db.listener))}`);
@@ -137,12 +152,8 @@ export class SessionRegistry {
       if (db.config.role === "replica") {
         ({ upstream, fallback } = await this.#replicaOrFallback(db, gone));
       } else {
-        if (db.state === "failing-over") await this.#waitOutFailover(db, waiting);
-        const objection = (address: Address) => {
-          const master = formatAddress(address);
-          return db.state === "healthy" && db.master && master !== db.master ? `sentinel names ${master}, but the confirmed master is ${db.master}` : null;
-        };
-        upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, objection, gone);
+        if (db.engine.fenced) await this.#waitOutFailover(db, waiting);
+        upstream = await this.resolver.resolve(db.name, Date.now() + this.config.connectTimeoutMs, gone);
       }
     } catch (error) {
       const message = (error as Error).message;
@@ -165,7 +176,7 @@ export class SessionRegistry {
     const client = this.log.level >= DEBUG ? peer() : "";
     const session: Session = { db, client, master, fallback, bridge: null! };
     // Raced with a fence: held like the others from the start, its early bytes included.
-    const held = db.state === "failing-over";
+    const held = db.engine.fenced;
     session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, held, clientPaused: waiting.paused, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
     if (session.bridge.closed) return;
     db.file(session);
@@ -188,7 +199,7 @@ export class SessionRegistry {
       if (!db.config.replicaFallback || gone()) throw error;
       if (!db.fallingBack) this.log.warn(`${db.id}: ${(error as Error).message}; clients fall back to the master until a replica is healthy`);
       db.fallingBack = true;
-      return { upstream: await this.resolver.resolve(db.name, deadline, undefined, gone), fallback: true };
+      return { upstream: await this.resolver.resolve(db.name, deadline, gone), fallback: true };
     }
   }
 
@@ -198,11 +209,11 @@ export class SessionRegistry {
     const until = started + this.config.failoverWaitMs;
     db.parked++;
     try {
-      while (db.state === "failing-over" && !waiting.closed && Date.now() < until) await db.changed(until - Date.now());
+      while (db.engine.fenced && !waiting.closed && Date.now() < until) await db.engine.changed(until - Date.now());
     } finally {
       db.parked--;
     }
-    if (db.state === "failing-over") {
+    if (db.engine.fenced) {
       const waited = this.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${Date.now() - started} ms`;
       throw new NoMasterError(db.name, `failover in progress (${waited}): ${db.lastProblem ?? "no confirmed master"}`);
     }
@@ -220,11 +231,6 @@ export class SessionRegistry {
     const names = new Map<string, boolean>();
     for (const db of this.databases.values()) names.set(db.name, names.get(db.name) === true || db.config.role === "replica");
     for (const [name, replicas] of names) yield { name, replicas };
-  }
-
-  /** What the poller concluded about a master (and its replicas): see status-actions.ts. */
-  observe(status: Status): void {
-    applyStatus(this, status);
   }
 
   /** Stop listening and close every session. */

@@ -1,0 +1,102 @@
+/**
+ * What every sentinel's view of one master adds up to, by Sentinel's own rules and trusting no
+ * single sentinel. Pure: no I/O, no clock, so every rule is a row in a table test.
+ *
+ * - An address is *backed* when at least `needed` sentinels name it without flagging a failover:
+ *   a majority of the sentinels that answered, and at least the master's `quorum`. Of backed
+ *   addresses (at most one, since `needed` is a majority) the one at the highest config-epoch is
+ *   the master to follow. One sentinel, however high the epoch it claims, backs nothing alone.
+ * - Fence (a failover is under way; nothing more may reach the old master):
+ *   - any sentinel flags `failover_in_progress` on the backed address, or on the only address
+ *     named (in a forced failover the leader is the only one that knows). A flag on another
+ *     address than the backed one is the leader lagging behind the others (it keeps the old
+ *     address and the flag while it reconfigures replicas) and is ignored;
+ *   - any sentinel reports `o_down` (it only does once a quorum agreed);
+ *   - at least `quorum` sentinels report `s_down`. Fewer: a note, nothing else (one sentinel's
+ *     broken link or stale password is not an outage).
+ * - No address backed: disputed (fence if a master was in use). No answer: unknown.
+ */
+import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+
+export interface SentinelView {
+  sentinel: string;
+  address: Address;
+  flags: Set<string>;
+  epoch: number;
+  /** The master's quorum as this sentinel has it (`SENTINEL MASTER`); absent from limited services. */
+  quorum?: number;
+  /** Only `get-master-addr-by-name` answered (a discovery service, no flags or epoch). */
+  limited?: boolean;
+}
+
+export type Verdict =
+  | { kind: "master"; address: Address; epoch: number; backers: number; needed: number; notes: string[] }
+  | { kind: "failover"; address: Address | null; reason: string; notes: string[] }
+  | { kind: "disputed"; reason: string; notes: string[] }
+  | { kind: "unknown"; reason: string; notes: string[] };
+
+const IN_PROGRESS = "failover_in_progress";
+
+/** How many sentinels must agree: a majority of those that answered, and at least the quorum. */
+export function needed(answered: number, quorum: number | undefined): number {
+  return Math.max(Math.floor(answered / 2) + 1, quorum ?? 0);
+}
+
+/** The quorum most sentinels report (the median: one sentinel cannot move it). */
+export function commonQuorum(views: readonly SentinelView[]): number | undefined {
+  const quorums = views.flatMap((v) => (v.quorum === undefined ? [] : [v.quorum])).sort((a, b) => a - b);
+  return quorums.length ? quorums[Math.floor((quorums.length - 1) / 2)] : undefined;
+}
+
+export function judge(views: readonly SentinelView[], errors: readonly string[] = []): Verdict {
+  const notes: string[] = [];
+  if (views.length === 0) {
+    const reason = errors.length ? `no sentinel answered (${errors.join("; ")})` : "no sentinel answered";
+    return { kind: "unknown", reason, notes };
+  }
+  const quorum = commonQuorum(views);
+  const need = needed(views.length, quorum);
+  const backed = backedAddress(views, need);
+
+  const odown = views.find((v) => v.flags.has("o_down"));
+  if (odown) return failover(odown.address, `sentinel ${odown.sentinel} reports ${formatAddress(odown.address)} o_down`);
+  const sdown = views.filter((v) => v.flags.has("s_down"));
+  if (sdown.length > 0) {
+    const who = `${sdown.map((v) => v.sentinel).join(", ")} (${sdown.length} of ${views.length}, quorum ${quorum ?? "?"})`;
+    const down = `${formatAddress(sdown[0]!.address)} s_down`;
+    if (sdown.length >= (quorum ?? need)) return failover(sdown[0]!.address, `sentinels ${who} report ${down}`);
+    notes.push(`sentinel ${who} reports ${down}: not enough for a failover, ignored`);
+  }
+  for (const view of views) {
+    if (!view.flags.has(IN_PROGRESS)) continue;
+    if (backed && !sameAddress(backed.address, view.address)) continue; // the leader lagging behind the others
+    return failover(view.address, `sentinel ${view.sentinel} reports ${formatAddress(view.address)} ${IN_PROGRESS}`);
+  }
+  if (!backed) {
+    const named = [...new Set(views.map((v) => `${formatAddress(v.address)}@${v.epoch}`))].join(" vs ");
+    return { kind: "disputed", reason: `no address named by ${need} of ${views.length} sentinels: ${named}`, notes };
+  }
+  const dissent = views.filter((v) => !sameAddress(v.address, backed.address) && v.epoch > backed.epoch);
+  for (const v of dissent) notes.push(`sentinel ${v.sentinel} alone names ${formatAddress(v.address)} at config-epoch ${v.epoch}: ignored`);
+  return { kind: "master", address: backed.address, epoch: backed.epoch, backers: backed.backers, needed: need, notes };
+
+  function failover(address: Address, reason: string): Verdict {
+    return { kind: "failover", address, reason, notes };
+  }
+}
+
+/** The address at least `need` unflagged sentinels name, at the highest epoch they give it. */
+function backedAddress(views: readonly SentinelView[], need: number): { address: Address; epoch: number; backers: number } | null {
+  const byAddress = new Map<string, { address: Address; epoch: number; backers: number }>();
+  for (const view of views) {
+    if (view.flags.has(IN_PROGRESS)) continue;
+    const key = formatAddress(view.address);
+    const entry = byAddress.get(key) ?? { address: view.address, epoch: view.epoch, backers: 0 };
+    entry.backers++;
+    entry.epoch = Math.max(entry.epoch, view.epoch);
+    byAddress.set(key, entry);
+  }
+  let best: { address: Address; epoch: number; backers: number } | null = null;
+  for (const entry of byAddress.values()) if (entry.backers >= need && (!best || entry.epoch > best.epoch)) best = entry;
+  return best;
+}

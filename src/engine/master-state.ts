@@ -1,0 +1,275 @@
+/**
+ * The failover engine's rules for one master name: `step(state, observation) → { state, actions }`.
+ * Pure — no I/O and no clock of its own (time comes in with each observation) — so every rule is
+ * a row in a table test and recorded timelines of real failovers replay through it.
+ *
+ * Observations: every sentinel's view (judged by consensus.ts), ROLE answers from the servers it
+ * asks (the master in use, a candidate, the replica being promoted), the replicas the sentinels
+ * list during a fence, the healthy replicas (replica ports), and a clock tick.
+ * Actions: fence, follow a master (resume its sessions, close the others, release parked
+ * clients), close sessions on a server, remember the master (pool), and what to tell observers.
+ *
+ * The rules, in Sentinel's terms:
+ * - A failover flagged (consensus.ts) fences: nothing more from clients reaches the old master,
+ *   new clients park. The fence ends on the same master when the sentinels back it again and it
+ *   answers ROLE master after the fence began (an aborted failover), or on a new master.
+ * - Switch at the promotion: while fenced, the replica a sentinel marks `promoted` that a majority
+ *   lists as a replica is asked ROLE; once it answers master it is followed, before Sentinel
+ *   announces it (up to ~1 s later). Until the sentinels catch up, their naming the old master
+ *   is expected and changes nothing.
+ * - A new address the sentinels back is followed once it answers ROLE master.
+ * - A busy master is not a lost one: `-BUSY`, `-LOADING` or no ROLE reply in time from the master
+ *   in use is noted, nothing more; clients keep reaching it (to `SCRIPT KILL` it, say). Refused,
+ *   reset, or ROLE saying replica: lost — its sessions are closed and new clients park.
+ * - A fence never outlasts `fenceTimeoutMs`: past it the held sessions are closed, never resumed
+ *   unconfirmed.
+ */
+import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import type { EngineEvent } from "../events.ts";
+import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
+
+/** What a server said to ROLE (or why it said nothing). */
+export type RoleAnswer =
+  | { role: string }
+  /** busy: -BUSY or no reply in time; loading: -LOADING; gone: refused, reset, closed, garbage. */
+  | { error: "busy" | "loading" | "gone"; detail: string };
+
+export interface ListedReplica {
+  address: Address;
+  flags: ReadonlySet<string>;
+}
+
+export type Observation =
+  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[] }
+  | { kind: "role"; at: number; address: Address; answer: RoleAnswer }
+  /** Each answering sentinel's `SENTINEL REPLICAS` (asked while fenced). */
+  | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[] }
+  /** The replicas Sentinel reports healthy (replica ports). */
+  | { kind: "replica-health"; at: number; healthy: readonly Address[] }
+  | { kind: "tick"; at: number };
+
+export type Action =
+  /** Hold every session's client bytes; new clients park. */
+  | { kind: "fence"; reason: string }
+  /** Sessions on `master` go on (held bytes forwarded); every other session is closed; parked clients proceed. */
+  | { kind: "follow"; master: Address; event: "switch" | "lift" | "promotion"; from: Address | null; reason: string }
+  /** Close the sessions on `on` (every session when null). */
+  | { kind: "close"; on: Address | null; reason: "master lost" | "fence timeout"; event: EngineEvent["kind"]; detail: string }
+  /** Replica ports: close the sessions on replicas no longer healthy. */
+  | { kind: "keep-replicas"; healthy: readonly Address[] }
+  /** Keep connections ready to this master (pool) and route new clients to it. */
+  | { kind: "remember"; master: Address }
+  /** Tell observers and the log; nothing else changes. */
+  | { kind: "note"; event: "busy" | "answering" | "note"; level: "info" | "warn"; message: string };
+
+export interface Settings {
+  fenceTimeoutMs: number;
+  /** How long new clients park during a fence (for the log line). */
+  failoverWaitMs: number;
+}
+
+export interface MasterState {
+  /** The master followed: backed by the sentinels (or promoted) and confirmed by ROLE. */
+  readonly master: Address | null;
+  readonly epoch: number;
+  /** A fence in force: since when, why, and which address the sentinels flagged. */
+  readonly fence: { readonly since: number; readonly reason: string; readonly address: Address | null } | null;
+  /** The address the last views back with no failover flagged (the master, or a new one), or null. */
+  readonly backing: Address | null;
+  /** A new address the sentinels back, to be confirmed by ROLE. */
+  readonly candidate: { readonly address: Address; readonly epoch: number } | null;
+  /** While fenced: the replica being promoted that a majority lists. */
+  readonly promoted: Address | null;
+  /** Followed at the promotion: the sentinels may still name `address` (the old master) up to `epoch`. */
+  readonly switchedFrom: { readonly address: Address; readonly epoch: number } | null;
+  /** When the master last answered ROLE master. */
+  readonly masterSeenAt: number;
+  /** Why the master in use is not answering normally (busy, loading, slow), or null. */
+  readonly busy: string | null;
+  /** Why there is no master to follow, for readiness and refusals. */
+  readonly problem: string | null;
+  /** Notes already told (minority views), so that each is told once while it lasts. */
+  readonly told: readonly string[];
+  /** Replica ports: the replicas Sentinel reports healthy, null before the first report. */
+  readonly healthyReplicas: readonly Address[] | null;
+  /** Sentinels answered SENTINEL MASTER with an error: only get-master-addr-by-name (no fencing). */
+  readonly limited: boolean;
+}
+
+export const INITIAL: MasterState = {
+  master: null,
+  epoch: 0,
+  fence: null,
+  backing: null,
+  candidate: null,
+  promoted: null,
+  switchedFrom: null,
+  masterSeenAt: 0,
+  busy: null,
+  problem: "no verified master yet",
+  told: [],
+  healthyReplicas: null,
+  limited: false,
+};
+
+export interface Step {
+  state: MasterState;
+  actions: Action[];
+}
+
+export function step(state: MasterState, observation: Observation, settings: Settings): Step {
+  const actions: Action[] = [];
+  const next = ((): MasterState => {
+    switch (observation.kind) {
+      case "views":
+        return onViews(state, observation.at, judge(observation.views, observation.errors), observation.views, actions);
+      case "role":
+        return onRole(state, observation.at, observation.address, observation.answer, actions);
+      case "replicas":
+        return { ...state, promoted: state.fence ? promotedReplica(observation.lists) : null };
+      case "replica-health":
+        actions.push({ kind: "keep-replicas", healthy: observation.healthy });
+        return { ...state, healthyReplicas: observation.healthy };
+      case "tick":
+        return onTick(state, observation.at, settings, actions);
+    }
+  })();
+  return { state: next, actions };
+}
+
+/** Where new clients go, given what a sentinel just answered for this connection (resolver.ts). */
+export type Route =
+  | { kind: "go"; address: Address }
+  /** Nothing to go to now (fenced, no master yet): ask again when the state changes. */
+  | { kind: "wait"; reason: string }
+  /** A sentinel names another server than the master followed: one sentinel's word is not followed; poll. */
+  | { kind: "recheck"; reason: string };
+
+export function route(state: MasterState, answered: Address | null): Route {
+  if (state.fence) return { kind: "wait", reason: `failover in progress: ${state.fence.reason}` };
+  const master = state.master;
+  if (!master) return { kind: "wait", reason: state.problem ?? "no verified master yet" };
+  if (state.candidate) {
+    return { kind: "wait", reason: `the sentinels back ${formatAddress(state.candidate.address)}: confirming it with ROLE` };
+  }
+  if (!answered || sameAddress(answered, master)) return { kind: "go", address: master };
+  // The sentinels lag behind a switch made at the promotion: the master followed is the one to use.
+  if (state.switchedFrom && sameAddress(answered, state.switchedFrom.address)) return { kind: "go", address: master };
+  return { kind: "recheck", reason: `sentinel names ${formatAddress(answered)}, but the confirmed master is ${formatAddress(master)}` };
+}
+
+/** The servers to ask ROLE now: the master in use (liveness) and one to confirm (candidate or promoted). */
+export function probes(state: MasterState): { liveness: Address | null; confirm: Address | null } {
+  const confirm = state.candidate?.address ?? (state.fence ? state.promoted : null);
+  return { liveness: state.master, confirm: sameAddress(confirm, state.master) ? null : confirm };
+}
+
+function onViews(state: MasterState, at: number, verdict: Verdict, views: readonly SentinelView[], actions: Action[]): MasterState {
+  const limited = views.length > 0 && views.every((v) => v.limited);
+  if (limited && !state.limited) actions.push({ kind: "note", event: "note", level: "warn", message: LIMITED });
+  const backing = verdict.kind === "master" ? verdict.address : null;
+  let s: MasterState = { ...state, limited, backing, told: tell(state, verdict.notes, actions) };
+  switch (verdict.kind) {
+    case "unknown":
+      return s.master ? s : { ...s, problem: verdict.reason };
+    case "disputed":
+      return s.master ? fence(s, at, verdict.reason, null, actions) : { ...s, problem: verdict.reason };
+    case "failover": {
+      // Already following the promoted replica: the leader still flags the old master; expected.
+      if (s.switchedFrom && sameAddress(verdict.address, s.switchedFrom.address)) return s;
+      return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions);
+    }
+    case "master": {
+      const { address, epoch } = verdict;
+      if (sameAddress(address, s.master)) return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
+      if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) return s;
+      return { ...s, candidate: { address, epoch } };
+    }
+  }
+}
+
+function onRole(state: MasterState, at: number, address: Address, answer: RoleAnswer, actions: Action[]): MasterState {
+  const isMaster = "role" in answer && answer.role === "master";
+  const label = formatAddress(address);
+  if (sameAddress(address, state.master)) {
+    if (isMaster) {
+      if (state.busy) actions.push({ kind: "note", event: "answering", level: "info", message: `master ${label} answers ROLE again` });
+      return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null }, actions);
+    }
+    if ("error" in answer && answer.error !== "gone") {
+      if (state.busy) return state;
+      const message = `master ${label} is busy (${answer.detail}): sessions kept, clients still reach it`;
+      actions.push({ kind: "note", event: "busy", level: "warn", message });
+      return { ...state, busy: answer.detail };
+    }
+    const why = "role" in answer ? `it answers ROLE as ${answer.role}` : answer.detail;
+    actions.push({ kind: "close", on: address, reason: "master lost", event: "lost", detail: `master ${label} lost: ${why}` });
+    const lost: MasterState = { ...state, master: null, busy: null, switchedFrom: null, problem: `master ${label} lost: ${why}` };
+    return fence(lost, at, `master ${label} lost: ${why}`, address, actions);
+  }
+  if (state.candidate && sameAddress(address, state.candidate.address)) {
+    if (isMaster) return follow(state, at, address, state.candidate.epoch, "switch", `the sentinels back ${label}`, actions);
+    if ("error" in answer && answer.error !== "gone") return state; // busy: ask again next time
+    const why = "role" in answer ? `${label} answers ROLE as ${answer.role}` : answer.detail;
+    const reason = `sentinels name ${label} but ${why}`;
+    const s: MasterState = { ...state, candidate: null, problem: state.master ? state.problem : reason };
+    return s.master ? fence(s, at, reason, null, actions) : s;
+  }
+  if (state.fence && state.promoted && sameAddress(address, state.promoted) && isMaster) {
+    const from = state.fence.address ?? state.master;
+    const s = follow(state, at, address, state.epoch + 1, "promotion", `replica ${label} promoted: it answers ROLE master`, actions);
+    return from ? { ...s, switchedFrom: { address: from, epoch: state.epoch } } : s;
+  }
+  return state;
+}
+
+function onTick(state: MasterState, at: number, settings: Settings, actions: Action[]): MasterState {
+  if (!state.fence || at - state.fence.since < settings.fenceTimeoutMs) return state;
+  const detail = `fence held ${at - state.fence.since} ms without a confirmed master`;
+  actions.push({ kind: "close", on: null, reason: "fence timeout", event: "fence-timeout", detail });
+  return { ...state, fence: { ...state.fence, since: at } };
+}
+
+function fence(state: MasterState, at: number, reason: string, address: Address | null, actions: Action[]): MasterState {
+  if (state.fence) return state;
+  actions.push({ kind: "fence", reason });
+  return { ...state, fence: { since: at, reason, address }, promoted: null };
+}
+
+/** End a fence on the same master: the sentinels back it again, flag nothing, and it answered ROLE master since. */
+function liftIfConfirmed(state: MasterState, actions: Action[]): MasterState {
+  const { fence, master } = state;
+  if (!fence || !master || !sameAddress(state.backing, master) || state.masterSeenAt < fence.since) return state;
+  const reason = "the sentinels back it again and it answers ROLE master";
+  actions.push({ kind: "follow", master, event: "lift", from: master, reason });
+  return { ...state, fence: null, promoted: null, problem: null };
+}
+
+function follow(state: MasterState, at: number, address: Address, epoch: number, event: "switch" | "promotion", reason: string, actions: Action[]): MasterState {
+  actions.push({ kind: "follow", master: address, event, from: state.master, reason });
+  actions.push({ kind: "remember", master: address });
+  return { ...state, master: address, epoch, fence: null, candidate: null, promoted: null, switchedFrom: null, masterSeenAt: at, busy: null, problem: null };
+}
+
+/** The replica a sentinel marks `promoted`, if a majority of the answering sentinels list it. */
+export function promotedReplica(lists: readonly (readonly ListedReplica[])[]): Address | null {
+  const need = needed(lists.length, undefined);
+  for (const list of lists) {
+    for (const replica of list) {
+      if (!replica.flags.has("promoted")) continue;
+      const listedBy = lists.filter((l) => l.some((r) => sameAddress(r.address, replica.address))).length;
+      if (listedBy >= need) return replica.address;
+    }
+  }
+  return null;
+}
+
+const LIMITED =
+  "the sentinels answer SENTINEL get-master-addr-by-name but not SENTINEL MASTER (a discovery service?): " +
+  "following their answer with ROLE; fencing during a failover needs SENTINEL MASTER";
+
+/** Notes told once while they last: the ones not told before become actions. */
+function tell(state: MasterState, notes: readonly string[], actions: Action[]): readonly string[] {
+  for (const note of notes) if (!state.told.includes(note)) actions.push({ kind: "note", event: "note", level: "info", message: note });
+  return notes.length === 0 && state.told.length === 0 ? state.told : notes;
+}
