@@ -9,7 +9,7 @@ import type { TCPSocketListener } from "bun";
 import { Secret } from "../src/index.ts";
 import { ReplyReader } from "../src/net/resp.ts";
 import { TestClient } from "./harness/index.ts";
-import { addrReply, startMockSentinel, type MockSentinel } from "./support/mock-sentinel.ts";
+import { namesMaster, startMockSentinel, type MockSentinel } from "./support/mock-sentinel.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 
 interface Conn {
@@ -64,7 +64,7 @@ beforeAll(() => {
       data: (socket, chunk) => socket.data.reader.feed(chunk),
     },
   });
-  sentinel = startMockSentinel(() => addrReply("127.0.0.1", oldRedis.port));
+  sentinel = startMockSentinel(namesMaster("127.0.0.1", () => oldRedis.port));
 });
 afterAll(async () => {
   oldRedis?.stop(true);

@@ -6,9 +6,11 @@
  * (refused, reset, closed, garbage); or nothing to conclude (this process is out of descriptors).
  */
 import { ReplyError } from "redis-errors";
+import { AuthError } from "../errors.ts";
+import { ConnectError } from "../net/sockets.ts";
 import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import type { HopOptions } from "../config/hops.ts";
+import { isAuthReply, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import type { RoleAnswer } from "../engine/master-state.ts";
 
@@ -35,6 +37,7 @@ export class RoleProbe {
       return { error: "gone", detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}` };
     } catch (error) {
       const message = (error as Error).message;
+      if (isAuthReply(error)) return { error: "refused", cause: "auth", detail: message };
       if (error instanceof ReplyError) {
         // The connection is fine: the server answered, with an error.
         if (/^BUSY/.test(message)) return { error: "busy", detail: message.split("\n")[0]!.slice(0, 120) };
@@ -42,6 +45,8 @@ export class RoleProbe {
         return { error: "gone", detail: `${label} answers ROLE with -${message.slice(0, 120)}` };
       }
       this.close();
+      if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
+      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: message };
       if ((error as { timedOut?: boolean }).timedOut === true) return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
       if (outOfFiles()) return null;
       return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };

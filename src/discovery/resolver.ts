@@ -261,6 +261,9 @@ export class Resolver {
     }
     if (route.kind !== "go") {
       drop();
+      const refusal = route.kind === "wait" ? route.refusal : undefined;
+      if (refusal?.cause === "auth") throw new AuthError("redis", formatAddress(refusal.address), refusal.detail);
+      if (refusal?.cause === "tls") throw new TlsRejectedError(formatAddress(refusal.address), refusal.detail);
       throw new MasterNotVerifiedError(formatAddress(answer.address), route.reason);
     }
     if (early && sameAddress(known, route.address)) {

@@ -32,7 +32,16 @@ import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
 export type RoleAnswer =
   | { role: string }
   /** busy: -BUSY or no reply in time; loading: -LOADING; gone: refused, reset, closed, garbage. */
-  | { error: "busy" | "loading" | "gone"; detail: string };
+  | { error: "busy" | "loading" | "gone"; detail: string }
+  /** The server refuses the tunnel: its certificate fails verification, or our credentials (a config problem). */
+  | { error: "refused"; cause: "tls" | "auth"; detail: string };
+
+/** A server that refused the tunnel's TLS settings or credentials. */
+export interface Refusal {
+  readonly address: Address;
+  readonly cause: "tls" | "auth";
+  readonly detail: string;
+}
 
 export interface ListedReplica {
   address: Address;
@@ -88,6 +97,8 @@ export interface MasterState {
   readonly busy: string | null;
   /** Why there is no master to follow, for readiness and refusals. */
   readonly problem: string | null;
+  /** The server the sentinels back refused the tunnel (TLS, credentials): clients are refused at once. */
+  readonly refusal: Refusal | null;
   /** Notes already told (minority views), so that each is told once while it lasts. */
   readonly told: readonly string[];
   /** Replica ports: the replicas Sentinel reports healthy, null before the first report. */
@@ -107,6 +118,7 @@ export const INITIAL: MasterState = {
   masterSeenAt: 0,
   busy: null,
   problem: "no verified master yet",
+  refusal: null,
   told: [],
   healthyReplicas: null,
   limited: false,
@@ -141,14 +153,17 @@ export function step(state: MasterState, observation: Observation, settings: Set
 export type Route =
   | { kind: "go"; address: Address }
   /** Nothing to go to now (fenced, no master yet): ask again when the state changes. */
-  | { kind: "wait"; reason: string }
+  | { kind: "wait"; reason: string; refusal?: Refusal }
   /** A sentinel names another server than the master followed: one sentinel's word is not followed; poll. */
   | { kind: "recheck"; reason: string };
 
 export function route(state: MasterState, answered: Address | null): Route {
   if (state.fence) return { kind: "wait", reason: `failover in progress: ${state.fence.reason}` };
   const master = state.master;
-  if (!master) return { kind: "wait", reason: state.problem ?? "no verified master yet" };
+  if (!master) {
+    const reason = state.problem ?? "no verified master yet";
+    return state.refusal ? { kind: "wait", reason, refusal: state.refusal } : { kind: "wait", reason };
+  }
   if (state.candidate) {
     return { kind: "wait", reason: `the sentinels back ${formatAddress(state.candidate.address)}: confirming it with ROLE` };
   }
@@ -165,25 +180,38 @@ export function probes(state: MasterState): { liveness: Address | null; confirm:
 }
 
 function onViews(state: MasterState, at: number, verdict: Verdict, views: readonly SentinelView[], actions: Action[]): MasterState {
+  const notes = [...verdict.notes];
   const limited = views.length > 0 && views.every((v) => v.limited);
-  if (limited && !state.limited) actions.push({ kind: "note", event: "note", level: "warn", message: LIMITED });
+  if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
-  let s: MasterState = { ...state, limited, backing, told: tell(state, verdict.notes, actions) };
-  switch (verdict.kind) {
-    case "unknown":
-      return s.master ? s : { ...s, problem: verdict.reason };
-    case "disputed":
-      return s.master ? fence(s, at, verdict.reason, null, actions) : { ...s, problem: verdict.reason };
-    case "failover": {
-      // Already following the promoted replica: the leader still flags the old master; expected.
-      if (s.switchedFrom && sameAddress(verdict.address, s.switchedFrom.address)) return s;
-      return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions);
-    }
-    case "master": {
-      const { address, epoch } = verdict;
-      if (sameAddress(address, s.master)) return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
-      if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) return s;
-      return { ...s, candidate: { address, epoch } };
+  const s = decide({ ...state, limited, backing });
+  return { ...s, told: tell(state, notes, actions) };
+
+  function decide(s: MasterState): MasterState {
+    switch (verdict.kind) {
+      case "unknown":
+        return s.master ? s : { ...s, problem: verdict.reason };
+      case "disputed": {
+        const master = s.master;
+        if (!master) return { ...s, problem: verdict.reason };
+        // Too few answers, all for the master in use (or for older configurations): nothing changed.
+        const rival = views.some((v) => !sameAddress(v.address, master) && v.epoch >= s.epoch);
+        if (!rival) {
+          notes.push(verdict.reason);
+          return s;
+        }
+        return fence(s, at, verdict.reason, null, actions);
+      }
+      case "failover":
+        // Already following the promoted replica: the leader still flags the old master; expected.
+        if (s.switchedFrom && sameAddress(verdict.address, s.switchedFrom.address)) return s;
+        return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions);
+      case "master": {
+        const { address, epoch } = verdict;
+        if (sameAddress(address, s.master)) return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
+        if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) return s;
+        return { ...s, candidate: { address, epoch } };
+      }
     }
   }
 }
@@ -195,6 +223,10 @@ function onRole(state: MasterState, at: number, address: Address, answer: RoleAn
     if (isMaster) {
       if (state.busy) actions.push({ kind: "note", event: "answering", level: "info", message: `master ${label} answers ROLE again` });
       return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null }, actions);
+    }
+    if ("error" in answer && answer.error === "refused") {
+      const message = `master ${label} refuses the tunnel (${answer.detail}): sessions kept, new clients refused`;
+      return { ...state, told: tell(state, [...state.told, message], actions) };
     }
     if ("error" in answer && answer.error !== "gone") {
       if (state.busy) return state;
@@ -209,6 +241,10 @@ function onRole(state: MasterState, at: number, address: Address, answer: RoleAn
   }
   if (state.candidate && sameAddress(address, state.candidate.address)) {
     if (isMaster) return follow(state, at, address, state.candidate.epoch, "switch", `the sentinels back ${label}`, actions);
+    if ("error" in answer && answer.error === "refused") {
+      const refusal = { address, cause: answer.cause, detail: answer.detail };
+      return { ...state, candidate: null, refusal, problem: state.master ? state.problem : answer.detail };
+    }
     if ("error" in answer && answer.error !== "gone") return state; // busy: ask again next time
     const why = "role" in answer ? `${label} answers ROLE as ${answer.role}` : answer.detail;
     const reason = `sentinels name ${label} but ${why}`;
@@ -248,7 +284,8 @@ function liftIfConfirmed(state: MasterState, actions: Action[]): MasterState {
 function follow(state: MasterState, at: number, address: Address, epoch: number, event: "switch" | "promotion", reason: string, actions: Action[]): MasterState {
   actions.push({ kind: "follow", master: address, event, from: state.master, reason });
   actions.push({ kind: "remember", master: address });
-  return { ...state, master: address, epoch, fence: null, candidate: null, promoted: null, switchedFrom: null, masterSeenAt: at, busy: null, problem: null };
+  const followed = { master: address, epoch, masterSeenAt: at, busy: null, problem: null, refusal: null };
+  return { ...state, ...followed, fence: null, candidate: null, promoted: null, switchedFrom: null };
 }
 
 /** The replica a sentinel marks `promoted`, if a majority of the answering sentinels list it. */
@@ -270,6 +307,9 @@ const LIMITED =
 
 /** Notes told once while they last: the ones not told before become actions. */
 function tell(state: MasterState, notes: readonly string[], actions: Action[]): readonly string[] {
-  for (const note of notes) if (!state.told.includes(note)) actions.push({ kind: "note", event: "note", level: "info", message: note });
+  for (const note of notes) {
+    if (state.told.includes(note)) continue;
+    actions.push({ kind: "note", event: "note", level: note === LIMITED ? "warn" : "info", message: note });
+  }
   return notes.length === 0 && state.told.length === 0 ? state.told : notes;
 }
