@@ -36,6 +36,8 @@ export class SentinelUnreachableError extends RedisError {
     readonly reason: string,
     /** A config problem retrying will not fix: refused credentials, or a TLS certificate that fails verification. */
     readonly misconfigured: "auth" | "tls" | null = null,
+    /** It answered, with an error reply (as opposed to a lost connection or garbage). */
+    readonly answered = false,
   ) {
     super(`sentinel ${sentinel} ${misconfigured ? "refused the tunnel" : "unreachable"}: ${reason}`);
   }

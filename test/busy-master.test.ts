@@ -7,13 +7,19 @@
 import { describe, expect, test } from "bun:test";
 import type { EngineEvent } from "../src/events.ts";
 import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
-import { startTestTunnel } from "./support/tunnel.ts";
+import { startTestTunnel, type TestTunnel } from "./support/tunnel.ts";
 
 // Spins inside Redis for `ms`, blocking every other client (ROLE included), like a slow command.
 const SLOW = `local t = redis.call('TIME'); local s = t[1] * 1000000 + t[2]
 while true do t = redis.call('TIME'); if t[1] * 1000000 + t[2] - s > tonumber(ARGV[1]) * 1000 then break end end
 return 1`;
 const RUNAWAY = "while true do end";
+
+/** Resolves once the tunnel's poller has asked the sentinels `rounds` more times (3 sentinels here). */
+function polls(tt: TestTunnel, rounds: number, timeoutMs: number): Promise<unknown> {
+  const target = tt.tunnel.sentinels.queries + rounds * 3;
+  return waitFor(() => tt.tunnel.sentinels.queries >= target, { timeoutMs, message: `${rounds} poll rounds` });
+}
 
 describe("busy master", () => {
   test("a slow command past roleTimeoutMs: no fence, sessions kept, a new client waits for Redis as it would direct", async () => {
@@ -27,25 +33,28 @@ describe("busy master", () => {
     await using client = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
     await using other = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
     expect(await other.command("SET", "k", "1")).toBe("OK");
+    let late: TestClient | null = null;
     const states = new Set<string>();
     const sampler = setInterval(() => states.add(db.state), 5);
     try {
       const busy = client.command("EVAL", SLOW, 0, 1500);
-      await waitFor(() => events.some((e) => e.kind === "busy"), { timeoutMs: 3000, message: "ROLE timed out: the master is noted busy" });
+      await polls(tt, 8, 3000); // past roleTimeoutMs (4 rounds) and more: the liveness ROLE has timed out
       const during = other.command("INCR", "k"); // forwarded at once: Redis queues it behind the script
       // A new client during the block: connected to Redis and answered once it is free (not -ERR at connectTimeoutMs).
-      await using late = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
+      late = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
       const lateReply = late.command("INCR", "k");
       expect(await busy).toBe(1);
       expect(await during).toBe(2);
       expect(await lateReply).toBe(3);
     } finally {
       clearInterval(sampler);
+      late?.close();
     }
     expect([...states]).toEqual(["healthy"]); // never fenced, never parked
+    expect(events.some((e) => e.kind === "busy")).toBe(true);
     await waitFor(() => events.some((e) => e.kind === "answering"), { timeoutMs: 3000, message: "the master answers again" });
     expect(events.filter((e) => ["fence", "lost", "switch"].includes(e.kind))).toEqual([]);
-    expect(tt.tunnel.sessionCount("mymaster")).toBe(2); // nobody was cut (late has gone)
+    await waitFor(() => tt.tunnel.sessionCount("mymaster") === 2, { timeoutMs: 2000, message: "only the late client's session ended" });
   }, 30_000);
 
   test("a runaway script: SCRIPT KILL through the tunnel within 1 s, open sessions kept", async () => {
@@ -64,12 +73,13 @@ describe("busy master", () => {
       timeoutMs: 5000,
       message: "the script is past busy-reply-threshold",
     });
-    await waitFor(() => tt.tunnel.registry.engines.get("mymaster")!.state.busy !== null, { timeoutMs: 3000, message: "noted busy" });
+    await polls(tt, 3, 3000); // the liveness ROLE has had its -BUSY
     const started = performance.now();
     await using killer = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await killer.command("SCRIPT", "KILL")).toBe("OK");
     const elapsed = performance.now() - started;
     expect(elapsed).toBeLessThan(1000);
+    expect(tt.tunnel.registry.engines.get("mymaster")!.state.busy).toMatch(/^BUSY/); // noted, nothing more
     expect(String(await script)).toMatch(/Script killed by user/);
     expect(await bystander.command("GET", "k")).toBe("before"); // the open session is still there
     expect(await runner.command("PING")).toBe("PONG");

@@ -69,13 +69,11 @@ describe("consensus", () => {
     for (const [answered, quorum, need] of table) expect([answered, quorum, needed(answered, quorum)]).toEqual([answered, quorum, need]);
   }, 1000);
 
-  test("a minority's s_down and a lone higher epoch come back as notes naming the sentinel", () => {
+  test("a minority's s_down comes back as a note, a lone higher epoch as dissent, naming the sentinel", () => {
     const v = judge(views("a:6379@3 s_down", "b:6379@3", "c:6379@3", "d:7000@9"));
-    expect(v.kind).toBe("master");
-    expect(v.notes).toEqual([
-      "sentinel a (1 of 4, quorum 2) reports 127.0.0.1:6379 s_down: not enough for a failover, ignored",
-      "sentinel d alone names 127.0.0.1:7000 at config-epoch 9: ignored",
-    ]);
+    if (v.kind !== "master") throw new Error(`expected master, got ${v.kind}`);
+    expect(v.notes).toEqual(["sentinel a (1 of 4, quorum 2) reports 127.0.0.1:6379 s_down: not enough for a failover, ignored"]);
+    expect(v.dissent).toEqual([{ sentinel: "d", address: { host: "127.0.0.1", port: 7000 }, epoch: 9 }]);
   }, 1000);
 
   test("no answer at all is unknown, with the reasons", () => {

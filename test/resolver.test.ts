@@ -1,6 +1,7 @@
 /**
- * The resolver's lookups as a client meets them: the fast path (ROLE sent to the last known
- * master while Sentinel is asked) hands over that socket only when Sentinel names the same address;
+ * The resolver's lookups as a client meets them: the fast path (ROLE sent to the master the engine
+ * follows while Sentinel is asked) hands over that socket only when Sentinel names the same
+ * address; when Sentinel names another, the client waits for the engine to poll and confirm it;
  * clients arriving together share one sentinel query.
  */
 import { describe, expect, test } from "bun:test";
@@ -16,8 +17,7 @@ describe("resolver", () => {
     await using a = await startRedis();
     await using b = await startRedis();
     let named = a;
-    // Only get-master-addr-by-name answers: `SENTINEL master` fails, so the poller never confirms a
-    // master (no confirmed master, no veto of what a sentinel names per client) and never reports one.
+    // A discovery service: only get-master-addr-by-name answers (the poller uses it too, with ROLE).
     await using sentinel = startMockSentinel((args) =>
       args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", named.port) : "-ERR this sentinel only answers get-master-addr-by-name\r\n",
     );
@@ -26,15 +26,17 @@ describe("resolver", () => {
 
     {
       await using first = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
-      expect(await portOf(first)).toBe(a.port); // A is now the last known master
+      expect(await portOf(first)).toBe(a.port); // A is now the master followed
     }
-    expect(tt.tunnel.registry.databases.get("mymaster")!.master).toBeNull(); // nothing confirmed by the poller
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    expect(db.master).toBe(`127.0.0.1:${a.port}`);
 
     named = b;
     const rolesOnA = await roles(a);
     await using second = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await portOf(second)).toBe(b.port);
     expect(await roles(a)).toBeGreaterThan(rolesOnA); // the fast path did ask A, and its answer was not used
+    expect(db.master).toBe(`127.0.0.1:${b.port}`); // followed: polled at once (the next poll is a minute away)
   }, 30_000);
 
   test("200 clients connecting at once share sentinel lookups: far fewer than 200 queries", async () => {

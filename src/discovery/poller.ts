@@ -14,6 +14,7 @@
  */
 import { formatAddress, type Address } from "../net/address.ts";
 import { RoleProbe } from "./control.ts";
+import { SentinelUnreachableError } from "../errors.ts";
 import type { HopOptions } from "../config/hops.ts";
 import type { Sentinels } from "./sentinel.ts";
 import type { SentinelView } from "../engine/consensus.ts";
@@ -40,8 +41,11 @@ interface Answer<T> {
   at: number;
 }
 
-/** A sentinel that answers `SENTINEL master` with this does not have the command: ask get-master-addr-by-name. */
-const NO_SENTINEL_MASTER = /unknown (sub)?command|unknown subcommand|wrong number of arguments/i;
+/**
+ * An error reply to `SENTINEL master` other than these: the sentinel does not have the command (a
+ * discovery service, an emulator): ask it get-master-addr-by-name.
+ */
+const SENTINEL_MASTER_WORKS = /no such master|NOAUTH|WRONGPASS|NOPERM|invalid password|LOADING|BUSY/i;
 
 /** What the poller keeps per master name. */
 class Watch {
@@ -172,7 +176,8 @@ export class Poller {
     try {
       return await this.sentinels.masterView(sentinel, watch.name);
     } catch (error) {
-      if (!NO_SENTINEL_MASTER.test((error as Error).message)) throw error;
+      const answered = error instanceof SentinelUnreachableError && error.answered;
+      if (!answered || SENTINEL_MASTER_WORKS.test(error.reason)) throw error;
       watch.limited.add(label);
       return this.sentinels.limitedView(sentinel, watch.name);
     }

@@ -10,6 +10,7 @@
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
  */
 import type { ConsolaInstance } from "consola";
+import { ReplyError } from "redis-errors";
 import { formatAddress, parseAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "../engine/consensus.ts";
 import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
@@ -116,7 +117,7 @@ export class Sentinels {
       const message = auth ?? (error instanceof Error ? error.message : String(error));
       this.options.onError?.(label, message);
       const tls = error instanceof ConnectError && error.certificateRejected;
-      throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null);
+      throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null, error instanceof ReplyError);
     }
   }
 

@@ -29,8 +29,15 @@ export interface SentinelView {
   limited?: boolean;
 }
 
+/** A sentinel naming another address than the backed one at a higher epoch (a liar, or the first to know). */
+export interface Dissent {
+  sentinel: string;
+  address: Address;
+  epoch: number;
+}
+
 export type Verdict =
-  | { kind: "master"; address: Address; epoch: number; backers: number; needed: number; notes: string[] }
+  | { kind: "master"; address: Address; epoch: number; backers: number; needed: number; notes: string[]; dissent: Dissent[] }
   | { kind: "failover"; address: Address | null; reason: string; notes: string[] }
   | { kind: "disputed"; reason: string; notes: string[] }
   | { kind: "unknown"; reason: string; notes: string[] };
@@ -76,9 +83,10 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
     const named = [...new Set(views.map((v) => `${formatAddress(v.address)}@${v.epoch}`))].join(" vs ");
     return { kind: "disputed", reason: `no address named by ${need} of ${views.length} sentinels: ${named}`, notes };
   }
-  const dissent = views.filter((v) => !sameAddress(v.address, backed.address) && v.epoch > backed.epoch);
-  for (const v of dissent) notes.push(`sentinel ${v.sentinel} alone names ${formatAddress(v.address)} at config-epoch ${v.epoch}: ignored`);
-  return { kind: "master", address: backed.address, epoch: backed.epoch, backers: backed.backers, needed: need, notes };
+  const dissent = views
+    .filter((v) => !sameAddress(v.address, backed.address) && v.epoch > backed.epoch)
+    .map(({ sentinel, address, epoch }) => ({ sentinel, address, epoch }));
+  return { kind: "master", address: backed.address, epoch: backed.epoch, backers: backed.backers, needed: need, notes, dissent };
 
   function failover(address: Address, reason: string): Verdict {
     return { kind: "failover", address, reason, notes };

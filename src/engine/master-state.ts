@@ -181,6 +181,11 @@ export function probes(state: MasterState): { liveness: Address | null; confirm:
 
 function onViews(state: MasterState, at: number, verdict: Verdict, views: readonly SentinelView[], actions: Action[]): MasterState {
   const notes = [...verdict.notes];
+  // A sentinel ahead of the others with the master already followed (switched at the promotion) is no news.
+  for (const d of verdict.kind === "master" ? verdict.dissent : []) {
+    if (sameAddress(d.address, state.master)) continue;
+    notes.push(`sentinel ${d.sentinel} alone names ${formatAddress(d.address)} at config-epoch ${d.epoch}: not followed on its word`);
+  }
   const limited = views.length > 0 && views.every((v) => v.limited);
   if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
