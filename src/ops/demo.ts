@@ -128,10 +128,25 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
     log,
     events: [
       {
-        onSessionOpen: (_db, master) => (sessionMaster = master),
-        onFence: (_db, fenced, reason) => t0 && mark(`tunnel: failover in progress (${reason}): holding ${fenced} session(s), new clients wait`),
-        onMasterChange: (_db, from, to) => from && (newMaster = to, mark(`tunnel: master is ${to} (was ${from}), confirmed with ROLE`)),
-        onStaleClosed: (_db, count, reason) => t0 && (staleClosed += count, mark(`tunnel: closed ${count} session(s) still on the old master (${reason})`)),
+        onSessionOpen: (_db, master) => {
+          sessionMaster = master;
+        },
+        onFence: (_db, fenced, reason) => {
+          if (t0) mark(`tunnel: failover in progress (${reason}): holding ${fenced} session(s), new clients wait`);
+        },
+        onEngine: (_db, event) => {
+          if (t0 && event.kind === "promotion") mark(`tunnel: ${event.reason} (before Sentinel announces it)`);
+        },
+        onMasterChange: (_db, from, to) => {
+          if (!from) return;
+          newMaster = to;
+          mark(`tunnel: master is ${to} (was ${from}), confirmed with ROLE`);
+        },
+        onStaleClosed: (_db, count, reason) => {
+          if (!t0) return;
+          staleClosed += count;
+          mark(`tunnel: closed ${count} session(s) still on the old master (${reason})`);
+        },
       },
     ],
   }));
@@ -155,8 +170,15 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   t0 = performance.now();
   mark(`SENTINEL FAILOVER ${NAME} sent to ${lab.sentinels[0]!.address}`);
   const progress = setInterval(() => say(`  ... ${((performance.now() - t0) / 1000).toFixed(1)} s: ${writer.acked} writes acknowledged${newMaster ? `, tunnel on ${newMaster}` : ", waiting for the new master"}`), 1000);
+  let announced: Promise<unknown> = Promise.resolve();
   try {
     await lab.failover();
+    // When Sentinel names the new master (the tunnel has usually switched before): for the timeline.
+    announced = waitFor(async () => ((await lab.masterAddr()) !== oldMaster ? true : null), {
+      timeoutMs: 20_000,
+      intervalMs: 10,
+      message: "the sentinels did not announce a new master",
+    }).then(() => mark(`Sentinel announces ${newMaster ?? "the new master"} (get-master-addr-by-name)`));
     await waitFor(() => firstOnNew, { timeoutMs: 20_000, intervalMs: 20, message: "writes did not resume on a new master through the tunnel" });
     const target = writer.acked + 100;
     await waitFor(() => writer.acked >= target, { timeoutMs: 10_000, message: "writes did not keep flowing on the new master" });
@@ -164,6 +186,8 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
     clearInterval(progress);
   }
   await writer.stop();
+  await announced;
+  timeline.sort((a, b) => a[0] - b[0]);
   const sentinelSays = await lab.masterAddr();
   const server = lab.server(newMaster!);
   const found = Number(await server!.command(["GET", KEY]));
