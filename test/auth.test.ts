@@ -7,6 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
+import { ReplyError } from "redis-errors";
+import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
+import { upstreamHandshake } from "../src/discovery/handshake.ts";
+import { Secret } from "../src/config/secrets.ts";
+import { AuthError, MasterNotVerifiedError } from "../src/errors.ts";
 
 const REDIS_PW = "r3dis-Secret-4711";
 const SENTINEL_PW = "s3ntinel-Secret-0815";
@@ -119,3 +124,50 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
     expect(performance.now() - started).toBeLessThan(2000);
   }, 20_000);
 });
+
+describe("error replies to AUTH that are not about credentials are retried, not reported as wrong credentials", () => {
+  test("which replies mean bad credentials (table)", () => {
+    const table: [string, boolean][] = [
+      ["WRONGPASS invalid username-password pair or user is disabled.", true],
+      ["NOAUTH Authentication required.", true],
+      ["ERR invalid password", true],
+      ["ERR invalid username-password pair", true],
+      ["ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", true],
+      ["ERR max number of clients reached", false],
+      ["LOADING Redis is loading the dataset in memory", false],
+      ["BUSY Redis is busy running a script.", false],
+      ["ERR unknown command 'AUTH'", false],
+      ["MASTERDOWN Link with MASTER is down", false],
+    ];
+    for (const [message, credentials] of table) expect([message, isAuthReply(new ReplyError(message))]).toEqual([message, credentials]);
+    const step = upstreamHandshake({ ...PLAIN_REDIS, auth: { password: new Secret("pw") } }, "master").steps[0]!;
+    expect(step(new ReplyError("ERR max number of clients reached"), "127.0.0.1:1")).toBeInstanceOf(MasterNotVerifiedError);
+    expect(step(new ReplyError("WRONGPASS invalid username-password pair"), "127.0.0.1:1")).toBeInstanceOf(AuthError);
+  });
+
+  test("a master at maxclients: the client waits and is served once there is room (it used to get 'check redisPassword' at once)", async () => {
+    const master = await dep.masterOf();
+    await using admin = await TestClient.connect(master.port, "127.0.0.1", { replyTimeoutMs: 5000, auth: { password: REDIS_PW } });
+    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, connectTimeoutMs: 8000, upstreamPoolSize: 0 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "the tunnel confirms the master" });
+    const rejected = async () => Number(infoField(String(await admin.command("INFO", "stats")), "rejected_connections"));
+    const before = await rejected();
+    const connected = Number(infoField(String(await admin.command("INFO", "clients")), "connected_clients"));
+    await admin.command("CONFIG", "SET", "maxclients", String(connected));
+    try {
+      await using client = await connect(tt.port);
+      const reply = client.command("AUTH", REDIS_PW).catch((e: Error) => e);
+      // The tunnel keeps trying: the master turns down more than one attempt.
+      await waitFor(async () => (await rejected()) >= before + 2, { timeoutMs: 5000, message: "the tunnel retries the full master" });
+      await admin.command("CONFIG", "SET", "maxclients", "10000");
+      expect(await reply).toBe("OK");
+    } finally {
+      await admin.command("CONFIG", "SET", "maxclients", "10000");
+    }
+  }, 30_000);
+});
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}

@@ -35,12 +35,18 @@ export function redisConnectOptions(config: Config): RedisHopOptions {
   return { hop: "redis", tls: config.redisTls ?? null, auth: config.redisAuth ?? null, keepAuth: config.authenticateClients ?? false };
 }
 
-/** An error reply that means "your credentials are wrong or missing". */
+/**
+ * An error reply that means "your credentials are wrong or missing": `WRONGPASS`, `NOAUTH`,
+ * `-ERR invalid password` / `invalid username-password pair` (older servers), and a password sent
+ * to a server that has none. Nothing else does: `-ERR max number of clients reached`, `-LOADING`,
+ * ... are the server's state, retried like any failed attempt.
+ */
 export function isAuthReply(reply: unknown): reply is ReplyError {
-  return reply instanceof ReplyError && /^(NOAUTH|WRONGPASS)|AUTH .*without any password configured|invalid (username-)?password/.test(reply.message);
+  return reply instanceof ReplyError && AUTH_REPLY.test(reply.message);
 }
+const AUTH_REPLY = /^(NOAUTH|WRONGPASS)\b|^ERR (invalid password|invalid username-password pair)|^ERR AUTH .*without any password configured/;
 
-/** The AuthError for an error reply to AUTH (any error there is an auth problem). */
+/** The AuthError for an error reply that isAuthReply accepts. */
 export function authFailure(hop: Hop, address: string, reply: Error): AuthError {
   return new AuthError(hop, address, reply.message);
 }

@@ -9,7 +9,7 @@ import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "./address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
-import { authFailure, type HopOptions } from "../config/hops.ts";
+import { authFailure, isAuthReply, type HopOptions } from "../config/hops.ts";
 import { authCommand } from "../config/secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
 
@@ -49,7 +49,8 @@ export class RespClient {
 
   /**
    * Connect (TLS per `options`) and AUTH within `timeoutMs`; rejects with a ConnectError saying
-   * why, or an AuthError naming the hop when the credentials are refused.
+   * why, an AuthError naming the hop when the credentials are refused, or a ConnectionError when
+   * AUTH fails for another reason (a full server).
    */
   static async connect(address: Address, timeoutMs: number, options?: HopOptions): Promise<RespClient> {
     const client = new RespClient(address);
@@ -59,7 +60,9 @@ export class RespClient {
         await client.command(authCommand(options.auth), timeoutMs);
       } catch (error) {
         client.destroy("authentication failed");
-        throw error instanceof ReplyError ? authFailure(options.hop, client.label, error) : error;
+        if (isAuthReply(error)) throw authFailure(options.hop, client.label, error);
+        // Not about the credentials (max clients reached, loading, ...): a failed attempt, retried.
+        throw error instanceof ReplyError ? new ConnectionError(`AUTH failed: ${error.message}`) : error;
       }
     }
     return client;
