@@ -41,6 +41,17 @@ export class SentinelUnreachableError extends RedisError {
   }
 }
 
+/** A sentinel answered, but a field is not what Sentinel sends (`config-epoch: abc`, an address that is none). */
+export class InvalidReplyError extends RedisError {
+  override name = "InvalidReplyError";
+  constructor(
+    readonly command: string,
+    readonly problem: string,
+  ) {
+    super(`invalid reply to ${command}: ${problem}`);
+  }
+}
+
 /** None of the known sentinels could be reached: check the addresses and that redis-sentinel runs. */
 export class NoSentinelReachableError extends RedisError {
   override name = "NoSentinelReachableError";

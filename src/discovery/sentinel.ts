@@ -10,13 +10,14 @@
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
  */
 import type { ConsolaInstance } from "consola";
-import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "./consensus.ts";
-import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
+import { AuthError, InvalidReplyError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
 import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { ConnectError } from "../net/sockets.ts";
-import { pairsToRecord, type Reply } from "../net/resp.ts";
+import type { Reply } from "../net/resp.ts";
+import { masterAddress, masterState, replicaStates, sentinelAddresses, type MasterState } from "./sentinel-replies.ts";
 
 export interface SentinelOptions {
   /** Deadline for connecting to a sentinel and for each of its replies. */
@@ -48,6 +49,8 @@ export class Sentinels {
   readonly #connections = new Map<string, Promise<RespClient>>();
   readonly #inflight = new Map<string, Promise<MasterAnswer>>();
   readonly #learnedAt = new Map<string, number>();
+  /** Sentinels whose invalid answer was logged (once, until they answer well again). */
+  readonly #complained = new Set<string>();
   /** Queries sent to sentinels so far (all kinds). */
   queries = 0;
 
@@ -70,23 +73,46 @@ export class Sentinels {
 
   /** One sentinel's view of master `name` (`SENTINEL master`): address, flags, config-epoch. */
   async masterView(sentinel: Address, name: string): Promise<SentinelView> {
-    const reply = await this.query(sentinel, ["SENTINEL", "master", name]);
-    const fields = pairsToRecord(reply);
-    const address = parseAddress(`${fields.ip}:${fields.port}`);
-    const label = formatAddress(sentinel);
-    if (!address) throw new SentinelUnreachableError(label, `unexpected reply to SENTINEL master: ${JSON.stringify(reply)?.slice(0, 80)}`);
-    return { sentinel: label, address, flags: new Set((fields.flags ?? "").split(",")), epoch: Number(fields["config-epoch"] ?? 0) };
+    const { address, flags, epoch } = await this.masterState(sentinel, name);
+    return { sentinel: formatAddress(sentinel), address, flags, epoch };
+  }
+
+  /** `SENTINEL master` on one sentinel, every field validated (quorum and num-other-sentinels too). */
+  masterState(sentinel: Address, name: string): Promise<MasterState> {
+    return this.#validated(sentinel, ["SENTINEL", "master", name], masterState);
   }
 
   /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */
-  async replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
-    const reply = await this.query(sentinel, ["SENTINEL", "replicas", name]);
-    if (!Array.isArray(reply)) return [];
-    return reply.flatMap((entry) => {
-      const f = pairsToRecord(entry);
-      const address = parseAddress(`${f.ip}:${f.port}`);
-      return address ? [{ address, flags: new Set((f.flags ?? "").split(",")), linkUp: f["master-link-status"] === "ok" }] : [];
-    });
+  replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
+    return this.#validated(sentinel, ["SENTINEL", "replicas", name], replicaStates);
+  }
+
+  /**
+   * A query whose reply `parse` validates: a bad field invalidates this sentinel's whole answer, is
+   * logged once (until the sentinel answers well again) and counted like an unreachable sentinel.
+   */
+  async #validated<T>(sentinel: Address, args: ReadonlyArray<string | number>, parse: (reply: Reply) => T): Promise<T> {
+    const reply = await this.query(sentinel, args);
+    const label = formatAddress(sentinel);
+    try {
+      const value = parse(reply);
+      this.#complained.delete(label);
+      return value;
+    } catch (error) {
+      throw this.#invalid(label, error as Error);
+    }
+  }
+
+  /** The error for a reply that failed validation: logged once per sentinel, counted, never thrown further raw. */
+  #invalid(label: string, error: Error): SentinelUnreachableError {
+    const message = error instanceof InvalidReplyError ? error.message : `invalid reply: ${error.message}`;
+    if (!this.#complained.has(label)) {
+      if (this.#complained.size >= MAX_COMPLAINTS) this.#complained.clear();
+      this.#complained.add(label);
+      this.options.log.warn(`sentinel ${label}: ${message}; its answers are ignored until they are valid again`);
+    }
+    this.options.onError?.(label, message);
+    return new SentinelUnreachableError(label, message);
   }
 
   /** Run one command on one sentinel's long-lived connection. Rejects with SentinelUnreachableError. */
@@ -132,9 +158,12 @@ export class Sentinels {
         asked.push(label);
         continue;
       }
-      const address = masterAddrReply(reply);
-      if (!address) {
-        unreachable.push(new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)}`));
+      let address: Address;
+      try {
+        address = masterAddress(reply);
+        this.#complained.delete(label);
+      } catch (error) {
+        unreachable.push(this.#invalid(label, error as Error));
         this.#drop(label);
         continue;
       }
@@ -165,12 +194,9 @@ export class Sentinels {
 
   /** Add the sentinels that `sentinel` knows for `name` to the end of the list. */
   async learn(name: string, sentinel: Address): Promise<void> {
-    const reply = await this.query(sentinel, ["SENTINEL", "sentinels", name]);
-    if (!Array.isArray(reply)) return;
-    for (const entry of reply) {
-      const fields = pairsToRecord(entry);
-      const address = parseAddress(`${fields.ip}:${fields.port}`);
-      if (!address || this.#order.some((a) => a.host === address.host && a.port === address.port)) continue;
+    const reported = await this.#validated(sentinel, ["SENTINEL", "sentinels", name], sentinelAddresses);
+    for (const address of reported) {
+      if (this.#order.some((a) => a.host === address.host && a.port === address.port)) continue;
       this.#order.push(address);
       this.options.log.info(`learned sentinel ${formatAddress(address)} from ${formatAddress(sentinel)} ('${name}')`);
     }
@@ -224,5 +250,12 @@ export class Sentinels {
 
 /** The address in a reply to `SENTINEL get-master-addr-by-name` (null reply: handled by callers), or null if malformed. */
 export function masterAddrReply(reply: Reply): Address | null {
-  return Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+  try {
+    return masterAddress(reply);
+  } catch {
+    return null;
+  }
 }
+
+/** Sentinels remembered as "invalid answer logged" before the set starts over (it cannot grow without bound). */
+const MAX_COMPLAINTS = 1024;
