@@ -17,6 +17,8 @@ export interface TunnelEvents {
   onStaleClosed?(db: string, count: number, reason: string): void;
   /** A sentinel did not answer (or answered garbage). */
   onSentinelError?(sentinel: string, message: string): void;
+  /** A sentinel or server was cut for a reply over the bounds or not RESP (net/reply-limits.ts). */
+  onPeerCut?(hop: "sentinel" | "redis", peer: string, problem: string): void;
   /** A decision of the failover engine (src/engine/), with its reason and numbers: what a journal keeps. */
   onEngine?(db: string, event: EngineEvent): void;
 }

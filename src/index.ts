@@ -10,6 +10,7 @@ import { isLoopback, refuseLiveUnixSockets } from "./tunnel/listeners.ts";
 import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
+import { peerCutReporter } from "./net/reply-limits.ts";
 import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
@@ -54,8 +55,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
   // One options object per hop, shared by every connection to it, updated in place on reload.
-  const sentinelHop = sentinelConnectOptions(config);
-  const redisHop = redisConnectOptions(config);
+  const cut = peerCutReporter(log, (hop, peer, problem) => emit(registry.observers, "onPeerCut", hop, peer, problem));
+  const sentinelHop = { ...sentinelConnectOptions(config), cut };
+  const redisHop = { ...redisConnectOptions(config), cut };
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
   const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize });
   warnAboutExposure(config, log);

@@ -9,11 +9,14 @@ import type { Config } from "./config.ts";
 import { AuthError } from "../errors.ts";
 import type { Credentials, Hop } from "./secrets.ts";
 import type { TlsOptions } from "./tls.ts";
+import type { PeerCut } from "../net/reply-limits.ts";
 
 export interface HopOptions {
   hop: Hop;
   tls: TlsOptions | null;
   auth: Credentials | null;
+  /** Told when a peer of this hop is cut for a reply over the bounds or not RESP (logged once, counted). */
+  cut?: PeerCut;
 }
 
 export interface RedisHopOptions extends HopOptions {

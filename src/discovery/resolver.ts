@@ -13,6 +13,7 @@ import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
+import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
 import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
@@ -44,11 +45,19 @@ class RoleCheck implements SocketOwner {
   constructor(
     readonly label: string,
     readonly steps: Step[],
+    cut?: (problem: string) => void,
   ) {
-    this.reader = new ReplyReader({
-      onReply: (reply) => this.#verdict(reply),
-      onProtocolError: () => this.settle?.(new MasterNotVerifiedError(this.label, "reply to ROLE is not RESP")),
-    });
+    // A few KiB at most (reply-limits.ts): a server streaming a huge reply is cut, not buffered.
+    this.reader = new ReplyReader(
+      {
+        onReply: (reply) => this.#verdict(reply),
+        onProtocolError: (error) => {
+          cut?.(error.message);
+          this.settle?.(new MasterNotVerifiedError(this.label, `reply to ROLE is not RESP or too large: ${error.message}`));
+        },
+      },
+      { limits: HANDSHAKE_REPLY_LIMITS },
+    );
   }
   #verdict(reply: Reply): void {
     const step = this.steps[this.#next++];
@@ -81,7 +90,7 @@ export async function connectVerified(
 ): Promise<OwnedSocket> {
   const label = formatAddress(address);
   const handshake = upstreamHandshake(options, expected);
-  const check = new RoleCheck(label, handshake.steps);
+  const check = new RoleCheck(label, handshake.steps, options.cut && ((problem) => options.cut?.("redis", label, problem)));
   const started = performance.now();
   const connect = async () => {
     try {

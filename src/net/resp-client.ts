@@ -9,6 +9,7 @@ import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "./address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
+import { CONTROL_REPLY_LIMITS } from "./reply-limits.ts";
 import { authFailure, isAuthReply, type HopOptions } from "../config/hops.ts";
 import { authCommand } from "../config/secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
@@ -39,12 +40,22 @@ export class RespClient {
   #closedReason: string | null = null;
   onClose: ((reason: string) => void) | null = null;
 
-  private constructor(readonly address: Address) {
+  private constructor(
+    readonly address: Address,
+    options?: HopOptions,
+  ) {
     this.label = formatAddress(address);
-    this.#reader = new ReplyReader({
-      onReply: (reply) => this.#settle(reply),
-      onProtocolError: (error) => this.destroy(`protocol error: ${error.message}`),
-    });
+    // Every reply is bounded (reply-limits.ts): a peer past the bounds, or speaking garbage, is cut.
+    this.#reader = new ReplyReader(
+      {
+        onReply: (reply) => this.#settle(reply),
+        onProtocolError: (error) => {
+          if (options) options.cut?.(options.hop, this.label, error.message);
+          this.destroy(`protocol error: ${error.message}`);
+        },
+      },
+      { limits: CONTROL_REPLY_LIMITS },
+    );
   }
 
   /**
@@ -53,7 +64,7 @@ export class RespClient {
    * AUTH fails for another reason (a full server).
    */
   static async connect(address: Address, timeoutMs: number, options?: HopOptions): Promise<RespClient> {
-    const client = new RespClient(address);
+    const client = new RespClient(address, options);
     client.#socket = await connectWithTimeout(address, timeoutMs, clientHandlers, client, options?.tls);
     if (options?.auth) {
       try {

@@ -78,6 +78,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
   const sentinelErrors = new Counter(opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply).", ["sentinel"]));
+  const peerCuts = new Counter(opts("peer_cuts_total", "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.", ["hop"]));
   new Gauge({
     ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
     collect() {
@@ -112,6 +113,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     onStaleClosed: (database, count, reason) => stale.inc({ database, reason }, count),
     onFence: (database) => fences.inc({ database }),
     onSentinelError: (sentinel) => sentinelErrors.inc({ sentinel }),
+    onPeerCut: (hop) => peerCuts.inc({ hop }),
   };
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, TestClient, waitFor } from "../harness/index.ts";
 import { startConfiguredTunnel } from "../support/config-tunnel.ts";
 import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
+import { startStreamingPeer } from "../support/streaming-peer.ts";
 
 const bulk = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
 const fields = (pairs: string[]) => `*${pairs.length}\r\n${pairs.map(bulk).join("")}`;
@@ -36,4 +37,62 @@ describe("untrusted peers", () => {
     expect(complaints).toHaveLength(1);
     expect(tt.log()).not.toMatch(/TypeError|unexpected error|unexpected rejection/);
   }, 60_000);
+});
+
+/** The process's RSS growth over `ms`, sampled every 20 ms while `until` is false (after a GC first). */
+async function rssGrowthWhile(until: () => boolean, timeoutMs: number, message: string): Promise<number> {
+  Bun.gc(true);
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  await waitFor(
+    () => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return until();
+    },
+    { timeoutMs, intervalMs: 20, message },
+  );
+  return peak - base;
+}
+
+const MiB = 1 << 20;
+
+describe("unbounded replies are cut", () => {
+  test("a sentinel answering SENTINEL MASTER with a bulk string that never ends: cut at 1 MiB, logged once, counted; RSS flat", async () => {
+    await using dep = await startDeployment();
+    const master = await dep.masterOf();
+    await using hog = startStreamingPeer((args) => {
+      const sub = args[1]?.toLowerCase();
+      if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
+      if (sub === "master") return { stream: "$2000000000\r\n" };
+      return "*0\r\n";
+    });
+    const cuts: string[] = [];
+    const port = await freePort();
+    await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address], Databases: [{ Name: "mymaster", Local_port: port }] });
+    tt.tunnel.observe({ onPeerCut: (hop, peer) => cuts.push(`${hop} ${peer}`) });
+    const growth = await rssGrowthWhile(() => hog.cut >= 5 || hog.sent.some((n) => n > 400 * MiB), 20_000, "the hog streams");
+    // Each connection got at most the bound plus what the kernel's socket buffers hold.
+    expect(Math.max(...hog.sent)).toBeLessThan(32 * MiB);
+    expect(growth).toBeLessThan(64 * MiB);
+    expect(cuts.filter((c) => c === `sentinel ${hog.address}`).length).toBeGreaterThanOrEqual(5);
+    expect(tt.log().split("\n").filter((line) => line.includes(`sentinel ${hog.address} sent a reply over 1048576 bytes`))).toHaveLength(1);
+    await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(((await c.command("ROLE")) as unknown[])[0]).toBe("master");
+  }, 60_000);
+
+  test("a server answering the handshake's ROLE with a reply that never ends: cut at 16 KiB, the client refused with the reason", async () => {
+    await using fakeRedis = startStreamingPeer(() => ({ stream: "*3\r\n$6\r\nmaster\r\n:0\r\n$2000000000\r\n" }));
+    await using sentinel = startMockSentinel((args) => (args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n"));
+    const port = await freePort();
+    await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [sentinel.address], Databases: [{ Name: "mymaster", Local_port: port }], connectTimeoutMs: 1500, upstreamPoolSize: 0 });
+    await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 10_000 });
+    const reply = c.command("PING").catch((e: Error) => e);
+    let done = false;
+    void reply.finally(() => (done = true));
+    const growth = await rssGrowthWhile(() => done, 10_000, "the client's -ERR");
+    expect(String(await reply)).toMatch(/no master for 'mymaster': 127\.0\.0\.1:\d+ is not a verified master: reply to ROLE is not RESP or too large: a reply over 16384 bytes/);
+    expect(Math.max(...fakeRedis.sent)).toBeLessThan(32 * MiB);
+    expect(growth).toBeLessThan(64 * MiB);
+    expect(tt.log().split("\n").filter((line) => line.includes(`redis ${fakeRedis.address} sent a reply over 16384 bytes`))).toHaveLength(1);
+  }, 30_000);
 });
