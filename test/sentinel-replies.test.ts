@@ -51,7 +51,7 @@ describe("sentinel replies", () => {
   test("SENTINEL master: valid fields, IPv6 included", () => {
     expect(masterState(master())).toEqual({ address: { host: "127.0.0.1", port: 6379 }, flags: new Set(["master"]), epoch: 3, quorum: 2, otherSentinels: 2 });
     expect(masterState(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({ host: "::1", port: 24520 });
-    expect(masterState(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({ epoch: 0, otherSentinels: 0 });
+    expect(masterState(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({ epoch: 0, otherSentinels: null });
   });
 
   test("SENTINEL master: each bad field invalidates the answer, naming the field (table)", () => {

@@ -16,8 +16,8 @@ export interface MasterState {
   epoch: number;
   /** Sentinels that must agree the master is down (`sentinel monitor ... <quorum>`). */
   quorum: number;
-  /** The other sentinels this one knows for the master. */
-  otherSentinels: number;
+  /** The other sentinels this one knows for the master (null: the field is absent). */
+  otherSentinels: number | null;
 }
 
 export interface ReplicaState {
@@ -52,7 +52,7 @@ function address(fields: Record<string, string>, what: string): Address {
   return address;
 }
 
-function count(fields: Record<string, string>, key: string, what: string, fallback?: number): number {
+function count<F extends number | null>(fields: Record<string, string>, key: string, what: string, fallback?: F): number | F {
   const value = fields[key];
   if (value === undefined && fallback !== undefined) return fallback;
   if (value === undefined || !COUNT.test(value)) throw new InvalidReplyError(what, `${key} ${clip(value)} is not a number`);
@@ -74,7 +74,7 @@ export function masterState(reply: Reply): MasterState {
     flags: flags(fields, what),
     epoch: count(fields, "config-epoch", what, 0),
     quorum: count(fields, "quorum", what, 1),
-    otherSentinels: count(fields, "num-other-sentinels", what, 0),
+    otherSentinels: count(fields, "num-other-sentinels", what, null),
   };
 }
 

@@ -4,7 +4,10 @@
  *   to the front of the list;
  * - a null reply to `SENTINEL get-master-addr-by-name` means "this one does not know the
  *   master": try the next;
- * - learn the other sentinels of a master from `SENTINEL sentinels <name>` (configured ones stay).
+ * - learn the other sentinels of a master from `SENTINEL sentinels <name>`, bounded: only from a
+ *   sentinel whose answer agrees with the majority of the configured ones (`agrees`), at most as
+ *   many as it reports (`num-other-sentinels`; configured count - 1 when it does not say), and
+ *   forgotten when no longer reported. Configured sentinels always stay.
  *
  * Connections are long-lived and pipelined (one per sentinel, opened on first use), and
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
@@ -29,7 +32,16 @@ export interface SentinelOptions {
   onError?: (sentinel: string, message: string) => void;
   /** TLS and credentials for every sentinel connection (see hops.ts); default plain, no AUTH. */
   connect?: HopOptions;
+  /**
+   * May `sentinel`, which names `answer` as master of `name`, teach us other sentinels? Default:
+   * `answer` is the address a majority of the configured sentinels give (the failover engine may
+   * put its own rule here).
+   */
+  agrees?: (name: string, sentinel: Address, answer: Address) => Promise<boolean>;
 }
+
+/** Learned sentinels per master name at most, whatever a sentinel reports. */
+export const MAX_LEARNED = 32;
 
 export interface ReplicaView {
   address: Address;
@@ -46,6 +58,10 @@ export interface MasterAnswer {
 
 export class Sentinels {
   #order: Address[];
+  /** The configured sentinels (they always stay), by `host:port`. */
+  #configured: Set<string>;
+  /** Learned sentinels by master name, as last reported (`host:port`). */
+  readonly #learned = new Map<string, Set<string>>();
   readonly #connections = new Map<string, Promise<RespClient>>();
   readonly #inflight = new Map<string, Promise<MasterAnswer>>();
   readonly #learnedAt = new Map<string, number>();
@@ -59,6 +75,7 @@ export class Sentinels {
     readonly options: SentinelOptions,
   ) {
     this.#order = [...addresses];
+    this.#configured = new Set(addresses.map(formatAddress));
   }
 
   /** The sentinels in the order they will be tried. */
@@ -168,7 +185,7 @@ export class Sentinels {
         continue;
       }
       this.#promote(sentinel);
-      this.#maybeLearn(name, sentinel);
+      this.#maybeLearn(name, sentinel, address);
       return { address, sentinel: label };
     }
     if (asked.length === 0) throw new NoSentinelReachableError(unreachable);
@@ -192,22 +209,68 @@ export class Sentinels {
     throw new NoSentinelReachableError(unreachable);
   }
 
-  /** Add the sentinels that `sentinel` knows for `name` to the end of the list. */
-  async learn(name: string, sentinel: Address): Promise<void> {
-    const reported = await this.#validated(sentinel, ["SENTINEL", "sentinels", name], sentinelAddresses);
-    for (const address of reported) {
-      if (this.#order.some((a) => a.host === address.host && a.port === address.port)) continue;
-      this.#order.push(address);
-      this.options.log.info(`learned sentinel ${formatAddress(address)} from ${formatAddress(sentinel)} ('${name}')`);
+  /**
+   * Learn the sentinels that `sentinel` reports for `name` (`answer`: where it says the master is;
+   * asked when not given), within the bounds above; the ones learned for `name` before and no
+   * longer reported are forgotten. Returns the sentinels now learned for `name`.
+   */
+  async learn(name: string, sentinel: Address, answer?: Address): Promise<string[]> {
+    const label = formatAddress(sentinel);
+    const said = answer ?? (await this.#masterAddr(sentinel, name));
+    if (!said || !(await (this.options.agrees ?? ((n, _s, a) => this.#majorityNames(n, a)))(name, sentinel, said))) {
+      this.options.log.debug(`not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`);
+      return [...(this.#learned.get(name) ?? [])];
     }
+    const state = await this.masterState(sentinel, name);
+    const bound = Math.min(state.otherSentinels ?? Math.max(0, this.#configured.size - 1), MAX_LEARNED);
+    const reported = await this.#validated(sentinel, ["SENTINEL", "sentinels", name], sentinelAddresses);
+    const next = new Map<string, Address>();
+    for (const address of reported) {
+      if (next.size >= bound) break;
+      const key = formatAddress(address);
+      if (!this.#configured.has(key) && key !== label) next.set(key, address);
+    }
+    const before = this.#learned.get(name) ?? new Set<string>();
+    this.#learned.set(name, new Set(next.keys()));
+    for (const [key, address] of next) {
+      if (before.has(key) || this.#order.some((a) => formatAddress(a) === key)) continue;
+      this.#order.push(address);
+      this.options.log.info(`learned sentinel ${key} from ${label} ('${name}')`);
+    }
+    for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
+    if (reported.length > bound) this.options.log.debug(`${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`);
+    return [...next.keys()];
   }
 
   /** Use these sentinels from now on (reload): learned ones are forgotten, connections to dropped ones closed. */
   replace(addresses: Address[]): void {
     this.#order = [...addresses];
-    const keep = new Set(addresses.map(formatAddress));
-    for (const label of [...this.#connections.keys()]) if (!keep.has(label)) this.#drop(label);
+    this.#configured = new Set(addresses.map(formatAddress));
+    for (const label of [...this.#connections.keys()]) if (!this.#configured.has(label)) this.#drop(label);
     this.#learnedAt.clear();
+    this.#learned.clear();
+  }
+
+  /** Whether a majority of the configured sentinels name `answer` as master of `name` (the default `agrees`). */
+  async #majorityNames(name: string, answer: Address): Promise<boolean> {
+    const configured = this.#order.filter((a) => this.#configured.has(formatAddress(a)));
+    const answers = await Promise.all(configured.map((s) => this.#masterAddr(s, name).catch(() => null)));
+    const agreeing = answers.filter((a) => a && a.host === answer.host && a.port === answer.port).length;
+    return agreeing * 2 > this.#configured.size;
+  }
+
+  /** `get-master-addr-by-name` on one sentinel, validated; null when it does not know the master. */
+  async #masterAddr(sentinel: Address, name: string): Promise<Address | null> {
+    const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
+    return reply === null ? null : masterAddress(reply);
+  }
+
+  /** Drop a learned sentinel no master name reports any more (a configured one never). */
+  #forget(key: string, why: string): void {
+    if (this.#configured.has(key) || [...this.#learned.values()].some((set) => set.has(key))) return;
+    this.#order = this.#order.filter((a) => formatAddress(a) !== key);
+    this.#drop(key);
+    this.options.log.info(`forgot learned sentinel ${key}: ${why}`);
   }
 
   close(): void {
@@ -215,11 +278,11 @@ export class Sentinels {
     this.#connections.clear();
   }
 
-  #maybeLearn(name: string, sentinel: Address): void {
+  #maybeLearn(name: string, sentinel: Address, answer: Address): void {
     const now = Date.now();
     if (now - (this.#learnedAt.get(name) ?? -Infinity) < (this.options.learnIntervalMs ?? 10_000)) return;
     this.#learnedAt.set(name, now);
-    this.learn(name, sentinel).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
+    this.learn(name, sentinel, answer).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
   }
 
   #promote(sentinel: Address): void {

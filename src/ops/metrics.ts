@@ -11,6 +11,9 @@ import { ListenError } from "../errors.ts";
 import type { TunnelEvents } from "../events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 
+/** The `sentinel` label of errors from sentinels that are neither configured nor currently learned. */
+const OTHER = "other";
+
 export interface MetricsServer {
   readonly url: string;
   readonly registry: Registry;
@@ -77,7 +80,23 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", ["database", "outcome"]),
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
-  const sentinelErrors = new Counter(opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply).", ["sentinel"]));
+  // Labelled by sentinel only while it is configured or learned (a bounded list); the others, and
+  // sentinels since forgotten, are folded into `other`, so no peer can grow the series without bound.
+  const sentinelErrorCounts = new Map<string, number>();
+  const known = () => new Set(sessions.resolver.sentinels.addresses);
+  new Counter({
+    ...opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply); sentinels no longer known are counted as 'other'.", ["sentinel"]),
+    collect() {
+      const now = known();
+      for (const [sentinel, n] of [...sentinelErrorCounts]) {
+        if (sentinel === OTHER || now.has(sentinel)) continue;
+        sentinelErrorCounts.delete(sentinel);
+        sentinelErrorCounts.set(OTHER, (sentinelErrorCounts.get(OTHER) ?? 0) + n);
+      }
+      this.reset();
+      for (const [sentinel, n] of sentinelErrorCounts) this.inc({ sentinel }, n);
+    },
+  });
   const peerCuts = new Counter(opts("peer_cuts_total", "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.", ["hop"]));
   new Gauge({
     ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
@@ -112,7 +131,10 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     onMasterChange: (database, from) => void (from && switches.inc({ database })),
     onStaleClosed: (database, count, reason) => stale.inc({ database, reason }, count),
     onFence: (database) => fences.inc({ database }),
-    onSentinelError: (sentinel) => sentinelErrors.inc({ sentinel }),
+    onSentinelError: (sentinel) => {
+      const label = known().has(sentinel) ? sentinel : OTHER;
+      sentinelErrorCounts.set(label, (sentinelErrorCounts.get(label) ?? 0) + 1);
+    },
     onPeerCut: (hop) => peerCuts.inc({ hop }),
   };
 }

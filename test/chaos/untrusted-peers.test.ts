@@ -8,6 +8,7 @@ import { freePort, startDeployment, TestClient, waitFor } from "../harness/index
 import { startConfiguredTunnel } from "../support/config-tunnel.ts";
 import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
 import { startStreamingPeer } from "../support/streaming-peer.ts";
+import { parseAddress } from "../../src/net/address.ts";
 
 const bulk = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
 const fields = (pairs: string[]) => `*${pairs.length}\r\n${pairs.map(bulk).join("")}`;
@@ -95,4 +96,57 @@ describe("unbounded replies are cut", () => {
     expect(growth).toBeLessThan(64 * MiB);
     expect(tt.log().split("\n").filter((line) => line.includes(`redis ${fakeRedis.address} sent a reply over 16384 bytes`))).toHaveLength(1);
   }, 30_000);
+});
+
+describe("learned sentinels are bounded", () => {
+  test("a sentinel listing 300 peers: at most num-other-sentinels learned, forgotten when no longer reported, metric labels bounded; none from a sentinel the majority contradicts", async () => {
+    await using dep = await startDeployment();
+    const master = await dep.masterOf();
+    const fakePorts = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
+    let peers = await fakePorts(300);
+    const peerList = () => `*${peers.length}\r\n${peers.map((p) => fields(["name", `peer-${p}`, "ip", "127.0.0.1", "port", String(p), "runid", "x", "flags", "sentinel"])).join("")}`;
+    await using lister = startMockSentinel((args) => {
+      const sub = args[1]?.toLowerCase();
+      if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
+      if (sub === "master") return fields(["name", "mymaster", "ip", "127.0.0.1", "port", String(master.port), "flags", "master", "config-epoch", "0", "quorum", "2", "num-other-sentinels", "3"]);
+      if (sub === "sentinels") return peerList();
+      return "-ERR unknown\r\n";
+    });
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: [lister.address, ...dep.sentinelAddresses],
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      metrics: `127.0.0.1:${metricsPort}`,
+    });
+    const sentinels = tt.tunnel.sentinels;
+    await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(await c.command("PING")).toBe("PONG"); // the lookup (lister first) triggers learning from it
+    await waitFor(() => sentinels.addresses.length === 7, { timeoutMs: 5000, message: `3 learned from the lister (have ${sentinels.addresses.length})` });
+    const learnedFirst = sentinels.addresses.filter((a) => ![lister.address, ...dep.sentinelAddresses].includes(a));
+    expect(learnedFirst).toEqual(peers.slice(0, 3).map((p) => `127.0.0.1:${p}`));
+    const series = async () => (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).split("\n").filter((l) => l.startsWith("sentinel_tunnel_sentinel_errors_total{"));
+    // The learned ones do not answer: the poller counts their errors, under their own label.
+    await waitFor(async () => (await series()).length === 3, { timeoutMs: 5000, message: "errors of the 3 learned sentinels counted" });
+
+    // It now reports 300 others: the first three are forgotten (their counts folded into `other`), three new learned.
+    peers = await fakePorts(300);
+    expect(await sentinels.learn("mymaster", parseAddress(lister.address)!)).toEqual(peers.slice(0, 3).map((p) => `127.0.0.1:${p}`));
+    expect(sentinels.addresses.length).toBe(7);
+    for (const old of learnedFirst) expect(sentinels.addresses).not.toContain(old);
+    await waitFor(async () => (await series()).some((l) => l.includes('sentinel="other"')) && (await series()).length === 4, { timeoutMs: 5000, message: "3 current + other" });
+    expect((await series()).length).toBeLessThanOrEqual(sentinels.addresses.length + 1);
+
+    // A sentinel naming another master than the majority teaches nothing, however many it lists.
+    await using liar = startMockSentinel((args) => {
+      const sub = args[1]?.toLowerCase();
+      if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", peers[0]!);
+      if (sub === "master") return fields(["name", "mymaster", "ip", "127.0.0.1", "port", String(peers[0]), "flags", "master", "config-epoch", "999", "quorum", "2", "num-other-sentinels", "300"]);
+      if (sub === "sentinels") return peerList();
+      return "-ERR unknown\r\n";
+    });
+    const before = [...sentinels.addresses];
+    await sentinels.learn("mymaster", parseAddress(liar.address)!);
+    expect(sentinels.addresses).toEqual(before);
+    expect(liar.received.some((a) => a[1]?.toLowerCase() === "sentinels")).toBe(false);
+  }, 60_000);
 });
