@@ -117,6 +117,17 @@ export class NoMasterError extends RedisError {
   }
 }
 
+/** A database already has `maxClients` clients (sessions and clients waiting for a master). */
+export class MaxClientsError extends RedisError {
+  override name = "MaxClientsError";
+  constructor(
+    readonly database: string,
+    readonly limit: number,
+  ) {
+    super(`sentinel-tunnel: max clients (${limit}) reached for '${database}'`);
+  }
+}
+
 /** A sentinel or Redis server refused the tunnel's credentials (or wants some): fix the config, retrying will not help. */
 export class AuthError extends RedisError {
   override name = "AuthError";

@@ -16,6 +16,7 @@ import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
+import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
 export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./config/hops.ts";
 export { Secret, type Credentials } from "./config/secrets.ts";
@@ -82,6 +83,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections.
   const tally = () => registry.descriptorTally() + resolver.pool.idleCount + sentinels.addresses.length + 2 * registry.databases.size;
   const stopWatch = watchOpenFiles(log, tally);
+  const stopIdleSweep = startIdleSweep(registry);
   return {
     metrics,
     get config() {
@@ -96,6 +98,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();
+      stopIdleSweep();
       poller.stop();
       metrics?.stop();
       registry.stop();

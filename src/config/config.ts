@@ -47,6 +47,10 @@ export interface Config extends SecuritySettings {
   fenceTimeoutMs: number;
   /** Connected idle sockets kept to each confirmed master, so new clients skip the TCP connect (0: none). */
   upstreamPoolSize: number;
+  /** Clients per database (sessions plus clients waiting for a master); past it a new one gets -ERR at once. */
+  maxClients: number;
+  /** Close a session idle both ways this long (0: never, like Redis's `timeout 0`). */
+  clientIdleTimeoutMs: number;
   /** `host:port` of the metrics/health HTTP listener; null: off. */
   metrics: string | null;
   /** On SIGTERM/SIGINT, how long open sessions may finish before they are closed. */
@@ -68,6 +72,9 @@ export const DEFAULTS = {
   failoverWaitMs: 5000,
   fenceTimeoutMs: 5000,
   upstreamPoolSize: 2,
+  // Redis's own `maxclients` default: one database of the tunnel never holds more than its server would.
+  maxClients: 10_000,
+  clientIdleTimeoutMs: 0,
   metrics: null as string | null,
   drainTimeoutMs: 5000,
   logLevel: "info" as LogLevelName,
@@ -135,6 +142,8 @@ const schema = z
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
     upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
+    maxClients: z.number({ error: "must be a number of clients" }).int("must be a whole number").min(1, "must be at least 1").max(1_000_000, "must be at most 1000000").default(DEFAULTS.maxClients),
+    clientIdleTimeoutMs: millis(0).default(DEFAULTS.clientIdleTimeoutMs),
     metrics: listenAddress.nullable().default(DEFAULTS.metrics),
     drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),
     logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),

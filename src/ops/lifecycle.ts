@@ -34,6 +34,7 @@ export interface ReloadResult {
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
 const LIVE = new Set([
   ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
+  ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
   ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize"], // applied in reload() below
   ...LIVE_SECURITY_KEYS,
 ]);

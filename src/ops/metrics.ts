@@ -57,7 +57,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     },
   });
   const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
-  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master.", ["database"]));
+  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master, by reason (max_clients, no_master).", ["database", "reason"]));
   new Counter({
     ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", ["database", "direction"]),
     collect() {
@@ -118,8 +118,8 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       opened.inc({ database });
       discovery.observe({ database, outcome: "ok" }, waitedMs / 1000);
     },
-    onClientRefused: (database, _reason, waitedMs) => {
-      refused.inc({ database });
+    onClientRefused: (database, _reason, waitedMs, kind = "no_master") => {
+      refused.inc({ database, reason: kind });
       discovery.observe({ database, outcome: "refused" }, waitedMs / 1000);
     },
     onSessionClose: (database, _master, _reason, bytes) => {

@@ -42,7 +42,8 @@ export class Database {
   fallbackCount = 0;
   /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
   fallingBack = false;
-  #wakers: (() => void)[] = [];
+  /** Parked clients' wake-ups; each removes itself when it fires, so none outlives its wait. */
+  readonly #wakers = new Set<() => void>();
 
   constructor(readonly config: DatabaseConfig) {}
 
@@ -126,19 +127,26 @@ export class Database {
 
   /** Resolves when the state changes or after `ms`, whichever first. */
   changed(ms: number): Promise<void> {
+    const wakers = this.#wakers;
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
+        wakers.delete(done);
         resolve();
       }
-      this.#wakers.push(done);
+      wakers.add(done);
     });
+  }
+
+  /** Wake-ups held for parked clients (at most one per parked client). */
+  get wakers(): number {
+    return this.#wakers.size;
   }
 
   setState(state: DbState): void {
     if (state === this.state) return;
     this.state = state;
-    for (const wake of this.#wakers.splice(0)) wake();
+    for (const wake of [...this.#wakers]) wake();
   }
 }
