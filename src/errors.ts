@@ -152,4 +152,7 @@ export class AuthError extends RedisError {
 /** TLS verification failed (certificate, CA, name): a config problem, not retried until the deadline. */
 export class TlsRejectedError extends MasterNotVerifiedError {
   override name = "TlsRejectedError";
+  constructor(address: string, reason: string, role: "master" | "slave" = "master") {
+    super(address, `${reason}; check redisTls`, role);
+  }
 }

@@ -11,6 +11,7 @@ import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
 import { peerCutReporter } from "./net/reply-limits.ts";
+import { securityWarnings } from "./ops/security-warnings.ts";
 import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
@@ -61,7 +62,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const redisHop = { ...redisConnectOptions(config), cut };
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
   const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize });
-  warnAboutExposure(config, log);
+  for (const warning of securityWarnings(config)) log.warn(warning);
   const registry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
@@ -106,14 +107,4 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       sentinels.close();
     },
   };
-}
-
-/** authenticateClients hands out authenticated sessions: say so when anyone beyond this host can connect. */
-function warnAboutExposure(config: Config, log: Logger): void {
-  if (!config.authenticateClients || !config.redisAuth) return;
-  for (const db of config.databases) {
-    const host = db.bind ?? config.bind;
-    if (!db.unix && !isLoopback(host))
-      log.warn(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
-  }
 }

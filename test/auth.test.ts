@@ -5,7 +5,7 @@
  * which database is wrong when a password is.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import { freePort, makeTempDir, removeTempDir, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 import { ReplyError } from "redis-errors";
 import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
@@ -80,6 +80,27 @@ describe("requirepass and ACL users on both hops", () => {
   test("authenticateClients with a non-loopback bind warns at start", async () => {
     await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true, bind: "0.0.0.0" });
     expect(tt.log()).toMatch(/\[warn\] mymaster: authenticateClients is on and the listener binds 0\.0\.0\.0/);
+  }, 20_000);
+
+  test("authenticateClients warnings: for a unix socket its group or every user can open, and again on every reload", async () => {
+    const dir = makeTempDir("st-authsock-");
+    try {
+      const databases = [
+        { Name: "mymaster", Local_port: `unix:${dir}/group.sock`, unixSocketMode: "660" },
+        { Name: "mymaster", Local_port: `unix:${dir}/world.sock`, unixSocketMode: "666", Role: "replica" },
+        { Name: "other", Local_port: `unix:${dir}/private.sock` },
+      ];
+      await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: databases, sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true });
+      const lines = () => tt.log().split("\n").filter((l) => l.includes("[warn]") && l.includes("authenticateClients is on"));
+      expect(lines()).toHaveLength(2);
+      expect(lines()[0]).toContain(`${dir}/group.sock has mode 660: its group can connect`);
+      expect(lines()[1]).toContain(`${dir}/world.sock has mode 666: every user can connect`);
+      tt.tunnel.reload(tt.tunnel.config);
+      expect(lines()).toHaveLength(4);
+      expect(lines()[2]).toContain("reload: mymaster: authenticateClients is on");
+    } finally {
+      removeTempDir(dir);
+    }
   }, 20_000);
 });
 

@@ -7,6 +7,7 @@ import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import type { HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
+import { ConnectError } from "../net/sockets.ts";
 
 /** ROLE got no answer. `timedOut`: the server may only be busy (or frozen); otherwise it is gone. */
 export class RoleUnanswered extends Error {
@@ -16,6 +17,8 @@ export class RoleUnanswered extends Error {
   constructor(
     message: string,
     readonly timedOut: boolean,
+    /** The server's TLS certificate failed verification: a config problem, says nothing about the server's health. */
+    readonly certificateRejected = false,
   ) {
     super(message);
     this.local = !timedOut && outOfFiles();
@@ -43,7 +46,8 @@ export class RoleProbe {
     } catch (error) {
       this.close();
       const timedOut = (error as { timedOut?: boolean }).timedOut === true;
-      throw new RoleUnanswered(`${formatAddress(address)} did not answer ROLE: ${(error as Error).message}`, timedOut);
+      const rejected = error instanceof ConnectError && error.certificateRejected;
+      throw new RoleUnanswered(`${formatAddress(address)} did not answer ROLE: ${(error as Error).message}`, timedOut, rejected);
     }
   }
 

@@ -196,6 +196,8 @@ export class Poller {
       timedOut = error instanceof RoleUnanswered && error.timedOut;
       // Out of descriptors here says nothing about the server: conclude nothing (fd-watch logs it).
       if (error instanceof RoleUnanswered && error.local) return;
+      // Nor does a certificate our settings reject: no failover to wait for; clients are refused at once (resolver).
+      if (error instanceof RoleUnanswered && error.certificateRejected) return this.onStatus({ name: watch.name, kind: "unknown", reason: `${problem} (check redisTls)` });
     } finally {
       control.busy = false;
     }

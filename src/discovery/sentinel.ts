@@ -141,9 +141,9 @@ export class Sentinels {
       return await client.command(args, this.options.timeoutMs);
     } catch (error) {
       const auth = error instanceof AuthError ? error.detail : isAuthReply(error) ? new AuthError("sentinel", label, error.message).detail : null;
-      const message = auth ?? (error instanceof Error ? error.message : String(error));
-      this.options.onError?.(label, message);
       const tls = error instanceof ConnectError && error.certificateRejected;
+      const message = auth ?? `${error instanceof Error ? error.message : String(error)}${tls ? "; check sentinelTls" : ""}`;
+      this.options.onError?.(label, message);
       throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null);
     }
   }

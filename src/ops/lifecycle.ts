@@ -20,6 +20,7 @@ import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
 import type { Sentinels } from "../discovery/sentinel.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { waitFor } from "./wait.ts";
+import { securityWarnings } from "./security-warnings.ts";
 
 export interface ReloadResult {
   added: string[];
@@ -101,6 +102,7 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
     result.sentinelsChanged = true;
     log.info(`sentinels are now ${next.sentinels.map(formatAddress).join(", ")} (reload)`);
   }
+  for (const warning of securityWarnings(next)) log.warn(`reload: ${warning}`);
   if (result.needRestart.length) log.warn(`reload: ${result.needRestart.join(", ")} changed; that takes effect after a restart`);
   log.info(`reload done: ${result.added.length} database(s) added, ${result.removed.length} removed, ${result.failed.length} failed, sentinels ${result.sentinelsChanged ? "changed" : "unchanged"}`);
   return result;
