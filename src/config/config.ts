@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { addressMapToJson, parseAddressMap, type AddressMap } from "../net/address-map.ts";
 import { ConfigError } from "../errors.ts";
 import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../ops/log.ts";
@@ -59,6 +60,8 @@ export interface Config extends SecuritySettings {
   logFormat: LogFormat;
   /** Append logs here; `/dev/null` for none; null: stderr. */
   logFile: string | null;
+  /** Announced address → reachable address (NAT, Docker, Kubernetes); absent or empty: none. */
+  addressMap?: AddressMap;
 }
 
 export const DEFAULTS = {
@@ -84,7 +87,7 @@ export const DEFAULTS = {
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours (exported for the docs/examples tests). */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
-export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode"];
+export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode", "addressMap"];
 export const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
 
 const millis = (min: number) =>
@@ -104,6 +107,16 @@ const listenAddress = z.string({ error: 'must be "host:port" (or a port), like "
   ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
   return z.NEVER;
 });
+
+/** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (net/address-map.ts). */
+const addressMapSchema = z
+  .record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), { error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}' })
+  .default({})
+  .transform((entries, ctx) => {
+    const { map, problems } = parseAddressMap(entries);
+    for (const { key, message } of problems) ctx.addIssue({ code: "custom", path: [key], message });
+    return map;
+  });
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
@@ -149,6 +162,7 @@ const schema = z
     logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),
     logFormat: oneOf(LOG_FORMATS).default(DEFAULTS.logFormat),
     logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
+    addressMap: addressMapSchema,
   })
   .superRefine((config, ctx) => {
     const ports = new Map<string, number>();
@@ -242,7 +256,7 @@ export function validateConfig(input: Record<string, unknown>, sourceOf: (key: s
 
 /** A config back in the file's format (what `--print-config` shows; it loads as a config file). */
 export function configToJson(config: Config): Record<string, unknown> {
-  const { sentinels, databases, ...ours } = config;
+  const { sentinels, databases, addressMap, ...ours } = config;
   return {
     Sentinels_addresses_list: sentinels.map(formatAddress),
     Databases: databases.map((db) => ({
@@ -251,6 +265,7 @@ export function configToJson(config: Config): Record<string, unknown> {
       ...(db.role === "replica" ? { Role: db.role, replicaFallback: db.replicaFallback } : {}),
     })),
     ...withoutSecurity(ours),
+    addressMap: addressMapToJson(addressMap),
     ...securityToJson(config),
   };
 }
@@ -268,5 +283,7 @@ function canonicalKeys(value: unknown, known: string[], prefix: string, warnings
 }
 
 function formatPath(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "(top level)";
+  const step = (p: PropertyKey, i: number) =>
+    typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : /^[A-Za-z_]\w*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`;
+  return path.map(step).join("") || "(top level)";
 }
