@@ -58,8 +58,11 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
   // One options object per hop, shared by every connection to it, updated in place on reload.
   const cut = peerCutReporter(log, (hop, peer, problem) => emit(registry.observers, "onPeerCut", hop, peer, problem));
-  const sentinelHop = { ...sentinelConnectOptions(config), cut };
-  const redisHop = { ...redisConnectOptions(config), cut };
+  // addressMap: an announced address no entry matches is used as announced, said once (a typo in the map?).
+  const onUnmapped = (announced: string) =>
+    log.warn(`addressMap: no entry matches ${announced} (announced by Sentinel); connecting to it as announced — is an entry misspelt?`);
+  const sentinelHop = { ...sentinelConnectOptions(config), cut, onUnmapped };
+  const redisHop = { ...redisConnectOptions(config), cut, onUnmapped };
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
   const resolver = new Resolver(sentinels, { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize });
   for (const warning of securityWarnings(config)) log.warn(warning);

@@ -5,7 +5,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import type { HopOptions } from "../config/hops.ts";
+import { PLAIN_REDIS, target, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { ConnectError } from "../net/sockets.ts";
 
@@ -28,6 +28,8 @@ export class RoleUnanswered extends Error {
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
   #address: Address | null = null;
+  /** Where #address is reached (addressMap); a reload that remaps it moves the connection. */
+  #reached: Address | null = null;
 
   constructor(
     /** Deadline per reply; changed in place on reload. */
@@ -38,7 +40,8 @@ export class RoleProbe {
 
   /** The role `address` reports (`master`, `slave`, ...); rejects with RoleUnanswered. */
   async role(address: Address): Promise<string> {
-    if (!this.#client || !sameAddress(this.#address, address)) this.#open(address);
+    const to = target(this.connectOptions ?? PLAIN_REDIS, address);
+    if (!this.#client || !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address)) this.#open(address, to.address, to.options);
     try {
       const client = await this.#client!;
       const reply = await client.command(["ROLE"], this.timeoutMs);
@@ -55,12 +58,14 @@ export class RoleProbe {
     this.#client?.then((c) => c.destroy("control connection closed"), () => {});
     this.#client = null;
     this.#address = null;
+    this.#reached = null;
   }
 
-  #open(address: Address): void {
+  #open(address: Address, reached: Address, options: HopOptions): void {
     this.close();
     this.#address = address;
-    const connecting = RespClient.connect(address, this.timeoutMs, this.connectOptions);
+    this.#reached = reached;
+    const connecting = RespClient.connect(reached, this.timeoutMs, options);
     connecting.catch(() => {
       if (this.#client === connecting) this.close();
     });

@@ -11,7 +11,7 @@ import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import { AuthError, MasterNotVerifiedError, NoHealthyReplicaError, NoMasterError, NoSentinelReachableError, TlsRejectedError } from "../errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
-import { PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
+import { PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
 import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
@@ -88,13 +88,14 @@ export async function connectVerified(
   options: RedisHopOptions = PLAIN_REDIS,
   pooled: OwnedSocket | null = null,
 ): Promise<OwnedSocket> {
-  const label = formatAddress(address);
+  const to = target(options, address); // addressMap: identity stays `address`, the socket goes to `to.address`
+  const label = to.label;
   const handshake = upstreamHandshake(options, expected);
   const check = new RoleCheck(label, handshake.steps, options.cut && ((problem) => options.cut?.("redis", label, problem)));
   const started = performance.now();
   const connect = async () => {
     try {
-      const socket = await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
+      const socket = await connectWithTimeout<SocketOwner>(to.address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, to.options.tls);
       socket.setKeepAlive(true, KEEPALIVE_MS); // pooled sockets got theirs when they were opened
       return socket;
     } catch (error) {

@@ -16,7 +16,8 @@ import type { ConsolaInstance } from "consola";
 import { formatAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "./consensus.ts";
 import { AuthError, InvalidReplyError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
-import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "../config/hops.ts";
+import { describeTarget, isAuthReply, PLAIN_SENTINEL, target, type HopOptions } from "../config/hops.ts";
+import { reach } from "../net/address-map.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { ConnectError } from "../net/sockets.ts";
 import type { Reply } from "../net/resp.ts";
@@ -58,7 +59,7 @@ export interface MasterAnswer {
 
 export class Sentinels {
   #order: Address[];
-  /** The configured sentinels (they always stay), by `host:port`. */
+  /** The configured sentinels (they always stay, reached as written: never through the address map), by `host:port`. */
   #configured: Set<string>;
   /** Learned sentinels by master name, as last reported (`host:port`). */
   readonly #learned = new Map<string, Set<string>>();
@@ -228,14 +229,18 @@ export class Sentinels {
     for (const address of reported) {
       if (next.size >= bound) break;
       const key = formatAddress(address);
-      if (!this.#configured.has(key) && key !== label) next.set(key, address);
+      if (this.#configured.has(key) || key === label) continue;
+      // A peer the address map sends to a configured sentinel is that one, not another vote.
+      const reached = formatAddress(reach(this.options.connect?.map, address).address);
+      if (reached !== key && this.#configured.has(reached)) continue;
+      next.set(key, address);
     }
     const before = this.#learned.get(name) ?? new Set<string>();
     this.#learned.set(name, new Set(next.keys()));
     for (const [key, address] of next) {
       if (before.has(key) || this.#order.some((a) => formatAddress(a) === key)) continue;
       this.#order.push(address);
-      this.options.log.info(`learned sentinel ${key} from ${label} ('${name}')`);
+      this.options.log.info(`learned sentinel ${describeTarget(this.options.connect, address)} from ${label} ('${name}')`);
     }
     for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
     if (reported.length > bound) this.options.log.debug(`${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`);
@@ -293,7 +298,9 @@ export class Sentinels {
   #connection(sentinel: Address, label: string): Promise<RespClient> {
     let connection = this.#connections.get(label);
     if (!connection) {
-      connection = RespClient.connect(sentinel, this.options.timeoutMs, this.options.connect ?? PLAIN_SENTINEL).then((client) => {
+      const hop = this.options.connect ?? PLAIN_SENTINEL;
+      const to = this.#configured.has(label) ? { address: sentinel, options: hop } : target(hop, sentinel); // learned: addressMap
+      connection = RespClient.connect(to.address, this.options.timeoutMs, to.options).then((client) => {
         client.onClose = () => {
           if (this.#connections.get(label) === connection) this.#connections.delete(label);
         };

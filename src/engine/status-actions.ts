@@ -12,6 +12,7 @@ import { emit, type TunnelEvents } from "../events.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Status } from "../discovery/poller.ts";
 import type { Resolver } from "../discovery/resolver.ts";
+import { describeTarget } from "../config/hops.ts";
 
 /** What the actions need of the registry (tunnel.ts). */
 export interface StatusContext {
@@ -76,7 +77,8 @@ function observeReplicas(ctx: StatusContext, db: Database, status: Status): void
 
 function healthy(ctx: StatusContext, db: Database, master: string, status: Extract<Status, { kind: "healthy" }>): void {
   if (db.master !== master) {
-    ctx.log.info(`${db.name}: master is ${master} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
+    const via = describeTarget(ctx.resolver.options.redis, status.address); // addressMap: `master (via reachable)`
+    ctx.log.info(`${db.name}: master is ${via} (config-epoch ${status.epoch})${db.master ? `, was ${db.master}` : ""}`);
     emit(ctx.observers, "onMasterChange", db.id, db.master, master);
     db.master = master;
     ctx.resolver.remember(db.name, status.address);

@@ -6,7 +6,8 @@
  *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { parseAddress } from "../net/address.ts";
+import { formatAddress, parseAddress } from "../net/address.ts";
+import { reach } from "../net/address-map.ts";
 import { ListenError } from "../errors.ts";
 import type { TunnelEvents } from "../events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
@@ -20,12 +21,16 @@ export interface MetricsServer {
   stop(): void;
 }
 
-/** Per database: ready, or why not. */
-export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> } {
-  const databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> = {};
+type DatabaseReadiness = { ready: boolean; master: string | null; via?: string; state: string; problem?: string };
+
+/** Per database: ready, or why not; `via`: where the address map sends the master (absent: as announced). */
+export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, DatabaseReadiness> } {
+  const databases: Record<string, DatabaseReadiness> = {};
   for (const [name, db] of sessions.databases) {
     const ready = db.state === "healthy" && (db.master !== null || db.config.role === "replica");
-    databases[name] = { ready, master: db.master, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
+    const reached = db.master ? reach(sessions.config.addressMap, parseAddress(db.master)!) : null;
+    const via = reached?.mapped ? { via: formatAddress(reached.address) } : {};
+    databases[name] = { ready, master: db.master, ...via, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
   }
   return { ready: Object.values(databases).every((d) => d.ready), databases };
 }
