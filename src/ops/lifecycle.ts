@@ -82,7 +82,10 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
   }
   registry.config = next;
   const mapChanged = JSON.stringify(oldJson.addressMap) !== JSON.stringify(newJson.addressMap);
-  if (mapChanged) result.remapped = closeRemapped(registry, prev.addressMap, next.addressMap, log);
+  if (mapChanged) {
+    result.remapped = closeRemapped(registry, prev.addressMap, next.addressMap, log);
+    poller.reconnect();
+  }
 
   for (const db of prev.databases) {
     const id = databaseId(db);

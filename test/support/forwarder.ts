@@ -25,6 +25,8 @@ export interface Forwarder extends AsyncDisposable {
   readonly firstCommands: string[];
   /** Connections closed because their first command was in `refuse`. */
   readonly refused: string[];
+  /** Accepted connections open now (idle ones included: a pooled socket sends nothing until taken). */
+  readonly open: number;
 }
 
 /** The name of the first command in `bytes` (RESP array or inline), or null while incomplete. */
@@ -68,6 +70,7 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
   const firstCommands: string[] = [];
   const refused: string[] = [];
   const targets = new Set<Socket<Pipe>>();
+  let open = 0;
   const toTarget = {
     open: (s: Socket<Pipe>) => void targets.add(s),
     data: (s: Socket<Pipe>, chunk: Buffer) => {
@@ -86,6 +89,7 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
     socket: {
       open(socket) {
         socket.data = { peer: null, outbox: [], pending: [], sniffing: true, closed: false };
+        open++;
       },
       data(socket, chunk) {
         const pipe = socket.data;
@@ -111,6 +115,7 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
       },
       drain: (socket) => flush(socket),
       close(socket) {
+        open--;
         if (socket.data.sniffing) firstCommands.push("");
         close(socket);
       },
@@ -121,6 +126,9 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
     port: listener.port,
     firstCommands,
     refused,
+    get open() {
+      return open;
+    },
     async [Symbol.asyncDispose]() {
       listener.stop(true);
       for (const s of targets) s.terminate();
