@@ -15,8 +15,8 @@ describe("addressMap: reload", () => {
     await using dep = await startDeployment({ names: ["mymaster", "cache"], replicas: 0, sentinels: 1, quorum: 1 });
     const [master, cache] = [await dep.masterOf("mymaster"), await dep.masterOf("cache")];
     const announced = `127.0.0.1:${master.port}`;
-    await using first = startForwarder(await freePort(), master.port, []);
-    await using second = startForwarder(await freePort(), master.port, []);
+    await using first = startForwarder(await freePort(), master.port, { refuse: [] });
+    await using second = startForwarder(await freePort(), master.port, { refuse: [] });
     const [port, cachePort] = [await freePort(), await freePort()];
     const json = (via: number) => ({
       Sentinels_addresses_list: dep.sentinelAddresses,

@@ -73,7 +73,7 @@ describe("check with an address map", () => {
     await using dep = await startDeployment({ replicas: 0, sentinels: 2, quorum: 1 });
     const master = await dep.masterOf();
     const announced = `127.0.0.1:${master.port}`;
-    await using forwarder = startForwarder(await freePort(), master.port, []);
+    await using forwarder = startForwarder(await freePort(), master.port, { refuse: [] });
     const sentinelFlags = dep.sentinelAddresses.flatMap((s) => ["--sentinel", s]);
 
     const mapped = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--address-map", `${announced}=127.0.0.1:${forwarder.port}`]);

@@ -4,6 +4,7 @@
  * Servers and sentinels announce it and use it among themselves; a connection whose first command
  * is one of `refuse` (the tunnel's first commands: ROLE, SENTINEL) is recorded and closed, as an
  * address the tunnel's host cannot reach would be. `firstCommands` lists what every connection began with.
+ * `raw`: no looking at the bytes (TLS passes through), every connection is forwarded.
  */
 import type { Socket, TCPSocketListener } from "bun";
 
@@ -66,11 +67,32 @@ function close(socket: Socket<Pipe>): void {
   if (peer && !peer.data.closed) peer.end();
 }
 
-export function startForwarder(port: number, targetPort: number, refuse: string[] = ["ROLE", "SENTINEL"]): Forwarder {
+export interface ForwarderOptions {
+  /** First commands that get the connection closed (default: the tunnel's, ROLE and SENTINEL). */
+  refuse?: string[];
+  /** Forward every connection at once, without reading its first command (for TLS). */
+  raw?: boolean;
+}
+
+export function startForwarder(port: number, targetPort: number, options: ForwarderOptions = {}): Forwarder {
+  const refuse = options.raw ? [] : (options.refuse ?? ["ROLE", "SENTINEL"]);
   const firstCommands: string[] = [];
   const refused: string[] = [];
   const targets = new Set<Socket<Pipe>>();
   let open = 0;
+  /** Connect `socket` through to the target; what it sent meanwhile follows. */
+  const connect = (socket: Socket<Pipe>) => {
+    const pipe = socket.data;
+    const data: Pipe = { peer: socket, outbox: [], pending: [], sniffing: false, closed: false };
+    Bun.connect<Pipe>({ hostname: "127.0.0.1", port: targetPort, data, socket: toTarget }).then(
+      (target) => {
+        if (pipe.closed) return void target.end();
+        pipe.peer = target;
+        for (const early of pipe.pending.splice(0)) send(target, early);
+      },
+      () => socket.end(),
+    );
+  };
   const toTarget = {
     open: (s: Socket<Pipe>) => void targets.add(s),
     data: (s: Socket<Pipe>, chunk: Buffer) => {
@@ -88,8 +110,9 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
     port,
     socket: {
       open(socket) {
-        socket.data = { peer: null, outbox: [], pending: [], sniffing: true, closed: false };
+        socket.data = { peer: null, outbox: [], pending: [], sniffing: !options.raw, closed: false };
         open++;
+        if (options.raw) connect(socket);
       },
       data(socket, chunk) {
         const pipe = socket.data;
@@ -103,15 +126,7 @@ export function startForwarder(port: number, targetPort: number, refuse: string[
           refused.push(name);
           return void socket.terminate();
         }
-        const data: Pipe = { peer: socket, outbox: [], pending: [], sniffing: false, closed: false };
-        Bun.connect<Pipe>({ hostname: "127.0.0.1", port: targetPort, data, socket: toTarget }).then(
-          (target) => {
-            if (pipe.closed) return void target.end();
-            pipe.peer = target;
-            for (const early of pipe.pending.splice(0)) send(target, early);
-          },
-          () => socket.end(),
-        );
+        connect(socket);
       },
       drain: (socket) => flush(socket),
       close(socket) {
