@@ -60,7 +60,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const cut = peerCutReporter(log, (hop, peer, problem) => emit(registry.observers, "onPeerCut", hop, peer, problem));
   // addressMap: an announced address no entry matches is used as announced, said once (a typo in the map?).
   const onUnmapped = (announced: string) =>
-    log.warn(`addressMap: no entry matches ${announced} (announced by Sentinel); connecting to it as announced — is an entry misspelt?`);
+    log.warn(
+      `addressMap: no entry matches ${announced} (announced by Sentinel); connecting to it as announced — is an entry misspelt?`,
+    );
   const sentinelHop = { ...sentinelConnectOptions(config), cut, onUnmapped };
   const redisHop = { ...redisConnectOptions(config), cut, onUnmapped };
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });

@@ -110,7 +110,9 @@ const listenAddress = z.string({ error: 'must be "host:port" (or a port), like "
 
 /** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (net/address-map.ts). */
 const addressMapSchema = z
-  .record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), { error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}' })
+  .record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), {
+    error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}',
+  })
   .default({})
   .transform((entries, ctx) => {
     const { map, problems } = parseAddressMap(entries);
@@ -283,7 +285,8 @@ function canonicalKeys(value: unknown, known: string[], prefix: string, warnings
 }
 
 function formatPath(path: PropertyKey[]): string {
-  const step = (p: PropertyKey, i: number) =>
-    typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : /^[A-Za-z_]\w*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`;
+  // A key that is no identifier (an addressMap entry such as "10.0.1.5:6379") is quoted: addressMap["10.0.1.5:6379"].
+  const key = (p: string) => (/^[A-Za-z_]\w*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`);
+  const step = (p: PropertyKey, i: number) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : key(String(p)));
   return path.map(step).join("") || "(top level)";
 }

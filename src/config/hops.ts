@@ -37,13 +37,15 @@ export const PLAIN_REDIS: RedisHopOptions = { hop: "redis", tls: null, auth: nul
 
 /** Options for every sentinel connection. */
 export function sentinelConnectOptions(config: Config): HopOptions {
-  return { hop: "sentinel", tls: config.sentinelTls ?? null, auth: config.sentinelAuth ?? null, map: config.addressMap ?? NO_MAP };
+  const map = config.addressMap ?? NO_MAP;
+  return { hop: "sentinel", tls: config.sentinelTls ?? null, auth: config.sentinelAuth ?? null, map };
 }
 
 /** Options for every Redis server connection (the resolver's upstream sockets, control connections). */
 export function redisConnectOptions(config: Config): RedisHopOptions {
   const map = config.addressMap ?? NO_MAP;
-  return { hop: "redis", tls: config.redisTls ?? null, auth: config.redisAuth ?? null, keepAuth: config.authenticateClients ?? false, map };
+  const keepAuth = config.authenticateClients ?? false;
+  return { hop: "redis", tls: config.redisTls ?? null, auth: config.redisAuth ?? null, keepAuth, map };
 }
 
 /** Where a connection to an address Sentinel gave out goes, and with which options. */
@@ -79,7 +81,8 @@ export function target<O extends HopOptions>(options: O, announced: Address): Ta
     }
   }
   const tls = r.mapped && options.tls && !options.tls.serverName ? { ...options.tls, serverName: announced.host } : options.tls;
-  return { address: r.address, mapped: r.mapped, options: tls === options.tls ? options : { ...options, tls }, label: describeReach(announced, r) };
+  const connectOptions = tls === options.tls ? options : { ...options, tls };
+  return { address: r.address, mapped: r.mapped, options: connectOptions, label: describeReach(announced, r) };
 }
 
 /** `announced (via reachable)` or the announced address, without reporting anything (logs, /readyz). */

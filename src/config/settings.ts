@@ -31,7 +31,9 @@ export const SETTING_FLAGS = {
 } as const;
 
 /** What commander hands over: the lists, and one string per SETTING_FLAGS entry. */
-export type SettingFlags = { sentinel?: string[]; db?: string[]; addressMap?: string[] } & Partial<Record<keyof typeof SETTING_FLAGS, string>>;
+export type SettingFlags = { sentinel?: string[]; db?: string[]; addressMap?: string[] } & Partial<
+  Record<keyof typeof SETTING_FLAGS, string>
+>;
 
 export interface SettingSources {
   /** Config file path, if any. */
@@ -67,7 +69,8 @@ function parseAddressMapItems(items: string[], source: string): Record<string, s
   const map: Record<string, string> = {};
   for (const item of items) {
     const m = /^\s*([^=\s]+)\s*=\s*([^=\s]+)\s*$/.exec(item);
-    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not announced=reachable (like 10.0.1.5:6379=127.0.0.1:16379, or 10.0.1.5=127.0.0.1 for every port)`);
+    const like = "like 10.0.1.5:6379=127.0.0.1:16379, or 10.0.1.5=127.0.0.1 for every port";
+    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not announced=reachable (${like})`);
     if (m[1]! in map) throw new ConfigError(source, `addressMap[${JSON.stringify(m[1])}]`, "is listed twice");
     map[m[1]!] = m[2]!;
   }
@@ -101,7 +104,8 @@ export function resolveSettings(sources: SettingSources): Settings {
   const env = sources.env ?? {};
   if (env[ENV_SENTINELS]) set("Sentinels_addresses_list", splitList(env[ENV_SENTINELS]!), ENV_SENTINELS);
   if (env[ENV_DBS]) set("Databases", parseDbs(splitList(env[ENV_DBS]!), ENV_DBS), ENV_DBS);
-  if (env[ENV_ADDRESS_MAP] !== undefined) set("addressMap", parseAddressMapItems(splitList(env[ENV_ADDRESS_MAP]!), ENV_ADDRESS_MAP), ENV_ADDRESS_MAP);
+  const envMap = env[ENV_ADDRESS_MAP];
+  if (envMap !== undefined) set("addressMap", parseAddressMapItems(splitList(envMap), ENV_ADDRESS_MAP), ENV_ADDRESS_MAP);
   for (const key of [...Object.keys(DEFAULTS), ...SECURITY_ENV_KEYS]) {
     const value = env[envName(key)];
     if (value !== undefined) set(key, typed(key, value), envName(key));
@@ -109,7 +113,9 @@ export function resolveSettings(sources: SettingSources): Settings {
   const flags = sources.flags ?? {};
   if (flags.sentinel?.length) set("Sentinels_addresses_list", flags.sentinel.flatMap(splitList), "--sentinel");
   if (flags.db?.length) set("Databases", parseDbs(flags.db.flatMap(splitList), "--db"), "--db");
-  if (flags.addressMap?.length) set("addressMap", parseAddressMapItems(flags.addressMap.flatMap(splitList), "--address-map"), "--address-map");
+  if (flags.addressMap?.length) {
+    set("addressMap", parseAddressMapItems(flags.addressMap.flatMap(splitList), "--address-map"), "--address-map");
+  }
   for (const [attr, { key, flag }] of Object.entries(SETTING_FLAGS)) {
     const value = flags[attr as keyof SettingFlags];
     if (typeof value === "string") set(key, typed(key, value), flag.split(" ")[0]!);

@@ -41,7 +41,8 @@ export class RoleProbe {
   /** The role `address` reports (`master`, `slave`, ...); rejects with RoleUnanswered. */
   async role(address: Address): Promise<string> {
     const to = target(this.connectOptions ?? PLAIN_REDIS, address);
-    if (!this.#client || !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address)) this.#open(address, to.address, to.options);
+    const moved = !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address);
+    if (!this.#client || moved) this.#open(address, to.address, to.options);
     try {
       const client = await this.#client!;
       const reply = await client.command(["ROLE"], this.timeoutMs);

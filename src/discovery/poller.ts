@@ -105,9 +105,11 @@ export class Poller {
     }
   }
 
-  /** The address map changed: idle control connections close, to reopen the new way when next used (busy ones move then too). */
+  /** The address map changed: idle control connections close, to reopen the new way (busy ones move on next use). */
   reconnect(): void {
-    for (const watch of this.#watches.values()) for (const control of Object.values(watch.probes)) if (!control.busy) control.probe.close();
+    for (const watch of this.#watches.values()) {
+      for (const control of Object.values(watch.probes)) if (!control.busy) control.probe.close();
+    }
   }
 
   stop(): void {

@@ -95,7 +95,8 @@ export async function connectVerified(
   const started = performance.now();
   const connect = async () => {
     try {
-      const socket = await connectWithTimeout<SocketOwner>(to.address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, to.options.tls);
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      const socket = await connectWithTimeout<SocketOwner>(to.address, left, ownerHandlers, check, to.options.tls);
       socket.setKeepAlive(true, KEEPALIVE_MS); // pooled sockets got theirs when they were opened
       return socket;
     } catch (error) {

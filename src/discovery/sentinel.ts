@@ -299,7 +299,8 @@ export class Sentinels {
     let connection = this.#connections.get(label);
     if (!connection) {
       const hop = this.options.connect ?? PLAIN_SENTINEL;
-      const to = this.#configured.has(label) ? { address: sentinel, options: hop } : target(hop, sentinel); // learned: addressMap
+      // Learned sentinels go through the address map; configured ones are reached as written.
+      const to = this.#configured.has(label) ? { address: sentinel, options: hop } : target(hop, sentinel);
       connection = RespClient.connect(to.address, this.options.timeoutMs, to.options).then((client) => {
         client.onClose = () => {
           if (this.#connections.get(label) === connection) this.#connections.delete(label);

@@ -85,7 +85,8 @@ export class UpstreamPool {
     slot.connecting++;
     try {
       const to = target(this.redis, slot.address); // addressMap: the slot keeps the announced address
-      const socket = await connectWithTimeout<SocketOwner>(to.address, this.connectTimeoutMs(), ownerHandlers, slot.idle, to.options.tls);
+      const timeoutMs = this.connectTimeoutMs();
+      const socket = await connectWithTimeout<SocketOwner>(to.address, timeoutMs, ownerHandlers, slot.idle, to.options.tls);
       if (this.#closed || this.#slots.get(name) !== slot || slot.sockets.length >= this.size) return void socket.terminate();
       socket.setKeepAlive(true, KEEPALIVE_MS);
       slot.sockets.push(socket);

@@ -30,6 +30,12 @@ export interface Reach {
   mapped: boolean;
 }
 
+/** A bad entry, by its key (the announced side). */
+export interface MapProblem {
+  key: string;
+  message: string;
+}
+
 export const NO_MAP: AddressMap = { exact: new Map(), hosts: new Map(), entries: [] };
 
 const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
@@ -47,7 +53,8 @@ export function parseEndpoint(text: string): Endpoint | string {
   } else {
     const colons = value.split(":").length - 1;
     if (colons > 1) return `${JSON.stringify(text)}: an IPv6 address goes in brackets, like [fd00::5]:6379 or [fd00::5]`;
-    [host, port] = colons === 1 ? [value.slice(0, value.indexOf(":")), value.slice(value.indexOf(":") + 1)] : [value, undefined];
+    const colon = value.indexOf(":");
+    [host, port] = colons === 1 ? [value.slice(0, colon), value.slice(colon + 1)] : [value, undefined];
     if (!HOST_NAME.test(host)) return `${JSON.stringify(text)} is not "host:port" or a host`;
   }
   if (port === undefined) return { host, port: null };
@@ -65,11 +72,11 @@ export function formatEndpoint(e: Endpoint): string {
  * Parse the config's object; every bad entry is a problem naming its key (the announced side).
  * A bare announced host maps every port of it, so its value must be a bare host too.
  */
-export function parseAddressMap(input: Record<string, string>): { map: AddressMap; problems: { key: string; message: string }[] } {
+export function parseAddressMap(input: Record<string, string>): { map: AddressMap; problems: MapProblem[] } {
   const exact = new Map<string, Endpoint>();
   const hosts = new Map<string, string>();
   const entries: [string, string][] = [];
-  const problems: { key: string; message: string }[] = [];
+  const problems: MapProblem[] = [];
   for (const [key, value] of Object.entries(input)) {
     const from = parseEndpoint(key);
     const to = parseEndpoint(value);
@@ -82,15 +89,17 @@ export function parseAddressMap(input: Record<string, string>): { map: AddressMa
       continue;
     }
     if (from.port === null && to.port !== null) {
-      problems.push({ key, message: `a bare announced host maps every port of it: give a bare host as its value too (or "host:port" on both sides), not ${JSON.stringify(value)}` });
+      const fix = `give a bare host as its value too (or "host:port" on both sides), not ${JSON.stringify(value)}`;
+      problems.push({ key, message: `a bare announced host maps every port of it: ${fix}` });
       continue;
     }
-    const lookup = from.port === null ? from.host.toLowerCase() : formatAddress({ host: from.host.toLowerCase(), port: from.port });
+    const host = from.host.toLowerCase();
+    const lookup = from.port === null ? host : formatAddress({ host, port: from.port });
     if (exact.has(lookup) || hosts.has(lookup)) {
       problems.push({ key, message: "is listed twice (host names are compared without regard to case)" });
       continue;
     }
-    if (from.port === null) hosts.set(lookup, to.host);
+    if (from.port === null) hosts.set(host, to.host);
     else exact.set(lookup, to);
     entries.push([formatEndpoint(from), formatEndpoint(to)]);
   }

@@ -86,7 +86,9 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
   const mapped = reached.mapped ? formatAddress(reached.address) : null;
   const said = await role(master, Math.max(config.connectTimeoutMs, 1000), redisConnectOptions(config));
   const dissent = answers.length - (ranked[0]![1] ?? 0);
-  if (said !== "master") return { name, answers, master, mapped, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+  if (said !== "master") {
+    return { name, answers, master, mapped, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+  }
   const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
   return { name, answers, master, mapped, role: said, ok: true, verdict };
 }
@@ -105,12 +107,14 @@ export async function runCheck(config: Config): Promise<CheckReport> {
  */
 export function formatCheck(report: CheckReport): string {
   const mappedCell = (db: DatabaseCheck) => (report.mapping ? [db.mapped ?? (db.master ? "as announced" : "-")] : []);
-  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", ...(report.mapping ? ["MAPPED"] : []), "ROLE", "VERDICT"]];
+  const mappedHeader = report.mapping ? ["MAPPED"] : [];
+  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", ...mappedHeader, "ROLE", "VERDICT"]];
   for (const db of report.databases) {
     db.answers.forEach((a, i) => {
       const first = i === 0;
       const master = first ? [db.master ?? "-", ...mappedCell(db)] : ["", ...(report.mapping ? [""] : [])];
-      rows.push([first ? db.name : "", a.sentinel, a.master ?? `error: ${a.error}`, `${a.ms} ms`, ...master, first ? db.role : "", first ? db.verdict : ""]);
+      const answer = a.master ?? `error: ${a.error}`;
+      rows.push([first ? db.name : "", a.sentinel, answer, `${a.ms} ms`, ...master, first ? db.role : "", first ? db.verdict : ""]);
     });
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

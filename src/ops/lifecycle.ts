@@ -42,7 +42,8 @@ export interface ReloadResult {
 const LIVE = new Set([
   ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
   ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
-  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"], // applied in reload() below
+  // applied in reload() below:
+  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],
   ...LIVE_SECURITY_KEYS,
 ]);
 
@@ -120,7 +121,7 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
 }
 
 /** Close the sessions whose server (announced address) the new map reaches elsewhere; returns how many. */
-function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined, after: AddressMap | undefined, log: Logger): number {
+function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined, after: AddressMap | undefined, log: Logger) {
   let total = 0;
   for (const db of registry.databases.values()) {
     let closed = 0;
@@ -130,7 +131,8 @@ function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined
       if (sameAddress(was, now)) continue;
       const n = db.close(server, "master changed");
       closed += n;
-      log.info(`${db.id}: addressMap now reaches ${server} via ${formatAddress(now)} (was ${formatAddress(was)}): closed ${n} session(s) (reload)`);
+      const change = `${server} via ${formatAddress(now)} (was ${formatAddress(was)})`;
+      log.info(`${db.id}: addressMap now reaches ${change}: closed ${n} session(s) (reload)`);
     }
     if (closed) emit(registry.observers, "onStaleClosed", db.id, closed, "master changed");
     total += closed;

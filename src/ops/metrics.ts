@@ -30,7 +30,8 @@ export function readiness(sessions: SessionRegistry): { ready: boolean; database
     const ready = db.state === "healthy" && (db.master !== null || db.config.role === "replica");
     const reached = db.master ? reach(sessions.config.addressMap, parseAddress(db.master)!) : null;
     const via = reached?.mapped ? { via: formatAddress(reached.address) } : {};
-    databases[name] = { ready, master: db.master, ...via, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
+    const problem = ready ? {} : { problem: db.lastProblem ?? "no verified master yet" };
+    databases[name] = { ready, master: db.master, ...via, state: db.state, ...problem };
   }
   return { ready: Object.values(databases).every((d) => d.ready), databases };
 }
