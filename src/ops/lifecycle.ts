@@ -84,6 +84,7 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
   registry.config = next;
   const mapChanged = JSON.stringify(oldJson.addressMap) !== JSON.stringify(newJson.addressMap);
   if (mapChanged) {
+    log.info(`addressMap: ${next.addressMap?.entries.length ?? 0} entr(ies) now (reload)`);
     result.remapped = closeRemapped(registry, prev.addressMap, next.addressMap, log);
     poller.reconnect();
   }
