@@ -267,7 +267,12 @@ export class Sentinels {
   /** `get-master-addr-by-name` on one sentinel, validated; null when it does not know the master. */
   async #masterAddr(sentinel: Address, name: string): Promise<Address | null> {
     const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
-    return reply === null ? null : masterAddress(reply);
+    if (reply === null) return null;
+    try {
+      return masterAddress(reply);
+    } catch (error) {
+      throw this.#invalid(formatAddress(sentinel), error as Error);
+    }
   }
 
   /** Drop a learned sentinel no master name reports any more (a configured one never). */
