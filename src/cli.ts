@@ -17,7 +17,8 @@ import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
 import { raiseFileLimit, sessionCapacity } from "./system/rlimit.ts";
-import { ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS, type SettingFlags, type SettingSources } from "./config/settings.ts";
+import { ENV_ADDRESS_MAP, ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS } from "./config/settings.ts";
+import type { SettingFlags, SettingSources } from "./config/settings.ts";
 
 const EXIT_USAGE = 2;
 
@@ -102,7 +103,12 @@ const collectList = (value: string, previous: string[] = []) => [...previous, va
 function withSettingFlags(command: Command): Command {
   command
     .option("-s, --sentinel <host:port>", `a sentinel (repeat, or comma-separate); env ${ENV_SENTINELS}`, collectList)
-    .option("-d, --db <name=port>", `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`, collectList);
+    .option("-d, --db <name=port>", `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`, collectList)
+    .option(
+      "--address-map <announced=reachable>",
+      `connect to reachable wherever Sentinel announces announced (NAT, Docker, Kubernetes; repeat); env ${ENV_ADDRESS_MAP}`,
+      collectList,
+    );
   for (const setting of Object.values(SETTING_FLAGS)) {
     const option = new Option(setting.flag, setting.help);
     if ("choices" in setting) option.choices(setting.choices);

@@ -43,6 +43,17 @@ export class SentinelUnreachableError extends RedisError {
   }
 }
 
+/** A sentinel answered, but a field is not what Sentinel sends (`config-epoch: abc`, an address that is none). */
+export class InvalidReplyError extends RedisError {
+  override name = "InvalidReplyError";
+  constructor(
+    readonly command: string,
+    readonly problem: string,
+  ) {
+    super(`invalid reply to ${command}: ${problem}`);
+  }
+}
+
 /** None of the known sentinels could be reached: check the addresses and that redis-sentinel runs. */
 export class NoSentinelReachableError extends RedisError {
   override name = "NoSentinelReachableError";
@@ -113,6 +124,17 @@ export class NoMasterError extends RedisError {
   }
 }
 
+/** A database already has `maxClients` clients (sessions and clients waiting for a master). */
+export class MaxClientsError extends RedisError {
+  override name = "MaxClientsError";
+  constructor(
+    readonly database: string,
+    readonly limit: number,
+  ) {
+    super(`sentinel-tunnel: max clients (${limit}) reached for '${database}'`);
+  }
+}
+
 /** A sentinel or Redis server refused the tunnel's credentials (or wants some): fix the config, retrying will not help. */
 export class AuthError extends RedisError {
   override name = "AuthError";
@@ -137,4 +159,7 @@ export class AuthError extends RedisError {
 /** TLS verification failed (certificate, CA, name): a config problem, not retried until the deadline. */
 export class TlsRejectedError extends MasterNotVerifiedError {
   override name = "TlsRejectedError";
+  constructor(address: string, reason: string, role: "master" | "slave" = "master") {
+    super(address, `${reason}; check redisTls`, role);
+  }
 }

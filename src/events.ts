@@ -7,8 +7,8 @@ export interface TunnelEvents {
   /** A client was bridged to `master` (`host:port`); `waitedMs`: accept to verified master. */
   onSessionOpen?(db: string, master: string, waitedMs: number): void;
   onSessionClose?(db: string, master: string, reason: string, bytes: { fromClient: number; fromUpstream: number }): void;
-  /** A client got `-ERR` instead of a master (`waitedMs` after accept). */
-  onClientRefused?(db: string, reason: string, waitedMs: number): void;
+  /** A client got `-ERR` instead of a master (`waitedMs` after accept); `kind` is a bounded label for metrics. */
+  onClientRefused?(db: string, reason: string, waitedMs: number, kind?: RefusalKind): void;
   /** The confirmed master changed (`from` null: the first one). */
   onMasterChange?(db: string, from: string | null, to: string): void;
   /** A failover began: `fenced` sessions hold their client bytes. */
@@ -17,9 +17,14 @@ export interface TunnelEvents {
   onStaleClosed?(db: string, count: number, reason: string): void;
   /** A sentinel did not answer (or answered garbage). */
   onSentinelError?(sentinel: string, message: string): void;
+  /** A sentinel or server was cut for a reply over the bounds or not RESP (net/reply-limits.ts). */
+  onPeerCut?(hop: "sentinel" | "redis", peer: string, problem: string): void;
   /** A decision of the failover engine (src/engine/), with its reason and numbers: what a journal keeps. */
   onEngine?(db: string, event: EngineEvent): void;
 }
+
+/** Why a client was refused, for metrics: `maxClients` reached, or no verified master in time. */
+export type RefusalKind = "max_clients" | "no_master";
 
 /** What the failover engine did, when and why (one per decision; `at` is Date.now()). */
 export interface EngineEvent {

@@ -10,12 +10,15 @@ import { isLoopback, refuseLiveUnixSockets } from "./tunnel/listeners.ts";
 import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
+import { peerCutReporter } from "./net/reply-limits.ts";
+import { securityWarnings } from "./ops/security-warnings.ts";
 import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
 import type { MasterEngine } from "./engine/master.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
+import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
 export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./config/hops.ts";
 export { Secret, type Credentials } from "./config/secrets.ts";
@@ -55,12 +58,18 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
   // One options object per hop, shared by every connection to it, updated in place on reload.
-  const sentinelHop = sentinelConnectOptions(config);
-  const redisHop = redisConnectOptions(config);
+  const cut = peerCutReporter(log, (hop, peer, problem) => emit(registry.observers, "onPeerCut", hop, peer, problem));
+  // addressMap: an announced address no entry matches is used as announced, said once (a typo in the map?).
+  const onUnmapped = (announced: string) =>
+    log.warn(
+      `addressMap: no entry matches ${announced} (announced by Sentinel); connecting to it as announced — is an entry misspelt?`,
+    );
+  const sentinelHop = { ...sentinelConnectOptions(config), cut, onUnmapped };
+  const redisHop = { ...redisConnectOptions(config), cut, onUnmapped };
   const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
   const resolverOptions = { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize };
   const resolver: Resolver = new Resolver(sentinels, resolverOptions, (name): MasterEngine => registry.engine(name));
-  warnAboutExposure(config, log);
+  for (const warning of securityWarnings(config)) log.warn(warning);
   const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
@@ -81,6 +90,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections.
   const tally = () => registry.descriptorTally() + resolver.pool.idleCount + sentinels.addresses.length + 2 * registry.databases.size;
   const stopWatch = watchOpenFiles(log, tally);
+  const stopIdleSweep = startIdleSweep(registry);
   return {
     metrics,
     get config() {
@@ -95,6 +105,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();
+      stopIdleSweep();
       poller.stop();
       metrics?.stop();
       registry.stop();
@@ -102,14 +113,4 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
       sentinels.close();
     },
   };
-}
-
-/** authenticateClients hands out authenticated sessions: say so when anyone beyond this host can connect. */
-function warnAboutExposure(config: Config, log: Logger): void {
-  if (!config.authenticateClients || !config.redisAuth) return;
-  for (const db of config.databases) {
-    const host = db.bind ?? config.bind;
-    if (!db.unix && !isLoopback(host))
-      log.warn(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
-  }
 }

@@ -5,8 +5,13 @@
  * which database is wrong when a password is.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import { freePort, makeTempDir, removeTempDir, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
+import { ReplyError } from "redis-errors";
+import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
+import { upstreamHandshake } from "../src/discovery/handshake.ts";
+import { Secret } from "../src/config/secrets.ts";
+import { AuthError, MasterNotVerifiedError } from "../src/errors.ts";
 
 const REDIS_PW = "r3dis-Secret-4711";
 const SENTINEL_PW = "s3ntinel-Secret-0815";
@@ -76,6 +81,27 @@ describe("requirepass and ACL users on both hops", () => {
     await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true, bind: "0.0.0.0" });
     expect(tt.log()).toMatch(/\[warn\] mymaster: authenticateClients is on and the listener binds 0\.0\.0\.0/);
   }, 20_000);
+
+  test("authenticateClients warnings: for a unix socket its group or every user can open, and again on every reload", async () => {
+    const dir = makeTempDir("st-authsock-");
+    try {
+      const databases = [
+        { Name: "mymaster", Local_port: `unix:${dir}/group.sock`, unixSocketMode: "660" },
+        { Name: "mymaster", Local_port: `unix:${dir}/world.sock`, unixSocketMode: "666", Role: "replica" },
+        { Name: "other", Local_port: `unix:${dir}/private.sock` },
+      ];
+      await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: databases, sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true });
+      const lines = () => tt.log().split("\n").filter((l) => l.includes("[warn]") && l.includes("authenticateClients is on"));
+      expect(lines()).toHaveLength(2);
+      expect(lines()[0]).toContain(`${dir}/group.sock has mode 660: its group can connect`);
+      expect(lines()[1]).toContain(`${dir}/world.sock has mode 666: every user can connect`);
+      tt.tunnel.reload(tt.tunnel.config);
+      expect(lines()).toHaveLength(4);
+      expect(lines()[2]).toContain("reload: mymaster: authenticateClients is on");
+    } finally {
+      removeTempDir(dir);
+    }
+  }, 20_000);
 });
 
 describe("wrong or missing credentials: a clear -ERR for the client, a log line naming the hop and the database", () => {
@@ -119,3 +145,50 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
     expect(performance.now() - started).toBeLessThan(2000);
   }, 20_000);
 });
+
+describe("error replies to AUTH that are not about credentials are retried, not reported as wrong credentials", () => {
+  test("which replies mean bad credentials (table)", () => {
+    const table: [string, boolean][] = [
+      ["WRONGPASS invalid username-password pair or user is disabled.", true],
+      ["NOAUTH Authentication required.", true],
+      ["ERR invalid password", true],
+      ["ERR invalid username-password pair", true],
+      ["ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", true],
+      ["ERR max number of clients reached", false],
+      ["LOADING Redis is loading the dataset in memory", false],
+      ["BUSY Redis is busy running a script.", false],
+      ["ERR unknown command 'AUTH'", false],
+      ["MASTERDOWN Link with MASTER is down", false],
+    ];
+    for (const [message, credentials] of table) expect([message, isAuthReply(new ReplyError(message))]).toEqual([message, credentials]);
+    const step = upstreamHandshake({ ...PLAIN_REDIS, auth: { password: new Secret("pw") } }, "master").steps[0]!;
+    expect(step(new ReplyError("ERR max number of clients reached"), "127.0.0.1:1")).toBeInstanceOf(MasterNotVerifiedError);
+    expect(step(new ReplyError("WRONGPASS invalid username-password pair"), "127.0.0.1:1")).toBeInstanceOf(AuthError);
+  });
+
+  test("a master at maxclients: the client waits and is served once there is room (it used to get 'check redisPassword' at once)", async () => {
+    const master = await dep.masterOf();
+    await using admin = await TestClient.connect(master.port, "127.0.0.1", { replyTimeoutMs: 5000, auth: { password: REDIS_PW } });
+    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, connectTimeoutMs: 8000, upstreamPoolSize: 0 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "the tunnel confirms the master" });
+    const rejected = async () => Number(infoField(String(await admin.command("INFO", "stats")), "rejected_connections"));
+    const before = await rejected();
+    const connected = Number(infoField(String(await admin.command("INFO", "clients")), "connected_clients"));
+    await admin.command("CONFIG", "SET", "maxclients", String(connected));
+    try {
+      await using client = await connect(tt.port);
+      const reply = client.command("AUTH", REDIS_PW).catch((e: Error) => e);
+      // The tunnel keeps trying: the master turns down more than one attempt.
+      await waitFor(async () => (await rejected()) >= before + 2, { timeoutMs: 5000, message: "the tunnel retries the full master" });
+      await admin.command("CONFIG", "SET", "maxclients", "10000");
+      expect(await reply).toBe("OK");
+    } finally {
+      await admin.command("CONFIG", "SET", "maxclients", "10000");
+    }
+  }, 30_000);
+});
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}

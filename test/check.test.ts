@@ -1,10 +1,11 @@
 /**
  * `check` against a live and a dead deployment (exit 0 / 1 / 2), and the tunnel run from flags
- * and environment alone, without a config file.
+ * and environment alone, without a config file; with an address map, ROLE through the map and a MAPPED column.
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort } from "./harness/index.ts";
+import { startForwarder } from "./support/forwarder.ts";
 
 const cli = join(import.meta.dir, "..", "src", "cli.ts");
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -64,5 +65,33 @@ describe("check and flags mode", () => {
     const firstLine = JSON.parse(tunnel.stderr().split("\n")[0]!);
     expect(firstLine).toMatchObject({ level: "info", msg: `mymaster: listening on 127.0.0.1:${port}` });
     expect(typeof firstLine.time).toBe("string");
+  }, 60_000);
+});
+
+describe("check with an address map", () => {
+  test("ROLE is asked where the map sends the master, and a MAPPED column shows where that is", async () => {
+    await using dep = await startDeployment({ replicas: 0, sentinels: 2, quorum: 1 });
+    const master = await dep.masterOf();
+    const announced = `127.0.0.1:${master.port}`;
+    await using forwarder = startForwarder(await freePort(), master.port, { refuse: [] });
+    const sentinelFlags = dep.sentinelAddresses.flatMap((s) => ["--sentinel", s]);
+
+    const mapped = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--address-map", `${announced}=127.0.0.1:${forwarder.port}`]);
+    expect(mapped.stderr).toBe("");
+    expect(mapped.code).toBe(0);
+    expect(mapped.stdout).toMatch(/^DATABASE\s+SENTINEL\s+ANSWER\s+LATENCY\s+MASTER\s+MAPPED\s+ROLE\s+VERDICT\n/);
+    expect(mapped.stdout).toMatch(new RegExp(`${announced}\\s+127\\.0\\.0\\.1:${forwarder.port}\\s+master\\s+OK\\n`));
+    expect(forwarder.firstCommands).toEqual(["ROLE"]); // the ROLE check went through the map
+
+    // A map that sends the master to a dead port: ROLE cannot be asked there, whatever the announced address says.
+    const dead = await freePort();
+    const broken = await run(["check", ...sentinelFlags, "--db", "mymaster=6380"], { SENTINEL_TUNNEL_ADDRESS_MAP: `10.0.1.5=127.0.0.1,${announced}=127.0.0.1:${dead}` });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(new RegExp(`${announced}\\s+127\\.0\\.0\\.1:${dead}\\s+.*connect failed.*FAIL: sentinels name ${announced} but it is not a master`));
+
+    // A map without an entry for the master: it is asked as announced, and the column says so.
+    const other = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--address-map", "10.0.1.5:6379=127.0.0.1:16379"]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toMatch(new RegExp(`${announced}\\s+as announced\\s+master\\s+OK`));
   }, 60_000);
 });

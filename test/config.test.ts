@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readConfigFile } from "../src/config/config.ts";
+import { configToJson, readConfigFile } from "../src/config/config.ts";
 import { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from "../src/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-config-"));
@@ -79,6 +79,15 @@ describe("config", () => {
     expect(warnings.filter((w) => w.includes("readable by every user")).map((w) => w.split(": ")[1])).toEqual(["redisPasswordFile", "redisTls.keyFile"]);
   }, 5000);
 
+  test("addressMap: announced host:port or host → reachable host:port or host, IPv6 in brackets; printed back as written", () => {
+    const addressMap = { "10.0.1.5:6379": "127.0.0.1:16379", "10.0.1.6": "127.0.0.1", "[fd00::5]:26379": "[::1]:26380" };
+    const { config, warnings } = parseConfig({ ...original, AddressMap: addressMap }, "cfg.json");
+    expect(warnings).toEqual([]);
+    expect(config.addressMap?.entries).toEqual(Object.entries(addressMap));
+    expect(configToJson(config).addressMap).toEqual(addressMap);
+    expect(parseConfig(original, "cfg.json").config.addressMap?.entries).toEqual([]);
+  }, 5000);
+
   const cases: [string, unknown, string][] = [
     ["a port that is not a number", { ...original, Databases: [original.Databases[0], { Name: "x", Local_port: "12a" }] }, 'Databases[1].Local_port: "12a" is not a port'],
     ["a port out of range", { ...original, Databases: [{ Name: "x", Local_port: 70000 }] }, "Databases[0].Local_port: 70000 is not a port"],
@@ -92,6 +101,12 @@ describe("config", () => {
     ["the same master and role twice", { ...original, Databases: [{ Name: "a", Local_port: 1 }, { Name: "a", Local_port: 2, role: "Master" }] }, "Databases[1].Name: 'a' (master) is already listed at Databases[0]"],
     ["a bad timeout", { ...original, sentinelTimeoutMs: "fast" }, "sentinelTimeoutMs: must be a number of milliseconds"],
     ["not an object", ["a"], "(top level)"],
+    ["an addressMap that is a list", { ...original, addressMap: ["10.0.1.5:6379=127.0.0.1:16379"] }, 'addressMap: must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}'],
+    ["an addressMap value that is not a string", { ...original, addressMap: { "10.0.1.5:6379": 16379 } }, 'addressMap["10.0.1.5:6379"]: must be a "host:port" or host string'],
+    ["an addressMap value with a bad port", { ...original, addressMap: { "10.0.1.5:6379": "127.0.0.1:0" } }, 'addressMap["10.0.1.5:6379"]: the reachable address "127.0.0.1:0": "0" is not a port (1-65535)'],
+    ["an addressMap key that is IPv6 without brackets", { ...original, addressMap: { "fd00::5": "[::1]" } }, 'addressMap["fd00::5"]: the announced address "fd00::5": an IPv6 address goes in brackets'],
+    ["an addressMap bare host mapped to one port", { ...original, addressMap: { "10.0.1.5": "127.0.0.1:16379" } }, 'addressMap["10.0.1.5"]: a bare announced host maps every port of it'],
+    ["an addressMap key listed twice", { ...original, addressMap: { "redis-1:6379": "127.0.0.1", "REDIS-1:6379": "127.0.0.2" } }, 'addressMap["REDIS-1:6379"]: is listed twice'],
   ];
   for (const [what, json, message] of cases) {
     test(`${what} is an error naming the file and the field`, () => {

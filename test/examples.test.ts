@@ -107,6 +107,29 @@ describe("examples: config files", () => {
   }, 20_000);
 });
 
+describe("examples: the tunnel on the host in front of a compose network (addressMap)", () => {
+  test("sentinel-tunnel.nat.json loads and agrees with the README's compose file: every container address mapped to its published port", () => {
+    const { config, warnings } = loadConfigFile(join(EXAMPLES, "sentinel-tunnel.nat.json"));
+    expect(warnings).toEqual([]);
+    const readme = read("README.md");
+    const section = readme.slice(readme.indexOf("## Sentinel behind NAT, Docker or Kubernetes"));
+    const compose = Bun.YAML.parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as any;
+    const expected: Record<string, string> = {};
+    for (const service of Object.values<any>(compose.services)) {
+      const address = service.networks.redis.ipv4_address;
+      const [published, inside] = /^127\.0\.0\.1:(\d+):(\d+)$/.exec(service.ports[0])!.slice(1);
+      expected[`${address}:${inside}`] = `127.0.0.1:${published}`;
+    }
+    expect(Object.fromEntries(config.addressMap!.entries)).toEqual(expected);
+    // The tunnel is configured with the published sentinel ports; the sentinels monitor the master's container address.
+    const sentinels = Object.entries<any>(compose.services).filter(([name]) => name.startsWith("sentinel-"));
+    expect(config.sentinels.map((s) => `${s.host}:${s.port}`)).toEqual(sentinels.map(([, s]) => s.ports[0].split(":").slice(0, 2).join(":")));
+    const master = compose.services["redis-master"].networks.redis.ipv4_address;
+    expect(sentinels[0]![1].command[2]).toContain(`sentinel monitor mymaster ${master} 6379 2`);
+    expect(compose.services["redis-replica"].command).toEqual(["redis-server", "--port", "6379", "--replicaof", master, "6379"]);
+  });
+});
+
 describe("README", () => {
   test("its metrics table lists every metric the tunnel exports", () => {
     const registry = new Registry();

@@ -3,9 +3,9 @@
  * `host:port` Local_port, and unix sockets with a file mode; the default stays 127.0.0.1; the
  * accept queue is longer than Bun's fixed 512.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import type { Socket } from "bun";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, type Deployment } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
@@ -99,6 +99,38 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   );
   expect(String(second)).toContain(`database 'mymaster': cannot listen on unix:${path}: a running process (another tunnel?) is listening on this socket`);
   expect(await pingUnix(path)).toBe("+PONG\r\n");
+}, 20_000);
+
+test("a unix socket is created with its final mode (no moment others may connect), and a symlink at its path is refused", async () => {
+  const path = join(dir, "modes.sock");
+  // What the file's mode is the moment Bun.listen returns, before anything else could chmod it.
+  const original = Bun.listen;
+  const modes: number[] = [];
+  const spy = spyOn(Bun, "listen").mockImplementation(((options: { unix?: string }) => {
+    const listener = original(options as never);
+    if (options.unix) modes.push(lstatSync(options.unix).mode & 0o777);
+    return listener;
+  }) as unknown as typeof Bun.listen);
+  try {
+    await using _tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }] });
+    expect(modes).toEqual([0o600]);
+    expect(await pingUnix(path)).toBe("+PONG\r\n");
+  } finally {
+    spy.mockRestore();
+  }
+  // A symlink at the path (to a file someone wants chmod-ed, or to another socket) is refused, and left alone.
+  const target = join(dir, "precious.txt");
+  writeFileSync(target, "mine");
+  chmodSync(target, 0o644);
+  const link = join(dir, "link.sock");
+  symlinkSync(target, link);
+  const error = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }] }).then(
+    async (t) => (await t[Symbol.asyncDispose](), null),
+    (e: Error) => e,
+  );
+  expect(String(error)).toContain(`database 'mymaster': cannot listen on unix:${link}: the path is a symbolic link; refusing to listen through it`);
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(statSync(target).mode & 0o777).toBe(0o644);
 }, 20_000);
 
 test("listener config errors name the field", async () => {

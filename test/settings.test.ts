@@ -67,6 +67,25 @@ describe("settings", () => {
     expect(problem({ file: join(dir, "nope.json") }).message).toContain("nope.json: cannot read the config file (ENOENT)");
   }, 5000);
 
+  test("addressMap from --address-map (repeated or comma-separated) or SENTINEL_TUNNEL_ADDRESS_MAP; flags replace the file's map", () => {
+    const fromFlags = resolveSettings({ file, flags: { addressMap: ["10.0.1.5:6379=127.0.0.1:16379", "10.0.1.6=127.0.0.1,[fd00::5]:1=[::1]:2"] } });
+    expect(fromFlags.config.addressMap?.entries).toEqual([["10.0.1.5:6379", "127.0.0.1:16379"], ["10.0.1.6", "127.0.0.1"], ["[fd00::5]:1", "[::1]:2"]]);
+    expect(fromFlags.origins.addressMap).toBe("--address-map");
+    const env = { SENTINEL_TUNNEL_ADDRESS_MAP: "10.0.1.7:6379=127.0.0.1:16381, 10.0.1.8=localhost" };
+    expect(resolveSettings({ file, env }).config.addressMap?.entries).toEqual([["10.0.1.7:6379", "127.0.0.1:16381"], ["10.0.1.8", "localhost"]]);
+    expect(resolveSettings({ file, env, flags: { addressMap: ["a:1=b:2"] } }).config.addressMap?.entries).toEqual([["a:1", "b:2"]]);
+    expect(problem({ file, flags: { addressMap: ["10.0.1.5:6379"] } }).message).toBe('--address-map: "10.0.1.5:6379" is not announced=reachable (like 10.0.1.5:6379=127.0.0.1:16379, or 10.0.1.5=127.0.0.1 for every port)');
+    expect(problem({ file, flags: { addressMap: ["a:1=b:2", "a:1=c:3"] } }).message).toBe('--address-map: addressMap["a:1"]: is listed twice');
+    expect(problem({ file, env: { SENTINEL_TUNNEL_ADDRESS_MAP: "10.0.1.5=127.0.0.1:16379" } }).message).toStartWith('SENTINEL_TUNNEL_ADDRESS_MAP: addressMap["10.0.1.5"]: a bare announced host maps every port of it');
+    expect(problem({ file, flags: { addressMap: ["10.0.1.5:6379=127.0.0.1:70000"] } }).message).toBe('--address-map: addressMap["10.0.1.5:6379"]: the reachable address "127.0.0.1:70000": "70000" is not a port (1-65535)');
+    // --print-config writes it back as the file's object, and that loads to the same map.
+    const printed = JSON.parse(printableConfig(fromFlags.config));
+    expect(printed.addressMap).toEqual({ "10.0.1.5:6379": "127.0.0.1:16379", "10.0.1.6": "127.0.0.1", "[fd00::5]:1": "[::1]:2" });
+    const reloaded = join(dir, "printed-map.json");
+    writeFileSync(reloaded, JSON.stringify(printed));
+    expect(resolveSettings({ file: reloaded }).config.addressMap?.entries).toEqual(fromFlags.config.addressMap!.entries);
+  }, 5000);
+
   test("--print-config output is a loadable config with secrets masked", () => {
     const { config } = resolveSettings({ file, flags: { metrics: "127.0.0.1:9121" } });
     const printed = JSON.parse(printableConfig(config));

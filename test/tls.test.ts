@@ -84,6 +84,27 @@ describe("TLS to sentinels and to redis (mutual TLS)", () => {
     expect(await app.command("GET", "tls-key")).toBe("over-tls");
   }, 20_000);
 
+  test("insecureSkipVerify: true skips verification entirely (CA and name), and warns at start and on every reload", async () => {
+    const skip = { certFile: certs.clientCert, keyFile: certs.clientKey, caFile: certs.otherCaFile, servername: "not-in-the-cert.example", insecureSkipVerify: true };
+    await using tt = await tunnelWith({ sentinelTls: skip, redisTls: skip });
+    await using app = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    expect(await app.command("GET", "tls-key")).toBe("over-tls");
+    const warnings = (key: string) => tt.log().split("\n").filter((l) => l.includes("[warn]") && l.includes(`${key}.insecureSkipVerify is true`));
+    expect(warnings("sentinelTls")).toHaveLength(1);
+    expect(warnings("redisTls")).toHaveLength(1);
+    tt.tunnel.reload(tt.tunnel.config);
+    expect(warnings("sentinelTls")).toHaveLength(2);
+    expect(warnings("redisTls")).toHaveLength(2);
+  }, 20_000);
+
+  test("a certificate rejected on the poller's control connection: clients refused at once (no failover wait), naming the hop and the reason", async () => {
+    await using tt = await tunnelWith({ sentinelTls: mutual(), redisTls: { ...mutual(), caFile: certs.otherCaFile }, failoverWaitMs: 5000 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.lastProblem?.includes("TLS handshake failed"), { timeoutMs: 5000, message: "the poller meets the certificate" });
+    expect(db.state).not.toBe("failing-over");
+    expect(await refusal(tt.port)).toMatch(/no master for 'mymaster': 127\.0\.0\.1:\d+ is not a verified master: TLS handshake failed: .*is caFile the CA that signed.*; check redisTls/);
+  }, 20_000);
+
   test("a plain-TCP tunnel in front of TLS servers gets a clear refusal, not a hang", async () => {
     await using tt = await tunnelWith({});
     expect(await refusal(tt.port, { fast: false })).toMatch(/no master for 'mymaster': no sentinel reachable/);

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { addressMapToJson, parseAddressMap, type AddressMap } from "../net/address-map.ts";
 import { ConfigError } from "../errors.ts";
 import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../ops/log.ts";
@@ -47,6 +48,10 @@ export interface Config extends SecuritySettings {
   fenceTimeoutMs: number;
   /** Connected idle sockets kept to each confirmed master, so new clients skip the TCP connect (0: none). */
   upstreamPoolSize: number;
+  /** Clients per database (sessions plus clients waiting for a master); past it a new one gets -ERR at once. */
+  maxClients: number;
+  /** Close a session idle both ways this long (0: never, like Redis's `timeout 0`). */
+  clientIdleTimeoutMs: number;
   /** `host:port` of the metrics/health HTTP listener; null: off. */
   metrics: string | null;
   /** On SIGTERM/SIGINT, how long open sessions may finish before they are closed. */
@@ -55,6 +60,8 @@ export interface Config extends SecuritySettings {
   logFormat: LogFormat;
   /** Append logs here; `/dev/null` for none; null: stderr. */
   logFile: string | null;
+  /** Announced address → reachable address (NAT, Docker, Kubernetes); absent or empty: none. */
+  addressMap?: AddressMap;
 }
 
 export const DEFAULTS = {
@@ -68,6 +75,9 @@ export const DEFAULTS = {
   failoverWaitMs: 5000,
   fenceTimeoutMs: 5000,
   upstreamPoolSize: 2,
+  // Redis's own `maxclients` default: one database of the tunnel never holds more than its server would.
+  maxClients: 10_000,
+  clientIdleTimeoutMs: 0,
   metrics: null as string | null,
   drainTimeoutMs: 5000,
   logLevel: "info" as LogLevelName,
@@ -77,7 +87,7 @@ export const DEFAULTS = {
 
 /** Canonical spelling of every key, by lower case: the original's keys, then ours (exported for the docs/examples tests). */
 const TOP_KEYS = ["Sentinels_addresses_list", "Databases", ...Object.keys(DEFAULTS)];
-export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode"];
+export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode", "addressMap"];
 export const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
 
 const millis = (min: number) =>
@@ -97,6 +107,18 @@ const listenAddress = z.string({ error: 'must be "host:port" (or a port), like "
   ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
   return z.NEVER;
 });
+
+/** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (net/address-map.ts). */
+const addressMapSchema = z
+  .record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), {
+    error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}',
+  })
+  .default({})
+  .transform((entries, ctx) => {
+    const { map, problems } = parseAddressMap(entries);
+    for (const { key, message } of problems) ctx.addIssue({ code: "custom", path: [key], message });
+    return map;
+  });
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
@@ -135,11 +157,14 @@ const schema = z
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
     upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
+    maxClients: z.number({ error: "must be a number of clients" }).int("must be a whole number").min(1, "must be at least 1").max(1_000_000, "must be at most 1000000").default(DEFAULTS.maxClients),
+    clientIdleTimeoutMs: millis(0).default(DEFAULTS.clientIdleTimeoutMs),
     metrics: listenAddress.nullable().default(DEFAULTS.metrics),
     drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),
     logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),
     logFormat: oneOf(LOG_FORMATS).default(DEFAULTS.logFormat),
     logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
+    addressMap: addressMapSchema,
   })
   .superRefine((config, ctx) => {
     const ports = new Map<string, number>();
@@ -233,7 +258,7 @@ export function validateConfig(input: Record<string, unknown>, sourceOf: (key: s
 
 /** A config back in the file's format (what `--print-config` shows; it loads as a config file). */
 export function configToJson(config: Config): Record<string, unknown> {
-  const { sentinels, databases, ...ours } = config;
+  const { sentinels, databases, addressMap, ...ours } = config;
   return {
     Sentinels_addresses_list: sentinels.map(formatAddress),
     Databases: databases.map((db) => ({
@@ -242,6 +267,7 @@ export function configToJson(config: Config): Record<string, unknown> {
       ...(db.role === "replica" ? { Role: db.role, replicaFallback: db.replicaFallback } : {}),
     })),
     ...withoutSecurity(ours),
+    addressMap: addressMapToJson(addressMap),
     ...securityToJson(config),
   };
 }
@@ -259,5 +285,8 @@ function canonicalKeys(value: unknown, known: string[], prefix: string, warnings
 }
 
 function formatPath(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "(top level)";
+  // A key that is no identifier (an addressMap entry such as "10.0.1.5:6379") is quoted: addressMap["10.0.1.5:6379"].
+  const key = (p: string) => (/^[A-Za-z_]\w*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`);
+  const step = (p: PropertyKey, i: number) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : key(String(p)));
+  return path.map(step).join("") || "(top level)";
 }

@@ -13,6 +13,7 @@ import { SECURITY_ENV_KEYS } from "./security-config.ts";
 const ENV_PREFIX = "SENTINEL_TUNNEL_";
 export const ENV_SENTINELS = `${ENV_PREFIX}SENTINELS`;
 export const ENV_DBS = `${ENV_PREFIX}DBS`;
+export const ENV_ADDRESS_MAP = `${ENV_PREFIX}ADDRESS_MAP`;
 
 /** Flags of the run/check commands that map to a setting (commander attribute → config key and flag). */
 export const SETTING_FLAGS = {
@@ -24,11 +25,15 @@ export const SETTING_FLAGS = {
   logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)", choices: LOG_FORMATS },
   logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
   metrics: { key: "metrics", flag: "--metrics <host:port>", help: "serve /metrics, /healthz and /readyz here, e.g. 127.0.0.1:9121 (default off)" },
+  maxClients: { key: "maxClients", flag: "--max-clients <n>", help: `clients per database (sessions and waiting); past it -ERR at once (default ${DEFAULTS.maxClients})` },
+  clientIdleTimeout: { key: "clientIdleTimeoutMs", flag: "--client-idle-timeout <ms>", help: "close a session idle both ways this long (default 0: never)" },
   drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
 } as const;
 
 /** What commander hands over: the lists, and one string per SETTING_FLAGS entry. */
-export type SettingFlags = { sentinel?: string[]; db?: string[] } & Partial<Record<keyof typeof SETTING_FLAGS, string>>;
+export type SettingFlags = { sentinel?: string[]; db?: string[]; addressMap?: string[] } & Partial<
+  Record<keyof typeof SETTING_FLAGS, string>
+>;
 
 export interface SettingSources {
   /** Config file path, if any. */
@@ -59,6 +64,19 @@ function parseDbs(items: string[], source: string): { Name: string; Local_port: 
   });
 }
 
+/** `["10.0.1.5:6379=127.0.0.1:16379", ...]` → the config's `addressMap` object; `source` names the flag or variable. */
+function parseAddressMapItems(items: string[], source: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const item of items) {
+    const m = /^\s*([^=\s]+)\s*=\s*([^=\s]+)\s*$/.exec(item);
+    const like = "like 10.0.1.5:6379=127.0.0.1:16379, or 10.0.1.5=127.0.0.1 for every port";
+    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not announced=reachable (${like})`);
+    if (m[1]! in map) throw new ConfigError(source, `addressMap[${JSON.stringify(m[1])}]`, "is listed twice");
+    map[m[1]!] = m[2]!;
+  }
+  return map;
+}
+
 const splitList = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
 
 /** A value from a flag or env var, typed like the setting's default (numbers stay strings when not numeric, so the schema names them). */
@@ -86,6 +104,8 @@ export function resolveSettings(sources: SettingSources): Settings {
   const env = sources.env ?? {};
   if (env[ENV_SENTINELS]) set("Sentinels_addresses_list", splitList(env[ENV_SENTINELS]!), ENV_SENTINELS);
   if (env[ENV_DBS]) set("Databases", parseDbs(splitList(env[ENV_DBS]!), ENV_DBS), ENV_DBS);
+  const envMap = env[ENV_ADDRESS_MAP];
+  if (envMap !== undefined) set("addressMap", parseAddressMapItems(splitList(envMap), ENV_ADDRESS_MAP), ENV_ADDRESS_MAP);
   for (const key of [...Object.keys(DEFAULTS), ...SECURITY_ENV_KEYS]) {
     const value = env[envName(key)];
     if (value !== undefined) set(key, typed(key, value), envName(key));
@@ -93,6 +113,9 @@ export function resolveSettings(sources: SettingSources): Settings {
   const flags = sources.flags ?? {};
   if (flags.sentinel?.length) set("Sentinels_addresses_list", flags.sentinel.flatMap(splitList), "--sentinel");
   if (flags.db?.length) set("Databases", parseDbs(flags.db.flatMap(splitList), "--db"), "--db");
+  if (flags.addressMap?.length) {
+    set("addressMap", parseAddressMapItems(flags.addressMap.flatMap(splitList), "--address-map"), "--address-map");
+  }
   for (const [attr, { key, flag }] of Object.entries(SETTING_FLAGS)) {
     const value = flags[attr as keyof SettingFlags];
     if (typeof value === "string") set(key, typed(key, value), flag.split(" ")[0]!);

@@ -10,13 +10,15 @@ import { AuthError } from "../errors.ts";
 import { ConnectError } from "../net/sockets.ts";
 import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import { isAuthReply, type HopOptions } from "../config/hops.ts";
+import { isAuthReply, PLAIN_REDIS, target, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import type { RoleAnswer } from "../engine/master-state.ts";
 
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
   #address: Address | null = null;
+  /** Where #address is reached (addressMap); a reload that remaps it moves the connection. */
+  #reached: Address | null = null;
 
   constructor(
     /** Deadline per reply; changed in place on reload. */
@@ -27,7 +29,9 @@ export class RoleProbe {
 
   /** What `address` answers to ROLE; null when the failure is ours (out of file descriptors). */
   async role(address: Address): Promise<RoleAnswer | null> {
-    if (!this.#client || !sameAddress(this.#address, address)) this.#open(address);
+    const to = target(this.connectOptions ?? PLAIN_REDIS, address);
+    const moved = !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address);
+    if (!this.#client || moved) this.#open(address, to.address, to.options);
     const label = formatAddress(address);
     try {
       const client = await this.#client!;
@@ -46,7 +50,7 @@ export class RoleProbe {
       }
       this.close();
       if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
-      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: message };
+      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: `${message}; check redisTls` };
       if ((error as { timedOut?: boolean }).timedOut === true) return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
       if (outOfFiles()) return null;
       return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };
@@ -60,12 +64,14 @@ export class RoleProbe {
     );
     this.#client = null;
     this.#address = null;
+    this.#reached = null;
   }
 
-  #open(address: Address): void {
+  #open(address: Address, reached: Address, options: HopOptions): void {
     this.close();
     this.#address = address;
-    const connecting = RespClient.connect(address, this.timeoutMs, this.connectOptions);
+    this.#reached = reached;
+    const connecting = RespClient.connect(reached, this.timeoutMs, options);
     connecting.catch(() => {
       if (this.#client === connecting) this.close();
     });

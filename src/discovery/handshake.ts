@@ -18,7 +18,9 @@ export type Step = (reply: Reply, label: string) => Error | null | "old";
 const ROLE = encodeCommand(["ROLE"]);
 const RESET = encodeCommand(["RESET"]);
 
-const authStep: Step = (reply, label) => (reply instanceof ReplyError ? authFailure("redis", label, reply) : null);
+/** Only a credentials reply is final; another error to AUTH (max clients reached, ...) is retried. */
+const authStep: Step = (reply, label) =>
+  isAuthReply(reply) ? authFailure("redis", label, reply) : reply instanceof ReplyError ? new MasterNotVerifiedError(label, `AUTH failed: ${reply.message}`) : null;
 
 const roleStep =
   (expected: ExpectedRole): Step =>

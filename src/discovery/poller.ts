@@ -107,6 +107,13 @@ export class Poller {
     }
   }
 
+  /** The address map changed: idle control connections close, to reopen the new way (busy ones move on next use). */
+  reconnect(): void {
+    for (const watch of this.#watches.values()) {
+      for (const control of Object.values(watch.probes)) if (!control.busy) control.probe.close();
+    }
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;

@@ -20,8 +20,9 @@ import {
 } from "../errors.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
-import { PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
+import { PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
+import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
 import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
@@ -55,11 +56,19 @@ class RoleCheck implements SocketOwner {
     readonly steps: Step[],
     /** A busy answer to ROLE is good enough (the master followed, busy: its clients must reach it). */
     readonly patient: () => boolean,
+    cut?: (problem: string) => void,
   ) {
-    this.reader = new ReplyReader({
-      onReply: (reply) => this.#verdict(reply),
-      onProtocolError: () => this.settle?.(new MasterNotVerifiedError(this.label, "reply to ROLE is not RESP")),
-    });
+    // A few KiB at most (reply-limits.ts): a server streaming a huge reply is cut, not buffered.
+    this.reader = new ReplyReader(
+      {
+        onReply: (reply) => this.#verdict(reply),
+        onProtocolError: (error) => {
+          cut?.(error.message);
+          this.settle?.(new MasterNotVerifiedError(this.label, `reply to ROLE is not RESP or too large: ${error.message}`));
+        },
+      },
+      { limits: HANDSHAKE_REPLY_LIMITS },
+    );
   }
   #verdict(reply: Reply): void {
     const step = this.steps[this.#next++];
@@ -94,13 +103,16 @@ export async function connectVerified(
   pooled: OwnedSocket | null = null,
   patient: () => boolean = () => false,
 ): Promise<OwnedSocket> {
-  const label = formatAddress(address);
+  const to = target(options, address); // addressMap: identity stays `address`, the socket goes to `to.address`
+  const label = to.label;
   const handshake = upstreamHandshake(options, expected);
-  const check = new RoleCheck(label, handshake.steps, patient);
+  const cut = options.cut && ((problem: string) => options.cut?.("redis", label, problem));
+  const check = new RoleCheck(label, handshake.steps, patient, cut);
   const started = performance.now();
   const connect = async () => {
     try {
-      const socket = await connectWithTimeout<SocketOwner>(address, Math.max(1, timeoutMs - (performance.now() - started)), ownerHandlers, check, options.tls);
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      const socket = await connectWithTimeout<SocketOwner>(to.address, left, ownerHandlers, check, to.options.tls);
       socket.setKeepAlive(true, KEEPALIVE_MS); // pooled sockets got theirs when they were opened
       return socket;
     } catch (error) {

@@ -4,20 +4,25 @@
  *   to the front of the list;
  * - a null reply to `SENTINEL get-master-addr-by-name` means "this one does not know the
  *   master": try the next;
- * - learn the other sentinels of a master from `SENTINEL sentinels <name>` (configured ones stay).
+ * - learn the other sentinels of a master from `SENTINEL sentinels <name>`, bounded: only from a
+ *   sentinel whose answer agrees with the majority of the configured ones (`agrees`), at most as
+ *   many as it reports (`num-other-sentinels`; configured count - 1 when it does not say), and
+ *   forgotten when no longer reported. Configured sentinels always stay.
  *
  * Connections are long-lived and pipelined (one per sentinel, opened on first use), and
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
  */
 import type { ConsolaInstance } from "consola";
 import { ReplyError } from "redis-errors";
-import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "../engine/consensus.ts";
-import { AuthError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
-import { isAuthReply, PLAIN_SENTINEL, type HopOptions } from "../config/hops.ts";
+import { AuthError, InvalidReplyError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
+import { describeTarget, isAuthReply, PLAIN_SENTINEL, target, type HopOptions } from "../config/hops.ts";
+import { reach } from "../net/address-map.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { ConnectError } from "../net/sockets.ts";
-import { pairsToRecord, type Reply } from "../net/resp.ts";
+import type { Reply } from "../net/resp.ts";
+import { masterAddress, masterState, replicaStates, sentinelAddresses, type MasterState } from "./sentinel-replies.ts";
 
 export interface SentinelOptions {
   /** Deadline for connecting to a sentinel and for each of its replies. */
@@ -29,7 +34,16 @@ export interface SentinelOptions {
   onError?: (sentinel: string, message: string) => void;
   /** TLS and credentials for every sentinel connection (see hops.ts); default plain, no AUTH. */
   connect?: HopOptions;
+  /**
+   * May `sentinel`, which names `answer` as master of `name`, teach us other sentinels? Default:
+   * `answer` is the address a majority of the configured sentinels give (the failover engine may
+   * put its own rule here).
+   */
+  agrees?: (name: string, sentinel: Address, answer: Address) => Promise<boolean>;
 }
+
+/** Learned sentinels per master name at most, whatever a sentinel reports. */
+export const MAX_LEARNED = 32;
 
 export interface ReplicaView {
   address: Address;
@@ -46,9 +60,15 @@ export interface MasterAnswer {
 
 export class Sentinels {
   #order: Address[];
+  /** The configured sentinels (they always stay, reached as written: never through the address map), by `host:port`. */
+  #configured: Set<string>;
+  /** Learned sentinels by master name, as last reported (`host:port`). */
+  readonly #learned = new Map<string, Set<string>>();
   readonly #connections = new Map<string, Promise<RespClient>>();
   readonly #inflight = new Map<string, Promise<MasterAnswer>>();
   readonly #learnedAt = new Map<string, number>();
+  /** Sentinels whose invalid answer was logged (once, until they answer well again). */
+  readonly #complained = new Set<string>();
   /** Queries sent to sentinels so far (all kinds). */
   queries = 0;
 
@@ -57,6 +77,7 @@ export class Sentinels {
     readonly options: SentinelOptions,
   ) {
     this.#order = [...addresses];
+    this.#configured = new Set(addresses.map(formatAddress));
   }
 
   /** The sentinels in the order they will be tried. */
@@ -71,14 +92,8 @@ export class Sentinels {
 
   /** One sentinel's view of master `name` (`SENTINEL master`): address, flags, config-epoch. */
   async masterView(sentinel: Address, name: string): Promise<SentinelView> {
-    const reply = await this.query(sentinel, ["SENTINEL", "master", name]);
-    const fields = pairsToRecord(reply);
-    const address = parseAddress(`${fields.ip}:${fields.port}`);
-    const label = formatAddress(sentinel);
-    if (!address) throw new SentinelUnreachableError(label, `unexpected reply to SENTINEL master: ${JSON.stringify(reply)?.slice(0, 80)}`);
-    const quorum = Number(fields.quorum);
-    const flags = new Set((fields.flags ?? "").split(","));
-    return { sentinel: label, address, flags, epoch: Number(fields["config-epoch"] ?? 0), ...(quorum > 0 ? { quorum } : {}) };
+    const { address, flags, epoch, quorum } = await this.masterState(sentinel, name);
+    return { sentinel: formatAddress(sentinel), address, flags, epoch, quorum };
   }
 
   /**
@@ -86,23 +101,48 @@ export class Sentinels {
    * or sentinel emulator): only the address, no flags or epoch. Null: it does not know the master.
    */
   async limitedView(sentinel: Address, name: string): Promise<SentinelView | null> {
-    const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
-    if (reply === null) return null;
-    const address = masterAddrReply(reply);
-    const label = formatAddress(sentinel);
-    if (!address) throw new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)?.slice(0, 80)}`);
-    return { sentinel: label, address, flags: new Set(), epoch: 0, limited: true };
+    const address = await this.#validated(sentinel, ["SENTINEL", "get-master-addr-by-name", name], (reply) =>
+      reply === null ? null : masterAddress(reply),
+    );
+    return address && { sentinel: formatAddress(sentinel), address, flags: new Set(), epoch: 0, limited: true };
+  }
+
+  /** `SENTINEL master` on one sentinel, every field validated (quorum and num-other-sentinels too). */
+  masterState(sentinel: Address, name: string): Promise<MasterState> {
+    return this.#validated(sentinel, ["SENTINEL", "master", name], masterState);
   }
 
   /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */
-  async replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
-    const reply = await this.query(sentinel, ["SENTINEL", "replicas", name]);
-    if (!Array.isArray(reply)) return [];
-    return reply.flatMap((entry) => {
-      const f = pairsToRecord(entry);
-      const address = parseAddress(`${f.ip}:${f.port}`);
-      return address ? [{ address, flags: new Set((f.flags ?? "").split(",")), linkUp: f["master-link-status"] === "ok" }] : [];
-    });
+  replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
+    return this.#validated(sentinel, ["SENTINEL", "replicas", name], replicaStates);
+  }
+
+  /**
+   * A query whose reply `parse` validates: a bad field invalidates this sentinel's whole answer, is
+   * logged once (until the sentinel answers well again) and counted like an unreachable sentinel.
+   */
+  async #validated<T>(sentinel: Address, args: ReadonlyArray<string | number>, parse: (reply: Reply) => T): Promise<T> {
+    const reply = await this.query(sentinel, args);
+    const label = formatAddress(sentinel);
+    try {
+      const value = parse(reply);
+      this.#complained.delete(label);
+      return value;
+    } catch (error) {
+      throw this.#invalid(label, error as Error);
+    }
+  }
+
+  /** The error for a reply that failed validation: logged once per sentinel, counted, never thrown further raw. */
+  #invalid(label: string, error: Error): SentinelUnreachableError {
+    const message = error instanceof InvalidReplyError ? error.message : `invalid reply: ${error.message}`;
+    if (!this.#complained.has(label)) {
+      if (this.#complained.size >= MAX_COMPLAINTS) this.#complained.clear();
+      this.#complained.add(label);
+      this.options.log.warn(`sentinel ${label}: ${message}; its answers are ignored until they are valid again`);
+    }
+    this.options.onError?.(label, message);
+    return new SentinelUnreachableError(label, message);
   }
 
   /** Run one command on one sentinel's long-lived connection. Rejects with SentinelUnreachableError. */
@@ -114,9 +154,9 @@ export class Sentinels {
       return await client.command(args, this.options.timeoutMs);
     } catch (error) {
       const auth = error instanceof AuthError ? error.detail : isAuthReply(error) ? new AuthError("sentinel", label, error.message).detail : null;
-      const message = auth ?? (error instanceof Error ? error.message : String(error));
-      this.options.onError?.(label, message);
       const tls = error instanceof ConnectError && error.certificateRejected;
+      const message = auth ?? `${error instanceof Error ? error.message : String(error)}${tls ? "; check sentinelTls" : ""}`;
+      this.options.onError?.(label, message);
       throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null, error instanceof ReplyError);
     }
   }
@@ -148,14 +188,17 @@ export class Sentinels {
         asked.push(label);
         continue;
       }
-      const address = masterAddrReply(reply);
-      if (!address) {
-        unreachable.push(new SentinelUnreachableError(label, `unexpected reply ${JSON.stringify(reply)}`));
+      let address: Address;
+      try {
+        address = masterAddress(reply);
+        this.#complained.delete(label);
+      } catch (error) {
+        unreachable.push(this.#invalid(label, error as Error));
         this.#drop(label);
         continue;
       }
       this.#promote(sentinel);
-      this.#maybeLearn(name, sentinel);
+      this.#maybeLearn(name, sentinel, address);
       return { address, sentinel: label };
     }
     if (asked.length === 0) throw new NoSentinelReachableError(unreachable);
@@ -179,25 +222,77 @@ export class Sentinels {
     throw new NoSentinelReachableError(unreachable);
   }
 
-  /** Add the sentinels that `sentinel` knows for `name` to the end of the list. */
-  async learn(name: string, sentinel: Address): Promise<void> {
-    const reply = await this.query(sentinel, ["SENTINEL", "sentinels", name]);
-    if (!Array.isArray(reply)) return;
-    for (const entry of reply) {
-      const fields = pairsToRecord(entry);
-      const address = parseAddress(`${fields.ip}:${fields.port}`);
-      if (!address || this.#order.some((a) => a.host === address.host && a.port === address.port)) continue;
-      this.#order.push(address);
-      this.options.log.info(`learned sentinel ${formatAddress(address)} from ${formatAddress(sentinel)} ('${name}')`);
+  /**
+   * Learn the sentinels that `sentinel` reports for `name` (`answer`: where it says the master is;
+   * asked when not given), within the bounds above; the ones learned for `name` before and no
+   * longer reported are forgotten. Returns the sentinels now learned for `name`.
+   */
+  async learn(name: string, sentinel: Address, answer?: Address): Promise<string[]> {
+    const label = formatAddress(sentinel);
+    const said = answer ?? (await this.#masterAddr(sentinel, name));
+    if (!said || !(await (this.options.agrees ?? ((n, _s, a) => this.#majorityNames(n, a)))(name, sentinel, said))) {
+      this.options.log.debug(`not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`);
+      return [...(this.#learned.get(name) ?? [])];
     }
+    const state = await this.masterState(sentinel, name);
+    const bound = Math.min(state.otherSentinels ?? Math.max(0, this.#configured.size - 1), MAX_LEARNED);
+    const reported = await this.#validated(sentinel, ["SENTINEL", "sentinels", name], sentinelAddresses);
+    const next = new Map<string, Address>();
+    for (const address of reported) {
+      if (next.size >= bound) break;
+      const key = formatAddress(address);
+      if (this.#configured.has(key) || key === label) continue;
+      // A peer the address map sends to a configured sentinel is that one, not another vote.
+      const reached = formatAddress(reach(this.options.connect?.map, address).address);
+      if (reached !== key && this.#configured.has(reached)) continue;
+      next.set(key, address);
+    }
+    const before = this.#learned.get(name) ?? new Set<string>();
+    this.#learned.set(name, new Set(next.keys()));
+    for (const [key, address] of next) {
+      if (before.has(key) || this.#order.some((a) => formatAddress(a) === key)) continue;
+      this.#order.push(address);
+      this.options.log.info(`learned sentinel ${describeTarget(this.options.connect, address)} from ${label} ('${name}')`);
+    }
+    for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
+    if (reported.length > bound) this.options.log.debug(`${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`);
+    return [...next.keys()];
   }
 
   /** Use these sentinels from now on (reload): learned ones are forgotten, connections to dropped ones closed. */
   replace(addresses: Address[]): void {
     this.#order = [...addresses];
-    const keep = new Set(addresses.map(formatAddress));
-    for (const label of [...this.#connections.keys()]) if (!keep.has(label)) this.#drop(label);
+    this.#configured = new Set(addresses.map(formatAddress));
+    for (const label of [...this.#connections.keys()]) if (!this.#configured.has(label)) this.#drop(label);
     this.#learnedAt.clear();
+    this.#learned.clear();
+  }
+
+  /** Whether a majority of the configured sentinels name `answer` as master of `name` (the default `agrees`). */
+  async #majorityNames(name: string, answer: Address): Promise<boolean> {
+    const configured = this.#order.filter((a) => this.#configured.has(formatAddress(a)));
+    const answers = await Promise.all(configured.map((s) => this.#masterAddr(s, name).catch(() => null)));
+    const agreeing = answers.filter((a) => a && a.host === answer.host && a.port === answer.port).length;
+    return agreeing * 2 > this.#configured.size;
+  }
+
+  /** `get-master-addr-by-name` on one sentinel, validated; null when it does not know the master. */
+  async #masterAddr(sentinel: Address, name: string): Promise<Address | null> {
+    const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
+    if (reply === null) return null;
+    try {
+      return masterAddress(reply);
+    } catch (error) {
+      throw this.#invalid(formatAddress(sentinel), error as Error);
+    }
+  }
+
+  /** Drop a learned sentinel no master name reports any more (a configured one never). */
+  #forget(key: string, why: string): void {
+    if (this.#configured.has(key) || [...this.#learned.values()].some((set) => set.has(key))) return;
+    this.#order = this.#order.filter((a) => formatAddress(a) !== key);
+    this.#drop(key);
+    this.options.log.info(`forgot learned sentinel ${key}: ${why}`);
   }
 
   close(): void {
@@ -205,11 +300,11 @@ export class Sentinels {
     this.#connections.clear();
   }
 
-  #maybeLearn(name: string, sentinel: Address): void {
+  #maybeLearn(name: string, sentinel: Address, answer: Address): void {
     const now = Date.now();
     if (now - (this.#learnedAt.get(name) ?? -Infinity) < (this.options.learnIntervalMs ?? 10_000)) return;
     this.#learnedAt.set(name, now);
-    this.learn(name, sentinel).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
+    this.learn(name, sentinel, answer).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
   }
 
   #promote(sentinel: Address): void {
@@ -220,7 +315,10 @@ export class Sentinels {
   #connection(sentinel: Address, label: string): Promise<RespClient> {
     let connection = this.#connections.get(label);
     if (!connection) {
-      connection = RespClient.connect(sentinel, this.options.timeoutMs, this.options.connect ?? PLAIN_SENTINEL).then((client) => {
+      const hop = this.options.connect ?? PLAIN_SENTINEL;
+      // Learned sentinels go through the address map; configured ones are reached as written.
+      const to = this.#configured.has(label) ? { address: sentinel, options: hop } : target(hop, sentinel);
+      connection = RespClient.connect(to.address, this.options.timeoutMs, to.options).then((client) => {
         client.onClose = () => {
           if (this.#connections.get(label) === connection) this.#connections.delete(label);
         };
@@ -240,5 +338,12 @@ export class Sentinels {
 
 /** The address in a reply to `SENTINEL get-master-addr-by-name` (null reply: handled by callers), or null if malformed. */
 export function masterAddrReply(reply: Reply): Address | null {
-  return Array.isArray(reply) && reply.length === 2 ? parseAddress(`${reply[0]}:${reply[1]}`) : null;
+  try {
+    return masterAddress(reply);
+  } catch {
+    return null;
+  }
 }
+
+/** Sentinels remembered as "invalid answer logged" before the set starts over (it cannot grow without bound). */
+const MAX_COMPLAINTS = 1024;

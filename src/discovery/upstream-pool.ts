@@ -9,7 +9,7 @@
  * pool is refilled when a socket is taken and whenever the master is confirmed again.
  */
 import { formatAddress, type Address } from "../net/address.ts";
-import type { RedisHopOptions } from "../config/hops.ts";
+import { target, type RedisHopOptions } from "../config/hops.ts";
 import { connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** The owner of an idle pooled socket: any byte or close from the server takes it out of the pool. */
@@ -84,7 +84,9 @@ export class UpstreamPool {
   async #open(name: string, slot: Slot): Promise<void> {
     slot.connecting++;
     try {
-      const socket = await connectWithTimeout<SocketOwner>(slot.address, this.connectTimeoutMs(), ownerHandlers, slot.idle, this.redis.tls);
+      const to = target(this.redis, slot.address); // addressMap: the slot keeps the announced address
+      const timeoutMs = this.connectTimeoutMs();
+      const socket = await connectWithTimeout<SocketOwner>(to.address, timeoutMs, ownerHandlers, slot.idle, to.options.tls);
       if (this.#closed || this.#slots.get(name) !== slot || slot.sockets.length >= this.size) return void socket.terminate();
       socket.setKeepAlive(true, KEEPALIVE_MS);
       slot.sockets.push(socket);
@@ -92,6 +94,15 @@ export class UpstreamPool {
       // Nothing to do: the next client connects on its own, and the next confirmation refills.
     } finally {
       slot.connecting--;
+    }
+  }
+
+  /** Replace every idle socket with a new one to the same master (TLS settings or the address map changed). */
+  refill(): void {
+    for (const [name, slot] of [...this.#slots]) {
+      slot.clear();
+      this.#slots.delete(name); // sockets still connecting with the old settings see another slot and close
+      this.fill(name, slot.address);
     }
   }
 

@@ -24,6 +24,8 @@ export interface Orders {
   remember(name: string, master: Address): void;
   /** Clients parked for this name right now. */
   parked(name: string): number;
+  /** How to name a master in a log line (`host:port (via reachable)` through an address map). */
+  describe(master: Address): string;
 }
 
 export class MasterEngine {
@@ -87,6 +89,11 @@ export class MasterEngine {
     if (observation.kind === "views") for (const wake of [...this.#viewWaiters]) wake();
   }
 
+  /** Clients waiting for a change now (parked, or between retries). */
+  get waiters(): number {
+    return this.#waiters.size;
+  }
+
   /** Resolves when the master or the fence changes, or after `ms`; a waiter that times out is dropped. */
   changed(ms: number): Promise<void> {
     return wait(this.#waiters, ms);
@@ -120,7 +127,8 @@ export class MasterEngine {
         if (action.event === "promotion") tell({ kind: "promotion", reason: action.reason, from });
         if (from !== master) {
           const was = from ? `, was ${from}` : "";
-          log.info(`${name}: master is ${master} (config-epoch ${this.#state.epoch})${was}: ${action.reason}`);
+          const shown = this.orders.describe(action.master);
+          log.info(`${name}: master is ${shown} (config-epoch ${this.#state.epoch})${was}: ${action.reason}`);
           emit(this.observers, "onMasterChange", name, from, master);
         }
         const { resumed, closed } = this.orders.follow(name, master);

@@ -1,4 +1,10 @@
-/** `host:port` strings, IPv6 included (`[::1]:6379` or a bare `::1` host from Sentinel). */
+/**
+ * Addresses, the one place they are parsed and printed: `host:port` and `[v6]:port` text (config,
+ * flags, logs), and separate host and port fields (Sentinel's `ip`/`port`, a two-element reply),
+ * where a bare IPv6 host such as `::1` is never glued to its port before parsing. A host is an
+ * IPv4 or IPv6 address or a DNS name; a port is 1-65535 written in digits; anything else is null.
+ */
+import { isIP } from "node:net";
 
 export interface Address {
   host: string;
@@ -9,12 +15,36 @@ export function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 
-/** Parse `host:port`, `[v6]:port`; null when it is not one. */
+/** RFC 1123 labels (underscores allowed, as container and service names use them), at most 253 characters. */
+const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** An IPv4 or IPv6 address (bare, no brackets) or a host name. */
+export function isHost(host: string): boolean {
+  return isIP(host) !== 0 || HOSTNAME.test(host);
+}
+
+/** A port written in digits (`"6379"`, or a number), or null. */
+export function parsePort(value: unknown): number | null {
+  const text = typeof value === "number" ? String(value) : value;
+  if (typeof text !== "string" || !/^\d{1,5}$/.test(text)) return null;
+  const port = Number(text);
+  return isPort(port) ? port : null;
+}
+
+/** An address from separate host and port fields (Sentinel's `ip` and `port`); null unless both are valid. */
+export function addressOf(host: unknown, port: unknown): Address | null {
+  if (typeof host !== "string" || !isHost(host)) return null;
+  const p = parsePort(port);
+  return p === null ? null : { host, port: p };
+}
+
+/** Parse `host:port` or `[v6]:port`; null when it is not one (a bare `::1:6379` is ambiguous: not one). */
 export function parseAddress(text: string): Address | null {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text.trim()) ?? /^([^:\s]+):(\d+)$/.exec(text.trim());
-  if (!m) return null;
-  const port = Number(m[2]);
-  return isPort(port) ? { host: m[1]!, port } : null;
+  const trimmed = text.trim();
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(trimmed);
+  if (v6) return isIP(v6[1]!) === 6 ? addressOf(v6[1], v6[2]) : null;
+  const m = /^([^:\s]+):(\d+)$/.exec(trimmed);
+  return m ? addressOf(m[1], m[2]) : null;
 }
 
 export function formatAddress(a: Address): string {

@@ -9,7 +9,8 @@ import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "./address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
-import { authFailure, type HopOptions } from "../config/hops.ts";
+import { CONTROL_REPLY_LIMITS } from "./reply-limits.ts";
+import { authFailure, isAuthReply, type HopOptions } from "../config/hops.ts";
 import { authCommand } from "../config/secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
 
@@ -39,27 +40,40 @@ export class RespClient {
   #closedReason: string | null = null;
   onClose: ((reason: string) => void) | null = null;
 
-  private constructor(readonly address: Address) {
+  private constructor(
+    readonly address: Address,
+    options?: HopOptions,
+  ) {
     this.label = formatAddress(address);
-    this.#reader = new ReplyReader({
-      onReply: (reply) => this.#settle(reply),
-      onProtocolError: (error) => this.destroy(`protocol error: ${error.message}`),
-    });
+    // Every reply is bounded (reply-limits.ts): a peer past the bounds, or speaking garbage, is cut.
+    this.#reader = new ReplyReader(
+      {
+        onReply: (reply) => this.#settle(reply),
+        onProtocolError: (error) => {
+          if (options) options.cut?.(options.hop, this.label, error.message);
+          this.destroy(`protocol error: ${error.message}`);
+        },
+      },
+      { limits: CONTROL_REPLY_LIMITS },
+    );
   }
 
   /**
    * Connect (TLS per `options`) and AUTH within `timeoutMs`; rejects with a ConnectError saying
-   * why, or an AuthError naming the hop when the credentials are refused.
+   * why, an AuthError naming the hop when the credentials are refused, or a ConnectionError when
+   * AUTH fails for another reason (a full server).
    */
   static async connect(address: Address, timeoutMs: number, options?: HopOptions): Promise<RespClient> {
-    const client = new RespClient(address);
+    const client = new RespClient(address, options);
     client.#socket = await connectWithTimeout(address, timeoutMs, clientHandlers, client, options?.tls);
     if (options?.auth) {
       try {
         await client.command(authCommand(options.auth), timeoutMs);
       } catch (error) {
         client.destroy("authentication failed");
-        throw error instanceof ReplyError ? authFailure(options.hop, client.label, error) : error;
+        if (isAuthReply(error)) throw authFailure(options.hop, client.label, error);
+        // Not about the credentials (max clients reached, loading, ...): a failed attempt, retried.
+        throw error instanceof ReplyError ? new ConnectionError(`AUTH failed: ${error.message}`) : error;
       }
     }
     return client;

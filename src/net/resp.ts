@@ -3,9 +3,13 @@
  *
  * Writing a command is a few lines of framing; reading replies is delegated to
  * redis-parser (the NodeRedis parser), so nothing in this project parses RESP by hand.
+ * What a peer may make us hold is bounded (`ReplyLimits`): the bytes buffered before a reply
+ * completes (redis-parser keeps a bulk string until its last byte), and a reply's elements and
+ * nesting; past a bound, or on bytes the parser chokes on, the reader stops for good.
  */
 import Parser from "redis-parser";
-import type { ParserError, ReplyError } from "redis-errors";
+import type { ReplyError } from "redis-errors";
+import { ReplyLimitError, type ReplyLimits } from "./reply-limits.ts";
 
 export type Reply = string | number | null | ReplyError | Reply[] | Buffer;
 
@@ -28,24 +32,76 @@ export function errorReply(message: string): Buffer {
 export interface ReplyHandlers {
   /** A reply (error replies arrive here too, as ReplyError values, in order). */
   onReply(reply: Reply): void;
-  /** The byte stream is not RESP: the connection cannot be trusted any more. */
-  onProtocolError(error: ParserError): void;
+  /**
+   * The byte stream is not RESP, or a reply is over the reader's limits (a ReplyLimitError): the
+   * connection cannot be trusted any more. Called once; the reader ignores what follows.
+   */
+  onProtocolError(error: Error): void;
 }
 
-/** Feed bytes in, get whole replies out, in order. */
+/** Feed bytes in, get whole replies out, in order; within `limits` when given. */
 export class ReplyReader {
   readonly #parser: Parser;
-  constructor(handlers: ReplyHandlers, options: { returnBuffers?: boolean } = {}) {
+  readonly #handlers: ReplyHandlers;
+  readonly #limits: ReplyLimits | null;
+  /** Bytes fed since a reply last completed (what the parser may be holding). */
+  #pending = 0;
+  #completed = false;
+  #failed = false;
+  constructor(handlers: ReplyHandlers, options: { returnBuffers?: boolean; limits?: ReplyLimits } = {}) {
+    this.#handlers = handlers;
+    this.#limits = options.limits ?? null;
     this.#parser = new Parser({
-      returnReply: (reply) => handlers.onReply(reply as Reply),
-      returnError: (error) => handlers.onReply(error),
-      returnFatalError: (error) => handlers.onProtocolError(error),
+      returnReply: (reply) => this.#reply(reply as Reply),
+      returnError: (error) => this.#reply(error),
+      returnFatalError: (error) => this.#fail(error),
       returnBuffers: options.returnBuffers ?? false,
     });
   }
   feed(chunk: Buffer | Uint8Array): void {
-    this.#parser.execute(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if (this.#failed) return;
+    const limits = this.#limits;
+    if (limits && this.#pending + chunk.length > limits.maxBytes) {
+      return this.#fail(new ReplyLimitError(`a reply over ${limits.maxBytes} bytes`, "too-large"));
+    }
+    this.#completed = false;
+    try {
+      this.#parser.execute(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (error) {
+      // redis-parser recurses per nesting level and sizes arrays from their header: garbage can throw.
+      return this.#fail(new ReplyLimitError(`a reply the parser cannot take (${(error as Error).message})`, "malformed"));
+    }
+    this.#pending = this.#completed ? 0 : this.#pending + chunk.length;
   }
+
+  #reply(reply: Reply): void {
+    if (this.#failed) return;
+    this.#completed = true;
+    const limits = this.#limits;
+    const over = limits && Array.isArray(reply) ? overLimits(reply, limits) : null;
+    if (over) return this.#fail(new ReplyLimitError(over, "too-large"));
+    this.#handlers.onReply(reply);
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#handlers.onProtocolError(error);
+  }
+}
+
+/** Why `reply` is over `limits` (elements in all, or nesting), or null; stops counting at the first excess. */
+function overLimits(reply: Reply[], limits: ReplyLimits): string | null {
+  let elements = 0;
+  const stack: [Reply[], number][] = [[reply, 1]];
+  while (stack.length > 0) {
+    const [array, depth] = stack.pop()!;
+    if (depth > limits.maxDepth) return `a reply nested deeper than ${limits.maxDepth} levels`;
+    elements += array.length;
+    if (elements > limits.maxElements) return `a reply of more than ${limits.maxElements} elements`;
+    for (const item of array) if (Array.isArray(item)) stack.push([item, depth + 1]);
+  }
+  return null;
 }
 
 /** `["role", "master", ...]`-style flat arrays of field/value pairs into an object. */

@@ -1,7 +1,8 @@
 /**
  * `sentinel-tunnel check`: for each database, ask every configured sentinel where the master is
  * (with latency), verify the majority answer with ROLE, and report a table and a verdict.
- * Opens no listener; usable as a CI step or a container readiness probe.
+ * Opens no listener; usable as a CI step or a container readiness probe. With an `addressMap`,
+ * ROLE is asked where the map sends the master, and a MAPPED column shows where that is.
  */
 import { formatAddress, parseAddress, type Address } from "../net/address.ts";
 import type { Config } from "../config/config.ts";
@@ -10,6 +11,7 @@ import { RespClient } from "../net/resp-client.ts";
 import { connectVerified } from "../discovery/resolver.ts";
 import { masterAddrReply } from "../discovery/sentinel.ts";
 import { MasterNotVerifiedError } from "../errors.ts";
+import { reach } from "../net/address-map.ts";
 
 export interface SentinelAnswer {
   sentinel: string;
@@ -24,6 +26,8 @@ export interface DatabaseCheck {
   answers: SentinelAnswer[];
   /** The address most sentinels name. */
   master: string | null;
+  /** Where the address map sends `master` (null: no entry matches it, or no master). */
+  mapped: string | null;
   /** What ROLE said on that address ("master", "slave", or why it could not be asked). */
   role: string;
   ok: boolean;
@@ -32,6 +36,8 @@ export interface DatabaseCheck {
 
 export interface CheckReport {
   ok: boolean;
+  /** An address map is configured: the table has a MAPPED column. */
+  mapping: boolean;
   databases: DatabaseCheck[];
 }
 
@@ -74,13 +80,17 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
   const master = ranked[0]?.[0] ?? null;
   if (!master) {
     const verdict = answers.some((a) => a.error === "does not know this master") ? "FAIL: no sentinel knows this master" : "FAIL: no sentinel answered";
-    return { name, answers, master, role: "-", ok: false, verdict };
+    return { name, answers, master, mapped: null, role: "-", ok: false, verdict };
   }
+  const reached = reach(config.addressMap, parseAddress(master)!);
+  const mapped = reached.mapped ? formatAddress(reached.address) : null;
   const said = await role(master, Math.max(config.connectTimeoutMs, 1000), redisConnectOptions(config));
   const dissent = answers.length - (ranked[0]![1] ?? 0);
-  if (said !== "master") return { name, answers, master, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+  if (said !== "master") {
+    return { name, answers, master, mapped, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+  }
   const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
-  return { name, answers, master, role: said, ok: true, verdict };
+  return { name, answers, master, mapped, role: said, ok: true, verdict };
 }
 
 /** Ask every sentinel about every database; never throws for a dead deployment (that is a FAIL row). */
@@ -88,16 +98,23 @@ export async function runCheck(config: Config): Promise<CheckReport> {
   // One row per master name: a master port and a replica port of the same name are one check.
   const names = [...new Set(config.databases.map((db) => db.name))];
   const databases = await Promise.all(names.map((name) => checkDatabase(config, name)));
-  return { ok: databases.every((d) => d.ok), databases };
+  return { ok: databases.every((d) => d.ok), mapping: (config.addressMap?.entries.length ?? 0) > 0, databases };
 }
 
-/** The report as a text table: one row per database and sentinel; master, ROLE and verdict on the first. */
+/**
+ * The report as a text table: one row per database and sentinel; master, ROLE and verdict on the
+ * first. With an address map, MAPPED says where the master is reached (`as announced`: no entry).
+ */
 export function formatCheck(report: CheckReport): string {
-  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", "ROLE", "VERDICT"]];
+  const mappedCell = (db: DatabaseCheck) => (report.mapping ? [db.mapped ?? (db.master ? "as announced" : "-")] : []);
+  const mappedHeader = report.mapping ? ["MAPPED"] : [];
+  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", ...mappedHeader, "ROLE", "VERDICT"]];
   for (const db of report.databases) {
     db.answers.forEach((a, i) => {
       const first = i === 0;
-      rows.push([first ? db.name : "", a.sentinel, a.master ?? `error: ${a.error}`, `${a.ms} ms`, first ? (db.master ?? "-") : "", first ? db.role : "", first ? db.verdict : ""]);
+      const master = first ? [db.master ?? "-", ...mappedCell(db)] : ["", ...(report.mapping ? [""] : [])];
+      const answer = a.master ?? `error: ${a.error}`;
+      rows.push([first ? db.name : "", a.sentinel, answer, `${a.ms} ms`, ...master, first ? db.role : "", first ? db.verdict : ""]);
     });
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

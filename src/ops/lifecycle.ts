@@ -6,10 +6,14 @@
  * effect at the next poll; sessions of unchanged databases are untouched. A port that cannot be
  * had is reported, never fatal. Credentials, TLS settings, timings and the pool size apply at
  * once; the settings that need a restart (metrics, listener TLS, logging) are named in a warning.
+ * A changed `addressMap` closes the sessions whose server it now reaches elsewhere (like a master
+ * change), refills the upstream pool and forgets learned sentinels (relearned through the new map).
  *
  * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
  */
-import { formatAddress } from "../net/address.ts";
+import { formatAddress, parseAddress, sameAddress } from "../net/address.ts";
+import { reach, type AddressMap } from "../net/address-map.ts";
+import { emit } from "../events.ts";
 import { configToJson, databaseId, type Config } from "../config/config.ts";
 import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../config/hops.ts";
 import { listenWhere } from "../tunnel/listeners.ts";
@@ -20,6 +24,7 @@ import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
 import type { Sentinels } from "../discovery/sentinel.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { waitFor } from "./wait.ts";
+import { securityWarnings } from "./security-warnings.ts";
 
 export interface ReloadResult {
   added: string[];
@@ -27,6 +32,8 @@ export interface ReloadResult {
   /** Databases that could not be (re)started, with the error. */
   failed: { name: string; error: string }[];
   sentinelsChanged: boolean;
+  /** When the addressMap changed: sessions closed because it reaches their server elsewhere now. */
+  remapped?: number;
   /** Settings that changed but apply only after a restart. */
   needRestart: string[];
 }
@@ -34,7 +41,9 @@ export interface ReloadResult {
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
 const LIVE = new Set([
   ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
-  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize"], // applied in reload() below
+  ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
+  // applied in reload() below:
+  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],
   ...LIVE_SECURITY_KEYS,
 ]);
 
@@ -55,10 +64,10 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
   // apply to every connection opened from now on; open sessions keep theirs.
   Object.assign(hops.sentinel, sentinelConnectOptions(next));
   Object.assign(hops.redis, redisConnectOptions(next));
-  resolver.pool.clear(); // idle sockets opened with the old TLS settings
   sentinels.options.timeoutMs = next.sentinelTimeoutMs;
   resolver.options.connectTimeoutMs = next.connectTimeoutMs;
   resolver.pool.resize(next.upstreamPoolSize);
+  resolver.pool.refill(); // idle sockets opened with the old TLS settings or address map
   poller.retune(next.pollIntervalMs, next.roleTimeoutMs);
 
   // A database is unchanged when everything about its listener and routing is: same id, same signature.
@@ -73,6 +82,12 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
     if (!LIVE.has(key) && JSON.stringify(oldJson[key]) !== JSON.stringify(newJson[key])) result.needRestart.push(key);
   }
   registry.config = next;
+  const mapChanged = JSON.stringify(oldJson.addressMap) !== JSON.stringify(newJson.addressMap);
+  if (mapChanged) {
+    log.info(`addressMap: ${next.addressMap?.entries.length ?? 0} entr(ies) now (reload)`);
+    result.remapped = closeRemapped(registry, prev.addressMap, next.addressMap, log);
+    poller.reconnect();
+  }
 
   for (const db of prev.databases) {
     const id = databaseId(db);
@@ -99,10 +114,31 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
     sentinels.replace(next.sentinels);
     result.sentinelsChanged = true;
     log.info(`sentinels are now ${next.sentinels.map(formatAddress).join(", ")} (reload)`);
-  }
+  } else if (mapChanged) sentinels.replace(next.sentinels); // learned peers: relearned through the new map
+  for (const warning of securityWarnings(next)) log.warn(`reload: ${warning}`);
   if (result.needRestart.length) log.warn(`reload: ${result.needRestart.join(", ")} changed; that takes effect after a restart`);
   log.info(`reload done: ${result.added.length} database(s) added, ${result.removed.length} removed, ${result.failed.length} failed, sentinels ${result.sentinelsChanged ? "changed" : "unchanged"}`);
   return result;
+}
+
+/** Close the sessions whose server (announced address) the new map reaches elsewhere; returns how many. */
+function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined, after: AddressMap | undefined, log: Logger) {
+  let total = 0;
+  for (const db of registry.databases.values()) {
+    let closed = 0;
+    for (const server of [...db.sessions.keys()]) {
+      const announced = parseAddress(server)!;
+      const [was, now] = [reach(before, announced).address, reach(after, announced).address];
+      if (sameAddress(was, now)) continue;
+      const n = db.close(server, "master changed");
+      closed += n;
+      const change = `${server} via ${formatAddress(now)} (was ${formatAddress(was)})`;
+      log.info(`${db.id}: addressMap now reaches ${change}: closed ${n} session(s) (reload)`);
+    }
+    if (closed) emit(registry.observers, "onStaleClosed", db.id, closed, "master changed");
+    total += closed;
+  }
+  return total;
 }
 
 /** Stop accepting; resolve when every session has ended or `timeoutMs` passed (then the caller closes the rest). */

@@ -6,10 +6,14 @@
  *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { parseAddress } from "../net/address.ts";
+import { formatAddress, parseAddress } from "../net/address.ts";
+import { reach } from "../net/address-map.ts";
 import { ListenError } from "../errors.ts";
 import type { TunnelEvents } from "../events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
+
+/** The `sentinel` label of errors from sentinels that are neither configured nor currently learned. */
+const OTHER = "other";
 
 export interface MetricsServer {
   readonly url: string;
@@ -17,12 +21,17 @@ export interface MetricsServer {
   stop(): void;
 }
 
-/** Per database: ready, or why not. */
-export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> } {
-  const databases: Record<string, { ready: boolean; master: string | null; state: string; problem?: string }> = {};
+type DatabaseReadiness = { ready: boolean; master: string | null; via?: string; state: string; problem?: string };
+
+/** Per database: ready, or why not; `via`: where the address map sends the master (absent: as announced). */
+export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, DatabaseReadiness> } {
+  const databases: Record<string, DatabaseReadiness> = {};
   for (const [name, db] of sessions.databases) {
     const ready = db.state === "healthy" && (db.master !== null || db.config.role === "replica");
-    databases[name] = { ready, master: db.master, state: db.state, ...(ready ? {} : { problem: db.lastProblem ?? "no verified master yet" }) };
+    const reached = db.master ? reach(sessions.config.addressMap, parseAddress(db.master)!) : null;
+    const via = reached?.mapped ? { via: formatAddress(reached.address) } : {};
+    const problem = ready ? {} : { problem: db.lastProblem ?? "no verified master yet" };
+    databases[name] = { ready, master: db.master, ...via, state: db.state, ...problem };
   }
   return { ready: Object.values(databases).every((d) => d.ready), databases };
 }
@@ -54,7 +63,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     },
   });
   const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
-  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master.", ["database"]));
+  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master, by reason (max_clients, no_master).", ["database", "reason"]));
   new Counter({
     ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", ["database", "direction"]),
     collect() {
@@ -77,7 +86,24 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", ["database", "outcome"]),
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
-  const sentinelErrors = new Counter(opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply).", ["sentinel"]));
+  // Labelled by sentinel only while it is configured or learned (a bounded list); the others, and
+  // sentinels since forgotten, are folded into `other`, so no peer can grow the series without bound.
+  const sentinelErrorCounts = new Map<string, number>();
+  const known = () => new Set(sessions.resolver.sentinels.addresses);
+  new Counter({
+    ...opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply); sentinels no longer known are counted as 'other'.", ["sentinel"]),
+    collect() {
+      const now = known();
+      for (const [sentinel, n] of [...sentinelErrorCounts]) {
+        if (sentinel === OTHER || now.has(sentinel)) continue;
+        sentinelErrorCounts.delete(sentinel);
+        sentinelErrorCounts.set(OTHER, (sentinelErrorCounts.get(OTHER) ?? 0) + n);
+      }
+      this.reset();
+      for (const [sentinel, n] of sentinelErrorCounts) this.inc({ sentinel }, n);
+    },
+  });
+  const peerCuts = new Counter(opts("peer_cuts_total", "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.", ["hop"]));
   new Gauge({
     ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
     collect() {
@@ -98,8 +124,8 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       opened.inc({ database });
       discovery.observe({ database, outcome: "ok" }, waitedMs / 1000);
     },
-    onClientRefused: (database, _reason, waitedMs) => {
-      refused.inc({ database });
+    onClientRefused: (database, _reason, waitedMs, kind = "no_master") => {
+      refused.inc({ database, reason: kind });
       discovery.observe({ database, outcome: "refused" }, waitedMs / 1000);
     },
     onSessionClose: (database, _master, _reason, bytes) => {
@@ -111,7 +137,11 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     onMasterChange: (database, from) => void (from && switches.inc({ database })),
     onStaleClosed: (database, count, reason) => stale.inc({ database, reason }, count),
     onFence: (database) => fences.inc({ database }),
-    onSentinelError: (sentinel) => sentinelErrors.inc({ sentinel }),
+    onSentinelError: (sentinel) => {
+      const label = known().has(sentinel) ? sentinel : OTHER;
+      sentinelErrorCounts.set(label, (sentinelErrorCounts.get(label) ?? 0) + 1);
+    },
+    onPeerCut: (hop) => peerCuts.inc({ hop }),
   };
 }
 

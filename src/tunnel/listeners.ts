@@ -2,14 +2,16 @@
  * Where and how a database's listener listens: TCP on its `bind` (the database's own, else the
  * global one; IPv6 too) or a unix socket path with a file mode, plain or TLS (`listenerTls`).
  * A stale unix socket file left by a previous run is replaced (one a running process still serves
- * is refused at start); the file is removed on stop.
+ * is refused at start); the file is removed on stop. A unix socket is created with its final mode
+ * (the process umask is set around the bind: no moment where others may connect, no chmod after
+ * the fact that could follow a symlink swapped in), and a symlink at its path is refused.
  *
  * Accept backlog: Bun listens with a fixed backlog of 512, so a burst of more clients than that
  * (a deploy restarting every worker at once) overflows the queue, the kernel drops their SYNs and
  * they retry a second later. We widen it to what the kernel allows (net.core.somaxconn, 4096 on
  * current Linux), as HAProxy and Redis (`tcp-backlog`) do.
  */
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { lstatSync, unlinkSync } from "node:fs";
 import type { SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
 import { formatAddress } from "../net/address.ts";
 import type { Config, DatabaseConfig } from "../config/config.ts";
@@ -36,9 +38,18 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
   const tls = config.listenerTls ? { tls: config.listenerTls } : {};
   try {
     if (db.unix) {
-      removeStaleSocket(db.unix.path);
-      const listener = Bun.listen<T>({ unix: db.unix.path, socket, ...tls });
-      chmodSync(db.unix.path, db.unix.mode);
+      const { path, mode } = db.unix;
+      const inTheWay = entryType(path);
+      if (inTheWay === "symlink") throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "the path is a symbolic link; refusing to listen through it (remove it)");
+      if (inTheWay === "other") throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "a file that is not a socket is in the way (remove it or pick another path)");
+      removeStaleSocket(path);
+      const previous = process.umask(~mode & 0o777);
+      let listener: Listener<T>;
+      try {
+        listener = Bun.listen<T>({ unix: path, socket, ...tls });
+      } finally {
+        process.umask(previous);
+      }
       return widenBacklog(listener);
     }
     return widenBacklog(Bun.listen<T>({ hostname: db.bind ?? config.bind, port: db.port, socket, ...tls }));
@@ -86,6 +97,16 @@ export function stopListener<T>(listener: Listener<T>, db: DatabaseConfig, force
 /** The port a TCP listener got (useful when configured as 0); undefined for a unix socket. */
 export function listenerPort<T>(listener: Listener<T> | null): number | undefined {
   return listener && "port" in listener ? listener.port : undefined;
+}
+
+/** What is at `path` now (not following a symlink): nothing, a socket, a symlink or something else. */
+function entryType(path: string): "none" | "socket" | "symlink" | "other" {
+  try {
+    const stat = lstatSync(path);
+    return stat.isSocket() ? "socket" : stat.isSymbolicLink() ? "symlink" : "other";
+  } catch {
+    return "none";
+  }
 }
 
 function isSocketFile(path: string): boolean {

@@ -10,6 +10,7 @@ import type { Database } from "./database.ts";
 export interface OrdersContext {
   readonly databases: ReadonlyMap<string, Database>;
   remember(name: string, master: Address): void;
+  describe(master: Address): string;
 }
 
 export function sessionOrders(ctx: OrdersContext): Orders {
@@ -37,5 +38,6 @@ export function sessionOrders(ctx: OrdersContext): Orders {
     },
     remember: (name, master) => ctx.remember(name, master),
     parked: (name) => masterPort(name)?.parked ?? 0,
+    describe: (master) => ctx.describe(master),
   };
 }

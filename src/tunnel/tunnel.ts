@@ -15,13 +15,14 @@ import type { Config, DatabaseConfig } from "../config/config.ts";
 import type { Target } from "../discovery/poller.ts";
 import { MasterEngine } from "../engine/master.ts";
 import { Database, type Session } from "./database.ts";
-import { NoMasterError } from "../errors.ts";
+import { MaxClientsError, NoMasterError } from "../errors.ts";
 import { emit, type TunnelEvents } from "../events.ts";
 import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Resolver, VerifiedUpstream } from "../discovery/resolver.ts";
 import { errorReply } from "../net/resp.ts";
 import { sessionOrders } from "./orders.ts";
+import { describeTarget } from "../config/hops.ts";
 import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
@@ -62,8 +63,14 @@ export class SessionRegistry {
   readonly observers: TunnelEvents[] = [];
   /** One failover engine per master name (its master and replica ports share it). */
   readonly engines = new Map<string, MasterEngine>();
-  readonly #orders = sessionOrders({ databases: this.databases, remember: (name, master) => this.resolver.remember(name, master) });
+  readonly #orders = sessionOrders({
+    databases: this.databases,
+    remember: (name, master) => this.resolver.remember(name, master),
+    describe: (master) => describeTarget(this.resolver.options.redis, master), // addressMap: `master (via reachable)`
+  });
   #stopping = false;
+  /** Databases at maxClients since their last warning (logged once per episode). */
+  readonly #full = new WeakSet<Database>();
 
   constructor(
     /** Replaced on reload (reload.ts); read afresh for every client. */
@@ -133,6 +140,9 @@ export class SessionRegistry {
     socket.setNoDelay(true);
     const waiting = new WaitingClient();
     socket.data = waiting;
+    // maxClients (sessions + waiting, parked included): refused at once, nothing opened upstream.
+    if (db.sessionCount + db.waiting >= this.config.maxClients) return this.#refuseFull(db, socket);
+    this.#full.delete(db);
     db.waiting++;
     void this.#connect(db, socket, waiting).finally(() => db.waiting--);
     // After the lookup and the ROLE check are on their way: these four syscalls overlap their wait.
@@ -162,7 +172,7 @@ export class SessionRegistry {
         return;
       }
       this.log.warn(`${db.id}: client ${peer()} refused: ${message}`);
-      emit(this.observers, "onClientRefused", db.id, message, performance.now() - accepted);
+      emit(this.observers, "onClientRefused", db.id, message, performance.now() - accepted, "no_master");
       socket.write(errorReply(`ERR ${message}`));
       socket.end();
       return;
@@ -201,6 +211,16 @@ export class SessionRegistry {
       db.fallingBack = true;
       return { upstream: await this.resolver.resolve(db.name, deadline, gone), fallback: true };
     }
+  }
+
+  /** `-ERR ... max clients (N) reached` and close; logged once each time the database reaches the limit. */
+  #refuseFull(db: Database, socket: OwnedSocket): void {
+    const { message } = new MaxClientsError(db.id, this.config.maxClients);
+    if (!this.#full.has(db)) this.log.warn(`${db.id}: ${message}: new clients are refused until sessions end (raise maxClients if this is normal load)`);
+    this.#full.add(db);
+    emit(this.observers, "onClientRefused", db.id, message, 0, "max_clients");
+    socket.write(errorReply(`ERR ${message}`));
+    socket.end();
   }
 
   /** Park a new client while its database fails over; throws when the wait runs out. */

@@ -35,13 +35,16 @@ function openssl(args: string[], cwd: string): void {
   if (result.exitCode !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${result.stderr.toString()}`);
 }
 
-/** A CA, a server cert (SAN localhost, 127.0.0.1, ::1), a client cert, and an unrelated CA, in `dir`. */
-export function makeCerts(dir: string): CertSet {
+/**
+ * A CA, a server cert (SAN localhost, 127.0.0.1, ::1, or `serverSan` as openssl writes it, e.g.
+ * `DNS:localhost` alone), a client cert, and an unrelated CA, in `dir`.
+ */
+export function makeCerts(dir: string, serverSan = "DNS:localhost,IP:127.0.0.1,IP:::1"): CertSet {
   const days = ["-days", "2"];
   for (const ca of ["test-ca", "other-ca"])
     openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${ca}.key`, "-out", `${ca}.crt`, ...days, "-subj", `/CN=${ca}`], dir);
   const leaves = {
-    server: "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth,clientAuth\n",
+    server: `subjectAltName=${serverSan}\nextendedKeyUsage=serverAuth,clientAuth\n`,
     client: "extendedKeyUsage=clientAuth\n",
   };
   for (const [name, ext] of Object.entries(leaves)) {
