@@ -50,7 +50,7 @@ export class RoleProbe {
       }
       this.close();
       if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
-      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: `${message}; check redisTls` };
+      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: message };
       if ((error as { timedOut?: boolean }).timedOut === true) return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
       if (outOfFiles()) return null;
       return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };

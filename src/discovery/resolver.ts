@@ -20,7 +20,7 @@ import {
 } from "../errors.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
-import { PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
+import { describeTarget, PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
 import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
@@ -274,8 +274,9 @@ export class Resolver {
     if (route.kind !== "go") {
       drop();
       const refusal = route.kind === "wait" ? route.refusal : undefined;
-      if (refusal?.cause === "auth") throw new AuthError("redis", formatAddress(refusal.address), refusal.detail);
-      if (refusal?.cause === "tls") throw new TlsRejectedError(formatAddress(refusal.address), refusal.detail);
+      const where = refusal && describeTarget(this.options.redis, refusal.address);
+      if (refusal?.cause === "auth") throw new AuthError("redis", where!, refusal.detail);
+      if (refusal?.cause === "tls") throw new TlsRejectedError(where!, refusal.detail);
       throw new MasterNotVerifiedError(formatAddress(answer.address), route.reason);
     }
     if (early && sameAddress(known, route.address)) {

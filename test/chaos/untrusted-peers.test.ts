@@ -82,10 +82,20 @@ describe("unbounded replies are cut", () => {
   }, 60_000);
 
   test("a server answering the handshake's ROLE with a reply that never ends: cut at 16 KiB, the client refused with the reason", async () => {
-    await using fakeRedis = startStreamingPeer(() => ({ stream: "*3\r\n$6\r\nmaster\r\n:0\r\n$2000000000\r\n" }));
+    // The poller's control connections (opened first) get a proper ROLE reply, so the server is
+    // followed; every connection opened after that — a client's handshake — gets the endless one.
+    const control = new Set<number>();
+    let followed = false;
+    await using fakeRedis = startStreamingPeer((_args, connection) => {
+      if (!followed) control.add(connection);
+      if (control.has(connection)) return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+      return { stream: "*3\r\n$6\r\nmaster\r\n:0\r\n$2000000000\r\n" };
+    });
     await using sentinel = startMockSentinel((args) => (args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n"));
     const port = await freePort();
     await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [sentinel.address], Databases: [{ Name: "mymaster", Local_port: port }], connectTimeoutMs: 1500, upstreamPoolSize: 0 });
+    await waitFor(() => tt.log().includes(`master is ${fakeRedis.address}`) && control.size >= 2, { timeoutMs: 5000, message: "the fake server is followed" });
+    followed = true;
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 10_000 });
     const reply = c.command("PING").catch((e: Error) => e);
     let done = false;

@@ -27,7 +27,8 @@ interface Conn {
   streaming: boolean;
 }
 
-export function startStreamingPeer(answer: (args: string[]) => PeerAnswer): StreamingPeer {
+/** `answer(args, connection)`: `connection` numbers the connections in the order they were opened. */
+export function startStreamingPeer(answer: (args: string[], connection: number) => PeerAnswer): StreamingPeer {
   const peer = { sent: [] as number[], cut: 0 };
   const pump = (socket: Socket<Conn>) => {
     while (socket.data.streaming) {
@@ -48,7 +49,7 @@ export function startStreamingPeer(answer: (args: string[]) => PeerAnswer): Stre
           reader: new ReplyReader({
             onReply(command) {
               if (socket.data.streaming) return;
-              const reply = answer((command as unknown[]).map(String));
+              const reply = answer((command as unknown[]).map(String), index);
               if (reply === null) return;
               const bytes = typeof reply === "string" ? reply : reply.stream;
               const n = socket.write(bytes);
