@@ -108,6 +108,7 @@ export function masterAddress(reply: Reply): Address {
 export function describe(reply: unknown): string {
   if (reply instanceof Error) return `error ${clip(reply.message)}`;
   if (Buffer.isBuffer(reply)) return `${reply.length} bytes`;
+  if (Array.isArray(reply) && reply.length > 16) return `an array of ${reply.length} elements`;
   return clip(JSON.stringify(reply) ?? String(reply));
 }
 
