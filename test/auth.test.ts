@@ -12,6 +12,9 @@ import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
 import { upstreamHandshake } from "../src/discovery/handshake.ts";
 import { Secret } from "../src/config/secrets.ts";
 import { AuthError, MasterNotVerifiedError } from "../src/errors.ts";
+import { ConnectionError, RespClient } from "../src/net/resp-client.ts";
+import { parseAddress } from "../src/net/address.ts";
+import { startMockSentinel } from "./support/mock-sentinel.ts";
 
 const REDIS_PW = "r3dis-Secret-4711";
 const SENTINEL_PW = "s3ntinel-Secret-0815";
@@ -164,6 +167,16 @@ describe("error replies to AUTH that are not about credentials are retried, not 
     const step = upstreamHandshake({ ...PLAIN_REDIS, auth: { password: new Secret("pw") } }, "master").steps[0]!;
     expect(step(new ReplyError("ERR max number of clients reached"), "127.0.0.1:1")).toBeInstanceOf(MasterNotVerifiedError);
     expect(step(new ReplyError("WRONGPASS invalid username-password pair"), "127.0.0.1:1")).toBeInstanceOf(AuthError);
+  });
+
+  test("the sentinel hop too: '-ERR max number of clients reached' to AUTH is a failed attempt, not wrong credentials", async () => {
+    await using full = startMockSentinel(() => "-ERR max number of clients reached\r\n");
+    const error = await RespClient.connect(parseAddress(full.address)!, 1000, { hop: "sentinel", tls: null, auth: { password: new Secret("pw") } }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(String(error)).toContain("AUTH failed: ERR max number of clients reached");
+    const wrong = startMockSentinel(() => "-WRONGPASS invalid username-password pair\r\n");
+    await using _wrong = wrong;
+    expect(await RespClient.connect(parseAddress(wrong.address)!, 1000, { hop: "sentinel", tls: null, auth: { password: new Secret("pw") } }).catch((e: Error) => e)).toBeInstanceOf(AuthError);
   });
 
   test("a master at maxclients: the client waits and is served once there is room (it used to get 'check redisPassword' at once)", async () => {

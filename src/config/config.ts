@@ -157,7 +157,12 @@ const schema = z
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
     upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
-    maxClients: z.number({ error: "must be a number of clients" }).int("must be a whole number").min(1, "must be at least 1").max(1_000_000, "must be at most 1000000").default(DEFAULTS.maxClients),
+    maxClients: z
+      .number({ error: "must be a number of clients" })
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .max(1_000_000, "must be at most 1000000")
+      .default(DEFAULTS.maxClients),
     clientIdleTimeoutMs: millis(0).default(DEFAULTS.clientIdleTimeoutMs),
     metrics: listenAddress.nullable().default(DEFAULTS.metrics),
     drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),

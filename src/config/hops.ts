@@ -99,7 +99,13 @@ export function describeTarget(options: HopOptions | undefined, announced: Addre
 export function isAuthReply(reply: unknown): reply is ReplyError {
   return reply instanceof ReplyError && AUTH_REPLY.test(reply.message);
 }
-const AUTH_REPLY = /^(NOAUTH|WRONGPASS)\b|^ERR (invalid password|invalid username-password pair)|^ERR AUTH .*without any password configured/;
+const AUTH_REPLY = new RegExp(
+  [
+    "^(NOAUTH|WRONGPASS)\\b",
+    "^ERR (invalid password|invalid username-password pair)",
+    "^ERR AUTH .*without any password configured",
+  ].join("|"),
+);
 
 /** The AuthError for an error reply that isAuthReply accepts. */
 export function authFailure(hop: Hop, address: string, reply: Error): AuthError {

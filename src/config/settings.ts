@@ -25,8 +25,16 @@ export const SETTING_FLAGS = {
   logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)", choices: LOG_FORMATS },
   logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
   metrics: { key: "metrics", flag: "--metrics <host:port>", help: "serve /metrics, /healthz and /readyz here, e.g. 127.0.0.1:9121 (default off)" },
-  maxClients: { key: "maxClients", flag: "--max-clients <n>", help: `clients per database (sessions and waiting); past it -ERR at once (default ${DEFAULTS.maxClients})` },
-  clientIdleTimeout: { key: "clientIdleTimeoutMs", flag: "--client-idle-timeout <ms>", help: "close a session idle both ways this long (default 0: never)" },
+  maxClients: {
+    key: "maxClients",
+    flag: "--max-clients <n>",
+    help: `clients per database (sessions and waiting); past it -ERR at once (default ${DEFAULTS.maxClients})`,
+  },
+  clientIdleTimeout: {
+    key: "clientIdleTimeoutMs",
+    flag: "--client-idle-timeout <ms>",
+    help: "close a session idle both ways this long (default 0: never)",
+  },
   drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
 } as const;
 

@@ -36,11 +36,15 @@ const COUNT = /^\d{1,15}$/;
 /** `["ip", "::1", "port", "6379", ...]` into a record of strings; throws InvalidReplyError. */
 export function fieldRecord(reply: Reply, what: string): Record<string, string> {
   if (!Array.isArray(reply)) throw new InvalidReplyError(what, `not a list of fields (${describe(reply)})`);
-  if (reply.length % 2 !== 0 || reply.length > 2 * MAX_FIELDS) throw new InvalidReplyError(what, `${reply.length} elements, not field/value pairs`);
+  if (reply.length % 2 !== 0 || reply.length > 2 * MAX_FIELDS) {
+    throw new InvalidReplyError(what, `${reply.length} elements, not field/value pairs`);
+  }
   const out: Record<string, string> = Object.create(null);
   for (let i = 0; i < reply.length; i += 2) {
     const [key, value] = [reply[i], reply[i + 1]];
-    if (typeof key !== "string" || typeof value !== "string") throw new InvalidReplyError(what, `field ${i / 2} is ${describe(typeof key !== "string" ? key : value)}, not text`);
+    if (typeof key !== "string" || typeof value !== "string") {
+      throw new InvalidReplyError(what, `field ${i / 2} is ${describe(typeof key !== "string" ? key : value)}, not text`);
+    }
     out[key] = value;
   }
   return out;
@@ -52,16 +56,25 @@ function address(fields: Record<string, string>, what: string): Address {
   return address;
 }
 
-function count<F extends number | null>(fields: Record<string, string>, key: string, what: string, fallback?: F): number | F {
+function count<F extends number | null>(
+  fields: Record<string, string>,
+  key: string,
+  what: string,
+  fallback?: F,
+): number | F {
   const value = fields[key];
   if (value === undefined && fallback !== undefined) return fallback;
-  if (value === undefined || !COUNT.test(value)) throw new InvalidReplyError(what, `${key} ${clip(value)} is not a number`);
+  if (value === undefined || !COUNT.test(value)) {
+    throw new InvalidReplyError(what, `${key} ${clip(value)} is not a number`);
+  }
   return Number(value);
 }
 
 function flags(fields: Record<string, string>, what: string): Set<string> {
   const value = fields.flags;
-  if (value === undefined || !FLAGS.test(value)) throw new InvalidReplyError(what, `flags ${clip(value)} are not Sentinel flags`);
+  if (value === undefined || !FLAGS.test(value)) {
+    throw new InvalidReplyError(what, `flags ${clip(value)} are not Sentinel flags`);
+  }
   return new Set(value.split(","));
 }
 
@@ -108,6 +121,7 @@ export function masterAddress(reply: Reply): Address {
 export function describe(reply: unknown): string {
   if (reply instanceof Error) return `error ${clip(reply.message)}`;
   if (Buffer.isBuffer(reply)) return `${reply.length} bytes`;
+  if (Array.isArray(reply) && reply.length > 16) return `an array of ${reply.length} elements`;
   return clip(JSON.stringify(reply) ?? String(reply));
 }
 

@@ -63,7 +63,8 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     },
   });
   const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
-  const refused = new Counter(opts("clients_refused_total", "Clients that got -ERR instead of a master, by reason (max_clients, no_master).", ["database", "reason"]));
+  const refusedHelp = "Clients that got -ERR instead of a master, by reason (max_clients, no_master).";
+  const refused = new Counter(opts("clients_refused_total", refusedHelp, ["database", "reason"]));
   new Counter({
     ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", ["database", "direction"]),
     collect() {
@@ -91,7 +92,11 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
   const sentinelErrorCounts = new Map<string, number>();
   const known = () => new Set(sessions.resolver.sentinels.addresses);
   new Counter({
-    ...opts("sentinel_errors_total", "Sentinel queries that failed (unreachable, timeout, bad reply); sentinels no longer known are counted as 'other'.", ["sentinel"]),
+    ...opts(
+      "sentinel_errors_total",
+      "Sentinel queries that failed (unreachable, timeout, bad reply); sentinels no longer known are counted as 'other'.",
+      ["sentinel"],
+    ),
     collect() {
       const now = known();
       for (const [sentinel, n] of [...sentinelErrorCounts]) {
@@ -103,7 +108,8 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const [sentinel, n] of sentinelErrorCounts) this.inc({ sentinel }, n);
     },
   });
-  const peerCuts = new Counter(opts("peer_cuts_total", "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.", ["hop"]));
+  const peerCutsHelp = "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.";
+  const peerCuts = new Counter(opts("peer_cuts_total", peerCutsHelp, ["hop"]));
   new Gauge({
     ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
     collect() {

@@ -13,18 +13,30 @@ export function securityWarnings(config: Config): string[] {
     ["sentinelTls", "sentinels", "sentinelPassword"],
     ["redisTls", "Redis servers", "redisPassword"],
   ] as const) {
-    if (config[key] && config[key].rejectUnauthorized === false)
-      out.push(`${key}.insecureSkipVerify is true: the ${hop}' certificates are not verified (neither the CA nor the name), so anyone on the path can pose as them and receive ${secret}`);
+    if (config[key] && config[key].rejectUnauthorized === false) {
+      out.push(
+        `${key}.insecureSkipVerify is true: the ${hop}' certificates are not verified (neither the CA nor the name), ` +
+          `so anyone on the path can pose as them and receive ${secret}`,
+      );
+    }
   }
   if (!config.authenticateClients || !config.redisAuth) return out;
   for (const db of config.databases) {
     if (db.unix) {
-      if (db.unix.mode & 0o077)
-        out.push(`${db.name}: authenticateClients is on and ${db.unix.path} has mode ${db.unix.mode.toString(8).padStart(3, "0")}: ${db.unix.mode & 0o007 ? "every user" : "its group"} can connect and get a Redis session authenticated as the tunnel (unixSocketMode "600" keeps it to this user)`);
+      const mode = db.unix.mode.toString(8).padStart(3, "0");
+      const who = db.unix.mode & 0o007 ? "every user" : "its group";
+      if (db.unix.mode & 0o077) {
+        out.push(
+          `${db.name}: authenticateClients is on and ${db.unix.path} has mode ${mode}: ${who} can connect and get ` +
+            `a Redis session authenticated as the tunnel (unixSocketMode "600" keeps it to this user)`,
+        );
+      }
       continue;
     }
     const host = db.bind ?? config.bind;
-    if (!isLoopback(host)) out.push(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
+    if (!isLoopback(host)) {
+      out.push(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
+    }
   }
   return out;
 }
