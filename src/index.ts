@@ -71,7 +71,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const registry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop }, (status) =>
+  const poller = new Poller(sentinels, () => registry.targets(), { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop, observers: registry.observers }, (status) =>
     registry.observe(status),
   );
   let metrics: MetricsServer | null = null;

@@ -12,6 +12,7 @@ import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { judge, type SentinelView } from "./consensus.ts";
 import { RoleProbe, RoleUnanswered } from "./control.ts";
 import type { HopOptions } from "../config/hops.ts";
+import { emit, type SentinelAnswer, type TunnelEvents } from "../events.ts";
 import type { Sentinels } from "./sentinel.ts";
 
 export type Status =
@@ -40,12 +41,21 @@ export interface PollerOptions {
   roleTimeoutMs: number;
   /** TLS and credentials for the control connections (hops.ts `redisConnectOptions`). */
   redis?: HopOptions;
+  /** Told every sentinel answer (`onSentinelAnswer`): the status page shows them. */
+  observers?: TunnelEvents[];
 }
 
 interface Answer {
   view?: SentinelView;
   error?: string;
   at: number;
+}
+
+/** An answer as observers see it. */
+function reported(answer: Answer, latencyMs: number): SentinelAnswer {
+  const { view, error, at } = answer;
+  if (!view) return { at, latencyMs, error };
+  return { at, latencyMs, address: formatAddress(view.address), flags: [...view.flags].filter(Boolean), epoch: view.epoch };
 }
 
 /** What the poller keeps per database. */
@@ -151,6 +161,7 @@ export class Poller {
       const label = formatAddress(sentinel);
       if (watch.asking.has(label)) continue;
       watch.asking.add(label);
+      const asked = performance.now();
       this.sentinels
         .masterView(sentinel, watch.name)
         .then(
@@ -158,6 +169,7 @@ export class Poller {
           (error: Error) => watch.answers.set(label, { error: error.message, at: Date.now() }),
         )
         .finally(() => {
+          emit(this.options.observers ?? [], "onSentinelAnswer", watch.name, label, reported(watch.answers.get(label)!, performance.now() - asked));
           watch.asking.delete(label);
           this.#evaluate(watch);
         });
