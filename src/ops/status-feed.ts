@@ -1,0 +1,182 @@
+/**
+ * What the status page remembers, fed by TunnelEvents: a journal per database, each sentinel's
+ * last answer per master, sentinel error counts, bytes of closed sessions, when each master was
+ * confirmed, and byte rates between samples.
+ *
+ * Journal entries come from two sources. The engine's `onEngine` events are recorded as they are.
+ * Until a database's engine reports, entries are also derived from today's events: `onFence`
+ * (fence), `onMasterChange` (start / switch, with the config-epoch the sentinels gave), a sentinel
+ * naming another address while fenced (promotion seen), the master answering again on the same
+ * address while fenced (lift, seen at the next sentinel answer), `onStaleClosed` (closed / lost /
+ * fence-timeout). Always derived: the first `onSessionOpen` after a switch (first client through)
+ * and `onClientRefused` (refused).
+ */
+import type { EngineEvent, SentinelAnswer, TunnelEvents } from "../events.ts";
+import { Journal, type JournalEntry } from "./journal.ts";
+
+/** What the feed needs to know of a database now (status.ts reads it from the registry). */
+export interface DatabasePeek {
+  state: string;
+  master: string | null;
+  parked: number;
+}
+
+export interface Bytes {
+  fromClient: number;
+  fromUpstream: number;
+}
+
+/** A fence seen and not yet followed by a switch or a lift. */
+interface OpenFence {
+  master: string | null;
+  promotionSeen: boolean;
+}
+
+/** Rates are computed over at least this long a window (the page asks every second). */
+const RATE_WINDOW_MS = 900;
+
+export class StatusFeed implements TunnelEvents {
+  readonly #journals = new Map<string, Journal>();
+  /** Master name → sentinel → its last answer. */
+  readonly answers = new Map<string, Map<string, SentinelAnswer>>();
+  /** Sentinel → failed queries (any master) and the last message. */
+  readonly sentinelErrors = new Map<string, { count: number; last: string; at: number }>();
+  readonly closedBytes = new Map<string, Bytes>();
+  /** Database → when its current master was confirmed. */
+  readonly masterSince = new Map<string, number>();
+  readonly #masters = new Map<string, string>();
+  readonly #engineReports = new Set<string>();
+  readonly #awaitingFirst = new Set<string>();
+  readonly #fences = new Map<string, OpenFence>();
+  readonly #samples = new Map<string, { at: number; bytes: Bytes; perSec: Bytes | null }>();
+
+  constructor(
+    /** The database's state now, by id (undefined: gone). */
+    readonly peek: (id: string) => DatabasePeek | undefined,
+    readonly limit = 200,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  journal(id: string): Journal {
+    let journal = this.#journals.get(id);
+    if (!journal) this.#journals.set(id, (journal = new Journal(this.limit)));
+    return journal;
+  }
+
+  /** Forget a database (removed on reload). */
+  forget(id: string): void {
+    for (const map of [this.#journals, this.closedBytes, this.masterSince, this.#masters, this.#fences, this.#samples]) map.delete(id);
+  }
+
+  /** Bytes per second over the window since the previous sample at least RATE_WINDOW_MS old; null at first. */
+  rate(id: string, bytes: Bytes): Bytes | null {
+    const at = this.now();
+    const previous = this.#samples.get(id);
+    if (previous && at - previous.at < RATE_WINDOW_MS) return previous.perSec;
+    if (!previous) {
+      this.#samples.set(id, { at, bytes, perSec: null });
+      return null;
+    }
+    const seconds = (at - previous.at) / 1000;
+    const perSec = { fromClient: (bytes.fromClient - previous.bytes.fromClient) / seconds, fromUpstream: (bytes.fromUpstream - previous.bytes.fromUpstream) / seconds };
+    this.#samples.set(id, { at, bytes, perSec });
+    return perSec;
+  }
+
+  #record(id: string, entry: Omit<JournalEntry, "at" | "source"> & { at?: number }): void {
+    this.journal(id).record({ at: this.now(), source: "derived", ...entry });
+  }
+
+  #derived(id: string): boolean {
+    return !this.#engineReports.has(id);
+  }
+
+  #switched(id: string, to: string): void {
+    this.masterSince.set(id, this.now());
+    this.#masters.set(id, to);
+    this.#fences.delete(id);
+  }
+
+  onEngine = (id: string, event: EngineEvent): void => {
+    this.#engineReports.add(id);
+    this.journal(id).record({ ...event, source: "engine" });
+    if (event.kind === "fence") this.#fences.set(id, { master: event.master, promotionSeen: true });
+    if (event.kind === "lift") this.#fences.delete(id);
+    if (event.kind === "switch" && event.master) {
+      this.#switched(id, event.master);
+      this.#awaitingFirst.add(id);
+    }
+  };
+
+  onFence = (id: string, fenced: number, reason: string): void => {
+    if (!this.#derived(id)) return;
+    const master = this.peek(id)?.master ?? this.#masters.get(id) ?? null;
+    this.#fences.set(id, { master, promotionSeen: false });
+    this.#record(id, { kind: "fence", reason, master, sessions: fenced });
+  };
+
+  onMasterChange = (id: string, from: string | null, to: string): void => {
+    const derived = this.#derived(id);
+    if (derived) this.#switched(id, to);
+    else if (!this.masterSince.has(id)) this.masterSince.set(id, this.now());
+    if (!derived) return;
+    const epoch = this.#epochOf(id, to);
+    if (from === null) return this.#record(id, { kind: "start", reason: `master ${to} confirmed with ROLE`, master: to, epoch });
+    const released = this.peek(id)?.parked ?? 0;
+    this.#awaitingFirst.add(id);
+    this.#record(id, { kind: "switch", reason: `master ${from} → ${to}, confirmed with ROLE`, master: to, from, epoch, released });
+  };
+
+  onStaleClosed = (id: string, count: number, reason: string): void => {
+    const kind = reason === "master lost" ? "lost" : reason === "fence timeout" ? "fence-timeout" : "closed";
+    if (kind !== "closed" && !this.#derived(id)) return;
+    this.#record(id, { kind, reason, master: this.peek(id)?.master ?? null, sessions: count });
+  };
+
+  onSessionOpen = (id: string, master: string, waitedMs: number): void => {
+    if (!this.#awaitingFirst.delete(id)) return;
+    this.#record(id, { kind: "first-client", reason: `a client reached ${master} (it waited ${Math.round(waitedMs)} ms)`, master });
+  };
+
+  onClientRefused = (id: string, reason: string): void => {
+    this.#record(id, { kind: "refused", reason, master: this.peek(id)?.master ?? null });
+  };
+
+  onSessionClose = (id: string, _master: string, _reason: string, bytes: Bytes): void => {
+    const total = this.closedBytes.get(id) ?? { fromClient: 0, fromUpstream: 0 };
+    total.fromClient += bytes.fromClient;
+    total.fromUpstream += bytes.fromUpstream;
+    this.closedBytes.set(id, total);
+  };
+
+  onSentinelError = (sentinel: string, message: string): void => {
+    const seen = this.sentinelErrors.get(sentinel);
+    this.sentinelErrors.set(sentinel, { count: (seen?.count ?? 0) + 1, last: message, at: this.now() });
+  };
+
+  onSentinelAnswer = (name: string, sentinel: string, answer: SentinelAnswer): void => {
+    let byName = this.answers.get(name);
+    if (!byName) this.answers.set(name, (byName = new Map()));
+    byName.set(sentinel, answer);
+    const fence = this.#fences.get(name);
+    if (!fence || !this.#derived(name)) return;
+    const now = this.peek(name);
+    if (now?.state === "healthy" && now.master !== null && now.master === fence.master) {
+      this.#fences.delete(name);
+      return this.#record(name, { kind: "lift", reason: `${now.master} answers as master again: fenced sessions resume`, master: now.master });
+    }
+    if (fence.promotionSeen || fence.master === null || !answer.address || answer.address === fence.master) return;
+    fence.promotionSeen = true;
+    const reason = `sentinel ${sentinel} names ${answer.address} at config-epoch ${answer.epoch ?? "?"}`;
+    this.#record(name, { kind: "promotion", reason, master: answer.address, epoch: answer.epoch });
+  };
+
+  /** The highest config-epoch at which a sentinel names `address` for the database's master. */
+  #epochOf(id: string, address: string): number | undefined {
+    let epoch: number | undefined;
+    for (const answer of this.answers.get(id.split("/")[0]!)?.values() ?? []) {
+      if (answer.address === address && answer.epoch !== undefined) epoch = Math.max(epoch ?? 0, answer.epoch);
+    }
+    return epoch;
+  }
+}
