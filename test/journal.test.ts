@@ -116,6 +116,15 @@ describe("status feed", () => {
     expect(feed.masterSince.get("mymaster")).toBe(11_000);
   });
 
+  test("byte rates: per second between the last two samples, none before two", () => {
+    const { feed, clock } = feedAt();
+    feed.sample("mymaster", { fromClient: 100, fromUpstream: 10 });
+    expect(feed.perSecond("mymaster")).toBeNull();
+    clock.now = 500;
+    feed.sample("mymaster", { fromClient: 1100, fromUpstream: 60 });
+    expect(feed.perSecond("mymaster")).toEqual({ fromClient: 2000, fromUpstream: 100 });
+  });
+
   test("a fence that ends on the same master is a lift, seen at the next sentinel answer", () => {
     const { feed, db, clock } = feedAt();
     feed.onMasterChange("mymaster", null, "a:6379");

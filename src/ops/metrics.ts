@@ -13,7 +13,7 @@ import { reach } from "../net/address-map.ts";
 import { ListenError } from "../errors.ts";
 import type { TunnelEvents } from "../events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
-import { readDatabase, snapshot } from "./status.ts";
+import { readDatabase, sampleRates, snapshot } from "./status.ts";
 import { StatusFeed } from "./status-feed.ts";
 import { STATUS_PAGE } from "./status-page.ts";
 
@@ -190,11 +190,15 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
     throw new ListenError("metrics listener", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message);
   }
   sessions.observers.push(events, feed); // only once the port is ours
+  sampleRates(sessions, feed); // the first rates a second from now
+  const sampling = setInterval(() => sampleRates(sessions, feed), 1000);
+  sampling.unref();
   return {
     url: `http://${where}`,
     registry,
     stop: () => {
       server.stop(true);
+      clearInterval(sampling);
       for (const observer of [events, feed]) sessions.observers.splice(sessions.observers.indexOf(observer), 1);
     },
   };

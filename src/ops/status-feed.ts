@@ -1,7 +1,7 @@
 /**
  * What the status page remembers, fed by TunnelEvents: a journal per database, each sentinel's
  * last answer per master, sentinel error counts, bytes of closed sessions, when each master was
- * confirmed, and byte rates between samples.
+ * confirmed, and byte rates between samples (taken every second by status.ts `sampleRates`).
  *
  * Journal entries come from two sources. The engine's `onEngine` events are recorded as they are.
  * Until a database's engine reports, entries are also derived from today's events: `onFence`
@@ -32,9 +32,6 @@ interface OpenFence {
   promotionSeen: boolean;
 }
 
-/** Rates are computed over at least this long a window (the page asks every second). */
-const RATE_WINDOW_MS = 900;
-
 export class StatusFeed implements TunnelEvents {
   readonly #journals = new Map<string, Journal>();
   /** Master name → sentinel → its last answer. */
@@ -63,24 +60,21 @@ export class StatusFeed implements TunnelEvents {
     return journal;
   }
 
-  /** Forget a database (removed on reload). */
-  forget(id: string): void {
-    for (const map of [this.#journals, this.closedBytes, this.masterSince, this.#masters, this.#fences, this.#samples]) map.delete(id);
-  }
-
-  /** Bytes per second over the window since the previous sample at least RATE_WINDOW_MS old; null at first. */
-  rate(id: string, bytes: Bytes): Bytes | null {
+  /** A sample of a database's byte totals (status.ts takes one a second): rates are per second between samples. */
+  sample(id: string, bytes: Bytes): void {
     const at = this.now();
     const previous = this.#samples.get(id);
-    if (previous && at - previous.at < RATE_WINDOW_MS) return previous.perSec;
-    if (!previous) {
-      this.#samples.set(id, { at, bytes, perSec: null });
-      return null;
-    }
-    const seconds = (at - previous.at) / 1000;
-    const perSec = { fromClient: (bytes.fromClient - previous.bytes.fromClient) / seconds, fromUpstream: (bytes.fromUpstream - previous.bytes.fromUpstream) / seconds };
+    const seconds = previous ? (at - previous.at) / 1000 : 0;
+    const perSec =
+      previous && seconds > 0
+        ? { fromClient: (bytes.fromClient - previous.bytes.fromClient) / seconds, fromUpstream: (bytes.fromUpstream - previous.bytes.fromUpstream) / seconds }
+        : null;
     this.#samples.set(id, { at, bytes, perSec });
-    return perSec;
+  }
+
+  /** Bytes per second between the last two samples; null before two were taken. */
+  perSecond(id: string): Bytes | null {
+    return this.#samples.get(id)?.perSec ?? null;
   }
 
   #record(id: string, entry: Omit<JournalEntry, "at" | "source"> & { at?: number }): void {

@@ -91,7 +91,7 @@ export interface DatabaseStatus {
   waiting: number;
   pool: number;
   bytes: Bytes;
-  /** Bytes per second (null until two samples were taken). */
+  /** Bytes per second over the last second (null until two samples were taken). */
   perSecond: Bytes | null;
   sentinels: SentinelRow[];
   failovers: Failover[];
@@ -107,6 +107,17 @@ export interface StatusSnapshot {
   databases: DatabaseStatus[];
 }
 
+/** Bytes forwarded by a database's closed and open sessions. */
+function totalBytes(feed: StatusFeed, db: DatabaseReading): Bytes {
+  const closed = feed.closedBytes.get(db.id) ?? { fromClient: 0, fromUpstream: 0 };
+  return { fromClient: closed.fromClient + db.bytes.fromClient, fromUpstream: closed.fromUpstream + db.bytes.fromUpstream };
+}
+
+/** Take a byte-total sample of every database (metrics.ts: every second), for the rates. */
+export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
+  for (const id of registry.databases.keys()) feed.sample(id, totalBytes(feed, readDatabase(registry, id)!));
+}
+
 /** Readiness as /readyz has it (metrics.ts `readiness`), passed in. */
 export type ReadinessOf = (id: string) => { ready: boolean; problem?: string } | undefined;
 
@@ -117,8 +128,7 @@ export function snapshot(registry: SessionRegistry, feed: StatusFeed, readinessO
   for (const id of registry.databases.keys()) {
     const db = readDatabase(registry, id)!;
     const readiness = readinessOf(id) ?? { ready: false };
-    const closed = feed.closedBytes.get(id) ?? { fromClient: 0, fromUpstream: 0 };
-    const bytes = { fromClient: closed.fromClient + db.bytes.fromClient, fromUpstream: closed.fromUpstream + db.bytes.fromUpstream };
+    const bytes = totalBytes(feed, db);
     const entries = feed.journal(id).recent();
     const errors = (sentinel: string) => feed.sentinelErrors.get(sentinel)?.count ?? 0;
     const answers = [...(feed.answers.get(db.name) ?? new Map<string, SentinelAnswer>())];
@@ -144,7 +154,7 @@ export function snapshot(registry: SessionRegistry, feed: StatusFeed, readinessO
       waiting: db.waiting,
       pool: db.pool,
       bytes,
-      perSecond: feed.rate(id, bytes),
+      perSecond: feed.perSecond(id),
       sentinels,
       failovers: failovers(entries),
       journal: entries.slice(Math.max(0, entries.length - journal)),
