@@ -1,0 +1,152 @@
+/**
+ * The status page in a real browser (headless Chromium over the DevTools protocol) in front of a
+ * real deployment: during a SENTINEL FAILOVER the rendered DOM shows the database fenced and the
+ * failover in progress; after it, the new master, the timeline's fence and switch steps and the
+ * pause in ms. The page runs under its own Content-Security-Policy without a violation, lays out
+ * on a 390 px phone without sideways scrolling, and a screenshot is saved. /status.json carries
+ * the same failover and no secret.
+ */
+import { describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Secret } from "../src/config/secrets.ts";
+import { freePort, startDeployment, waitFor } from "./harness/index.ts";
+import { openPage } from "./support/chromium.ts";
+import { statusOf } from "./support/status-drill.ts";
+import { startTestTunnel } from "./support/tunnel.ts";
+import { WriteLoad } from "./support/write-load.ts";
+
+/** What the page shows for one database, read from the rendered DOM. */
+const READ_DB = (id: string) => `(() => {
+  const db = document.querySelector('section.db[data-db="${id}"]');
+  if (!db) return null;
+  const figures = [...db.querySelectorAll("figure.failover")].map((f) => ({
+    outcome: f.dataset.outcome,
+    pauseAttr: f.dataset.pauseMs ?? null,
+    pauseText: f.querySelector(".pause-ms")?.textContent ?? null,
+    steps: [...f.querySelectorAll("svg.timeline g.step")].map((g) => ({ kind: g.dataset.kind, name: g.querySelector("text.name").textContent, offset: g.querySelector("text.offset").textContent })),
+  }));
+  return {
+    master: db.querySelector(".master-announced")?.textContent,
+    state: db.querySelector(".badge.state")?.textContent,
+    reason: db.querySelector(".reason")?.textContent ?? null,
+    sessions: db.querySelector(".stat.sessions .value")?.textContent,
+    sentinels: [...db.querySelectorAll("table.sentinels tbody tr")].map((tr) => tr.querySelector(".answer")?.textContent ?? null),
+    figures,
+  };
+})()`;
+
+interface DbView {
+  master: string;
+  state: string;
+  reason: string | null;
+  sessions: string;
+  sentinels: (string | null)[];
+  figures: { outcome: string; pauseAttr: string | null; pauseText: string | null; steps: { kind: string; name: string; offset: string }[] }[];
+}
+
+describe("status page", () => {
+  test("in Chromium: fenced during a SENTINEL FAILOVER, then the new master, fence → switch timeline and the pause", async () => {
+    await using dep = await startDeployment();
+    const metrics = `127.0.0.1:${await freePort()}`;
+    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics });
+    const load = new WriteLoad(t.port, 2);
+    load.start();
+    try {
+      const from = await dep.masterOf();
+      const fromAddr = `127.0.0.1:${from.port}`;
+      const response = await fetch(`http://${metrics}/`);
+      expect(response.headers.get("content-type")).toContain("text/html");
+      const csp = response.headers.get("content-security-policy")!;
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+      const source = await response.text();
+      expect(source).not.toContain(fromAddr); // what the test reads below was drawn by the script, not served
+
+      await using page = await openPage(`http://${metrics}/?refresh=100`);
+      const view = () => page.evaluate<DbView | null>(READ_DB("mymaster"));
+      const before = await waitFor(async () => ((await view())?.master === fromAddr ? view() : null), { timeoutMs: 10_000, message: "the page shows the master" });
+      expect(before.state).toContain("ready");
+      expect(before.sentinels).toEqual([fromAddr, fromAddr, fromAddr]);
+      expect(Number(before.sessions)).toBe(2);
+
+      const failover = dep.failover("mymaster");
+      const during = await waitFor(
+        async () => {
+          const v = await view();
+          return v?.state.includes("fenced") && v.figures[0]?.outcome === "in progress" ? v : null;
+        },
+        { timeoutMs: 10_000, intervalMs: 20, message: "the page shows the database fenced, the failover in progress" },
+      );
+      expect(during.reason).toContain("failover_in_progress");
+      expect(during.figures[0]!.steps[0]).toMatchObject({ kind: "fence", name: "fence", offset: "+0 ms · 2 sess." }); // both writers held
+
+      const { to } = await failover;
+      const toAddr = `127.0.0.1:${to.port}`;
+      const after = await waitFor(
+        async () => {
+          const v = await view();
+          return v?.master === toAddr && v.figures[0]?.outcome === "switched" ? v : null;
+        },
+        { timeoutMs: 15_000, message: "the page shows the new master and the failover through to the first client" },
+      );
+      expect(after.state).toContain("ready");
+      const [drawn] = after.figures;
+      const kinds = drawn!.steps.map((s) => s.kind);
+      expect(kinds[0]).toBe("fence");
+      expect(kinds).toContain("switch");
+      expect(kinds.at(-1)).toBe("first-client");
+      expect(kinds.indexOf("switch")).toBeLessThan(kinds.indexOf("first-client"));
+      const pause = Number(drawn!.pauseAttr);
+      expect(pause).toBeGreaterThan(0);
+      expect(pause).toBeLessThan(15_000);
+      expect(drawn!.pauseText).toBe(`${pause.toLocaleString("en-US")} ms`);
+      const switchStep = drawn!.steps.find((s) => s.kind === "switch")!;
+      expect(switchStep.offset).toMatch(/^\+[\d,]+ ms/);
+
+      // The JSON is what the page drew.
+      const json = await statusOf(metrics);
+      const db = json.databases[0]!;
+      expect(db.master.announced).toBe(toAddr);
+      expect(db.failovers.at(-1)).toMatchObject({ from: fromAddr, to: toAddr, outcome: "switched", pauseMs: pause });
+
+      // Styled and scripted under the CSP, without a violation or an error.
+      expect(await page.evaluate("getComputedStyle(document.querySelector('section.db')).borderTopLeftRadius")).toBe("12px");
+      expect(page.problems).toEqual([]);
+      const shot = join(tmpdir(), "sentinel-tunnel-status-page.png");
+      await page.screenshot(shot);
+      const png = new Uint8Array(await Bun.file(shot).arrayBuffer());
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(png.length).toBeGreaterThan(20_000);
+
+      // A phone: everything fits its width (the sentinel table scrolls inside its own box).
+      await page.viewport(390, 844, { mobile: true, scale: 2 });
+      const renders = await page.evaluate<number>("Number(document.body.dataset.renders)");
+      await waitFor(async () => (await page.evaluate<number>("Number(document.body.dataset.renders)")) > renders + 1, { timeoutMs: 5000, message: "redrawn at phone width" });
+      expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+      expect(await page.evaluate("document.querySelector('svg.timeline').getBoundingClientRect().right")).toBeLessThanOrEqual(390);
+    } finally {
+      await load.stop();
+    }
+  }, 90_000);
+
+  test("/status.json and the page carry no secret: passwords stay out, sentinel errors are shown", async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const metrics = `127.0.0.1:${await freePort()}`;
+    const sentinelAuth = { username: "tunnel", password: new Secret("sentinel-pw-a81x") };
+    const redisAuth = { password: new Secret("redis-pw-77qz") };
+    await using _t = await startTestTunnel([dead], ["mymaster"], { metrics, sentinelAuth, redisAuth });
+    const json = await waitFor(
+      async () => {
+        const s = await statusOf(metrics);
+        return s.databases[0]!.sentinels[0]?.error ? s : null;
+      },
+      { timeoutMs: 5000, message: "the dead sentinel's error in /status.json" },
+    );
+    expect(json.ready).toBe(false);
+    expect(json.databases[0]!.sentinels[0]).toMatchObject({ sentinel: dead });
+    expect(json.databases[0]!.sentinels[0]!.errors).toBeGreaterThan(0);
+    const everything = JSON.stringify(json) + (await (await fetch(`http://${metrics}/`)).text());
+    for (const secret of ["sentinel-pw-a81x", "redis-pw-77qz"]) expect(everything).not.toContain(secret);
+  }, 30_000);
+});
