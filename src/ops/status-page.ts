@@ -81,7 +81,7 @@ td.err { color: var(--bad); white-space: normal; min-width: 14em; }
 details.journal { margin-top: 14px; }
 details.journal summary { cursor: pointer; color: var(--muted); font-size: 13px; text-transform: uppercase; letter-spacing: 0.06em; }
 ol.events { list-style: none; padding: 0; margin: 8px 0 0; font-size: 13.5px; }
-ol.events li { display: grid; grid-template-columns: 6.5em 9.5em 1fr; gap: 8px; padding: 4px 0; border-bottom: 1px solid var(--line); }
+ol.events li { display: grid; grid-template-columns: 6.5em 11em 1fr; gap: 8px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 ol.events time { color: var(--muted); font-variant-numeric: tabular-nums; }
 ol.events .kind { font-weight: 650; }
 ol.events .what { overflow-wrap: anywhere; }
@@ -92,7 +92,7 @@ footer { color: var(--muted); font-size: 12px; margin: 8px 0 24px; }
   .stat { grid-column: span 2; padding: 8px 10px; } .stat.in, .stat.out { grid-column: span 3; }
   .stat.master { grid-column: 1 / -1; } .stat dd { font-size: 18px; } .stat dt { font-size: 11px; }
   .db-head .badge { margin-left: 0; }
-  ol.events li { grid-template-columns: 6em 1fr; } ol.events .what { grid-column: 1 / -1; }
+  ol.events li { grid-template-columns: 7.5em 1fr; column-gap: 6px; } ol.events .what { grid-column: 1 / -1; }
 }
 `;
 
@@ -280,9 +280,9 @@ const SCRIPT = String.raw`
     stats.append(m);
     stats.append(stat("sessions", "Sessions", db.sessions));
     stats.append(stat("parked", "Parked", db.parked, db.waiting > db.parked ? (db.waiting - db.parked) + " resolving" : null));
+    stats.append(stat("pool", "Pool", db.pool + " idle"));
     stats.append(stat("in", "Client → Redis", rate(db.perSecond && db.perSecond.fromClient)));
     stats.append(stat("out", "Redis → client", rate(db.perSecond && db.perSecond.fromUpstream)));
-    stats.append(stat("pool", "Pool", db.pool + " idle"));
     sec.append(stats);
     sec.append(el("h3", null, "Failovers"));
     if (db.failovers.length === 0) sec.append(el("p", "none", "No failover since the tunnel started."));

@@ -40,8 +40,8 @@ export interface Page extends AsyncDisposable {
   evaluate<T = unknown>(expression: string): Promise<T>;
   /** CSS size of the viewport (mobile: a phone's touch and meta-viewport behaviour). */
   viewport(width: number, height: number, opts?: { mobile?: boolean; scale?: number }): Promise<void>;
-  /** PNG of the whole page (not just the viewport), written to `path`. */
-  screenshot(path: string): Promise<void>;
+  /** PNG of the whole page (`viewport`: only what the viewport shows), written to `path`. */
+  screenshot(path: string, opts?: { viewport?: boolean }): Promise<void>;
   /** Console errors, failed loads and CSP violations seen so far. */
   readonly problems: string[];
 }
@@ -99,10 +99,11 @@ export async function openPage(url: string, opts: { width?: number; height?: num
       async viewport(width, height, o = {}) {
         await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: o.scale ?? 1, mobile: !!o.mobile });
       },
-      async screenshot(path) {
-        const { cssContentSize } = await send("Page.getLayoutMetrics");
-        const clip = { x: 0, y: 0, width: Math.ceil(cssContentSize.width), height: Math.ceil(cssContentSize.height), scale: 1 };
-        const { data } = await send("Page.captureScreenshot", { format: "png", clip, captureBeyondViewport: true });
+      async screenshot(path, o = {}) {
+        const { cssContentSize, cssLayoutViewport } = await send("Page.getLayoutMetrics");
+        const size = o.viewport ? { width: cssLayoutViewport.clientWidth, height: cssLayoutViewport.clientHeight } : cssContentSize;
+        const clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.ceil(size.height), scale: 1 };
+        const { data } = await send("Page.captureScreenshot", { format: "png", clip, captureBeyondViewport: !o.viewport });
         writeFileSync(path, Buffer.from(data, "base64"));
       },
       async [Symbol.asyncDispose]() {
