@@ -76,8 +76,7 @@ describe("status command", () => {
     const nobody = `127.0.0.1:${await freePort()}`;
     const none = await status(["--metrics", nobody]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
-    expect(none.stderr).toStartWith(`sentinel-tunnel: no tunnel answers at ${nobody} (`);
-    expect(none.stderr).toContain(`is it running with --metrics ${nobody}?`);
+    expect(none.stderr).toBe(`sentinel-tunnel: no tunnel answers at ${nobody} (connection refused); is it running with --metrics ${nobody}?\n`);
 
     using other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello", { status: 404 }) });
     const wrong = await status(["--metrics", `127.0.0.1:${other.port}`]);

@@ -183,7 +183,8 @@ export async function fetchStatus(where: string, timeoutMs = 3000): Promise<Stat
   try {
     response = await fetch(`http://${where}/status.json`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    const why = (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+    const e = error as Error & { code?: string };
+    const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e.code === "ECONNREFUSED" ? "connection refused" : e.message;
     throw new StatusUnavailableError(`no tunnel answers at ${where} (${why}); is it running with --metrics ${where}?`);
   }
   const body = (await response.json().catch(() => null)) as StatusSnapshot | null;
