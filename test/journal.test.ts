@@ -116,6 +116,26 @@ describe("status feed", () => {
     expect(feed.masterSince.get("mymaster")).toBe(11_000);
   });
 
+  test("a master lost mid-failover (its sessions closed, the tunnel forgets it): the next master is still a switch from it", () => {
+    const { feed, db, clock } = feedAt();
+    feed.onMasterChange("mymaster", null, "a:6379");
+    db.master = "a:6379";
+    clock.now = 100;
+    feed.onFence("mymaster", 1, "sentinel s1:26379 reports a:6379 failover_in_progress");
+    clock.now = 1200;
+    db.master = null; // master-lost: the tunnel forgets a, closes its sessions
+    feed.onStaleClosed("mymaster", 1, "master lost");
+    feed.onMasterChange("mymaster", null, "b:6379");
+    clock.now = 1230;
+    feed.onSessionOpen("mymaster", "b:6379", 10);
+    const entries = feed.journal("mymaster").recent();
+    expect(entries.map((e) => e.kind)).toEqual(["start", "fence", "lost", "switch", "first-client"]);
+    expect(failovers(entries)).toMatchObject([{ from: "a:6379", to: "b:6379", outcome: "switched", pauseMs: 1130 }]);
+    // The same master confirmed again after it was lost is no switch.
+    feed.onMasterChange("mymaster", null, "b:6379");
+    expect(feed.journal("mymaster").recent().at(-1)).toMatchObject({ kind: "lift", master: "b:6379" });
+  });
+
   test("byte rates: per second between the last two samples, none before two", () => {
     const { feed, clock } = feedAt();
     feed.sample("mymaster", { fromClient: 100, fromUpstream: 10 });

@@ -110,15 +110,19 @@ export class StatusFeed implements TunnelEvents {
   };
 
   onMasterChange = (id: string, from: string | null, to: string): void => {
-    const derived = this.#derived(id);
-    if (derived) this.#switched(id, to);
-    else if (!this.masterSince.has(id)) this.masterSince.set(id, this.now());
-    if (!derived) return;
+    if (!this.#derived(id)) {
+      if (!this.masterSince.has(id)) this.masterSince.set(id, this.now());
+      return;
+    }
+    // `from` is null for the first master, and also after a lost one (the tunnel forgets it): the feed does not.
+    const previous = from ?? this.#masters.get(id) ?? null;
+    this.#switched(id, to);
     const epoch = this.#epochOf(id, to);
-    if (from === null) return this.#record(id, { kind: "start", reason: `master ${to} confirmed with ROLE`, master: to, epoch });
+    if (previous === null) return this.#record(id, { kind: "start", reason: `master ${to} confirmed with ROLE`, master: to, epoch });
+    if (previous === to) return this.#record(id, { kind: "lift", reason: `${to} confirmed as master again`, master: to, epoch });
     const released = this.peek(id)?.parked ?? 0;
     this.#awaitingFirst.add(id);
-    this.#record(id, { kind: "switch", reason: `master ${from} → ${to}, confirmed with ROLE`, master: to, from, epoch, released });
+    this.#record(id, { kind: "switch", reason: `master ${previous} → ${to}, confirmed with ROLE`, master: to, from: previous, epoch, released });
   };
 
   onStaleClosed = (id: string, count: number, reason: string): void => {
