@@ -55,6 +55,7 @@ figure.failover { margin: 0 0 12px; padding: 10px 12px; border: 1px solid var(--
 figure.failover figcaption { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: baseline; font-size: 13px; color: var(--muted); }
 figure.failover .pause { font-size: 15px; color: var(--fg); }
 figure.failover .pause strong { font-size: 22px; font-variant-numeric: tabular-nums; }
+figure.failover .nofence { color: var(--bad); }
 figure.failover .route { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 svg.timeline { display: block; width: 100%; margin-top: 8px; overflow: visible; }
 svg.timeline text { font-size: 12px; fill: var(--fg); font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -220,6 +221,7 @@ const SCRIPT = String.raw`
     if (f.to || f.from) cap.append(el("span", "route", (f.from || "?") + " → " + (f.to || "?")));
     if (f.epoch !== undefined && f.epoch !== null) cap.append(el("span", null, "config-epoch " + f.epoch));
     cap.append(el("span", null, clock(f.startedAt) + " · " + f.outcome));
+    if (!f.steps.some(function (s) { return s.kind === "fence"; })) cap.append(el("span", "nofence", "no fence: the failover was not seen in progress"));
     fig.append(cap);
     return fig;
   }

@@ -259,7 +259,8 @@ export function formatStatus(status: StatusSnapshot, where: string): string {
     const last = db.failovers.at(-1);
     if (!last) continue;
     const pause = last.pauseMs === null ? `in progress for ${duration(status.at - last.startedAt)}` : `${last.outcome}, writes paused ${last.pauseMs} ms`;
-    lines.push("", `last failover of ${db.id}: ${new Date(last.startedAt).toISOString()}, ${pause}`);
+    const unfenced = last.steps.some((s) => s.kind === "fence") ? "" : " (no fence: the failover was not seen in progress)";
+    lines.push("", `last failover of ${db.id}: ${new Date(last.startedAt).toISOString()}, ${pause}${unfenced}`);
     const rows = last.steps.map((s) => [`  +${s.offsetMs} ms`, stepName(s.kind), s.reason + (s.sessions !== undefined ? ` [${s.sessions} session(s)]` : "")]);
     lines.push(...table(rows));
   }
