@@ -49,7 +49,7 @@ describe("status page", () => {
   test("in Chromium: fenced during a SENTINEL FAILOVER, then the new master, fence → switch timeline and the pause", async () => {
     await using dep = await startDeployment();
     const metrics = `127.0.0.1:${await freePort()}`;
-    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics });
+    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000 }); // CPU-starved runs: slow, not missed, sentinel answers
     const load = new WriteLoad(t.port, 2);
     load.start();
     try {
