@@ -9,7 +9,14 @@ import { describe, expect, test } from "bun:test";
 import { failovers, Journal, type JournalEntry, type JournalKind } from "../src/ops/journal.ts";
 import { StatusFeed, type DatabasePeek } from "../src/ops/status-feed.ts";
 
-const entry = (at: number, kind: JournalKind, extra: Partial<JournalEntry> = {}): JournalEntry => ({ at, kind, reason: kind, master: "10.0.0.2:6379", source: "derived", ...extra });
+const entry = (at: number, kind: JournalKind, extra: Partial<JournalEntry> = {}): JournalEntry => ({
+  at,
+  kind,
+  reason: kind,
+  master: "10.0.0.2:6379",
+  source: "derived",
+  ...extra,
+});
 
 describe("journal", () => {
   test("stays bounded under 10,000 state changes and keeps the newest, in order", () => {
@@ -165,7 +172,8 @@ describe("status feed", () => {
     clock.now = 5;
     feed.onEngine("mymaster", { at: 1, kind: "fence", reason: "engine: failover flagged", master: "a:6379", sessions: 1 });
     feed.onFence("mymaster", 1, "failover flagged");
-    feed.onEngine("mymaster", { at: 2, kind: "switch", reason: "engine: b confirmed", master: "b:6379", from: "a:6379", epoch: 3, sessions: 1, released: 0 });
+    const change = { master: "b:6379", from: "a:6379", epoch: 3, sessions: 1, released: 0 };
+    feed.onEngine("mymaster", { at: 2, kind: "switch", reason: "engine: b confirmed", ...change });
     feed.onMasterChange("mymaster", "a:6379", "b:6379");
     feed.onStaleClosed("mymaster", 1, "master changed");
     feed.onSessionOpen("mymaster", "b:6379", 3);

@@ -24,7 +24,11 @@ const READ_DB = (id: string) => `(() => {
     outcome: f.dataset.outcome,
     pauseAttr: f.dataset.pauseMs ?? null,
     pauseText: f.querySelector(".pause-ms")?.textContent ?? null,
-    steps: [...f.querySelectorAll("svg.timeline g.step")].map((g) => ({ kind: g.dataset.kind, name: g.querySelector("text.name").textContent, offset: g.querySelector("text.offset").textContent })),
+    steps: [...f.querySelectorAll("svg.timeline g.step")].map((g) => ({
+      kind: g.dataset.kind,
+      name: g.querySelector("text.name").textContent,
+      offset: g.querySelector("text.offset").textContent,
+    })),
   }));
   return {
     master: db.querySelector(".master-announced")?.textContent,
@@ -49,7 +53,8 @@ describe("status page", () => {
   test("in Chromium: fenced during a SENTINEL FAILOVER, then the new master, fence → switch timeline and the pause", async () => {
     await using dep = await startDeployment();
     const metrics = `127.0.0.1:${await freePort()}`;
-    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000 }); // CPU-starved runs: slow, not missed, sentinel answers
+    // sentinelTimeoutMs: on a CPU-starved machine a sentinel's answer comes late rather than not at all.
+    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000 });
     const load = new WriteLoad(t.port, 2);
     load.start();
     try {
@@ -65,7 +70,8 @@ describe("status page", () => {
 
       await using page = await openPage(`http://${metrics}/?refresh=100`);
       const view = () => page.evaluate<DbView | null>(READ_DB("mymaster"));
-      const before = await waitFor(async () => ((await view())?.master === fromAddr ? view() : null), { timeoutMs: 10_000, message: "the page shows the master" });
+      const shown = async () => ((await view())?.master === fromAddr ? view() : null);
+      const before = await waitFor(shown, { timeoutMs: 10_000, message: "the page shows the master" });
       expect(before.state).toContain("ready");
       expect(before.sentinels).toEqual([fromAddr, fromAddr, fromAddr]);
       expect(Number(before.sessions)).toBe(2);
@@ -83,13 +89,17 @@ describe("status page", () => {
 
       const { to } = await failover;
       const toAddr = `127.0.0.1:${to.port}`;
+      let seen: DbView | null = null;
       const after = await waitFor(
         async () => {
-          const v = await view();
-          return v?.master === toAddr && v.figures[0]?.outcome === "switched" ? v : null;
+          seen = await view();
+          return seen?.master === toAddr && seen.figures[0]?.outcome === "switched" ? seen : null;
         },
         { timeoutMs: 15_000, message: "the page shows the new master and the failover through to the first client" },
-      );
+      ).catch(async (error: Error) => {
+        const journal = (await statusOf(metrics)).databases[0]!.journal.map((e) => `${e.at} ${e.kind}: ${e.reason}`);
+        throw new Error(`${error.message}; the page showed ${JSON.stringify(seen)}; the journal: ${journal.join(" | ")}`);
+      });
       expect(after.state).toContain("ready");
       const [drawn] = after.figures;
       const kinds = drawn!.steps.map((s) => s.kind);
@@ -122,7 +132,8 @@ describe("status page", () => {
       // A phone: everything fits its width (the sentinel table scrolls inside its own box).
       await page.viewport(390, 844, { mobile: true, scale: 2 });
       const renders = await page.evaluate<number>("Number(document.body.dataset.renders)");
-      await waitFor(async () => (await page.evaluate<number>("Number(document.body.dataset.renders)")) > renders + 1, { timeoutMs: 5000, message: "redrawn at phone width" });
+      const redrawn = async () => (await page.evaluate<number>("Number(document.body.dataset.renders)")) > renders + 1;
+      await waitFor(redrawn, { timeoutMs: 5000, message: "redrawn at phone width" });
       expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
       expect(await page.evaluate("document.querySelector('svg.timeline').getBoundingClientRect().right")).toBeLessThanOrEqual(390);
     } finally {

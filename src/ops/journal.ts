@@ -50,7 +50,8 @@ export class Journal {
 
   record(entry: JournalEntry): void {
     const last = this.#last();
-    if (last && COUNTED.has(entry.kind) && last.kind === entry.kind && (entry.kind === "refused" || last.reason === entry.reason)) {
+    const repeat = last?.kind === entry.kind && (entry.kind === "refused" || last.reason === entry.reason);
+    if (last && repeat && COUNTED.has(entry.kind)) {
       last.count = (last.count ?? 1) + 1;
       last.lastAt = entry.at;
       last.reason = entry.reason;
@@ -64,7 +65,8 @@ export class Journal {
 
   /** The newest `n` entries (all kept by default), oldest first. */
   recent(n = this.limit): JournalEntry[] {
-    const ordered = this.#ring.length < this.limit ? this.#ring : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    const full = this.#ring.length === this.limit;
+    const ordered = full ? [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)] : this.#ring;
     return ordered.slice(Math.max(0, ordered.length - n)).map((e) => ({ ...e }));
   }
 
@@ -100,7 +102,10 @@ export interface Failover {
 
 /** What opens a failover, what belongs to one, and what ends one. */
 const OPENS: ReadonlySet<JournalKind> = new Set(["fence", "lost", "switch"]);
-const BELONGS: ReadonlySet<JournalKind> = new Set(["fence", "promotion", "switch", "closed", "first-client", "lift", "lost", "fence-timeout", "busy", "answering"]);
+const BELONGS: ReadonlySet<JournalKind> = new Set([
+  ...OPENS,
+  ...(["promotion", "closed", "first-client", "lift", "fence-timeout", "busy", "answering"] as const),
+]);
 
 /** The newest `limit` failovers in `entries` (oldest first), each as its timeline. */
 export function failovers(entries: readonly JournalEntry[], limit = 3): Failover[] {
@@ -117,7 +122,8 @@ export function failovers(entries: readonly JournalEntry[], limit = 3): Failover
     if (restart) open = null;
     if (!open) {
       if (!OPENS.has(e.kind)) continue;
-      open = { startedAt: e.at, from: e.kind === "switch" ? (e.from ?? null) : e.master, to: null, outcome: "in progress", pauseMs: null, steps: [] };
+      const from = e.kind === "switch" ? (e.from ?? null) : e.master;
+      open = { startedAt: e.at, from, to: null, outcome: "in progress", pauseMs: null, steps: [] };
       found.push(open);
     } else if (e.kind === "fence" && open.steps.some((s) => s.kind === "fence")) continue; // still the same fence
     step(open, e);

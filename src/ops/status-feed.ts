@@ -65,10 +65,12 @@ export class StatusFeed implements TunnelEvents {
     const at = this.now();
     const previous = this.#samples.get(id);
     const seconds = previous ? (at - previous.at) / 1000 : 0;
-    const perSec =
-      previous && seconds > 0
-        ? { fromClient: (bytes.fromClient - previous.bytes.fromClient) / seconds, fromUpstream: (bytes.fromUpstream - previous.bytes.fromUpstream) / seconds }
-        : null;
+    const per = (now: number, then: number) => (now - then) / seconds;
+    let perSec: Bytes | null = null;
+    if (previous && seconds > 0) {
+      const then = previous.bytes;
+      perSec = { fromClient: per(bytes.fromClient, then.fromClient), fromUpstream: per(bytes.fromUpstream, then.fromUpstream) };
+    }
     this.#samples.set(id, { at, bytes, perSec });
   }
 
@@ -118,11 +120,16 @@ export class StatusFeed implements TunnelEvents {
     const previous = from ?? this.#masters.get(id) ?? null;
     this.#switched(id, to);
     const epoch = this.#epochOf(id, to);
-    if (previous === null) return this.#record(id, { kind: "start", reason: `master ${to} confirmed with ROLE`, master: to, epoch });
-    if (previous === to) return this.#record(id, { kind: "lift", reason: `${to} confirmed as master again`, master: to, epoch });
+    if (previous === null) {
+      return this.#record(id, { kind: "start", reason: `master ${to} confirmed with ROLE`, master: to, epoch });
+    }
+    if (previous === to) {
+      return this.#record(id, { kind: "lift", reason: `${to} confirmed as master again`, master: to, epoch });
+    }
     const released = this.peek(id)?.parked ?? 0;
     this.#awaitingFirst.add(id);
-    this.#record(id, { kind: "switch", reason: `master ${previous} → ${to}, confirmed with ROLE`, master: to, from: previous, epoch, released });
+    const reason = `master ${previous} → ${to}, confirmed with ROLE`;
+    this.#record(id, { kind: "switch", reason, master: to, from: previous, epoch, released });
   };
 
   onStaleClosed = (id: string, count: number, reason: string): void => {
@@ -133,7 +140,8 @@ export class StatusFeed implements TunnelEvents {
 
   onSessionOpen = (id: string, master: string, waitedMs: number): void => {
     if (!this.#awaitingFirst.delete(id)) return;
-    this.#record(id, { kind: "first-client", reason: `a client reached ${master} (it waited ${Math.round(waitedMs)} ms)`, master });
+    const reason = `a client reached ${master} (it waited ${Math.round(waitedMs)} ms)`;
+    this.#record(id, { kind: "first-client", reason, master });
   };
 
   onClientRefused = (id: string, reason: string): void => {
@@ -161,7 +169,8 @@ export class StatusFeed implements TunnelEvents {
     const now = this.peek(name);
     if (now?.state === "healthy" && now.master !== null && now.master === fence.master) {
       this.#fences.delete(name);
-      return this.#record(name, { kind: "lift", reason: `${now.master} answers as master again: fenced sessions resume`, master: now.master });
+      const reason = `${now.master} answers as master again: fenced sessions resume`;
+      return this.#record(name, { kind: "lift", reason, master: now.master });
     }
     if (fence.promotionSeen || fence.master === null || !answer.address || answer.address === fence.master) return;
     fence.promotionSeen = true;

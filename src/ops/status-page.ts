@@ -52,7 +52,8 @@ dl.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(136px,
 .stat.master dd.addr { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 17px; }
 h3 { font-size: 13px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 18px 0 8px; }
 figure.failover { margin: 0 0 12px; padding: 10px 12px; border: 1px solid var(--line); border-radius: 10px; }
-figure.failover figcaption { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: baseline; font-size: 13px; color: var(--muted); }
+figure.failover figcaption { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: baseline;
+  font-size: 13px; color: var(--muted); }
 figure.failover .pause { font-size: 15px; color: var(--fg); }
 figure.failover .pause strong { font-size: 22px; font-variant-numeric: tabular-nums; }
 figure.failover .nofence { color: var(--bad); }
@@ -158,10 +159,11 @@ const SCRIPT = String.raw`
   function marker(kind, x, y) {
     var shape = SHAPE[kind] || "circle", cls = "marker " + shape + " k-" + (KNOWN[kind] ? kind : "other"), r = 6;
     if (shape === "square") return svg("rect", { "class": cls, x: x - r, y: y - r, width: 2 * r, height: 2 * r });
-    if (shape === "diamond") return svg("polygon", { "class": cls, points: [x, y - r - 1, x + r + 1, y, x, y + r + 1, x - r - 1, y].join(" ") });
-    if (shape === "triangle") return svg("polygon", { "class": cls, points: [x, y - r - 1, x + r + 1, y + r, x - r - 1, y + r].join(" ") });
-    if (shape === "cross") return svg("polygon", { "class": cls, points: [x - r, y - r + 2, x - r + 2, y - r, x, y - 2, x + r - 2, y - r, x + r, y - r + 2,
-      x + 2, y, x + r, y + r - 2, x + r - 2, y + r, x, y + 2, x - r + 2, y + r, x - r, y + r - 2, x - 2, y].join(" ") });
+    var polygon = function (points) { return svg("polygon", { "class": cls, points: points.join(" ") }); };
+    if (shape === "diamond") return polygon([x, y - r - 1, x + r + 1, y, x, y + r + 1, x - r - 1, y]);
+    if (shape === "triangle") return polygon([x, y - r - 1, x + r + 1, y + r, x - r - 1, y + r]);
+    if (shape === "cross") return polygon([x - r, y - r + 2, x - r + 2, y - r, x, y - 2, x + r - 2, y - r, x + r, y - r + 2,
+      x + 2, y, x + r, y + r - 2, x + r - 2, y + r, x, y + 2, x - r + 2, y + r, x - r, y + r - 2, x - 2, y]);
     return svg("circle", { "class": cls, cx: x, cy: y, r: r });
   }
 
@@ -180,7 +182,8 @@ const SCRIPT = String.raw`
     var s = svg("svg", { "class": "timeline", viewBox: "0 0 " + width + " " + height, width: width, height: height,
       role: "img", "aria-label": "failover timeline" });
     var bandEnd = f.pauseMs !== null ? f.pauseMs : end;
-    s.append(svg("rect", { "class": "band", x: x(0), y: top - 4, width: Math.max(2, x(bandEnd) - x(0)), height: steps.length * rowH + 4 }));
+    var bandW = Math.max(2, x(bandEnd) - x(0));
+    s.append(svg("rect", { "class": "band", x: x(0), y: top - 4, width: bandW, height: steps.length * rowH + 4 }));
     var tick = niceStep(span, narrow ? 3 : 6), axisY = top + steps.length * rowH + 6;
     for (var t = 0; t <= span; t += tick) {
       s.append(svg("line", { "class": "grid", x1: x(t), x2: x(t), y1: top - 4, y2: axisY }));
@@ -188,8 +191,8 @@ const SCRIPT = String.raw`
       s.append(svg("text", { x: x(t), y: axisY + 16, "text-anchor": "middle", "class": "label" }, lab));
     }
     s.append(svg("line", { "class": "band-edge", x1: x(0), x2: x(0), y1: top - 4, y2: axisY }));
-    if (f.pauseMs !== null) s.append(svg("line", { "class": "band-edge", x1: x(f.pauseMs), x2: x(f.pauseMs), y1: top - 4, y2: axisY }));
-    else s.append(svg("line", { "class": "now", x1: x(end), x2: x(end), y1: top - 4, y2: axisY }));
+    var edgeX = x(f.pauseMs !== null ? f.pauseMs : end);
+    s.append(svg("line", { "class": f.pauseMs !== null ? "band-edge" : "now", x1: edgeX, x2: edgeX, y1: top - 4, y2: axisY }));
     steps.forEach(function (st, i) {
       var y = top + i * rowH + rowH / 2, cx = x(st.offsetMs);
       var g = svg("g", { "class": "step", "data-kind": st.kind, "data-offset-ms": st.offsetMs });
@@ -221,7 +224,8 @@ const SCRIPT = String.raw`
     if (f.to || f.from) cap.append(el("span", "route", (f.from || "?") + " → " + (f.to || "?")));
     if (f.epoch !== undefined && f.epoch !== null) cap.append(el("span", null, "config-epoch " + f.epoch));
     cap.append(el("span", null, clock(f.startedAt) + " · " + f.outcome));
-    if (!f.steps.some(function (s) { return s.kind === "fence"; })) cap.append(el("span", "nofence", "no fence: the failover was not seen in progress"));
+    var fenced = f.steps.some(function (s) { return s.kind === "fence"; });
+    if (!fenced) cap.append(el("span", "nofence", "no fence: the failover was not seen in progress"));
     fig.append(cap);
     return fig;
   }
@@ -257,7 +261,8 @@ const SCRIPT = String.raw`
     db.journal.slice().reverse().slice(0, 40).forEach(function (e) {
       var li = el("li");
       li.dataset.kind = e.kind;
-      li.append(el("time", null, clock(e.at, true)), el("span", "kind", (STEP[e.kind] || e.kind) + (e.count > 1 ? " ×" + e.count : "")));
+      var kind = (STEP[e.kind] || e.kind) + (e.count > 1 ? " ×" + e.count : "");
+      li.append(el("time", null, clock(e.at, true)), el("span", "kind", kind));
       li.append(el("span", "what", e.reason + (e.sessions !== undefined ? " [" + e.sessions + " session(s)]" : "")));
       ol.append(li);
     });
@@ -270,9 +275,11 @@ const SCRIPT = String.raw`
     sec.dataset.db = db.id;
     sec.dataset.ready = String(db.ready);
     var head = el("div", "db-head");
-    head.append(el("h2", null, db.id), el("span", "listen", (db.role === "replica" ? "replica port " : "listens on ") + db.listen), stateBadge(db));
+    var listen = (db.role === "replica" ? "replica port " : "listens on ") + db.listen;
+    head.append(el("h2", null, db.id), el("span", "listen", listen), stateBadge(db));
     sec.append(head);
-    if (db.reason) sec.append(el("p", "reason" + (db.fenced ? "" : " bad"), (db.fenced ? "Fenced for " + dur(db.fencedForMs) + ": " : "") + db.reason));
+    var fencedFor = db.fenced ? "Fenced for " + dur(db.fencedForMs) + ": " : "";
+    if (db.reason) sec.append(el("p", "reason" + (db.fenced ? "" : " bad"), fencedFor + db.reason));
     var stats = el("dl", "stats");
     var m = el("div", "stat master");
     m.append(el("dt", null, db.role === "replica" ? "Master (replica port)" : "Master"));
@@ -322,12 +329,16 @@ const SCRIPT = String.raw`
       .catch(function (e) {
         var b = document.getElementById("banner");
         b.hidden = false;
-        b.textContent = "The tunnel does not answer (" + e.message + ")" + (lastOk ? "; last status from " + clock(lastOk) : "") + ". Retrying…";
+        var last = lastOk ? "; last status from " + clock(lastOk) : "";
+        b.textContent = "The tunnel does not answer (" + e.message + ")" + last + ". Retrying…";
       })
       .finally(function () { setTimeout(tick, every); });
   }
   var resizeTimer = 0;
-  window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(function () { if (lastStatus) render(lastStatus); }, 150); });
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { if (lastStatus) render(lastStatus); }, 150);
+  });
   tick();
 })();
 `;

@@ -9,7 +9,7 @@ import { formatAddress, parseAddress } from "../net/address.ts";
 import { listenerPort, listenWhere } from "../tunnel/listeners.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import type { SentinelAnswer } from "../events.ts";
-import { failovers, type Failover, type JournalEntry } from "./journal.ts";
+import { failovers, type Failover, type FailoverStep, type JournalEntry } from "./journal.ts";
 import type { Bytes, DatabasePeek, StatusFeed } from "./status-feed.ts";
 
 /** One database as the registry has it now. */
@@ -31,7 +31,11 @@ export interface DatabaseReading extends DatabasePeek {
 }
 
 /** The adapter: everything the status reads of one database, by id. */
-export function readDatabase(registry: SessionRegistry, id: string, opts: { bytes: boolean } = { bytes: true }): DatabaseReading | undefined {
+export function readDatabase(
+  registry: SessionRegistry,
+  id: string,
+  opts: { bytes: boolean } = { bytes: true },
+): DatabaseReading | undefined {
   const db = registry.databases.get(id);
   if (!db) return undefined;
   const bytes = { fromClient: 0, fromUpstream: 0 };
@@ -42,7 +46,9 @@ export function readDatabase(registry: SessionRegistry, id: string, opts: { byte
     }
   }
   let pool = 0;
-  for (const [name, idle] of registry.resolver.pool.idleByName()) if (name === db.name && db.config.role === "master") pool = idle;
+  for (const [name, idle] of registry.resolver.pool.idleByName()) {
+    if (name === db.name && db.config.role === "master") pool = idle;
+  }
   return {
     id: db.id,
     name: db.name,
@@ -110,7 +116,10 @@ export interface StatusSnapshot {
 /** Bytes forwarded by a database's closed and open sessions. */
 function totalBytes(feed: StatusFeed, db: DatabaseReading): Bytes {
   const closed = feed.closedBytes.get(db.id) ?? { fromClient: 0, fromUpstream: 0 };
-  return { fromClient: closed.fromClient + db.bytes.fromClient, fromUpstream: closed.fromUpstream + db.bytes.fromUpstream };
+  return {
+    fromClient: closed.fromClient + db.bytes.fromClient,
+    fromUpstream: closed.fromUpstream + db.bytes.fromUpstream,
+  };
 }
 
 /** Take a byte-total sample of every database (metrics.ts: every second), for the rates. */
@@ -122,7 +131,12 @@ export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
 export type ReadinessOf = (id: string) => { ready: boolean; problem?: string } | undefined;
 
 /** Everything the page draws; `journal`: how many journal entries per database (newest). */
-export function snapshot(registry: SessionRegistry, feed: StatusFeed, readinessOf: ReadinessOf, journal = 200): StatusSnapshot {
+export function snapshot(
+  registry: SessionRegistry,
+  feed: StatusFeed,
+  readinessOf: ReadinessOf,
+  journal = 200,
+): StatusSnapshot {
   const at = Date.now();
   const databases: DatabaseStatus[] = [];
   for (const id of registry.databases.keys()) {
@@ -184,12 +198,16 @@ export async function fetchStatus(where: string, timeoutMs = 3000): Promise<Stat
     response = await fetch(`http://${where}/status.json`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const e = error as Error & { code?: string };
-    const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e.code === "ECONNREFUSED" ? "connection refused" : e.message;
+    const refused = e.code === "ECONNREFUSED" ? "connection refused" : e.message;
+    const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : refused;
     throw new StatusUnavailableError(`no tunnel answers at ${where} (${why}); is it running with --metrics ${where}?`);
   }
   const body = (await response.json().catch(() => null)) as StatusSnapshot | null;
   if (!response.ok || body?.tunnel !== "sentinel-tunnel" || !Array.isArray(body.databases))
-    throw new StatusUnavailableError(`${where} answered /status.json with HTTP ${response.status}, not a sentinel-tunnel status (an older version, or another service?)`);
+    throw new StatusUnavailableError(
+      `${where} answered /status.json with HTTP ${response.status}, not a sentinel-tunnel status ` +
+        "(an older version, or another service?)",
+    );
   return body;
 }
 
@@ -226,31 +244,41 @@ export function rate(perSecond: number | undefined): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+  const line = (r: string[]) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)));
+  return rows.map((r) => line(r).join("  ").trimEnd());
 }
 
-const STATE_LABEL = (db: DatabaseStatus) => (db.ready ? "ready" : db.fenced ? "fenced" : db.state === "starting" ? "starting" : "not ready");
+function stateLabel(db: DatabaseStatus): string {
+  if (db.fenced) return `fenced ${duration(db.fencedForMs ?? 0)}`;
+  if (db.ready) return "ready";
+  return db.state === "starting" ? "starting" : "not ready";
+}
 
 /** The snapshot as text: databases, sentinels, the last failover of each database, a verdict. */
 export function formatStatus(status: StatusSnapshot, where: string): string {
   const lines = [`sentinel-tunnel ${status.version} at ${where}, ${new Date(status.at).toISOString()}`, ""];
   const dbRows = [["DATABASE", "STATE", "MASTER", "SINCE", "SESSIONS", "PARKED", "IN", "OUT", "POOL", "LISTEN"]];
   for (const db of status.databases) {
-    const master = db.master.announced ? `${db.master.announced}${db.master.mapped ? ` (→ ${db.master.mapped})` : ""}` : "-";
+    const mapped = db.master.mapped ? ` (→ ${db.master.mapped})` : "";
+    const master = db.master.announced ? `${db.master.announced}${mapped}` : "-";
     const since = db.master.since ? duration(status.at - db.master.since) : "-";
-    const state = db.fenced ? `fenced ${duration(db.fencedForMs ?? 0)}` : STATE_LABEL(db);
-    dbRows.push([db.id, state, master, since, String(db.sessions), String(db.parked), rate(db.perSecond?.fromClient), rate(db.perSecond?.fromUpstream), String(db.pool), db.listen]);
+    const rates = [rate(db.perSecond?.fromClient), rate(db.perSecond?.fromUpstream)];
+    const counts = [String(db.sessions), String(db.parked)];
+    dbRows.push([db.id, stateLabel(db), master, since, ...counts, ...rates, String(db.pool), db.listen]);
   }
   lines.push(...table(dbRows));
   for (const db of status.databases) if (db.reason) lines.push(`  ${db.id}: ${db.reason}`);
 
   const sentinelRows = [["SENTINEL", "DATABASE", "ANSWER", "FLAGS", "EPOCH", "LATENCY", "AGE", "ERRORS"]];
   for (const db of status.databases) {
-    if (db.role === "replica" && status.databases.some((d) => d.id === db.name)) continue; // the master port's rows say it
+    // A replica port's sentinels are its master port's: said once.
+    if (db.role === "replica" && status.databases.some((d) => d.id === db.name)) continue;
     for (const s of db.sentinels) {
       const answer = s.error ? `error: ${s.error}` : (s.address ?? "-");
       const latency = s.latencyMs === undefined ? "-" : `${s.latencyMs.toFixed(1)} ms`;
-      sentinelRows.push([s.sentinel, db.name, answer, s.flags?.join(",") ?? "-", String(s.epoch ?? "-"), latency, s.ageMs === null ? "-" : duration(s.ageMs), String(s.errors)]);
+      const age = s.ageMs === null ? "-" : duration(s.ageMs);
+      const flags = s.flags?.join(",") ?? "-";
+      sentinelRows.push([s.sentinel, db.name, answer, flags, String(s.epoch ?? "-"), latency, age, String(s.errors)]);
     }
   }
   lines.push("", ...table(sentinelRows));
@@ -258,13 +286,19 @@ export function formatStatus(status: StatusSnapshot, where: string): string {
   for (const db of status.databases) {
     const last = db.failovers.at(-1);
     if (!last) continue;
-    const pause = last.pauseMs === null ? `in progress for ${duration(status.at - last.startedAt)}` : `${last.outcome}, writes paused ${last.pauseMs} ms`;
-    const unfenced = last.steps.some((s) => s.kind === "fence") ? "" : " (no fence: the failover was not seen in progress)";
+    const open = `in progress for ${duration(status.at - last.startedAt)}`;
+    const pause = last.pauseMs === null ? open : `${last.outcome}, writes paused ${last.pauseMs} ms`;
+    const fenced = last.steps.some((s) => s.kind === "fence");
+    const unfenced = fenced ? "" : " (no fence: the failover was not seen in progress)";
     lines.push("", `last failover of ${db.id}: ${new Date(last.startedAt).toISOString()}, ${pause}${unfenced}`);
-    const rows = last.steps.map((s) => [`  +${s.offsetMs} ms`, stepName(s.kind), s.reason + (s.sessions !== undefined ? ` [${s.sessions} session(s)]` : "")]);
+    const sessions = (s: FailoverStep) => (s.sessions !== undefined ? ` [${s.sessions} session(s)]` : "");
+    const rows = last.steps.map((s) => [`  +${s.offsetMs} ms`, stepName(s.kind), s.reason + sessions(s)]);
     lines.push(...table(rows));
   }
   const notReady = status.databases.filter((d) => !d.ready).map((d) => d.id);
-  lines.push("", notReady.length === 0 ? `all ${status.databases.length} database(s) ready` : `${notReady.length} of ${status.databases.length} database(s) not ready: ${notReady.join(", ")}`);
+  const total = status.databases.length;
+  const notReadyLine = `${notReady.length} of ${total} database(s) not ready: ${notReady.join(", ")}`;
+  const verdict = notReady.length === 0 ? `all ${total} database(s) ready` : notReadyLine;
+  lines.push("", verdict);
   return lines.join("\n") + "\n";
 }

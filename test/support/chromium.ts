@@ -93,7 +93,8 @@ export async function openPage(url: string, opts: { width?: number; height?: num
       problems,
       async evaluate<T>(expression: string): Promise<T> {
         const r = await send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
-        if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+        const thrown = r.exceptionDetails;
+        if (thrown) throw new Error(`in the page: ${thrown.exception?.description ?? thrown.text}`);
         return r.result.value as T;
       },
       async viewport(width, height, o = {}) {

@@ -15,8 +15,13 @@ export async function statusOf(metrics: string): Promise<StatusSnapshot> {
   return (await response.json()) as StatusSnapshot;
 }
 
-export async function afterFailover(dep: Deployment, metrics: string, name: string): Promise<{ result: FailoverResult; failover: Failover }> {
-  await waitFor(async () => (await statusOf(metrics)).databases.every((d) => d.ready), { timeoutMs: 10_000, message: "every database ready" });
+export async function afterFailover(
+  dep: Deployment,
+  metrics: string,
+  name: string,
+): Promise<{ result: FailoverResult; failover: Failover }> {
+  const ready = async () => (await statusOf(metrics)).databases.every((d) => d.ready);
+  await waitFor(ready, { timeoutMs: 10_000, message: "every database ready" });
   const result = await dep.failover(name);
   const failover = await waitFor(
     async () => (await statusOf(metrics)).databases.find((d) => d.id === name)?.failovers.find((f) => f.outcome === "switched"),
