@@ -1,8 +1,8 @@
 /**
  * The status page in a real browser (headless Chromium over the DevTools protocol) in front of a
- * real deployment: during a SENTINEL FAILOVER the rendered DOM shows the database fenced and the
- * failover in progress; after it, the new master, the timeline's fence and switch steps and the
- * pause in ms. The page runs under its own Content-Security-Policy without a violation, lays out
+ * real deployment (its servers reached through an addressMap): during a SENTINEL FAILOVER the
+ * rendered DOM shows the database fenced and the failover in progress; after it, the new master
+ * (announced and mapped), the timeline's fence and switch steps and the pause in ms. The page runs under its own Content-Security-Policy without a violation, lays out
  * on a 390 px phone without sideways scrolling, and a screenshot is saved. /status.json carries
  * the same failover and no secret.
  */
@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Secret } from "../src/config/secrets.ts";
 import { freePort, startDeployment, waitFor } from "./harness/index.ts";
+import { parseAddressMap } from "../src/net/address-map.ts";
 import { openPage } from "./support/chromium.ts";
+import { startForwarder } from "./support/forwarder.ts";
 import { statusOf } from "./support/status-drill.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 import { WriteLoad } from "./support/write-load.ts";
@@ -32,6 +34,7 @@ const READ_DB = (id: string) => `(() => {
   }));
   return {
     master: db.querySelector(".master-announced")?.textContent,
+    mapped: db.querySelector(".master-mapped")?.textContent ?? null,
     state: db.querySelector(".badge.state")?.textContent,
     reason: db.querySelector(".reason")?.textContent ?? null,
     sessions: db.querySelector(".stat.sessions .value")?.textContent,
@@ -42,6 +45,7 @@ const READ_DB = (id: string) => `(() => {
 
 interface DbView {
   master: string;
+  mapped: string | null;
   state: string;
   reason: string | null;
   sessions: string;
@@ -53,8 +57,14 @@ describe("status page", () => {
   test("in Chromium: fenced during a SENTINEL FAILOVER, then the new master, fence → switch timeline and the pause", async () => {
     await using dep = await startDeployment();
     const metrics = `127.0.0.1:${await freePort()}`;
+    // Both servers reached through forwarders (addressMap): the page shows the announced and the mapped address.
+    const [first, second] = dep.servers.mymaster!;
+    await using toFirst = startForwarder(await freePort(), first!.port, { raw: true });
+    await using toSecond = startForwarder(await freePort(), second!.port, { raw: true });
+    const via = (port: number) => `127.0.0.1:${port === first!.port ? toFirst.port : toSecond.port}`;
+    const { map: addressMap } = parseAddressMap({ [`127.0.0.1:${first!.port}`]: via(first!.port), [`127.0.0.1:${second!.port}`]: via(second!.port) });
     // sentinelTimeoutMs: on a CPU-starved machine a sentinel's answer comes late rather than not at all.
-    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000 });
+    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000, addressMap });
     const load = new WriteLoad(t.port, 2);
     load.start();
     try {
@@ -73,6 +83,7 @@ describe("status page", () => {
       const shown = async () => ((await view())?.master === fromAddr ? view() : null);
       const before = await waitFor(shown, { timeoutMs: 10_000, message: "the page shows the master" });
       expect(before.state).toContain("ready");
+      expect(before.mapped).toBe(`connects to ${via(from.port)} (address map)`);
       expect(before.sentinels).toEqual([fromAddr, fromAddr, fromAddr]);
       expect(Number(before.sessions)).toBe(2);
 
@@ -101,6 +112,7 @@ describe("status page", () => {
         throw new Error(`${error.message}; the page showed ${JSON.stringify(seen)}; the journal: ${journal.join(" | ")}`);
       });
       expect(after.state).toContain("ready");
+      expect(after.mapped).toBe(`connects to ${via(to.port)} (address map)`);
       const [drawn] = after.figures;
       const kinds = drawn!.steps.map((s) => s.kind);
       expect(kinds[0]).toBe("fence");
@@ -117,7 +129,7 @@ describe("status page", () => {
       // The JSON is what the page drew.
       const json = await statusOf(metrics);
       const db = json.databases[0]!;
-      expect(db.master.announced).toBe(toAddr);
+      expect(db.master).toMatchObject({ announced: toAddr, mapped: via(to.port) });
       expect(db.failovers.at(-1)).toMatchObject({ from: fromAddr, to: toAddr, outcome: "switched", pauseMs: pause });
 
       // Styled and scripted under the CSP, without a violation or an error.

@@ -60,6 +60,12 @@ export class StatusFeed implements TunnelEvents {
     return journal;
   }
 
+  /** Forget the answers and error counts of sentinels not in `inUse` (sentinels are learned and forgotten). */
+  keepSentinels(inUse: ReadonlySet<string>): void {
+    for (const sentinel of this.sentinelErrors.keys()) if (!inUse.has(sentinel)) this.sentinelErrors.delete(sentinel);
+    for (const byName of this.answers.values()) for (const sentinel of byName.keys()) if (!inUse.has(sentinel)) byName.delete(sentinel);
+  }
+
   /** A sample of a database's byte totals (status.ts takes one a second): rates are per second between samples. */
   sample(id: string, bytes: Bytes): void {
     const at = this.now();

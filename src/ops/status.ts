@@ -6,6 +6,7 @@
  */
 import pkg from "../../package.json" with { type: "json" };
 import { formatAddress, parseAddress } from "../net/address.ts";
+import { reach } from "../net/address-map.ts";
 import { listenerPort, listenWhere } from "../tunnel/listeners.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import type { SentinelAnswer } from "../events.ts";
@@ -15,6 +16,8 @@ import type { Bytes, DatabasePeek, StatusFeed } from "./status-feed.ts";
 /** One database as the registry has it now. */
 export interface DatabaseReading extends DatabasePeek {
   id: string;
+  /** Where the address map sends the master (`host:port`); null: connected to as announced. */
+  mapped: string | null;
   name: string;
   role: "master" | "replica";
   listen: string;
@@ -49,8 +52,10 @@ export function readDatabase(
   for (const [name, idle] of registry.resolver.pool.idleByName()) {
     if (name === db.name && db.config.role === "master") pool = idle;
   }
+  const reached = db.master ? reach(registry.config.addressMap, parseAddress(db.master)!) : null;
   return {
     id: db.id,
+    mapped: reached?.mapped ? formatAddress(reached.address) : null,
     name: db.name,
     role: db.config.role,
     listen: listenWhere(registry.config, db.config, listenerPort(db.listener) ?? db.config.port),
@@ -122,9 +127,13 @@ function totalBytes(feed: StatusFeed, db: DatabaseReading): Bytes {
   };
 }
 
-/** Take a byte-total sample of every database (metrics.ts: every second), for the rates. */
+/**
+ * Every second (metrics.ts): a byte-total sample of every database, for the rates; and the feed
+ * forgets sentinels no longer in use, so no peer can grow its memory.
+ */
 export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
   for (const id of registry.databases.keys()) feed.sample(id, totalBytes(feed, readDatabase(registry, id)!));
+  feed.keepSentinels(new Set(registry.resolver.sentinels.addresses));
 }
 
 /** Readiness as /readyz has it (metrics.ts `readiness`), passed in. */
@@ -145,9 +154,8 @@ export function snapshot(
     const bytes = totalBytes(feed, db);
     const entries = feed.journal(id).recent();
     const errors = (sentinel: string) => feed.sentinelErrors.get(sentinel)?.count ?? 0;
-    const answers = [...(feed.answers.get(db.name) ?? new Map<string, SentinelAnswer>())];
-    const known = new Set([...registry.resolver.sentinels.addresses, ...answers.map(([s]) => s)]);
-    const sentinels = [...known].map((sentinel): SentinelRow => {
+    // The sentinels in use now (configured and learned); answers of forgotten ones are not shown.
+    const sentinels = registry.resolver.sentinels.addresses.map((sentinel): SentinelRow => {
       const answer = feed.answers.get(db.name)?.get(sentinel);
       return { sentinel, ...answer, ageMs: answer ? at - answer.at : null, errors: errors(sentinel) };
     });
@@ -162,7 +170,7 @@ export function snapshot(
       fenced,
       fencedForMs: fenced ? at - db.fencedSince! : null,
       reason: readiness.ready && !fenced && db.parked === 0 ? null : (readiness.problem ?? db.problem),
-      master: { announced: db.master, mapped: null, since: db.master ? (feed.masterSince.get(id) ?? null) : null },
+      master: { announced: db.master, mapped: db.mapped, since: db.master ? (feed.masterSince.get(id) ?? null) : null },
       sessions: db.sessions,
       parked: db.parked,
       waiting: db.waiting,
