@@ -180,7 +180,10 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
           const state = readiness(sessions);
           return json(state.ready ? state : { ...state, notReady: Object.keys(state.databases).filter((n) => !state.databases[n]!.ready) }, state.ready ? 200 : 503);
         }
-        if (path === "/status.json") return json(status(Number(new URL(request.url).searchParams.get("journal") ?? 200) || 0), 200);
+        if (path === "/status.json") {
+          const journal = Number(new URL(request.url).searchParams.get("journal") ?? 200) || 0;
+          return json(status(journal), 200);
+        }
         if (path === "/") return new Response(STATUS_PAGE.html, { headers: STATUS_PAGE.headers });
         return new Response("not found: try /, /status.json, /metrics, /healthz or /readyz\n", { status: 404 });
       },
