@@ -4,15 +4,18 @@
  *
  *   sentinel-tunnel [run] [config_file_path] [log_file_path] [flags]   (the original's interface, plus flags/env)
  *   sentinel-tunnel check [config_file_path] [flags]
+ *   sentinel-tunnel status [--metrics host:port] [--json]
  *   sentinel-tunnel demo [--keep]
  *
  * Exit codes: 0 ok / clean shutdown, 1 runtime failure (check: a database without a verified
- * master; demo: the drill misbehaved), 2 usage or config error (and a busy local port at start).
+ * master; status: a database not ready; demo: the drill misbehaved), 2 usage or config error (and
+ * a busy local port at start; status: no tunnel answers).
  */
 import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { formatAddress } from "./net/address.ts";
 import { formatCheck, runCheck } from "./ops/check.ts";
+import { fetchStatus, formatStatus, metricsAddress, StatusUnavailableError } from "./ops/status.ts";
 import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
@@ -91,6 +94,17 @@ async function check(configPath: string | undefined, flags: SettingFlags): Promi
   process.exit(report.ok ? 0 : 1);
 }
 
+const DEFAULT_METRICS = "127.0.0.1:9121";
+
+async function status(flags: { metrics?: string; json?: boolean }): Promise<void> {
+  const given = flags.metrics ?? process.env.SENTINEL_TUNNEL_METRICS ?? DEFAULT_METRICS;
+  const where = metricsAddress(given);
+  if (!where) fail(`--metrics: ${JSON.stringify(given)} is not "host:port" or a port`, EXIT_USAGE);
+  const snapshot = await fetchStatus(where);
+  process.stdout.write(flags.json ? JSON.stringify(snapshot, null, 2) + "\n" : formatStatus(snapshot, where));
+  process.exit(snapshot.ready ? 0 : 1);
+}
+
 /** The tunnel must never die because of one client, sentinel or server: log what slipped through. */
 function keepRunningOnStrayErrors(log: Logger): void {
   process.on("uncaughtException", (error) => log.error(`unexpected error (tunnel keeps running): ${error.stack ?? error}`));
@@ -163,6 +177,20 @@ Examples:
     .action(check);
 
   root
+    .command("status")
+    .description("show a running tunnel's status from its metrics listener (it never asks Sentinel: that is `check`); exit 0 every database ready, 1 one is not, 2 no tunnel answers")
+    .option("--metrics <host:port>", `the tunnel's metrics listener (default: $SENTINEL_TUNNEL_METRICS, else ${DEFAULT_METRICS})`)
+    .option("--json", "print the status as JSON (what /status.json serves)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ sentinel-tunnel status                          # the tunnel started with --metrics 127.0.0.1:9121
+  $ sentinel-tunnel status --metrics 127.0.0.1:9200 --json | jq '.databases[].master'`,
+    )
+    .action(status);
+
+  root
     .command("demo")
     .description("start a throwaway master + replica + 3 sentinels + the tunnel on free loopback ports, and run a live failover drill")
     .option("--keep", "leave the deployment and the tunnel running after the drill; Ctrl-C cleans up")
@@ -185,6 +213,7 @@ Examples:
   $ sentinel-tunnel config.json tunnel.log
   $ sentinel-tunnel --sentinel 10.0.0.5:26379 --db mymaster=6380
   $ sentinel-tunnel check config.json
+  $ sentinel-tunnel status --metrics 127.0.0.1:9121
   $ sentinel-tunnel demo
 
 Run \`sentinel-tunnel <command> --help\` for a command's options (\`run\` is the default command).`,
@@ -198,7 +227,7 @@ async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    if (error instanceof ConfigError || error instanceof ListenError) fail(error.message, EXIT_USAGE);
+    if (error instanceof ConfigError || error instanceof ListenError || error instanceof StatusUnavailableError) fail(error.message, EXIT_USAGE);
     fail((error as Error).stack ?? String(error), 1);
   }
 }

@@ -19,12 +19,25 @@ export interface TunnelEvents {
   onSentinelError?(sentinel: string, message: string): void;
   /** A sentinel or server was cut for a reply over the bounds or not RESP (net/reply-limits.ts). */
   onPeerCut?(hop: "sentinel" | "redis", peer: string, problem: string): void;
+  /** One sentinel's answer about master `name` (or why there was none), as the poller records it. */
+  onSentinelAnswer?(name: string, sentinel: string, answer: SentinelAnswer): void;
   /** A decision of the failover engine (src/engine/), with its reason and numbers: what a journal keeps. */
   onEngine?(db: string, event: EngineEvent): void;
 }
 
 /** Why a client was refused, for metrics: `maxClients` reached, or no verified master in time. */
 export type RefusalKind = "max_clients" | "no_master";
+
+/** What a sentinel said about a master when last asked (`SENTINEL master <name>`); `at` is Date.now(). */
+export interface SentinelAnswer {
+  at: number;
+  latencyMs: number;
+  /** The master it names (`host:port`), absent with `error`. */
+  address?: string;
+  flags?: string[];
+  epoch?: number;
+  error?: string;
+}
 
 /** What the failover engine did, when and why (one per decision; `at` is Date.now()). */
 export interface EngineEvent {

@@ -73,7 +73,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const pollerOptions = { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop };
+  const pollerOptions = { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop, observers: registry.observers };
   const poller = new Poller(sentinels, () => registry.targets(), (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {

@@ -67,12 +67,19 @@ describe("demo", () => {
     }
   }, 60_000);
 
-  test("--keep leaves a working tunnel with redis-cli lines; Ctrl-C cleans up and exits 0", async () => {
+  test("--keep leaves a working tunnel with redis-cli lines and the status page; Ctrl-C cleans up and exits 0", async () => {
     const demo = startDemo(["--keep"]);
     try {
       await waitFor(() => demo.output().includes("Ctrl-C stops everything"), { timeoutMs: 45_000, message: "demo --keep is ready" });
       const port = Number(/tunnel {6}127\.0\.0\.1:(\d+)/.exec(demo.output())![1]);
       expect(demo.output()).toContain(`redis-cli -p ${port} INCR demo:counter`);
+      // The status page is on, its URL printed, and it has the drill's failover.
+      const page = /status page (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.output())?.[1];
+      expect(page).toBeDefined();
+      expect(demo.output()).toContain(`status page: ${page} `);
+      expect((await fetch(page!)).headers.get("content-security-policy")).toContain("default-src 'none'");
+      const status = (await (await fetch(`${page}status.json`)).json()) as any;
+      expect(status.databases[0].failovers.at(-1)).toMatchObject({ outcome: "switched" });
       await using client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 3000 });
       expect(await client.command("ROLE")).toContainEqual("master");
       expect(Number(await client.command("INCR", "demo:counter"))).toBeGreaterThan(200);

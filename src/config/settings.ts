@@ -24,7 +24,11 @@ export const SETTING_FLAGS = {
   logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)", choices: LOG_LEVELS },
   logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)", choices: LOG_FORMATS },
   logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
-  metrics: { key: "metrics", flag: "--metrics <host:port>", help: "serve /metrics, /healthz and /readyz here, e.g. 127.0.0.1:9121 (default off)" },
+  metrics: {
+    key: "metrics",
+    flag: "--metrics <host:port>",
+    help: "serve /metrics, /healthz, /readyz and the status page (/) here, e.g. 127.0.0.1:9121 (default off)",
+  },
   maxClients: {
     key: "maxClients",
     flag: "--max-clients <n>",

@@ -16,6 +16,7 @@ import { formatAddress, type Address } from "../net/address.ts";
 import { RoleProbe } from "./control.ts";
 import { SentinelUnreachableError } from "../errors.ts";
 import type { HopOptions } from "../config/hops.ts";
+import { emit, type SentinelAnswer, type TunnelEvents } from "../events.ts";
 import type { Sentinels } from "./sentinel.ts";
 import type { SentinelView } from "../engine/consensus.ts";
 import type { ListedReplica } from "../engine/master-state.ts";
@@ -33,12 +34,22 @@ export interface PollerOptions {
   roleTimeoutMs: number;
   /** TLS and credentials for the control connections (hops.ts `redisConnectOptions`). */
   redis?: HopOptions;
+  /** Told every sentinel answer (`onSentinelAnswer`): the status page shows them. */
+  observers?: TunnelEvents[];
 }
 
 interface Answer<T> {
   value?: T;
   error?: string;
   at: number;
+}
+
+/** A `SENTINEL master` answer as observers see it. */
+function reported(answer: Answer<SentinelView | null>, latencyMs: number): SentinelAnswer {
+  const { value, error, at } = answer;
+  if (!value) return { at, latencyMs, error: error ?? "does not know this master" };
+  const flags = [...value.flags].filter(Boolean);
+  return { at, latencyMs, address: formatAddress(value.address), flags, epoch: value.epoch };
 }
 
 /**
@@ -151,7 +162,13 @@ export class Poller {
     const fenced = watch.engine.fenced;
     for (const sentinel of this.sentinels.list) {
       const label = formatAddress(sentinel);
-      this.#ask(watch, label, "view", () => this.#view(watch, sentinel, label), watch.views, () => this.#evaluate(watch));
+      const asked = performance.now();
+      const answered = () => {
+        const answer = watch.views.get(label);
+        if (answer) emit(this.options.observers ?? [], "onSentinelAnswer", watch.name, label, reported(answer, performance.now() - asked));
+        this.#evaluate(watch);
+      };
+      this.#ask(watch, label, "view", () => this.#view(watch, sentinel, label), watch.views, answered);
       if (fenced) {
         const list = () => this.sentinels.replicas(sentinel, watch.name);
         this.#ask(watch, label, "replicas", list, watch.replicaLists, () => this.#promoted(watch));

@@ -1,9 +1,10 @@
 /**
  * `sentinel-tunnel demo`: a throwaway deployment (lab.ts) with the tunnel in front of it, and a
  * live failover drill: a writer increments a counter through the tunnel, SENTINEL FAILOVER runs,
- * and a timeline shows what the tunnel did; afterwards writes acknowledged vs found on the new
- * master. Returns the exit code (0: the drill behaved); everything it started is gone when it
- * returns, also on Ctrl-C. `keep`: leave it all running until Ctrl-C.
+ * and a timeline shows what the tunnel did (also drawn on the status page, whose URL it prints);
+ * afterwards writes acknowledged vs found on the new master. Returns the exit code (0: the drill
+ * behaved); everything it started is gone when it returns, also on Ctrl-C. `keep`: leave it all
+ * running until Ctrl-C.
  */
 import { DEFAULTS, type Config } from "../config/config.ts";
 import { installRedis } from "./install.ts";
@@ -115,7 +116,9 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   say(`  files in ${lab.dir}`);
 
   const port = await freePort();
-  const config: Config = { ...DEFAULTS, sentinels: lab.sentinels.map((s) => s.at), databases: [{ name: NAME, port, role: "master", replicaFallback: false }], logFile: `${lab.dir}/tunnel.log` };
+  const metrics = `${HOST}:${await freePort()}`;
+  const databases: Config["databases"] = [{ name: NAME, port, role: "master", replicaFallback: false }];
+  const config: Config = { ...DEFAULTS, sentinels: lab.sentinels.map((s) => s.at), databases, metrics, logFile: `${lab.dir}/tunnel.log` };
   const log = createLogger({ file: config.logFile, level: "info" });
   const timeline: [number, string][] = [];
   let t0 = 0;
@@ -151,6 +154,7 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
     ],
   }));
   say(`sentinel-tunnel listening on ${HOST}:${port} for '${NAME}' (log: ${config.logFile})`);
+  say(`  status page: http://${metrics}/ (the failover below is drawn there too)`);
   const oldMaster = await waitFor(() => tunnel.registry.databases.get(NAME)?.master, { timeoutMs: 10_000, message: "the tunnel found no master" });
   say(`  master is ${oldMaster}`);
 
@@ -220,6 +224,7 @@ function printPlayground(lab: Lab, tunnel: Tunnel, say: (line: string) => void):
   say(`
 the deployment and the tunnel keep running (--keep):
   tunnel      ${HOST}:${port} -> '${NAME}'
+  status page http://${tunnel.config.metrics}/   (or: sentinel-tunnel status --metrics ${tunnel.config.metrics})
   servers     ${lab.servers.map((s) => s.address).join(", ")}
   sentinels   ${lab.sentinels.map((s) => s.address).join(", ")}
   files       ${lab.dir}

@@ -4,6 +4,8 @@
  *             from the session registry at scrape time)
  *   /healthz  200 while the process runs
  *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
+ *   /         the status page (status-page.ts): what /status.json says, drawn, refreshed every second
+ *   /status.json  every database's state, its sentinels' last answers, its journal and failovers (status.ts)
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { formatAddress, parseAddress } from "../net/address.ts";
@@ -11,6 +13,9 @@ import { reach } from "../net/address-map.ts";
 import { ListenError } from "../errors.ts";
 import type { TunnelEvents } from "../events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
+import { readDatabase, sampleRates, snapshot } from "./status.ts";
+import { StatusFeed } from "./status-feed.ts";
+import { STATUS_PAGE } from "./status-page.ts";
 
 /** The `sentinel` label of errors from sentinels that are neither configured nor currently learned. */
 const OTHER = "other";
@@ -156,6 +161,11 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
   const address = parseAddress(where)!;
   const registry = new Registry();
   const events = tunnelMetrics(registry, sessions);
+  const feed = new StatusFeed((id) => readDatabase(sessions, id, { bytes: false }));
+  const status = (journal: number) => {
+    const ready = readiness(sessions).databases;
+    return snapshot(sessions, feed, (id) => ready[id], journal);
+  };
   const json = (body: unknown, status: number) => Response.json(body, { status, headers: { "cache-control": "no-store" } });
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -170,20 +180,29 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
           const state = readiness(sessions);
           return json(state.ready ? state : { ...state, notReady: Object.keys(state.databases).filter((n) => !state.databases[n]!.ready) }, state.ready ? 200 : 503);
         }
-        return new Response("not found: try /metrics, /healthz or /readyz\n", { status: 404 });
+        if (path === "/status.json") {
+          const journal = Number(new URL(request.url).searchParams.get("journal") ?? 200) || 0;
+          return json(status(journal), 200);
+        }
+        if (path === "/") return new Response(STATUS_PAGE.html, { headers: STATUS_PAGE.headers });
+        return new Response("not found: try /, /status.json, /metrics, /healthz or /readyz\n", { status: 404 });
       },
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new ListenError("metrics listener", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message);
   }
-  sessions.observers.push(events); // only once the port is ours
+  sessions.observers.push(events, feed); // only once the port is ours
+  sampleRates(sessions, feed); // the first rates a second from now
+  const sampling = setInterval(() => sampleRates(sessions, feed), 1000);
+  sampling.unref();
   return {
     url: `http://${where}`,
     registry,
     stop: () => {
       server.stop(true);
-      sessions.observers.splice(sessions.observers.indexOf(events), 1);
+      clearInterval(sampling);
+      for (const observer of [events, feed]) sessions.observers.splice(sessions.observers.indexOf(observer), 1);
     },
   };
 }
