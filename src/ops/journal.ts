@@ -122,6 +122,7 @@ export function failovers(entries: readonly JournalEntry[], limit = 3): Failover
     if (restart) open = null;
     if (!open) {
       if (!OPENS.has(e.kind)) continue;
+      if (e.kind === "switch" && !e.from) continue; // the first master found at start: no failover
       const from = e.kind === "switch" ? (e.from ?? null) : e.master;
       open = { startedAt: e.at, from, to: null, outcome: "in progress", pauseMs: null, steps: [] };
       found.push(open);
