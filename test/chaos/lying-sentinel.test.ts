@@ -1,0 +1,68 @@
+/**
+ * A sentinel that lies (a RESP mock beside three real sentinels, quorum 2): it names its own
+ * "master" — a fake server that would record the tunnel's password — at config-epoch 999, for
+ * every question. First in the list or last, it must not redirect a single client, and the fake
+ * server must never see a connection, let alone `AUTH`: one sentinel's word is not followed.
+ */
+import { describe, expect, test } from "bun:test";
+import type { TCPSocketListener } from "bun";
+import { Secret } from "../../src/index.ts";
+import { startDeployment, TestClient, waitFor } from "../harness/index.ts";
+import { masterReply, addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
+import { startTestTunnel } from "../support/tunnel.ts";
+
+const PASSWORD = "liar-test-pw";
+
+/** A fake Redis that counts connections and the bytes it is sent (an AUTH would show the password). */
+function startFakeRedis(): { server: TCPSocketListener<undefined>; connections: number; received: string[] } {
+  const seen = { connections: 0, received: [] as string[] };
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open() {
+        seen.connections++;
+      },
+      data(socket, chunk) {
+        seen.received.push(chunk.toString());
+        socket.write("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n+OK\r\n$4\r\nfake\r\n"); // ROLE master, OK, "fake"
+      },
+    },
+  });
+  return Object.assign(seen, { server });
+}
+
+describe("a lying sentinel", () => {
+  test.each(["first", "last"])("placed %s in the list: every client reaches the real master, the fake server sees nothing", async (place) => {
+    await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
+    const master = await dep.masterOf();
+    const fake = startFakeRedis();
+    try {
+      const port = fake.server.port;
+      await using liar = startMockSentinel((args) => {
+        const sub = args[1]?.toLowerCase();
+        if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
+        if (sub === "master") return masterReply("127.0.0.1", port, { epoch: 999, quorum: 1 });
+        if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
+        return "*0\r\n";
+      });
+      const sentinels = place === "first" ? [liar.address, ...dep.sentinelAddresses] : [...dep.sentinelAddresses, liar.address];
+      await using tt = await startTestTunnel(sentinels, ["mymaster"], { redisAuth: { password: new Secret(PASSWORD) } });
+      const db = tt.tunnel.registry.databases.get("mymaster")!;
+      await waitFor(() => db.master === `127.0.0.1:${master.port}`, { timeoutMs: 5000, message: "the real master is followed" });
+      for (let i = 0; i < 30; i++) {
+        await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000, auth: { password: PASSWORD } });
+        expect(await c.command("CONFIG", "GET", "port")).toEqual(["port", String(master.port)]);
+      }
+      // Several poll rounds with the liar's answer in them.
+      const asked = tt.tunnel.sentinels.queries;
+      await waitFor(() => tt.tunnel.sentinels.queries >= asked + 20, { timeoutMs: 5000, message: "more poll rounds" });
+      expect(db.master).toBe(`127.0.0.1:${master.port}`);
+      expect(fake.connections).toBe(0);
+      expect(fake.received.join("")).not.toContain(PASSWORD);
+      expect(liar.received.some((args) => args[1]?.toLowerCase() === "master")).toBe(true); // it was asked, and overruled
+    } finally {
+      fake.server.stop(true);
+    }
+  }, 30_000);
+});
