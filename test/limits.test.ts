@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { resolveSettings } from "../src/config/settings.ts";
-import { startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
+import { startDeployment, startRedis, TestClient, waitFor, withTimeout } from "./harness/index.ts";
+import { namesMaster, startMockSentinel } from "./support/mock-sentinel.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 import { MasterEngine } from "../src/engine/master.ts";
 import { silentLogger } from "../src/ops/log.ts";
@@ -95,4 +96,20 @@ describe("parked clients", () => {
     await woken;
     expect(engine.waiters).toBe(0);
   });
+});
+
+describe("parked clients that hang up", () => {
+  test("a parked client that hangs up stops waiting at once: no parked slot, no wake-up held until failoverWaitMs", async () => {
+    await using redis = await startRedis();
+    // One sentinel (quorum 1) that flags a failover and never ends it: the tunnel stays fenced.
+    await using sentinel = startMockSentinel(namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }));
+    await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { failoverWaitMs: 20_000 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "fenced" });
+    const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(tt.port, "127.0.0.1")));
+    await waitFor(() => db.parked === 5, { timeoutMs: 5000, message: "five clients parked" });
+    for (const c of clients) c.close();
+    await waitFor(() => db.parked === 0 && db.waiting === 0, { timeoutMs: 1000, message: "parked clients released when they hang up" });
+    expect(db.engine.waiters).toBe(0);
+  }, 30_000);
 });

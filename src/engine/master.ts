@@ -94,9 +94,12 @@ export class MasterEngine {
     return this.#waiters.size;
   }
 
-  /** Resolves when the master or the fence changes, or after `ms`; a waiter that times out is dropped. */
-  changed(ms: number): Promise<void> {
-    return wait(this.#waiters, ms);
+  /**
+   * Resolves when the master or the fence changes, after `ms`, or when `cancel` settles (the client
+   * hung up), whichever first; the waiter is dropped then, not kept until the next change.
+   */
+  changed(ms: number, cancel?: Promise<unknown>): Promise<void> {
+    return wait(this.#waiters, ms, cancel);
   }
 
   /** Poll now and resolve once the sentinels' next views are in (or after `ms`). */
@@ -167,7 +170,7 @@ export class MasterEngine {
   }
 }
 
-function wait(waiters: Set<() => void>, ms: number): Promise<void> {
+function wait(waiters: Set<() => void>, ms: number, cancel?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -176,5 +179,6 @@ function wait(waiters: Set<() => void>, ms: number): Promise<void> {
     };
     const timer = setTimeout(done, Math.max(0, ms));
     waiters.add(done);
+    cancel?.then(done, done);
   });
 }

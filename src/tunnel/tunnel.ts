@@ -43,6 +43,14 @@ class WaitingClient implements SocketOwner {
   bytes = 0;
   paused = false;
   closed = false;
+  /** Settles when the client hangs up (a parked client stops waiting at once). */
+  readonly gone: Promise<void>;
+  #hungUp!: () => void;
+  constructor() {
+    this.gone = new Promise((resolve) => {
+      this.#hungUp = resolve;
+    });
+  }
   onData(socket: OwnedSocket, chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bytes += chunk.length;
@@ -54,6 +62,7 @@ class WaitingClient implements SocketOwner {
   onDrain(): void {}
   onClose(): void {
     this.closed = true;
+    this.#hungUp();
   }
 }
 
@@ -229,7 +238,7 @@ export class SessionRegistry {
     const until = started + this.config.failoverWaitMs;
     db.parked++;
     try {
-      while (db.engine.fenced && !waiting.closed && Date.now() < until) await db.engine.changed(until - Date.now());
+      while (db.engine.fenced && !waiting.closed && Date.now() < until) await db.engine.changed(until - Date.now(), waiting.gone);
     } finally {
       db.parked--;
     }
