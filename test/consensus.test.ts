@@ -1,6 +1,6 @@
 /** The rules that turn every sentinel's view of a master into one verdict, as a table. */
 import { describe, expect, test } from "bun:test";
-import { judge, needed, type SentinelView } from "../src/engine/consensus.ts";
+import { healthyReplicas, judge, needed, type SentinelView } from "../src/engine/consensus.ts";
 
 /** `a:6379@3 s_down` — sentinel a names port 6379 at config-epoch 3 with flag s_down (quorum 2 unless `q1`). */
 function views(...specs: string[]): SentinelView[] {
@@ -78,5 +78,22 @@ describe("consensus", () => {
 
   test("no answer at all is unknown, with the reasons", () => {
     expect(judge([], ["a: timeout"])).toEqual({ kind: "unknown", reason: "no sentinel answered (a: timeout)", notes: [] });
+  }, 1000);
+});
+
+describe("healthy replicas (replica ports)", () => {
+  const r = (port: number, ...flags: string[]) => ({ address: { host: "127.0.0.1", port }, flags: new Set(["slave", ...flags]), linkUp: !flags.includes("link-down") });
+  const ports = (lists: ReturnType<typeof r>[][]) => healthyReplicas(lists).map((a) => a.port);
+  test("a replica gets clients (and credentials) only when a majority of the sentinels list it healthy", () => {
+    const table: [string, ReturnType<typeof r>[][], number[]][] = [
+      ["all list both", [[r(1), r(2)], [r(1), r(2)], [r(1), r(2)]], [1, 2]],
+      ["one sentinel lists a replica the others do not know", [[r(1), r(9)], [r(1)], [r(1)]], [1]],
+      ["one sentinel sees it down: still a majority", [[r(1, "s_down")], [r(1)], [r(1)]], [1]],
+      ["two see it down", [[r(1, "s_down")], [r(1, "disconnected")], [r(1)]], []],
+      ["link down on two", [[r(1, "link-down")], [r(1, "link-down")], [r(1)]], []],
+      ["one sentinel answered", [[r(1)]], [1]],
+      ["none answered", [], []],
+    ];
+    for (const [what, lists, expected] of table) expect([what, ports(lists)]).toEqual([what, expected]);
   }, 1000);
 });

@@ -18,7 +18,7 @@ import { SentinelUnreachableError } from "../errors.ts";
 import type { HopOptions } from "../config/hops.ts";
 import { emit, type SentinelAnswer, type TunnelEvents } from "../events.ts";
 import type { Sentinels } from "./sentinel.ts";
-import type { SentinelView } from "../engine/consensus.ts";
+import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { ListedReplica } from "../engine/master-state.ts";
 import type { MasterEngine } from "../engine/master.ts";
 
@@ -256,13 +256,13 @@ export class Poller {
     if (next && formatAddress(next) !== formatAddress(address)) this.#confirm(watch);
   }
 
-  /** Which replicas are healthy now (per the first sentinel that answers); silence changes nothing. */
+  /** Which replicas a majority of the sentinels list healthy now; silence changes nothing. */
   #pollReplicaHealth(watch: Watch): void {
     if (watch.listingReplicas) return;
     watch.listingReplicas = true;
     this.sentinels
-      .healthyReplicas(watch.name)
-      .then((healthy) => watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy }))
+      .replicaLists(watch.name)
+      .then((lists) => watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy: healthyReplicas(lists) }))
       .catch(() => {})
       .finally(() => {
         watch.listingReplicas = false;

@@ -19,6 +19,7 @@ import {
   TlsRejectedError,
 } from "../errors.ts";
 import type { MasterEngine } from "../engine/master.ts";
+import { healthyReplicas } from "../engine/consensus.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { describeTarget, PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
@@ -227,8 +228,9 @@ export class Resolver {
     return Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
   }
 
+  /** Round-robin over the replicas a majority of the sentinels list healthy (the engine's last poll, else asked now). */
   async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
-    const replicas = await this.sentinels.healthyReplicas(name);
+    const replicas = this.engineFor(name).state.healthyReplicas ?? healthyReplicas(await this.sentinels.replicaLists(name));
     if (replicas.length === 0) throw new NoHealthyReplicaError();
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);

@@ -205,21 +205,18 @@ export class Sentinels {
     throw new MasterUnknownError(name, asked);
   }
 
-  /** The replicas of `name` that the first answering sentinel considers healthy (not down, link up). */
-  async healthyReplicas(name: string): Promise<Address[]> {
-    const unreachable: SentinelUnreachableError[] = [];
-    for (const sentinel of [...this.#order]) {
-      try {
-        const replicas = await this.replicas(sentinel, name);
-        this.#promote(sentinel);
-        return replicas.filter((r) => r.linkUp && !["s_down", "o_down", "disconnected"].some((f) => r.flags.has(f))).map((r) => r.address);
-      } catch (error) {
-        const unknown = /no such master/i.test((error as Error).message);
-        if (unknown) throw new MasterUnknownError(name, [formatAddress(sentinel)]);
-        unreachable.push(error as SentinelUnreachableError);
-      }
-    }
-    throw new NoSentinelReachableError(unreachable);
+  /**
+   * Every sentinel's list of replicas of `name`, asked in parallel (engine/consensus.ts
+   * `healthyReplicas` keeps those a majority lists healthy). Rejects when none answered.
+   */
+  async replicaLists(name: string): Promise<ReplicaView[][]> {
+    const answers = await Promise.allSettled(this.list.map((sentinel) => this.replicas(sentinel, name)));
+    const lists = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
+    if (lists.length > 0) return lists;
+    const errors = answers.map((a) => (a as PromiseRejectedResult).reason as SentinelUnreachableError);
+    const unknown = errors.filter((e) => /no such master/i.test(e.message)).map((e) => e.sentinel);
+    if (unknown.length > 0) throw new MasterUnknownError(name, unknown);
+    throw new NoSentinelReachableError(errors);
   }
 
   /**

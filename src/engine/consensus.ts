@@ -108,3 +108,31 @@ function backedAddress(views: readonly SentinelView[], need: number): { address:
   for (const entry of byAddress.values()) if (entry.backers >= need && (!best || entry.epoch > best.epoch)) best = entry;
   return best;
 }
+
+/** A replica as one sentinel lists it (`SENTINEL replicas`). */
+export interface ListedReplicaView {
+  address: Address;
+  flags: ReadonlySet<string>;
+  linkUp: boolean;
+}
+
+const UNHEALTHY = ["s_down", "o_down", "disconnected"];
+
+/**
+ * The replicas a majority of the answering sentinels list as healthy (link up, not down or
+ * disconnected): only those get clients — and the tunnel's credentials — on a replica port.
+ */
+export function healthyReplicas(lists: readonly (readonly ListedReplicaView[])[]): Address[] {
+  const need = needed(lists.length, undefined);
+  const votes = new Map<string, { address: Address; count: number }>();
+  for (const list of lists) {
+    for (const r of list) {
+      if (!r.linkUp || UNHEALTHY.some((f) => r.flags.has(f))) continue;
+      const key = formatAddress(r.address);
+      const entry = votes.get(key) ?? { address: r.address, count: 0 };
+      entry.count++;
+      votes.set(key, entry);
+    }
+  }
+  return [...votes.values()].filter((v) => v.count >= need).map((v) => v.address);
+}
