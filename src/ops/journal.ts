@@ -14,18 +14,9 @@ export type JournalKind =
   | "first-client" // the first client bridged after a switch
   | "refused"; // clients got -ERR (counted while in a row)
 
-export interface JournalEntry {
-  at: number;
+/** An engine decision (events.ts `EngineEvent`: time, reason, master, counts) or an entry of the page's own. */
+export interface JournalEntry extends Omit<EngineEvent, "kind"> {
   kind: JournalKind;
-  reason: string;
-  /** The confirmed master after the entry (`host:port`), or null. */
-  master: string | null;
-  from?: string | null;
-  /** Sessions fenced, closed or resumed. */
-  sessions?: number;
-  /** Parked clients released. */
-  released?: number;
-  epoch?: number;
   /** The engine's own report, or derived from today's events (status-feed.ts). */
   source: "engine" | "derived";
   /** Entries counted instead of repeated (refused clients, the same note): how many, the last one's time. */
