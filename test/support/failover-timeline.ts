@@ -1,0 +1,51 @@
+/**
+ * Who did what when in a failover, from the logs on disk: the sentinels' failover steps and
+ * the Redis server's promotion (the deployment's log files), and the tunnel's fence and switch
+ * (its log file). For a drill that broke a bound, this tells Sentinel's share of the pause from
+ * the tunnel's and the client's.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const SENTINEL =
+  /Executing user requested FAILOVER|\+selected-slave|\+failover-state-send-slaveof-noone|\+promoted-slave|\+switch-master/;
+const REDIS = /MASTER MODE enabled/;
+const TUNNEL = /failing over|master is|fence lifted|closed/;
+
+/** "1234:X 01 Dec 2026 14:52:49.964 # text" (Redis and Sentinel log lines, local time). */
+const REDIS_LINE = /^\d+:[A-Z] (\d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3}) . (.*)$/;
+/** "2026-12-01T14:52:47.959Z [warn] text" (the tunnel's text log). */
+const TUNNEL_LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) \[\w+\] (.*)$/;
+
+interface Entry {
+  at: number;
+  source: string;
+  text: string;
+}
+
+function entries(path: string, source: string, line: RegExp, wanted: RegExp): Entry[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .flatMap((l) => {
+      const m = line.exec(l);
+      if (!m || !wanted.test(m[2]!)) return [];
+      return [{ at: new Date(m[1]!).getTime(), source, text: m[2]!.slice(0, 110) }];
+    });
+}
+
+/** Lines between `from` and `to` (Date.now() ms), oldest first, as "+ms source: text" relative to `from`. */
+export function failoverTimeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): string[] {
+  const files = readdirSync(deploymentDir);
+  const logs = (name: RegExp, wanted: RegExp) =>
+    files.filter((f) => name.test(f)).flatMap((f) => entries(join(deploymentDir, f), f.slice(0, -4), REDIS_LINE, wanted));
+  const all = [
+    ...logs(/^sentinel-\d+\.log$/, SENTINEL),
+    ...logs(/^redis-\d+\.log$/, REDIS),
+    ...(tunnelLog ? entries(tunnelLog, "tunnel", TUNNEL_LINE, TUNNEL) : []),
+  ];
+  return all
+    .filter((e) => e.at >= from && e.at <= to)
+    .sort((a, b) => a.at - b.at)
+    .map((e) => `+${String(e.at - from).padStart(5)} ms  ${e.source}: ${e.text}`);
+}
