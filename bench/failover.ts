@@ -1,13 +1,19 @@
 /**
  * Failover under write load through one column: writers SET unique keys in a loop (reconnecting
  * when their connection goes), the sentinels are watched every few ms for the switch, and
- * `SENTINEL FAILOVER` is driven by the harness. Measured from the first sentinel reporting the
- * new master: when the last session on the old master was closed, when the first write was
- * acknowledged by the new master, and how many acknowledged writes the new master does not have.
+ * `SENTINEL FAILOVER` is driven by the harness. The pause: from `SENTINEL FAILOVER` to the first
+ * write acknowledged by the new master, and the longest gap between two acknowledged writes of one
+ * writer. Measured from the first sentinel reporting the new master: when the last session on the
+ * old master was closed, when the first write was acknowledged by the new master (negative: before
+ * the sentinels announced it). And how many acknowledged writes the new master does not have.
  */
 import { HOST, redisCommand, TestClient, type Deployment } from "../test/harness/index.ts";
 
 export interface FailoverFigure {
+  /** ms from SENTINEL FAILOVER (the request the sentinel accepted) to the first write acknowledged by the new master. */
+  pauseMs: number | null;
+  /** Longest time between two consecutive acknowledged writes of one writer, the longest over all writers (ms). */
+  longestGapMs: number | null;
   /** ms from the sentinel switch to the last old-master session closed (null: never closed while measured). */
   staleClosedMs: number | null;
   /** ms from the sentinel switch to the first write acknowledged by the new master. */
@@ -104,11 +110,13 @@ export async function failoverUnderLoad(deployment: Deployment, name: string, po
   await Bun.sleep(opts.settleMs ?? 300); // steady write load before the failover (load, not synchronisation)
   const switched = watchSwitch(deployment, name, fromAddr, 5, stop);
   let harnessMs: number;
+  let requestedAt: number;
   let to: Awaited<ReturnType<Deployment["failover"]>>["to"];
   try {
     const t0 = performance.now();
     const result = await deployment.failover(name, { demote: "harness" });
     harnessMs = performance.now() - t0;
+    requestedAt = result.requestedAt;
     to = result.to;
     // Keep writing until every writer has written to the new master, or 10 s passed.
     const deadline = performance.now() + 10_000;
@@ -141,6 +149,8 @@ export async function failoverUnderLoad(deployment: Deployment, name: string, po
   const firstNew = acks.find((a) => a.port === to.port)?.at ?? null;
   const rel = (t: number | null) => (t === null || tSwitch === null ? null : Math.round(t - tSwitch));
   return {
+    pauseMs: firstNew === null ? null : Math.round(firstNew - requestedAt),
+    longestGapMs: longestGap(acks, opts.writers),
     staleClosedMs: closedOnOld.length ? rel(Math.max(...closedOnOld)) : null,
     firstWriteMs: rel(firstNew),
     acked: acks.length,
@@ -151,4 +161,14 @@ export async function failoverUnderLoad(deployment: Deployment, name: string, po
     harnessMs: Math.round(harnessMs),
     promotionToSwitchMs: promoted === null || tSwitch === null ? null : Math.round(tSwitch - promoted),
   };
+}
+
+/** The longest time between two consecutive acknowledgements of one writer, over all writers (null: no writer had two). */
+function longestGap(acks: readonly Ack[], writers: number): number | null {
+  let longest: number | null = null;
+  for (let w = 0; w < writers; w++) {
+    const times = acks.filter((a) => a.writer === w).map((a) => a.at);
+    for (let i = 1; i < times.length; i++) longest = Math.max(longest ?? 0, times[i]! - times[i - 1]!);
+  }
+  return longest === null ? null : Math.round(longest);
 }

@@ -174,6 +174,8 @@ async function main(): Promise<void> {
       });
       await step("failover", `failover under write load (${counts.writers} writers)`, async (c) => {
         const f = await failoverUnderLoad(deployment, NAME, c.port(), { writers: counts.writers, tag: `${r}:${c.name}` });
+        put("fo_pause", c.name, f.pauseMs);
+        put("fo_gap", c.name, f.longestGapMs);
         put("fo_stale", c.name, f.staleClosedMs);
         put("fo_first", c.name, f.firstWriteMs);
         put("fo_lost", c.name, f.lost);

@@ -71,9 +71,11 @@ storm minus the background rate — sentinels' own PINGs, the tunnel's poller �
 descriptors per session, the box's hard open-file limit is ${(i.fileLimit as { hard: number | null }).hard}); one
 ${c.bigValueBytes / 2 ** 20} MiB value SET then GET (intact, time, proxy peak RSS growth from \`/proc/<pid>/status\` sampled every 5 ms
 and VmHWM after \`clear_refs\`); a failover (\`SENTINEL FAILOVER\`, old master demoted as soon as every
-sentinel agrees) with ${c.writers} writers SETting unique keys: time from the first
-sentinel reporting the new master (sentinels polled every 5 ms) to the last old-master session closed, to the
-first write acknowledged by the new master, and acknowledged writes the new master does not have.
+sentinel agrees) with ${c.writers} writers SETting unique keys: the pause — time from \`SENTINEL FAILOVER\` to
+the first write acknowledged by the new master, and the longest gap between two acknowledged writes of one
+writer (any writer) —; time from the first sentinel reporting the new master (sentinels polled every 5 ms) to
+the last old-master session closed and to the first write acknowledged by the new master (negative: the proxy
+switched before the sentinels announced it); and acknowledged writes the new master does not have.
 
 Ratios are the median of per-round ratios, with min–max over rounds in brackets. For lower-is-better
 figures, "tunnel / HAProxy" below 1 means the tunnel is ahead.

@@ -31,7 +31,7 @@ export interface Figure {
   columns: ColumnName[];
   /** The issue's absolute target for the tunnel, and whether a value meets it (given the run's counts). */
   target?: [string, (tunnel: number, counts: Counts) => boolean];
-  /** No tunnel / HAProxy ratio (HAProxy's figure is about zero). */
+  /** No tunnel / HAProxy ratio (HAProxy's figure is about zero, or the figures may be negative). */
   noRatio?: boolean;
 }
 
@@ -52,8 +52,10 @@ export const FIGURES: Figure[] = [
   { key: "big_ms", label: "big value: SET + GET time", unit: "ms", better: "lower", columns: ALL },
   { key: "big_rss", label: "big value: peak RSS growth", unit: "MiB", better: "lower", columns: PROXIES, noRatio: true, target: ["< 64 MiB", (v) => v < 64] },
   { key: "big_bad", label: "big value: not intact or failed", unit: "runs", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
-  { key: "fo_stale", label: "failover: switch → stale sessions closed", unit: "ms", better: "lower", columns: PROXIES },
-  { key: "fo_first", label: "failover: switch → first write on new master", unit: "ms", better: "lower", columns: PROXIES },
+  { key: "fo_pause", label: "failover: SENTINEL FAILOVER → first write on new master", unit: "ms", better: "lower", columns: PROXIES },
+  { key: "fo_gap", label: "failover: longest gap between acknowledged writes (any writer)", unit: "ms", better: "lower", columns: PROXIES, target: ["≤ 500 ms", (v) => v <= 500] },
+  { key: "fo_stale", label: "failover: sentinel switch → stale sessions closed", unit: "ms", better: "lower", columns: PROXIES, noRatio: true },
+  { key: "fo_first", label: "failover: sentinel switch → first write on new master (negative: before it)", unit: "ms", better: "lower", columns: PROXIES, noRatio: true },
   { key: "fo_window", label: "failover: replica promoted → sentinel switch", unit: "ms", better: "info", columns: PROXIES },
   { key: "fo_lost", label: "failover: acknowledged writes lost", unit: "writes", better: "zero", columns: PROXIES, target: ["0", (v) => v === 0] },
 ];
@@ -116,7 +118,7 @@ export function summarize(rounds: RoundValues[], columns: ColumnName[]): Summary
 function num(x: number | undefined, unit: string): string {
   if (x === undefined || Number.isNaN(x)) return "—";
   if (unit === "req/s") return `${Math.round(x / 1000)}k`;
-  if (unit === "ms") return x < 10 ? x.toFixed(2) : String(Math.round(x));
+  if (unit === "ms") return Math.abs(x) < 10 ? x.toFixed(2) : String(Math.round(x));
   if (unit === "MiB") return x.toFixed(1);
   return String(Math.round(x * 10) / 10);
 }

@@ -34,6 +34,8 @@ export interface FailoverResult {
   to: RedisProc;
   /** Wall time from SENTINEL FAILOVER to a settled deployment. */
   ms: number;
+  /** performance.now() just before the SENTINEL FAILOVER that the sentinel accepted was sent. */
+  requestedAt: number;
 }
 
 /** Make `server` a replica of `master` as sentinel would, minus sentinel's CLIENT KILLs. */
@@ -121,11 +123,13 @@ export class Deployment implements AsyncDisposable {
       const acked = Number(reply);
       if (acked < replicas) throw new Error(`failover: only ${acked} of ${replicas} replica(s) acknowledged the replication stream of ${fromAddr}`);
     }
+    let requestedAt = 0;
     await waitFor(
       async () => {
         const sentinel = this.sentinels.find((s) => s.running);
         if (!sentinel) return { fatal: new Error("failover: no running sentinel") };
         try {
+          requestedAt = performance.now();
           await sentinel.command("SENTINEL", "FAILOVER", name);
           return { fatal: undefined };
         } catch (error) {
@@ -154,11 +158,11 @@ export class Deployment implements AsyncDisposable {
     );
 
     const demote = opts.demote ?? "harness";
-    if (demote === "none") return { from, to, ms: Math.round(performance.now() - started) };
+    if (demote === "none") return { from, to, ms: Math.round(performance.now() - started), requestedAt };
     if (demote === "harness" && from.running && (await from.role()) === "master") await demoteTo(from, to);
     const others = this.#serversOf(name).filter((s) => s !== to && s.running);
     await Promise.all(others.map((s) => s.waitLinkUp({ masterPort: to.port, timeoutMs: left() })));
-    return { from, to, ms: Math.round(performance.now() - started) };
+    return { from, to, ms: Math.round(performance.now() - started), requestedAt };
   }
 
   /** Write a config file in the original JSON format into `dir`; returns its path. */
