@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { freePort, redisCommand, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../harness/index.ts";
-import { failoverTimeline } from "../support/failover-timeline.ts";
+import { failoverPhases, failoverTimeline } from "../support/failover-timeline.ts";
 import { drillFigures, pythonWithRedis, type IncrClient } from "../support/real-clients.ts";
 import { startIoredis, startNodeRedis, startRedisPy } from "../support/real-clients.ts";
 
@@ -38,6 +38,7 @@ describe("chaos: real client libraries through failovers", () => {
     const rows: string[] = [];
     const broken: string[] = [];
     const timelines: string[] = [];
+    const phases: string[] = [];
     const acksSince = (c: IncrClient, t: number) => c.acks.filter((a) => a.seenAt > t).length;
     let settled = performance.now();
     for (let drill = 1; drill <= DRILLS; drill++) {
@@ -72,6 +73,11 @@ describe("chaos: real client libraries through failovers", () => {
         }
         if (f.longestGapMs > MAX_GAP_MS) broken.push(`${who}: gap ${Math.round(f.longestGapMs)} ms > ${MAX_GAP_MS} ms`);
       }
+      const p = failoverPhases(dep.dir, wallFrom, Date.now(), tunnelLog);
+      const ms = (a: number | null, b: number | null) => (a === null || b === null ? "?" : String(b - a));
+      phases.push(
+        `${drill} | ${ms(p.requested, p.fenced)} | ${ms(p.fenced, p.promoted)} | ${ms(p.promoted, p.switched)} | ${ms(p.switched, p.announced)}`,
+      );
       if (broken.length > brokenBefore) {
         const lines = failoverTimeline(dep.dir, wallFrom, Date.now(), tunnelLog);
         timelines.push(`drill ${drill} (${oldMaster.port} → ${to.port}), from its start:`, ...lines.map((l) => ` ${l}`));
@@ -79,6 +85,9 @@ describe("chaos: real client libraries through failovers", () => {
       settled = performance.now();
     }
     if (timelines.length) console.log(timelines.join("\n"));
+    // Whose share of the pause is whose: Sentinel (fence → promotion), the tunnel (promotion → switch).
+    const phaseHead = "drill | FAILOVER → fence | fence → promotion | promotion → tunnel switch | switch → sentinels announce";
+    console.log([phaseHead, "--- | --- | --- | --- | ---", ...phases].join("\n"));
     const head = ["drill | client | longest gap ms | acked | lost | reconnects", "--- | --- | --- | --- | --- | ---"];
     console.log([...head, ...rows].join("\n"));
     expect(broken).toEqual([]);

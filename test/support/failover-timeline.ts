@@ -34,8 +34,8 @@ function entries(path: string, source: string, line: RegExp, wanted: RegExp): En
     });
 }
 
-/** Lines between `from` and `to` (Date.now() ms), oldest first, as "+ms source: text" relative to `from`. */
-export function failoverTimeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): string[] {
+/** Log entries between `from` and `to` (Date.now() ms), oldest first. */
+function timeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): Entry[] {
   const files = readdirSync(deploymentDir);
   const logs = (name: RegExp, wanted: RegExp) =>
     files.filter((f) => name.test(f)).flatMap((f) => entries(join(deploymentDir, f), f.slice(0, -4), REDIS_LINE, wanted));
@@ -44,8 +44,36 @@ export function failoverTimeline(deploymentDir: string, from: number, to: number
     ...logs(/^redis-\d+\.log$/, REDIS),
     ...(tunnelLog ? entries(tunnelLog, "tunnel", TUNNEL_LINE, TUNNEL) : []),
   ];
-  return all
-    .filter((e) => e.at >= from && e.at <= to)
-    .sort((a, b) => a.at - b.at)
-    .map((e) => `+${String(e.at - from).padStart(5)} ms  ${e.source}: ${e.text}`);
+  return all.filter((e) => e.at >= from && e.at <= to).sort((a, b) => a.at - b.at);
+}
+
+/** Lines between `from` and `to` (Date.now() ms), oldest first, as "+ms source: text" relative to `from`. */
+export function failoverTimeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): string[] {
+  return timeline(deploymentDir, from, to, tunnelLog).map((e) => `+${String(e.at - from).padStart(5)} ms  ${e.source}: ${e.text}`);
+}
+
+/** When (Date.now() ms, null: not in the logs) the steps of one failover happened. */
+export interface FailoverPhases {
+  /** The sentinel took SENTINEL FAILOVER. */
+  requested: number | null;
+  /** The tunnel fenced. */
+  fenced: number | null;
+  /** The replica became master (SLAVEOF NO ONE done). */
+  promoted: number | null;
+  /** The tunnel followed the new master (fence lifted). */
+  switched: number | null;
+  /** The first sentinel announced the new master. */
+  announced: number | null;
+}
+
+export function failoverPhases(deploymentDir: string, from: number, to: number, tunnelLog?: string): FailoverPhases {
+  const entries = timeline(deploymentDir, from, to, tunnelLog);
+  const first = (source: RegExp, text: RegExp) => entries.find((e) => source.test(e.source) && text.test(e.text))?.at ?? null;
+  return {
+    requested: first(/^sentinel/, /Executing user requested FAILOVER/),
+    fenced: first(/^tunnel$/, /failing over/),
+    promoted: first(/^redis/, /MASTER MODE enabled/),
+    switched: first(/^tunnel$/, /fence lifted/),
+    announced: first(/^sentinel/, /\+switch-master/),
+  };
 }
