@@ -49,7 +49,8 @@ function timeline(deploymentDir: string, from: number, to: number, tunnelLog?: s
 
 /** Lines between `from` and `to` (Date.now() ms), oldest first, as "+ms source: text" relative to `from`. */
 export function failoverTimeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): string[] {
-  return timeline(deploymentDir, from, to, tunnelLog).map((e) => `+${String(e.at - from).padStart(5)} ms  ${e.source}: ${e.text}`);
+  const lines = timeline(deploymentDir, from, to, tunnelLog);
+  return lines.map((e) => `+${String(e.at - from).padStart(5)} ms  ${e.source}: ${e.text}`);
 }
 
 /** When (Date.now() ms, null: not in the logs) the steps of one failover happened. */
@@ -68,7 +69,8 @@ export interface FailoverPhases {
 
 export function failoverPhases(deploymentDir: string, from: number, to: number, tunnelLog?: string): FailoverPhases {
   const entries = timeline(deploymentDir, from, to, tunnelLog);
-  const first = (source: RegExp, text: RegExp) => entries.find((e) => source.test(e.source) && text.test(e.text))?.at ?? null;
+  const first = (source: RegExp, text: RegExp) =>
+    entries.find((e) => source.test(e.source) && text.test(e.text))?.at ?? null;
   return {
     requested: first(/^sentinel/, /Executing user requested FAILOVER/),
     fenced: first(/^tunnel$/, /failing over/),
