@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 const SENTINEL =
   /Executing user requested FAILOVER|\+selected-slave|\+failover-state-send-slaveof-noone|\+promoted-slave|\+switch-master/;
-const REDIS = /MASTER MODE enabled/;
+const REDIS = /MASTER MODE enabled|CONFIG REWRITE executed/;
 const TUNNEL = /failing over|master is|fence lifted|closed/;
 
 /** "1234:X 01 Dec 2026 14:52:49.964 # text" (Redis and Sentinel log lines, local time). */
@@ -59,7 +59,10 @@ export interface FailoverPhases {
   requested: number | null;
   /** The tunnel fenced. */
   fenced: number | null;
-  /** The replica became master (SLAVEOF NO ONE done). */
+  /**
+   * The replica answers as master: Sentinel's MULTI (SLAVEOF NO ONE, CONFIG REWRITE with its fsync, CLIENT KILL)
+   * is done, so the first ROLE that can see it (the redis log's "CONFIG REWRITE executed" after "MASTER MODE").
+   */
   promoted: number | null;
   /** The tunnel followed the new master (fence lifted). */
   switched: number | null;
@@ -74,8 +77,15 @@ export function failoverPhases(deploymentDir: string, from: number, to: number, 
   return {
     requested: first(/^sentinel/, /Executing user requested FAILOVER/),
     fenced: first(/^tunnel$/, /failing over/),
-    promoted: first(/^redis/, /MASTER MODE enabled/),
+    promoted: promotedAt(entries),
     switched: first(/^tunnel$/, /fence lifted/),
     announced: first(/^sentinel/, /\+switch-master/),
   };
+}
+
+function promotedAt(entries: readonly Entry[]): number | null {
+  const master = entries.find((e) => /^redis/.test(e.source) && /MASTER MODE enabled/.test(e.text));
+  if (!master) return null;
+  const rewrite = entries.find((e) => e.source === master.source && e.at >= master.at && /CONFIG REWRITE/.test(e.text));
+  return (rewrite ?? master).at;
 }
