@@ -73,7 +73,7 @@ ${c.bigValueBytes / 2 ** 20} MiB value SET then GET (intact, time, proxy peak RS
 and VmHWM after \`clear_refs\`); a failover (\`SENTINEL FAILOVER\`, old master demoted as soon as every
 sentinel agrees) with ${c.writers} writers SETting unique keys: the pause — time from \`SENTINEL FAILOVER\` to
 the first write acknowledged by the new master, and the longest gap between two acknowledged writes of one
-writer (any writer) —; time from the first sentinel reporting the new master (sentinels polled every 5 ms) to
+writer (any writer) —, then the time from the first sentinel reporting the new master (sentinels polled every 5 ms) to
 the last old-master session closed and to the first write acknowledged by the new master (negative: the proxy
 switched before the sentinels announced it); and acknowledged writes the new master does not have.
 
