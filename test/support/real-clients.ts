@@ -52,8 +52,9 @@ abstract class InProcessLoop implements IncrClient {
           const at = performance.now();
           this.acks.push({ value, at, seenAt: at });
         } catch {
-          // Not acknowledged (the connection dropped under it): the library reconnects by itself.
-          await Promise.resolve();
+          // Not acknowledged (the connection dropped under it): the library reconnects by itself. Yield to
+          // the event loop, so that a library rejecting at once cannot spin this loop and starve its own I/O.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
     })();
