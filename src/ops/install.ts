@@ -74,7 +74,9 @@ export async function ensureInstalled(needs: SystemNeed[], say: (line: string) =
     missing = missing.filter((n) => !n.present());
     if (missing.length === 0) return true;
   }
-  say(`${purpose} needs ${missing.map((n) => n.what).join(", ")}. Install with:\n\n  ${shown || "(your package manager)"}\n\nthen ${again}.`);
+  const brew = process.platform === "darwin" ? [] : missing.flatMap((n) => n.brew ?? []);
+  const mac = brew.length ? `\n(macOS: brew install ${brew.join(" ")})\n` : "";
+  say(`${purpose} needs ${missing.map((n) => n.what).join(", ")}. Install with:\n\n  ${shown || "(your package manager)"}\n${mac}\nthen ${again}.`);
   return false;
 }
 
