@@ -1,8 +1,18 @@
 /**
- * Runs once before the suite: the tests start real redis-server and redis-sentinel processes.
- * When they are missing, install them where that is safe to do unasked (as the demo does),
- * otherwise stop with the exact command to run.
+ * Runs once before the suite: the tests start real redis-server and redis-sentinel processes, make
+ * TLS certificates with openssl, and drive headless Chromium (the status page). What is missing is
+ * installed where that is safe to do unasked (as the demo does), otherwise the suite stops with the
+ * exact command to run.
  */
-import { installRedis } from "../src/ops/install.ts";
+import { existsSync } from "node:fs";
+import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/ops/install.ts";
+import { CHROMIUM } from "./support/chromium.ts";
 
-if (!(await installRedis((line) => process.stderr.write(`${line}\n`), "the test suite", "run `bun run test` again"))) process.exit(2);
+const NEEDS: SystemNeed[] = [
+  REDIS_NEED,
+  { what: "openssl (TLS test certificates)", present: () => !!Bun.which("openssl"), apt: ["openssl"], brew: ["openssl"] },
+  { what: `chromium (status page test; or set CHROMIUM)`, present: () => existsSync(CHROMIUM), apt: ["chromium"] },
+];
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+if (!(await ensureInstalled(NEEDS, say, "the test suite", "run `bun run test` again"))) process.exit(2);

@@ -272,6 +272,8 @@ export class Resolver {
     if (route.kind === "recheck") {
       await engine.recheck(Math.max(1, deadline - Date.now()));
       route = engine.route(null);
+      // Overruled by the majority: that sentinel goes to the back of the list for the next clients.
+      if (route.kind === "go" && !sameAddress(route.address, answer.address)) this.sentinels.demote(answer.sentinel);
     }
     if (route.kind !== "go") {
       drop();

@@ -304,6 +304,16 @@ export class Sentinels {
     this.learn(name, sentinel, answer).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
   }
 
+  /**
+   * Move `label` to the back of the order: its answer was overruled by the sentinels' majority, so
+   * it should not be the one asked first for every new client.
+   */
+  demote(label: string): void {
+    const i = this.#order.findIndex((a) => formatAddress(a) === label);
+    if (i < 0 || i === this.#order.length - 1) return;
+    this.#order = [...this.#order.slice(0, i), ...this.#order.slice(i + 1), this.#order[i]!];
+  }
+
   #promote(sentinel: Address): void {
     const i = this.#order.indexOf(sentinel);
     if (i > 0) this.#order = [sentinel, ...this.#order.slice(0, i), ...this.#order.slice(i + 1)];

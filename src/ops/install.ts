@@ -6,6 +6,16 @@
 import { APT_PACKAGES, redisBinary } from "./procs.ts";
 
 
+/** A thing the demo or the test suite needs from the system, and the packages that bring it. */
+export interface SystemNeed {
+  /** What it is, for messages (`redis-server / redis-sentinel`). */
+  what: string;
+  present(): boolean;
+  /** Debian packages; brew formulae on macOS (none: say what to install instead). */
+  apt: string[];
+  brew?: string[];
+}
+
 function haveRedis(): boolean {
   try {
     redisBinary("redis-server");
@@ -16,9 +26,13 @@ function haveRedis(): boolean {
   }
 }
 
+/** Redis itself: what the demo needs. */
+export const REDIS_NEED: SystemNeed = { what: "redis-server / redis-sentinel", present: haveRedis, apt: APT_PACKAGES, brew: ["redis"] };
+
 async function runs(cmd: string[], say: (line: string) => void): Promise<boolean> {
   say(`  $ ${cmd.join(" ")}`);
-  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "inherit", stderr: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "inherit", stderr: "inherit", env });
   return (await proc.exited) === 0;
 }
 
@@ -28,34 +42,45 @@ async function sudoWorks(): Promise<boolean> {
   return (await proc.exited) === 0;
 }
 
-/** The commands that would install Redis here, and whether we may run them ourselves. */
-async function plan(): Promise<{ commands: string[][]; canRun: boolean }> {
+/** The commands that would install `needs` here, and whether we may run them ourselves. */
+async function plan(needs: SystemNeed[]): Promise<{ commands: string[][]; canRun: boolean }> {
   if (process.platform === "darwin") {
-    return { commands: [["brew", "install", "redis"]], canRun: !!Bun.which("brew") };
+    const formulae = needs.flatMap((n) => n.brew ?? []);
+    return { commands: formulae.length ? [["brew", "install", ...formulae]] : [], canRun: !!Bun.which("brew") };
   }
   const root = process.getuid?.() === 0;
   const prefix = root ? [] : ["sudo", "-n"];
   const commands = [
     [...prefix, "apt-get", "update", "-q"],
-    [...prefix, "apt-get", "install", "-y", "-q", ...APT_PACKAGES],
+    [...prefix, "apt-get", "install", "-y", "-q", ...needs.flatMap((n) => n.apt)],
   ];
   return { commands, canRun: !!Bun.which("apt-get") && (root || (await sudoWorks())) };
 }
 
-/** True when redis-server and redis-sentinel are (now) available; false after telling the user what to run. */
-export async function installRedis(say: (line: string) => void, purpose = "the demo", again = "run the demo again"): Promise<boolean> {
-  if (haveRedis()) return true;
-  const { commands, canRun } = await plan();
+/**
+ * True when every one of `needs` is (now) present; missing ones are installed where that is safe
+ * to do unasked (apt-get as root or with password-less sudo, brew on macOS), saying what runs;
+ * otherwise false after telling the user the exact command.
+ */
+export async function ensureInstalled(needs: SystemNeed[], say: (line: string) => void, purpose: string, again: string): Promise<boolean> {
+  let missing = needs.filter((n) => !n.present());
+  if (missing.length === 0) return true;
+  const { commands, canRun } = await plan(missing);
   const shown = commands.map((c) => c.filter((a) => a !== "-n").join(" ")).join(" && ");
+  const whats = missing.map((n) => n.what).join(", ");
   if (canRun) {
-    say("redis-server / redis-sentinel not found (PATH, REDIS_BIN_DIR): installing them with the system package manager");
+    say(`${whats} not found: installing with the system package manager`);
     for (const cmd of commands) if (!(await runs(cmd, say))) break;
-    if (haveRedis()) return true;
+    missing = missing.filter((n) => !n.present());
+    if (missing.length === 0) return true;
   }
-  say(
-    `${purpose} needs redis-server and redis-sentinel (looked in REDIS_BIN_DIR and PATH). Install them with:\n\n  ${shown}\n` +
-      (process.platform === "darwin" ? "" : "\n(macOS: brew install redis)\n") +
-      `\nthen ${again}.`,
-  );
+  const brew = process.platform === "darwin" ? [] : missing.flatMap((n) => n.brew ?? []);
+  const mac = brew.length ? `\n(macOS: brew install ${brew.join(" ")})\n` : "";
+  say(`${purpose} needs ${missing.map((n) => n.what).join(", ")}. Install with:\n\n  ${shown || "(your package manager)"}\n${mac}\nthen ${again}.`);
   return false;
+}
+
+/** True when redis-server and redis-sentinel are (now) available; false after telling the user what to run. */
+export function installRedis(say: (line: string) => void, purpose = "the demo", again = "run the demo again"): Promise<boolean> {
+  return ensureInstalled([REDIS_NEED], say, purpose, again);
 }

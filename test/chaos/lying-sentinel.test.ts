@@ -61,6 +61,7 @@ describe("a lying sentinel", () => {
       expect(fake.connections).toBe(0);
       expect(fake.received.join("")).not.toContain(PASSWORD);
       expect(liar.received.some((args) => args[1]?.toLowerCase() === "master")).toBe(true); // it was asked, and overruled
+      expect(tt.tunnel.sentinels.addresses[0]).not.toBe(liar.address); // and is not the one asked first for new clients
     } finally {
       fake.server.stop(true);
     }
