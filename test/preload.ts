@@ -1,17 +1,19 @@
 /**
  * Runs once before the suite: the tests start real redis-server and redis-sentinel processes, make
- * TLS certificates with openssl, and drive headless Chromium (the status page). What is missing is
- * installed where that is safe to do unasked (as the demo does), otherwise the suite stops with the
- * exact command to run.
+ * TLS certificates with openssl, drive headless Chromium (the status page) and redis-py (a real
+ * client). What is missing is installed where that is safe to do unasked (as the demo does),
+ * otherwise the suite stops with the exact command to run.
  */
 import { existsSync } from "node:fs";
 import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/ops/install.ts";
 import { CHROMIUM } from "./support/chromium.ts";
+import { pythonWithRedis } from "./support/python.ts";
 
 const NEEDS: SystemNeed[] = [
   REDIS_NEED,
   { what: "openssl (TLS test certificates)", present: () => !!Bun.which("openssl"), apt: ["openssl"], brew: ["openssl"] },
   { what: `chromium (status page test; or set CHROMIUM)`, present: () => existsSync(CHROMIUM), apt: ["chromium"] },
+  { what: "redis-py (the real-clients failover test)", present: () => pythonWithRedis() !== null, apt: ["python3-redis"], brew: [] },
 ];
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

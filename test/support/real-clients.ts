@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import { HOST } from "../harness/index.ts";
+export { pythonWithRedis } from "./python.ts";
 import { collect, isRunning, spawnTracked, terminate } from "../harness/procs.ts";
 
 export interface Ack {
@@ -132,17 +133,6 @@ class NodeRedisLoop extends InProcessLoop {
 }
 
 const PY_SCRIPT = resolve(import.meta.dir, "incr_loop.py");
-
-/** The first of `python3` on the PATH and the system's /usr/bin/python3 that can `import redis`, or null. */
-export function pythonWithRedis(): string | null {
-  for (const python of ["python3", "/usr/bin/python3"]) {
-    try {
-      const probe = Bun.spawnSync({ cmd: [python, "-c", "import redis"], stdout: "ignore", stderr: "ignore" });
-      if (probe.exitCode === 0) return python;
-    } catch {}
-  }
-  return null;
-}
 
 /** redis-py in a child process: incr_loop.py prints one "<value> <monotonic ms>" line per acknowledged INCR. */
 export class RedisPyLoop implements IncrClient {
