@@ -11,7 +11,7 @@ import type { Address } from "../src/net/address.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
 import { INITIAL, probes, route, step, type Action, type MasterState, type Observation, type RoleAnswer } from "../src/engine/master-state.ts";
 
-const SETTINGS = { fenceTimeoutMs: 5000, failoverWaitMs: 5000 };
+const SETTINGS = { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const };
 const at = (port: number): Address => ({ host: "127.0.0.1", port });
 const [A, B, C] = [at(6379), at(6380), at(6381)];
 
@@ -105,7 +105,7 @@ const rows: Row[] = [
   [
     "after the switch the leader still flags the old master and the others still name it: nothing changes",
     run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state,
-    [views(250, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3"), views(300, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(310, A, "master")],
+    [views(250, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3"), role(310, A, "master")],
     [],
     { master: 6380, fenced: false },
   ],
@@ -113,6 +113,20 @@ const rows: Row[] = [
     "the sentinels announce the promoted replica: same master, nothing to do",
     run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state,
     [views(1200, "s1:6379@4 failover_in_progress", "s2:6380@4", "s3:6380@4")],
+    [],
+    { master: 6380, fenced: false },
+  ],
+  [
+    "the leader dies after the switch, before announcing: no flag, nobody names B, the majority backs A: fence, then A",
+    run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state,
+    [views(400, "s2:6379@3", "s3:6379@3"), role(410, A, "master")],
+    ["fence", "follow switch 6379", "remember 6379"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "after the switch the leader still flags the failover (not yet announced): nothing changes",
+    run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state,
+    [views(400, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3")],
     [],
     { master: 6380, fenced: false },
   ],
@@ -131,6 +145,19 @@ const rows: Row[] = [
 ];
 
 describe("failover engine: rules", () => {
+  test("switchAt: announcement — the promoted replica is not followed until the sentinels back it", () => {
+    const announcement = { ...SETTINGS, switchAt: "announcement" as const };
+    let state = fencedOnA;
+    const follows: [number, string][] = [];
+    const observations = [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")];
+    for (const o of [...observations, views(1200, "s1:6379@4 failover_in_progress", "s2:6380@4", "s3:6380@4"), role(1210, B, "master")]) {
+      const next = step(state, o, announcement);
+      state = next.state;
+      for (const a of next.actions) if (a.kind === "follow") follows.push([o.at, brief(a)]);
+    }
+    expect(follows).toEqual([[1210, "follow switch 6380"]]);
+  }, 1000);
+
   test.each(rows)("%s", (_, from, observations, expected, state) => {
     const { state: s, actions } = run(observations, from);
     expect(actions.map(brief)).toEqual(expected);

@@ -85,7 +85,7 @@ describe("clientIdleTimeoutMs", () => {
 describe("parked clients", () => {
   test("a parked client's wake-up is released when its wait ends, not kept until the state changes", async () => {
     const orders = { fence: () => 0, follow: () => ({ resumed: 0, closed: 0 }), close: () => 0, keepReplicas: () => 0, remember() {}, parked: () => 0, describe: () => "" };
-    const engine = new MasterEngine("mymaster", () => ({ fenceTimeoutMs: 5000, failoverWaitMs: 5000 }), orders, silentLogger(), []);
+    const engine = new MasterEngine("mymaster", () => ({ fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const }), orders, silentLogger(), []);
     const a = { host: "127.0.0.1", port: 6379 };
     engine.observe({ kind: "views", at: 1, views: [{ sentinel: "s", address: a, flags: new Set(["master"]), epoch: 1, quorum: 1 }], errors: [] });
     await Promise.all(Array.from({ length: 100 }, () => engine.changed(5)));

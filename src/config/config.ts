@@ -46,6 +46,12 @@ export interface Config extends SecuritySettings {
   failoverWaitMs: number;
   /** Longest a fence may hold sessions before they are closed. */
   fenceTimeoutMs: number;
+  /**
+   * When a failover moves clients: at the promotion (the promoted replica answers ROLE master,
+   * ~0.2 s) or at the announcement (the sentinels' majority names it, ~1 s later; never loses a
+   * write even if the leading sentinel dies between the two).
+   */
+  switchAt: "promotion" | "announcement";
   /** Connected idle sockets kept to each confirmed master, so new clients skip the TCP connect (0: none). */
   upstreamPoolSize: number;
   /** Clients per database (sessions plus clients waiting for a master); past it a new one gets -ERR at once. */
@@ -64,6 +70,9 @@ export interface Config extends SecuritySettings {
   addressMap?: AddressMap;
 }
 
+/** When a failover moves clients (see `Config.switchAt`). */
+export const SWITCH_AT = ["promotion", "announcement"] as const;
+
 export const DEFAULTS = {
   bind: "127.0.0.1",
   // Sentinel flags failover_in_progress ~100-200 ms before it promotes the replica; polling
@@ -74,6 +83,7 @@ export const DEFAULTS = {
   roleTimeoutMs: 500,
   failoverWaitMs: 5000,
   fenceTimeoutMs: 5000,
+  switchAt: "promotion" as "promotion" | "announcement",
   upstreamPoolSize: 2,
   // Redis's own `maxclients` default: one database of the tunnel never holds more than its server would.
   maxClients: 10_000,
@@ -156,6 +166,7 @@ const schema = z
     roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
+    switchAt: oneOf(SWITCH_AT).default(DEFAULTS.switchAt),
     upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
     maxClients: z
       .number({ error: "must be a number of clients" })

@@ -5,7 +5,7 @@
  * Errors name the layer the bad value came from (`--poll-interval`, `SENTINEL_TUNNEL_DBS`, the file).
  * Also: masking secrets for `--print-config`.
  */
-import { configToJson, DEFAULTS, readConfigFile, validateConfig, type Config } from "./config.ts";
+import { configToJson, DEFAULTS, readConfigFile, SWITCH_AT, validateConfig, type Config } from "./config.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../ops/log.ts";
 import { ConfigError } from "../errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";
@@ -38,6 +38,12 @@ export const SETTING_FLAGS = {
     key: "clientIdleTimeoutMs",
     flag: "--client-idle-timeout <ms>",
     help: "close a session idle both ways this long (default 0: never)",
+  },
+  switchAt: {
+    key: "switchAt",
+    flag: "--switch-at <when>",
+    help: "on failover, move clients at the promotion (fast) or the sentinels' announcement (default promotion)",
+    choices: SWITCH_AT,
   },
   drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
 } as const;

@@ -75,6 +75,8 @@ export interface Settings {
   fenceTimeoutMs: number;
   /** How long new clients park during a fence (for the log line). */
   failoverWaitMs: number;
+  /** Follow the promoted replica when it answers ROLE master, or only once the sentinels back it. */
+  switchAt: "promotion" | "announcement";
 }
 
 export interface MasterState {
@@ -136,7 +138,7 @@ export function step(state: MasterState, observation: Observation, settings: Set
       case "views":
         return onViews(state, observation.at, judge(observation.views, observation.errors), observation.views, actions);
       case "role":
-        return onRole(state, observation.at, observation.address, observation.answer, actions);
+        return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":
         return { ...state, promoted: state.fence ? promotedReplica(observation.lists) : null };
       case "replica-health":
@@ -214,14 +216,23 @@ function onViews(state: MasterState, at: number, verdict: Verdict, views: readon
       case "master": {
         const { address, epoch } = verdict;
         if (sameAddress(address, s.master)) return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
-        if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) return s;
+        if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) {
+          return uncommitted(s, at, views, { address, epoch }, actions);
+        }
         return { ...s, candidate: { address, epoch } };
       }
     }
   }
 }
 
-function onRole(state: MasterState, at: number, address: Address, answer: RoleAnswer, actions: Action[]): MasterState {
+function onRole(
+  state: MasterState,
+  at: number,
+  address: Address,
+  answer: RoleAnswer,
+  settings: Settings,
+  actions: Action[],
+): MasterState {
   const isMaster = "role" in answer && answer.role === "master";
   const label = formatAddress(address);
   if (sameAddress(address, state.master)) {
@@ -256,7 +267,7 @@ function onRole(state: MasterState, at: number, address: Address, answer: RoleAn
     const s: MasterState = { ...state, candidate: null, problem: state.master ? state.problem : reason };
     return s.master ? fence(s, at, reason, null, actions) : s;
   }
-  if (state.fence && state.promoted && sameAddress(address, state.promoted) && isMaster) {
+  if (settings.switchAt === "promotion" && state.fence && state.promoted && sameAddress(address, state.promoted) && isMaster) {
     const from = state.fence.address ?? state.master;
     const s = follow(state, at, address, state.epoch + 1, "promotion", `replica ${label} promoted: it answers ROLE master`, actions);
     return from ? { ...s, switchedFrom: { address: from, epoch: state.epoch } } : s;
@@ -275,6 +286,28 @@ function fence(state: MasterState, at: number, reason: string, address: Address 
   if (state.fence) return state;
   actions.push({ kind: "fence", reason });
   return { ...state, fence: { since: at, reason, address }, promoted: null };
+}
+
+/**
+ * After a switch at the promotion the sentinels still back the old master until the leader sees
+ * the promotion and announces it. That is expected while the leader still flags the failover.
+ * When no sentinel flags it any more and none names the promoted replica, the failover was never
+ * committed (the leader died or was cut off before announcing; Sentinel will turn the replica back):
+ * fence at once and follow what the sentinels back. Writes acknowledged by the replica in between
+ * are lost — Sentinel's own window, which `switchAt: announcement` avoids at the cost of ~1 s.
+ */
+function uncommitted(
+  s: MasterState,
+  at: number,
+  views: readonly SentinelView[],
+  backed: { address: Address; epoch: number },
+  actions: Action[],
+): MasterState {
+  const flagged = views.some((v) => v.flags.has("failover_in_progress"));
+  const announced = views.some((v) => sameAddress(v.address, s.master));
+  if (flagged || announced || !s.master) return s;
+  const reason = `Sentinel never announced the promotion of ${formatAddress(s.master)} (its leader gone?): back to what the sentinels back`;
+  return fence({ ...s, switchedFrom: null, candidate: backed }, at, reason, s.master, actions);
 }
 
 /** End a fence on the same master: the sentinels back it again, flag nothing, and it answered ROLE master since. */

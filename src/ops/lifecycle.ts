@@ -41,6 +41,7 @@ export interface ReloadResult {
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
 const LIVE = new Set([
   ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
+  ...["switchAt"], // read by the engine at each step
   ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
   // applied in reload() below:
   ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],

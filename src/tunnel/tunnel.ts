@@ -92,7 +92,11 @@ export class SessionRegistry {
   engine(name: string): MasterEngine {
     let engine = this.engines.get(name);
     if (!engine) {
-      const settings = () => ({ fenceTimeoutMs: this.config.fenceTimeoutMs, failoverWaitMs: this.config.failoverWaitMs });
+      // Read afresh at each step: a reload replaces the config.
+      const settings = () => {
+        const { fenceTimeoutMs, failoverWaitMs, switchAt } = this.config;
+        return { fenceTimeoutMs, failoverWaitMs, switchAt };
+      };
       engine = new MasterEngine(name, settings, this.#orders, this.log, this.observers);
       this.engines.set(name, engine);
     }
