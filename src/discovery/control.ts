@@ -19,6 +19,8 @@ export class RoleProbe {
   #address: Address | null = null;
   /** Where #address is reached (addressMap); a reload that remaps it moves the connection. */
   #reached: Address | null = null;
+  /** The current connection was established (a failure on it is not a failure to connect). */
+  #connected = false;
 
   constructor(
     /** Deadline per reply; changed in place on reload. */
@@ -27,18 +29,33 @@ export class RoleProbe {
     readonly connectOptions?: HopOptions,
   ) {}
 
-  /** What `address` answers to ROLE; null when the failure is ours (out of file descriptors). */
+  /**
+   * What `address` answers to ROLE; null when the failure is ours (out of file descriptors). A
+   * connection that was open before and breaks (a `CLIENT KILL` of it, an idle timeout) says
+   * nothing about the server: the question is asked once more on a new connection, and only a
+   * failure there is "gone".
+   */
   async role(address: Address): Promise<RoleAnswer | null> {
+    const reused = this.#client !== null && this.#connected;
+    const answer = await this.#ask(address);
+    if (reused && answer !== null && "error" in answer && answer.error === "gone" && !answer.replied) {
+      return this.#ask(address);
+    }
+    return answer;
+  }
+
+  async #ask(address: Address): Promise<(RoleAnswer & { replied?: boolean }) | null> {
     const to = target(this.connectOptions ?? PLAIN_REDIS, address);
     const moved = !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address);
     if (!this.#client || moved) this.#open(address, to.address, to.options);
     const label = formatAddress(address);
     try {
       const client = await this.#client!;
+      this.#connected = true;
       const reply = await client.command(["ROLE"], this.timeoutMs);
       if (Array.isArray(reply)) return { role: String(reply[0]) };
       this.close();
-      return { error: "gone", detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}` };
+      return { error: "gone", detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}`, replied: true };
     } catch (error) {
       const message = (error as Error).message;
       if (isAuthReply(error)) return { error: "refused", cause: "auth", detail: message };
@@ -46,7 +63,7 @@ export class RoleProbe {
         // The connection is fine: the server answered, with an error.
         if (/^BUSY/.test(message)) return { error: "busy", detail: message.split("\n")[0]!.slice(0, 120) };
         if (/^LOADING/.test(message)) return { error: "loading", detail: message.slice(0, 120) };
-        return { error: "gone", detail: `${label} answers ROLE with -${message.slice(0, 120)}` };
+        return { error: "gone", detail: `${label} answers ROLE with -${message.slice(0, 120)}`, replied: true };
       }
       this.close();
       if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
@@ -65,6 +82,7 @@ export class RoleProbe {
     this.#client = null;
     this.#address = null;
     this.#reached = null;
+    this.#connected = false;
   }
 
   #open(address: Address, reached: Address, options: HopOptions): void {
