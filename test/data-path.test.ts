@@ -3,7 +3,7 @@
  * directly (pipelining, big values, pub/sub, blocking commands, MULTI), with memory bounded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { infoRecord, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import { infoRecord, startDeployment, TestClient, waitFor, withTimeout, type Deployment } from "./harness/index.ts";
 import { startTestTunnel, type TestTunnel } from "./support/tunnel.ts";
 
 let dep: Deployment;
@@ -126,4 +126,30 @@ describe("through the tunnel", () => {
     await c.closed;
     await waitFor(() => tt.tunnel.sessionCount("beta") === before - 1, { timeoutMs: 5000, message: "session forgotten" });
   }, 15_000);
+
+  test("Redis's last reply before it resets the connection reaches the client (-ERR Protocol error), 100 times of 100", async () => {
+    // Redis answers a malformed request with -ERR Protocol error and closes; the client's bytes still
+    // arriving make the kernel reset the connection, which can fail the tunnel's next write before
+    // it has read that reply. Found by Redis's own suite ("Protocol desync regression test").
+    const junk = Buffer.alloc(64 << 10, "x");
+    let lost = 0;
+    for (let i = 0; i < 100; i++) {
+      const received: Buffer[] = [];
+      const closed = Promise.withResolvers<void>();
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: tt.ports.alpha!,
+        socket: {
+          data: (_s, chunk) => void received.push(Buffer.from(chunk)),
+          close: () => closed.resolve(),
+          error: () => closed.resolve(),
+        },
+      });
+      socket.write(Buffer.concat([Buffer.from("*1\r\n$nonsense\r\n"), junk]));
+      for (let k = 0; k < 8; k++) socket.write(junk);
+      await withTimeout(closed.promise, 5000, "the tunnel closes the client after Redis closed");
+      if (!Buffer.concat(received).toString().includes("Protocol error")) lost++;
+    }
+    expect(lost).toBe(0);
+  }, 60_000);
 });

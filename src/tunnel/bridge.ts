@@ -4,7 +4,9 @@
  * - Backpressure: a partial write queues the rest and pauses the other side's reading; `drain`
  *   flushes the queue (idempotent: drain may fire spuriously) and resumes it. So each direction
  *   holds at most about `highWaterMark` bytes plus one read, whatever the value sizes.
- * - Close: when one side goes, the other is ended once what is queued for it has been written.
+ * - Close: when one side goes, the other is ended once what is queued for it has been written. A
+ *   failed write does not close at once: the side's last bytes (a server's final error reply) are
+ *   still read and delivered before its close event ends the bridge.
  * - Hold: the owner can stop client → upstream traffic (pause and keep what still arrives), then
  *   release it or close the bridge without ever forwarding what was held.
  */
@@ -23,11 +25,16 @@ export interface BridgeOptions {
   onClose(bridge: Bridge, reason: CloseReason): void;
 }
 
+/** After a failed write, how long to wait for the socket's close event before closing the bridge anyway. */
+const CLOSE_AFTER_WRITE_ERROR_MS = 1000;
+
 class Side implements SocketOwner {
   queue: Buffer[] = [];
   queued = 0;
   closed = false;
   endWhenFlushed = false;
+  /** A write to this side failed (reset, broken pipe): nothing more goes to it; its close event ends the bridge. */
+  unwritable: Timer | null = null;
   peer!: Side;
   constructor(
     readonly bridge: Bridge,
@@ -37,12 +44,12 @@ class Side implements SocketOwner {
 
   /** Write to this side; false when it cannot take more right now. */
   send(chunk: Buffer): boolean {
-    if (this.closed) return true;
+    if (this.closed || this.unwritable) return true;
     if (this.queued === 0) {
       const n = this.socket.write(chunk);
       if (n === chunk.length) return true;
       if (n < 0) {
-        this.bridge.sideClosed(this);
+        this.writeFailed();
         return true;
       }
       chunk = n > 0 ? chunk.subarray(n) : chunk;
@@ -63,11 +70,25 @@ class Side implements SocketOwner {
     this.bridge.forward(this, chunk);
   }
 
+  /**
+   * A write failed. What this side still has to say may not have been read yet (Redis answers
+   * `-ERR Protocol error` and then resets the connection: the reset can fail our next write before
+   * the reply is read): stop writing, and let the socket's own close event — after its last bytes —
+   * end the bridge, or a timer if it never comes.
+   */
+  writeFailed(): void {
+    if (this.unwritable || this.closed) return;
+    this.queue = [];
+    this.queued = 0;
+    this.unwritable = setTimeout(() => this.bridge.sideClosed(this), CLOSE_AFTER_WRITE_ERROR_MS);
+    this.bridge.flowChanged();
+  }
+
   onDrain(): void {
-    while (this.queue.length > 0 && !this.closed) {
+    while (this.queue.length > 0 && !this.closed && !this.unwritable) {
       const chunk = this.queue[0]!;
       const n = this.socket.write(chunk);
-      if (n < 0) return this.bridge.sideClosed(this);
+      if (n < 0) return this.writeFailed();
       this.queued -= Math.max(n, 0);
       if (n < chunk.length) {
         this.queue[0] = chunk.subarray(n);
@@ -163,6 +184,7 @@ export class Bridge {
     this.#finish(reason);
     this.#held = null;
     this.upstream.closed = true;
+    if (this.upstream.unwritable) clearTimeout(this.upstream.unwritable);
     this.upstream.socket.terminate();
     this.client.finish();
   }
@@ -171,6 +193,7 @@ export class Bridge {
   sideClosed(side: Side): void {
     if (side.closed) return;
     side.closed = true;
+    if (side.unwritable) clearTimeout(side.unwritable);
     side.queue = [];
     side.queued = 0;
     this.#finish(side.closeReason);
