@@ -98,7 +98,7 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
       expect(st.log()).toContain(`learned sentinel ${at(announced.s3)} (via ${at(s3.port)})`);
       expect([...tunnel.sentinels.addresses].sort()).toEqual([s1.address, s2.address, at(announced.s3)].sort());
       for (const s of [s2, s3]) {
-        await waitFor(async () => /cmd=sentinel\|master /.test(String(await s.command("CLIENT", "LIST"))), {
+        await waitFor(async () => /cmd=sentinel\|(master|replicas) /.test(String(await s.command("CLIENT", "LIST"))), {
           timeoutMs: 5000,
           message: `the poller asks the learned sentinel ${s.port} through the map`,
         });
