@@ -124,21 +124,25 @@ export class Sentinels {
   async #validated<T>(sentinel: Address, args: ReadonlyArray<string | number>, parse: (reply: Reply) => T): Promise<T> {
     const reply = await this.query(sentinel, args);
     const label = formatAddress(sentinel);
+    const about = complaintKey(label, args);
     try {
       const value = parse(reply);
-      this.#complained.delete(label);
+      this.#complained.delete(about);
       return value;
     } catch (error) {
-      throw this.#invalid(label, error as Error);
+      throw this.#invalid(label, error as Error, about);
     }
   }
 
-  /** The error for a reply that failed validation: logged once per sentinel, counted, never thrown further raw. */
-  #invalid(label: string, error: Error): SentinelUnreachableError {
+  /**
+   * The error for a reply that failed validation: logged once per sentinel and question (a good
+   * answer to another question does not make it worth saying again), counted, never thrown raw.
+   */
+  #invalid(label: string, error: Error, about: string): SentinelUnreachableError {
     const message = error instanceof InvalidReplyError ? error.message : `invalid reply: ${error.message}`;
-    if (!this.#complained.has(label)) {
+    if (!this.#complained.has(about)) {
       if (this.#complained.size >= MAX_COMPLAINTS) this.#complained.clear();
-      this.#complained.add(label);
+      this.#complained.add(about);
       this.options.log.warn(`sentinel ${label}: ${message}; its answers are ignored until they are valid again`);
     }
     this.options.onError?.(label, message);
@@ -189,11 +193,12 @@ export class Sentinels {
         continue;
       }
       let address: Address;
+      const about = complaintKey(label, ["SENTINEL", "get-master-addr-by-name"]);
       try {
         address = masterAddress(reply);
-        this.#complained.delete(label);
+        this.#complained.delete(about);
       } catch (error) {
-        unreachable.push(this.#invalid(label, error as Error));
+        unreachable.push(this.#invalid(label, error as Error, about));
         this.#drop(label);
         continue;
       }
@@ -277,10 +282,11 @@ export class Sentinels {
   async #masterAddr(sentinel: Address, name: string): Promise<Address | null> {
     const reply = await this.query(sentinel, ["SENTINEL", "get-master-addr-by-name", name]);
     if (reply === null) return null;
+    const label = formatAddress(sentinel);
     try {
       return masterAddress(reply);
     } catch (error) {
-      throw this.#invalid(formatAddress(sentinel), error as Error);
+      throw this.#invalid(label, error as Error, complaintKey(label, ["SENTINEL", "get-master-addr-by-name"]));
     }
   }
 
@@ -354,3 +360,8 @@ export function masterAddrReply(reply: Reply): Address | null {
 
 /** Sentinels remembered as "invalid answer logged" before the set starts over (it cannot grow without bound). */
 const MAX_COMPLAINTS = 1024;
+
+/** What a complaint about an invalid reply is about: the sentinel and the question (`SENTINEL master`, ...). */
+function complaintKey(label: string, args: ReadonlyArray<string | number>): string {
+  return `${label} ${String(args[1] ?? args[0]).toLowerCase()}`;
+}

@@ -81,7 +81,11 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
   }
   if (!backed) {
     const named = [...new Set(views.map((v) => `${formatAddress(v.address)}@${v.epoch}`))].join(" vs ");
-    return { kind: "disputed", reason: `no address named by ${need} of ${views.length} sentinels: ${named}`, notes };
+    const reason =
+      views.length < need
+        ? `only ${views.length} sentinel(s) answered, ${need} must agree (a majority, at least the quorum): ${named}`
+        : `no address named by ${need} of ${views.length} sentinels: ${named}`;
+    return { kind: "disputed", reason, notes };
   }
   const dissent = views
     .filter((v) => !sameAddress(v.address, backed.address) && v.epoch > backed.epoch)
