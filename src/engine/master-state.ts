@@ -107,6 +107,8 @@ export interface MasterState {
   readonly healthyReplicas: readonly Address[] | null;
   /** Sentinels answered SENTINEL MASTER with an error: only get-master-addr-by-name (no fencing). */
   readonly limited: boolean;
+  /** The last views: every sentinel answered, naming the backed address with no flag but `master`. */
+  readonly calm: boolean;
 }
 
 export const INITIAL: MasterState = {
@@ -124,6 +126,7 @@ export const INITIAL: MasterState = {
   told: [],
   healthyReplicas: null,
   limited: false,
+  calm: false,
 };
 
 export interface Step {
@@ -136,7 +139,7 @@ export function step(state: MasterState, observation: Observation, settings: Set
   const next = ((): MasterState => {
     switch (observation.kind) {
       case "views":
-        return onViews(state, observation.at, judge(observation.views, observation.errors), observation.views, actions);
+        return onViews(state, observation, judge(observation.views, observation.errors), actions);
       case "role":
         return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":
@@ -181,7 +184,24 @@ export function probes(state: MasterState): { liveness: Address | null; confirm:
   return { liveness: state.master, confirm: sameAddress(confirm, state.master) ? null : confirm };
 }
 
-function onViews(state: MasterState, at: number, verdict: Verdict, views: readonly SentinelView[], actions: Action[]): MasterState {
+/**
+ * Nothing going on: a master followed and confirmed, no fence, nothing to confirm, not busy, no
+ * note standing, and the last views of every sentinel calm. The poller slows down only then
+ * (discovery/poll-rate.ts); anything else is an episode, polled at the fast rate.
+ */
+export function quiet(state: MasterState): boolean {
+  const { master, fence, candidate, promoted, switchedFrom, busy, refusal, told, limited, calm } = state;
+  const settled = master !== null && sameAddress(state.backing, master) && calm && !limited && told.length === 0;
+  return settled && !fence && !candidate && !promoted && !switchedFrom && !busy && !refusal;
+}
+
+/** A view naming `backed` with no flag but `master` (no s_down, o_down, failover_in_progress, disconnected, ...). */
+function unflagged(view: SentinelView, backed: Address | null): boolean {
+  return sameAddress(view.address, backed) && [...view.flags].every((flag) => flag === "master");
+}
+
+function onViews(state: MasterState, observation: Extract<Observation, { kind: "views" }>, verdict: Verdict, actions: Action[]): MasterState {
+  const { at, views, errors } = observation;
   const notes = [...verdict.notes];
   // A sentinel ahead of the others with the master already followed (switched at the promotion) is no news.
   for (const d of verdict.kind === "master" ? verdict.dissent : []) {
@@ -192,7 +212,8 @@ function onViews(state: MasterState, at: number, verdict: Verdict, views: readon
   if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
   const s = decide({ ...state, limited, backing });
-  return { ...s, told: tell(state, notes, actions) };
+  const calm = errors.length === 0 && views.length > 0 && views.every((v) => unflagged(v, backing));
+  return { ...s, calm, told: tell(state, notes, actions) };
 
   function decide(s: MasterState): MasterState {
     switch (verdict.kind) {

@@ -8,7 +8,7 @@
 import { formatAddress, type Address } from "../net/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../events.ts";
 import type { Logger } from "../ops/log.ts";
-import { INITIAL, probes, route, step, type Action, type MasterState, type Observation, type Route, type Settings } from "./master-state.ts";
+import { INITIAL, probes, quiet, route, step, type Action, type MasterState, type Observation, type Route, type Settings } from "./master-state.ts";
 
 /** What the engine's actions do outside it: implemented by the session registry (tunnel/). */
 export interface Orders {
@@ -73,6 +73,11 @@ export class MasterEngine {
   /** The master followed and no fence: a slow or busy reply from it is worth waiting for. */
   trusts(address: Address): boolean {
     return this.route(address).kind === "go" && this.#state.master !== null && formatAddress(address) === this.master;
+  }
+
+  /** Nothing going on (master-state.ts `quiet`): the poller may slow down. */
+  get quiet(): boolean {
+    return quiet(this.#state);
   }
 
   probes(): { liveness: Address | null; confirm: Address | null } {
