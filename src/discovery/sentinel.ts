@@ -71,6 +71,11 @@ export class Sentinels {
   readonly #complained = new Set<string>();
   /** Queries sent to sentinels so far (all kinds). */
   queries = 0;
+  /**
+   * Commands sent per sentinel (`host:port`) — queries, and what the event connections send
+   * (`sent()`); a sentinel forgotten or dropped is folded into `other`, so the map stays bounded.
+   */
+  readonly commands = new Map<string, number>();
 
   constructor(
     addresses: Address[],
@@ -153,6 +158,7 @@ export class Sentinels {
   async query(sentinel: Address, args: ReadonlyArray<string | number>): Promise<Reply> {
     const label = formatAddress(sentinel);
     this.queries++;
+    this.sent(label);
     try {
       const client = await this.#connection(sentinel, label);
       return await client.command(args, this.options.timeoutMs);
@@ -261,10 +267,32 @@ export class Sentinels {
     return [...next.keys()];
   }
 
+  /** Count `n` commands sent to `label` (the event connections' SUBSCRIBE, PING, AUTH). */
+  sent(label: string, n = 1): void {
+    this.commands.set(label, (this.commands.get(label) ?? 0) + n);
+  }
+
+  /** Where a connection to `sentinel` goes: configured ones as written, learned ones through the address map. */
+  connectTarget(sentinel: Address): { address: Address; options: HopOptions } {
+    const hop = this.options.connect ?? PLAIN_SENTINEL;
+    return this.#configured.has(formatAddress(sentinel)) ? { address: sentinel, options: hop } : target(hop, sentinel);
+  }
+
+  /** Counts of sentinels no longer listed go to `other`. */
+  #foldCommands(): void {
+    const listed = new Set(this.addresses);
+    for (const [label, n] of [...this.commands]) {
+      if (label === OTHER || listed.has(label)) continue;
+      this.commands.delete(label);
+      this.commands.set(OTHER, (this.commands.get(OTHER) ?? 0) + n);
+    }
+  }
+
   /** Use these sentinels from now on (reload): learned ones are forgotten, connections to dropped ones closed. */
   replace(addresses: Address[]): void {
     this.#order = [...addresses];
     this.#configured = new Set(addresses.map(formatAddress));
+    this.#foldCommands();
     for (const label of [...this.#connections.keys()]) if (!this.#configured.has(label)) this.#drop(label);
     this.#learnedAt.clear();
     this.#learned.clear();
@@ -295,6 +323,7 @@ export class Sentinels {
     if (this.#configured.has(key) || [...this.#learned.values()].some((set) => set.has(key))) return;
     this.#order = this.#order.filter((a) => formatAddress(a) !== key);
     this.#drop(key);
+    this.#foldCommands();
     this.options.log.info(`forgot learned sentinel ${key}: ${why}`);
   }
 
@@ -328,9 +357,8 @@ export class Sentinels {
   #connection(sentinel: Address, label: string): Promise<RespClient> {
     let connection = this.#connections.get(label);
     if (!connection) {
-      const hop = this.options.connect ?? PLAIN_SENTINEL;
-      // Learned sentinels go through the address map; configured ones are reached as written.
-      const to = this.#configured.has(label) ? { address: sentinel, options: hop } : target(hop, sentinel);
+      const to = this.connectTarget(sentinel);
+      if (to.options.auth) this.sent(label); // AUTH
       connection = RespClient.connect(to.address, this.options.timeoutMs, to.options).then((client) => {
         client.onClose = () => {
           if (this.#connections.get(label) === connection) this.#connections.delete(label);
@@ -357,6 +385,9 @@ export function masterAddrReply(reply: Reply): Address | null {
     return null;
   }
 }
+
+/** The label of commands sent to sentinels no longer listed. */
+export const OTHER = "other";
 
 /** Sentinels remembered as "invalid answer logged" before the set starts over (it cannot grow without bound). */
 const MAX_COMPLAINTS = 1024;

@@ -39,6 +39,11 @@ export class RespClient {
   #outbox: Buffer[] = [];
   #closedReason: string | null = null;
   onClose: ((reason: string) => void) | null = null;
+  /**
+   * On a subscribed connection: pub/sub pushes (`message`, `subscribe` confirmations) go here, not
+   * to the commands waiting for replies (a `PING` there is answered `["pong", ""]`, in order).
+   */
+  onPush: ((push: Reply[]) => void) | null = null;
 
   private constructor(
     readonly address: Address,
@@ -93,6 +98,11 @@ export class RespClient {
     });
   }
 
+  /** Send one command whose replies come as pushes (`SUBSCRIBE`): nothing waits for them here. */
+  send(args: ReadonlyArray<string | number>): void {
+    if (this.#closedReason === null) this.#write(encodeCommand(args));
+  }
+
   /** Close now; every waiting command is rejected with `reason`. */
   destroy(reason = "closed", timedOut = false): void {
     if (this.#closedReason !== null) return;
@@ -137,6 +147,7 @@ export class RespClient {
   }
 
   #settle(reply: Reply): void {
+    if (this.onPush && Array.isArray(reply) && PUSHES.has(String(reply[0]))) return this.onPush(reply);
     const p = this.#pending.shift();
     if (!p) return this.destroy("unexpected reply");
     clearTimeout(p.timer);
@@ -144,6 +155,9 @@ export class RespClient {
     else p.resolve(reply);
   }
 }
+
+/** The first element of a pub/sub push in RESP2. */
+const PUSHES = new Set(["message", "pmessage", "subscribe", "psubscribe", "unsubscribe", "punsubscribe"]);
 
 const clientHandlers = {
   data: (s: Socket<RespClient>, chunk: Buffer) => s.data._data(chunk),
