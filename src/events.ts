@@ -21,6 +21,10 @@ export interface TunnelEvents {
   onPeerCut?(hop: "sentinel" | "redis", peer: string, problem: string): void;
   /** One sentinel's answer about master `name` (or why there was none), as the poller records it. */
   onSentinelAnswer?(name: string, sentinel: string, answer: SentinelAnswer): void;
+  /** The poller now asks about master `name` every `intervalMs` (its fastest beat: sentinels or the master's ROLE). */
+  onPollRate?(name: string, intervalMs: number): void;
+  /** Event connections to sentinels subscribed and heard from (`up`) of the sentinels known. */
+  onEventConnections?(up: number, known: number): void;
   /** A decision of the failover engine (src/engine/), with its reason and numbers: what a journal keeps. */
   onEngine?(db: string, event: EngineEvent): void;
 }

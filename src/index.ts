@@ -17,6 +17,7 @@ import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./discovery/resolver.ts";
 import type { MasterEngine } from "./engine/master.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
+import { SentinelEvents } from "./discovery/sentinel-events.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
 import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
@@ -73,8 +74,23 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
-  const pollerOptions = { intervalMs: config.pollIntervalMs, roleTimeoutMs: config.roleTimeoutMs, redis: redisHop, observers: registry.observers };
-  const poller = new Poller(sentinels, () => registry.targets(), (name) => registry.engine(name), pollerOptions);
+  // Sentinel events wake the poller; they decide nothing (discovery/sentinel-events.ts).
+  const events = new SentinelEvents(sentinels, {
+    log,
+    onEvent: (_sentinel, _channel, name) => poller.wake(name),
+    onState: (_sentinel, up) => {
+      if (up) poller.wake(null); // events may have been missed while it was down
+    },
+  });
+  const pollerOptions = {
+    intervalMs: config.pollIntervalMs,
+    idleIntervalMs: config.idlePollIntervalMs,
+    roleTimeoutMs: config.roleTimeoutMs,
+    redis: redisHop,
+    events,
+    observers: registry.observers,
+  };
+  const poller: Poller = new Poller(sentinels, () => registry.targets(), (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
     if (config.metrics) metrics = startMetrics(config.metrics, registry);
@@ -101,12 +117,13 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     observe: (events) => void registry.observers.push(events),
-    reload: (next) => reload({ registry, sentinels, resolver, poller, hops: { sentinel: sentinelHop, redis: redisHop } }, next, log),
+    reload: (next) => reload({ registry, sentinels, resolver, poller, events, hops: { sentinel: sentinelHop, redis: redisHop } }, next, log),
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();
       stopIdleSweep();
       poller.stop();
+      events.close();
       metrics?.stop();
       registry.stop();
       resolver.close();

@@ -37,7 +37,10 @@ export interface Config extends SecuritySettings {
   databases: DatabaseConfig[];
   /** Address the local listeners bind to. */
   bind: string;
+  /** The fast poll rate: during an episode (events, symptoms, anything not quiet) and for sentinels without events. */
   pollIntervalMs: number;
+  /** The slow poll rate: nothing going on and every event connection up (never below pollIntervalMs). */
+  idlePollIntervalMs: number;
   connectTimeoutMs: number;
   sentinelTimeoutMs: number;
   /** Deadline for the poller's ROLE check of the master in use. */
@@ -78,6 +81,9 @@ export const DEFAULTS = {
   // Sentinel flags failover_in_progress ~100-200 ms before it promotes the replica; polling
   // faster than that lets the tunnel fence writes before the old master's acks become losses.
   pollIntervalMs: 50,
+  // While nothing happens and every sentinel's event connection is up: an idle tunnel costs each
+  // sentinel ~2 commands/s (SENTINEL MASTER + PING on the event connection), the master 1 ROLE/s.
+  idlePollIntervalMs: 1000,
   connectTimeoutMs: 2000,
   sentinelTimeoutMs: 300,
   roleTimeoutMs: 500,
@@ -161,6 +167,7 @@ const schema = z
     unixSocketMode: socketMode.default(0o600),
     ...securityKeys,
     pollIntervalMs: millis(10).default(DEFAULTS.pollIntervalMs),
+    idlePollIntervalMs: millis(10).max(60_000, "must be at most 60000").default(DEFAULTS.idlePollIntervalMs),
     connectTimeoutMs: millis(10).default(DEFAULTS.connectTimeoutMs),
     sentinelTimeoutMs: millis(10).default(DEFAULTS.sentinelTimeoutMs),
     roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),

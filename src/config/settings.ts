@@ -18,7 +18,16 @@ export const ENV_ADDRESS_MAP = `${ENV_PREFIX}ADDRESS_MAP`;
 /** Flags of the run/check commands that map to a setting (commander attribute → config key and flag). */
 export const SETTING_FLAGS = {
   bind: { key: "bind", flag: "--bind <address>", help: `address the local ports listen on (default ${DEFAULTS.bind})` },
-  pollInterval: { key: "pollIntervalMs", flag: "--poll-interval <ms>", help: `how often to ask Sentinel for each master (default ${DEFAULTS.pollIntervalMs})` },
+  pollInterval: {
+    key: "pollIntervalMs",
+    flag: "--poll-interval <ms>",
+    help: `how often to ask Sentinel for each master during a failover, or without its events (default ${DEFAULTS.pollIntervalMs})`,
+  },
+  idlePollInterval: {
+    key: "idlePollIntervalMs",
+    flag: "--idle-poll-interval <ms>",
+    help: `how often while nothing happens and Sentinel's events are heard (default ${DEFAULTS.idlePollIntervalMs})`,
+  },
   connectTimeout: { key: "connectTimeoutMs", flag: "--connect-timeout <ms>", help: `how long a new client may wait for a verified master (default ${DEFAULTS.connectTimeoutMs})` },
   sentinelTimeout: { key: "sentinelTimeoutMs", flag: "--sentinel-timeout <ms>", help: `deadline per sentinel connect and reply (default ${DEFAULTS.sentinelTimeoutMs})` },
   logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)", choices: LOG_LEVELS },

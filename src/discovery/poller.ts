@@ -1,16 +1,21 @@
 /**
- * Feeding the failover engine (src/engine/) for each database's master name, every `intervalMs`:
+ * Feeding the failover engine (src/engine/) for each database's master name. One timer ticks at
+ * the fast rate (`intervalMs`); on each tick only what poll-rate.ts says is due is asked — all of
+ * it fast during an episode, one sentinel fast while its event connection is down, else the slow
+ * rate (`idleIntervalMs`):
  * - every known sentinel is asked `SENTINEL master <name>` in parallel (a slow one delays nobody:
  *   its previous answer stands until it goes stale); a sentinel that does not know the command (a
  *   discovery service) is asked `get-master-addr-by-name` instead. Each answer brings the engine
  *   the freshest views of all;
- * - the master in use is asked `ROLE` every interval on its own control connection (busy, loading,
- *   gone or master), and the server the engine wants confirmed — a new address the sentinels back,
- *   or during a fence the replica being promoted — on another, so a frozen master never delays
+ * - the master in use is asked `ROLE` on its own control connection (busy, loading, gone or
+ *   master), and the server the engine wants confirmed — a new address the sentinels back, or
+ *   during a fence the replica being promoted — on another, so a frozen master never delays
  *   confirming its successor;
  * - while fenced, every sentinel is asked `SENTINEL replicas <name>` (which replica is `promoted`);
  * - replica ports: which replicas are healthy.
- * Decides nothing and knows nothing about client sockets: the engine does.
+ * A Sentinel event (sentinel-events.ts) or a client-side symptom (`engine.pollNow`) wakes a name:
+ * everything is asked at once and the episode runs fast. Decides nothing and knows nothing about
+ * client sockets: the engine does.
  */
 import { formatAddress, type Address } from "../net/address.ts";
 import { RoleProbe } from "./control.ts";
@@ -21,6 +26,8 @@ import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { ListedReplica } from "../engine/master-state.ts";
 import type { MasterEngine } from "../engine/master.ts";
+import { plan, type SentinelPoll } from "./poll-rate.ts";
+import type { SentinelEvents } from "./sentinel-events.ts";
 
 /** What to watch: every master name, and whether it has a replica port. */
 export interface Target {
@@ -29,7 +36,12 @@ export interface Target {
 }
 
 export interface PollerOptions {
+  /** The fast rate (`pollIntervalMs`): the timer's tick. */
   intervalMs: number;
+  /** The slow rate (`idlePollIntervalMs`): nothing going on and the sentinel's events heard. */
+  idleIntervalMs: number;
+  /** The sentinels' event connections; without them every sentinel is polled at the fast rate. */
+  events?: SentinelEvents;
   /** Deadline for a ROLE reply on the control connection. */
   roleTimeoutMs: number;
   /** TLS and credentials for the control connections (hops.ts `redisConnectOptions`). */
@@ -58,6 +70,9 @@ function reported(answer: Answer<SentinelView | null>, latencyMs: number): Senti
  */
 const SENTINEL_MASTER_WORKS = /no such master|NOAUTH|WRONGPASS|NOPERM|invalid password|LOADING|BUSY/i;
 
+/** Immediate polls of one name at most this often; wake-ups in between ride on the fast ticks. */
+const WAKE_GAP_MS = 10;
+
 /** What the poller keeps per master name. */
 class Watch {
   readonly views = new Map<string, Answer<SentinelView | null>>();
@@ -67,6 +82,16 @@ class Watch {
   readonly limited = new Set<string>();
   readonly probes: Record<"liveness" | "confirm", { probe: RoleProbe; busy: boolean }>;
   listingReplicas = false;
+  /** When each sentinel was last asked about this name, and the interval it is on. */
+  readonly polledAt = new Map<string, number>();
+  readonly intervals = new Map<string, number>();
+  livenessAt = -Infinity;
+  replicaHealthAt = -Infinity;
+  /** The last event, symptom or unquiet tick (poll-rate.ts), and the last immediate poll. */
+  stirredAt = -Infinity;
+  wokenAt = -Infinity;
+  /** The poll rate reported to observers. */
+  intervalMs = 0;
   constructor(
     readonly engine: MasterEngine,
     roleTimeoutMs: number,
@@ -91,6 +116,7 @@ class Watch {
 
 export class Poller {
   #timer: Timer | null = null;
+  #connections = { up: -1, known: -1 };
   readonly #watches = new Map<string, Watch>();
 
   constructor(
@@ -101,12 +127,13 @@ export class Poller {
   ) {}
 
   start(): void {
-    this.#timer ??= setInterval(() => this.pollAll(), this.options.intervalMs);
+    this.#timer ??= setInterval(() => this.tick(), this.options.intervalMs);
   }
 
-  /** New timings (reload): the interval restarts at once, ROLE deadlines apply to the next probe. */
-  retune(intervalMs: number, roleTimeoutMs: number): void {
+  /** New timings (reload): the tick restarts at once, the slow rate and ROLE deadlines apply from the next tick. */
+  retune(intervalMs: number, idleIntervalMs: number, roleTimeoutMs: number): void {
     this.options.roleTimeoutMs = roleTimeoutMs;
+    this.options.idleIntervalMs = idleIntervalMs;
     for (const watch of this.#watches.values()) {
       for (const { probe } of Object.values(watch.probes)) probe.timeoutMs = roleTimeoutMs;
     }
@@ -114,7 +141,20 @@ export class Poller {
     this.options.intervalMs = intervalMs;
     if (this.#timer) {
       clearInterval(this.#timer);
-      this.#timer = setInterval(() => this.pollAll(), intervalMs);
+      this.#timer = setInterval(() => this.tick(), intervalMs);
+    }
+  }
+
+  /**
+   * A Sentinel event about `name` (null: about no name in particular, e.g. `+tilt`), a sentinel's
+   * event connection back (events may have been missed), or a client-side symptom: poll now, and
+   * fast until the episode is over.
+   */
+  wake(name: string | null): void {
+    if (name === null) for (const watch of this.#watches.values()) this.#wake(watch);
+    else {
+      const watch = this.#watches.get(name);
+      if (watch) this.#wake(watch);
     }
   }
 
@@ -132,7 +172,15 @@ export class Poller {
     this.#watches.clear();
   }
 
+  /** Poll everything for every name now (the start). */
   pollAll(): void {
+    this.tick(true);
+  }
+
+  /** One tick: for every name, ask what is due (everything with `all`); the engine's clock tick. */
+  tick(all = false): void {
+    const now = Date.now();
+    this.#tickEvents(now);
     const targets = new Map([...this.targets()].map((t) => [t.name, t]));
     for (const [name, watch] of this.#watches) {
       if (targets.has(name)) continue;
@@ -141,10 +189,51 @@ export class Poller {
     }
     for (const target of targets.values()) {
       const watch = this.#watch(target.name);
-      this.#poll(watch);
-      if (target.replicas) this.#pollReplicaHealth(watch);
+      const due = this.#plan(watch, now);
+      this.#poll(watch, all ? null : due.sentinels, all || due.liveness);
+      if (target.replicas && (all || due.replicaHealth)) this.#pollReplicaHealth(watch);
       watch.engine.observe({ kind: "tick", at: Date.now() });
     }
+  }
+
+  /** The event connections' upkeep (connect, PING, cut the silent), and their count to observers when it changes. */
+  #tickEvents(now: number): void {
+    const events = this.options.events;
+    if (!events) return;
+    events.tick(now);
+    const { up, known } = events.counts(now);
+    if (up === this.#connections.up && known === this.#connections.known) return;
+    this.#connections = { up, known };
+    emit(this.options.observers ?? [], "onEventConnections", up, known);
+  }
+
+  /** What is due for `watch` now (poll-rate.ts); keeps the intervals, reports a changed rate. */
+  #plan(watch: Watch, now: number): { sentinels: Set<string>; liveness: boolean; replicaHealth: boolean } {
+    const events = this.options.events;
+    const sentinels = new Map<string, SentinelPoll>();
+    for (const label of this.sentinels.addresses) {
+      sentinels.set(label, { polledAt: watch.polledAt.get(label) ?? -Infinity, events: events?.fresh(label, now) ?? false });
+    }
+    const beat = { fastMs: this.options.intervalMs, slowMs: this.options.idleIntervalMs };
+    const { livenessAt, replicaHealthAt } = watch;
+    const p = plan({ now, beat, quiet: watch.engine.quiet, stirredAt: watch.stirredAt, sentinels, livenessAt, replicaHealthAt });
+    watch.stirredAt = p.stirredAt;
+    watch.intervals.clear();
+    for (const [label, interval] of p.intervals) watch.intervals.set(label, interval);
+    if (p.intervalMs !== watch.intervalMs) {
+      watch.intervalMs = p.intervalMs;
+      emit(this.options.observers ?? [], "onPollRate", watch.name, p.intervalMs);
+    }
+    return { sentinels: new Set(p.due), liveness: p.liveness, replicaHealth: p.replicaHealth };
+  }
+
+  /** Poll `watch` now, at most once per WAKE_GAP_MS (a flood of events or symptoms costs one poll); the episode starts. */
+  #wake(watch: Watch): void {
+    const now = Date.now();
+    watch.stirredAt = now;
+    if (now - watch.wokenAt < WAKE_GAP_MS) return; // the episode's fast ticks take it from here
+    watch.wokenAt = now;
+    this.#poll(watch, null, true);
   }
 
   #watch(name: string): Watch {
@@ -152,16 +241,20 @@ export class Poller {
     if (!watch) {
       watch = new Watch(this.engineFor(name), this.options.roleTimeoutMs, this.options.redis);
       const polled = watch;
-      watch.engine.pollNow = () => this.#poll(polled);
+      watch.engine.pollNow = () => this.#wake(polled);
       this.#watches.set(name, watch);
     }
     return watch;
   }
 
-  #poll(watch: Watch): void {
+  /** Ask the sentinels in `only` (every one when null), and the master ROLE when `liveness`. */
+  #poll(watch: Watch, only: ReadonlySet<string> | null, liveness: boolean): void {
     const fenced = watch.engine.fenced;
+    const now = Date.now();
     for (const sentinel of this.sentinels.list) {
       const label = formatAddress(sentinel);
+      if (only && !only.has(label)) continue;
+      watch.polledAt.set(label, now);
       const asked = performance.now();
       const answered = () => {
         const answer = watch.views.get(label);
@@ -174,8 +267,10 @@ export class Poller {
         this.#ask(watch, label, "replicas", list, watch.replicaLists, () => this.#promoted(watch));
       }
     }
-    const { liveness } = watch.engine.probes();
-    if (liveness) void this.#role(watch, "liveness", liveness);
+    if (!liveness) return;
+    watch.livenessAt = now;
+    const master = watch.engine.probes().liveness;
+    if (master) void this.#role(watch, "liveness", master);
   }
 
   /** One question to one sentinel, unless the same is still under way; the answer lands in `into`. */
@@ -211,7 +306,7 @@ export class Poller {
   #evaluate(watch: Watch): void {
     const views: SentinelView[] = [];
     const errors: string[] = [];
-    for (const [label, answer] of this.#fresh(watch.views)) {
+    for (const [label, answer] of this.#fresh(watch, watch.views)) {
       if (answer.value) views.push(answer.value);
       else errors.push(`${label}: ${answer.error ?? "does not know this master"}`);
     }
@@ -222,7 +317,7 @@ export class Poller {
   /** The replicas each sentinel lists (fenced only): which one is being promoted. */
   #promoted(watch: Watch): void {
     if (!watch.engine.fenced) return;
-    const lists = [...this.#fresh(watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
+    const lists = [...this.#fresh(watch, watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
     watch.engine.observe({ kind: "replicas", at: Date.now(), lists });
     this.#confirm(watch);
   }
@@ -232,11 +327,14 @@ export class Poller {
     if (confirm) void this.#role(watch, "confirm", confirm);
   }
 
-  /** Answers recent enough to count, from sentinels still in the list. */
-  *#fresh<T>(answers: Map<string, Answer<T>>): Iterable<[string, Answer<T>]> {
-    const freshAfter = Date.now() - 3 * this.options.intervalMs - 1000;
+  /** Answers recent enough to count (a few of the sentinel's intervals), from sentinels still in the list. */
+  *#fresh<T>(watch: Watch, answers: Map<string, Answer<T>>): Iterable<[string, Answer<T>]> {
+    const now = Date.now();
     const current = new Set(this.sentinels.addresses);
-    for (const [label, answer] of answers) if (answer.at >= freshAfter && current.has(label)) yield [label, answer];
+    for (const [label, answer] of answers) {
+      const interval = watch.intervals.get(label) ?? this.options.intervalMs;
+      if (answer.at >= now - 3 * interval - 1000 && current.has(label)) yield [label, answer];
+    }
   }
 
   /** ROLE on a control connection, to the engine. */
@@ -260,6 +358,7 @@ export class Poller {
   #pollReplicaHealth(watch: Watch): void {
     if (watch.listingReplicas) return;
     watch.listingReplicas = true;
+    watch.replicaHealthAt = Date.now();
     this.sentinels
       .replicaLists(watch.name)
       .then((lists) => watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy: healthyReplicas(lists) }))

@@ -286,11 +286,25 @@ export class Resolver {
     if (early && sameAddress(known, route.address)) {
       const { socket, error } = await early;
       if (socket) return { socket, address: route.address };
-      throw error;
+      throw symptom(engine, error!);
     }
     drop();
-    return { socket: await verify(route.address, null), address: route.address };
+    try {
+      return { socket: await verify(route.address, null), address: route.address };
+    } catch (error) {
+      throw symptom(engine, error as Error);
+    }
   }
+}
+
+/**
+ * A client-side symptom — the master refused or reset the connection, or answered ROLE as
+ * something else — wakes the poller at once (the engine decides on what the poll finds); a slow
+ * or busy answer does not. Returns the error, to be thrown on.
+ */
+function symptom(engine: MasterEngine, error: Error): Error {
+  if (error instanceof MasterNotVerifiedError && !error.timedOut && !(error instanceof ServerBusyError)) engine.pollNow();
+  return error;
 }
 
 function settled(p: Promise<OwnedSocket>): Promise<{ socket?: OwnedSocket; error?: Error }> {

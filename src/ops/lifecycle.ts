@@ -5,7 +5,7 @@
  * (or ones whose port or bind changed) close with their sessions, a changed sentinel list takes
  * effect at the next poll; sessions of unchanged databases are untouched. A port that cannot be
  * had is reported, never fatal. Credentials, TLS settings, timings and the pool size apply at
- * once; the settings that need a restart (metrics, listener TLS, logging) are named in a warning.
+ * once (poll rates too; Sentinel event connections reopen); the settings that need a restart (metrics, listener TLS, logging) are named in a warning.
  * A changed `addressMap` closes the sessions whose server it now reaches elsewhere (like a master
  * change), refills the upstream pool and forgets learned sentinels (relearned through the new map).
  *
@@ -22,6 +22,7 @@ import type { Poller } from "../discovery/poller.ts";
 import type { Resolver } from "../discovery/resolver.ts";
 import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
 import type { Sentinels } from "../discovery/sentinel.ts";
+import type { SentinelEvents } from "../discovery/sentinel-events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { waitFor } from "./wait.ts";
 import { securityWarnings } from "./security-warnings.ts";
@@ -44,7 +45,7 @@ const LIVE = new Set([
   ...["switchAt"], // read by the engine at each step
   ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
   // applied in reload() below:
-  ...["pollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],
+  ...["pollIntervalMs", "idlePollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],
   ...LIVE_SECURITY_KEYS,
 ]);
 
@@ -54,6 +55,7 @@ export interface RunningParts {
   sentinels: Sentinels;
   resolver: Resolver;
   poller: Poller;
+  events: SentinelEvents;
   /** The options objects every connection to a hop reads, updated in place. */
   hops: { sentinel: HopOptions; redis: RedisHopOptions };
 }
@@ -69,7 +71,10 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
   resolver.options.connectTimeoutMs = next.connectTimeoutMs;
   resolver.pool.resize(next.upstreamPoolSize);
   resolver.pool.refill(); // idle sockets opened with the old TLS settings or address map
-  poller.retune(next.pollIntervalMs, next.roleTimeoutMs);
+  poller.retune(next.pollIntervalMs, next.idlePollIntervalMs, next.roleTimeoutMs);
+  // Sentinel event connections reopen with the new sentinels, credentials, TLS and address map
+  // (polled at the fast rate meanwhile).
+  parts.events.restart();
 
   // A database is unchanged when everything about its listener and routing is: same id, same signature.
   // (The global bind only matters to TCP listeners without a bind of their own.)
