@@ -113,6 +113,26 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const [sentinel, n] of sentinelErrorCounts) this.inc({ sentinel }, n);
     },
   });
+  new Counter({
+    ...opts(
+      "sentinel_commands_total",
+      "Commands sent to each sentinel (polls, lookups, event connections); sentinels no longer known are counted as 'other'.",
+      ["sentinel"],
+    ),
+    collect() {
+      const now = known();
+      const counts = new Map<string, number>();
+      for (const [sentinel, n] of sessions.resolver.sentinels.commands) {
+        const label = now.has(sentinel) ? sentinel : OTHER;
+        counts.set(label, (counts.get(label) ?? 0) + n);
+      }
+      this.reset();
+      for (const [sentinel, n] of counts) this.inc({ sentinel }, n);
+    },
+  });
+  const eventConnections = new Gauge(opts("event_connections_up", "Sentinel event connections subscribed and heard from within the deadline.", []));
+  const pollHelp = "How often the poller asks about each master now: the fast rate during a failover or without events, else the slow one.";
+  const pollInterval = new Gauge(opts("poll_interval_seconds", pollHelp, ["database"]));
   const peerCutsHelp = "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.";
   const peerCuts = new Counter(opts("peer_cuts_total", peerCutsHelp, ["hop"]));
   new Gauge({
@@ -153,6 +173,8 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       sentinelErrorCounts.set(label, (sentinelErrorCounts.get(label) ?? 0) + 1);
     },
     onPeerCut: (hop) => peerCuts.inc({ hop }),
+    onEventConnections: (up) => eventConnections.set(up),
+    onPollRate: (name, intervalMs) => pollInterval.set({ database: name }, intervalMs / 1000),
   };
 }
 
