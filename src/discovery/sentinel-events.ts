@@ -72,6 +72,9 @@ export interface SentinelEventsOptions {
   onState?(sentinel: string, up: boolean): void;
 }
 
+/** Sentinels remembered as "refusal logged" before the set starts over. */
+const MAX_COMPLAINTS = 1024;
+
 /** Reconnect backoff: from the first to the last, doubling. */
 const BACKOFF_MS = [100, 5000] as const;
 
@@ -98,6 +101,8 @@ class Link {
 
 export class SentinelEvents {
   readonly #links = new Map<string, Link>();
+  /** Sentinels whose refusal to SUBSCRIBE was logged. */
+  readonly #complained = new Set<string>();
   readonly #pingMs: number;
   readonly #deadlineMs: number;
 
@@ -180,8 +185,9 @@ export class SentinelEvents {
     );
   }
 
-  #push(link: Link, generation: number, push: Reply[]): void {
+  #push(link: Link, generation: number, push: Reply): void {
     if (link.generation !== generation) return;
+    if (!Array.isArray(push)) return this.#refused(link, push);
     link.heardAt = Date.now();
     const [kind, channel, payload] = push.map((part) => (Buffer.isBuffer(part) ? part.toString() : part));
     if (kind === "subscribe") {
@@ -194,6 +200,18 @@ export class SentinelEvents {
     }
     if (kind !== "message" || typeof channel !== "string" || typeof payload !== "string") return;
     this.options.onEvent(link.label, channel, eventMaster(channel, payload));
+  }
+
+  /** SUBSCRIBE answered with an error (an ACL without `+subscribe`, a service without pub/sub): said once per sentinel. */
+  #refused(link: Link, reply: Reply): void {
+    const message = reply instanceof Error ? reply.message : JSON.stringify(reply)?.slice(0, 120);
+    if (!this.#complained.has(link.label)) {
+      if (this.#complained.size >= MAX_COMPLAINTS) this.#complained.clear();
+      this.#complained.add(link.label);
+      const grant = /NOPERM/.test(message) ? " (its ACL user needs +subscribe &+* &-*)" : "";
+      this.options.log.warn(`sentinel ${link.label} refuses SUBSCRIBE to its events: ${message}${grant}; polled at the fast rate`);
+    }
+    this.#lost(link, `SUBSCRIBE refused: ${message}`);
   }
 
   #ping(link: Link, now: number): void {

@@ -41,9 +41,10 @@ export class RespClient {
   onClose: ((reason: string) => void) | null = null;
   /**
    * On a subscribed connection: pub/sub pushes (`message`, `subscribe` confirmations) go here, not
-   * to the commands waiting for replies (a `PING` there is answered `["pong", ""]`, in order).
+   * to the commands waiting for replies (a `PING` there is answered `["pong", ""]`, in order); so
+   * does any reply while no command waits (an error refusing a `send()`, such as `-NOPERM`).
    */
-  onPush: ((push: Reply[]) => void) | null = null;
+  onPush: ((push: Reply) => void) | null = null;
 
   private constructor(
     readonly address: Address,
@@ -147,7 +148,8 @@ export class RespClient {
   }
 
   #settle(reply: Reply): void {
-    if (this.onPush && Array.isArray(reply) && PUSHES.has(String(reply[0]))) return this.onPush(reply);
+    const push = Array.isArray(reply) && PUSHES.has(String(reply[0]));
+    if (this.onPush && (push || this.#pending.length === 0)) return this.onPush(reply);
     const p = this.#pending.shift();
     if (!p) return this.destroy("unexpected reply");
     clearTimeout(p.timer);
