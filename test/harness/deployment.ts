@@ -106,7 +106,17 @@ export class Deployment implements AsyncDisposable {
    * Except with 'none', also wait until every other running server of `name` replicates from the
    * new master with the link up, so another failover can follow.
    */
-  async failover(name = this.names[0]!, opts: { timeoutMs?: number; demote?: "harness" | "sentinel" | "none" } = {}): Promise<FailoverResult> {
+  async failover(
+    name = this.names[0]!,
+    opts: {
+      timeoutMs?: number;
+      demote?: "harness" | "sentinel" | "none";
+      /** Send SENTINEL FAILOVER to this sentinel (default: the first running one). */
+      via?: SentinelProc;
+      /** Called right before SENTINEL FAILOVER is sent, replication in sync (e.g. to cut a connection then). */
+      before?: (sentinel: SentinelProc) => Promise<void>;
+    } = {},
+  ): Promise<FailoverResult> {
     const started = performance.now();
     const deadline = started + (opts.timeoutMs ?? 30_000);
     const left = () => Math.max(1, deadline - performance.now());
@@ -126,9 +136,10 @@ export class Deployment implements AsyncDisposable {
     let requestedAt = 0;
     await waitFor(
       async () => {
-        const sentinel = this.sentinels.find((s) => s.running);
+        const sentinel = opts.via ?? this.sentinels.find((s) => s.running);
         if (!sentinel) return { fatal: new Error("failover: no running sentinel") };
         try {
+          await opts.before?.(sentinel);
           requestedAt = performance.now();
           await sentinel.command("SENTINEL", "FAILOVER", name);
           return { fatal: undefined };
