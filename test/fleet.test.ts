@@ -2,11 +2,12 @@
  * Fleet scale (issue 15): with default settings an idle, healthy tunnel costs each sentinel at
  * most 2 commands/s (SENTINEL MASTER + PING on the event connection) and the master 1 ROLE/s,
  * measured on the servers against the background; Sentinel's events wake the poll, so a failover
- * is still fenced at once; a sentinel without a working event connection is polled fast; the slow
- * rate applies live on reload.
+ * is still fenced at once; a sentinel without a working event connection is polled fast; a
+ * client-side symptom (the master refuses a new client's connection) polls at once; the slow rate
+ * applies live on reload.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, waitFor, type Deployment } from "./harness/index.ts";
+import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
 import { commandRates, minus, type Server } from "./support/command-rates.ts";
 import { startForwarder } from "./support/forwarder.ts";
 import { pollingAt, sample, scrape } from "./support/prom.ts";
@@ -136,5 +137,28 @@ describe("fleet scale", () => {
     const page = await scrape(metricsAt);
     expect(sample(page, "sentinel_tunnel_event_connections_up")).toBe(2);
     expect(sample(page, "sentinel_tunnel_poll_interval_seconds", { database: "mymaster" })).toBe(0.05);
+  }, 60_000);
+
+  test("a client-side symptom wakes the poll: the master refusing a new client is found lost at once, not at the next slow ROLE", async () => {
+    // Sentinel itself would notice only after 5 s (down-after): no event comes first.
+    await using dep = await startDeployment({ downAfterMs: 5000 });
+    const metricsAt = `127.0.0.1:${await freePort()}`;
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics: metricsAt, connectTimeoutMs: 500 });
+    const events: (EngineEvent & { t: number })[] = [];
+    tt.tunnel.observe({ onEngine: (_db, e) => void events.push({ ...e, t: performance.now() }) });
+    await pollingAt(metricsAt, 1, 3);
+    const engine = tt.tunnel.registry.engine("mymaster");
+    const seen = engine.state.masterSeenAt;
+    // Just after the slow liveness ROLE: the next one is a second away.
+    await waitFor(() => engine.state.masterSeenAt > seen, { timeoutMs: 3000, intervalMs: 1, message: "a liveness ROLE" });
+    const master = await dep.masterOf();
+    master.kill("SIGKILL");
+    const killedAt = performance.now();
+    await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 2000 })
+      .then((c) => c.command("PING").finally(() => c.close()))
+      .catch(() => {}); // refused or parked: what matters is what the tunnel learns from it
+    const lost = await waitFor(() => events.find((e) => e.kind === "lost" && e.t >= killedAt), { timeoutMs: 3000, message: "the master found lost" });
+    console.log(`master killed; a client connects; found lost +${Math.round(lost.t - killedAt)} ms (${lost.reason})`);
+    expect(lost.t - killedAt).toBeLessThan(300);
   }, 60_000);
 });
