@@ -103,8 +103,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   if (config.metrics && !isLoopback(parseAddress(config.metrics)!.host)) log.warn(`the metrics listener binds ${config.metrics}: anyone who can reach it sees database names and master addresses`);
   poller.start();
   poller.pollAll();
-  // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections.
-  const tally = () => registry.descriptorTally() + resolver.pool.idleCount + sentinels.addresses.length + 2 * registry.databases.size;
+  // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections
+  // (a query connection and an event connection each).
+  const tally = () => registry.descriptorTally() + resolver.pool.idleCount + 2 * sentinels.addresses.length + 2 * registry.databases.size;
   const stopWatch = watchOpenFiles(log, tally);
   const stopIdleSweep = startIdleSweep(registry);
   return {
