@@ -33,7 +33,7 @@ beforeAll(async () => {
       ],
       sentinelPassword: SENTINEL_PW,
       // Exactly what the README lists for the tunnel's sentinel user.
-      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|master +sentinel|replicas" }],
+      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|master +sentinel|replicas +subscribe resetchannels &+* &-*" }],
     },
   });
   await (await dep.masterOf()).command("SET", "secret-key", "secret-value");
@@ -70,6 +70,11 @@ describe("requirepass and ACL users on both hops", () => {
     expect(await app.command("GET", "secret-key")).toBe("secret-value");
     // The poller (SENTINEL master on every sentinel, ROLE on its control connection) works with these users too.
     await waitFor(() => tt.tunnel.registry.databases.get("mymaster")?.master, { timeoutMs: 5000, message: "poller confirmed the master" });
+    // So do the event connections: subscribed as the watcher on every sentinel.
+    for (const sentinel of dep.sentinels) {
+      const subscribed = async () => String(await sentinel.command("CLIENT", "LIST", "TYPE", "pubsub")).includes("user=watcher");
+      await waitFor(subscribed, { timeoutMs: 5000, message: `the tunnel subscribed to ${sentinel.address}'s events as the watcher` });
+    }
     expect(tt.log()).not.toMatch(/NOPERM|NOAUTH|authentication failed/);
   }, 20_000);
 

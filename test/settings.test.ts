@@ -56,6 +56,16 @@ describe("settings", () => {
     expect(withFlags.origins).toMatchObject({ pollIntervalMs: "--poll-interval", Databases: "--db", Sentinels_addresses_list: file, bind: file });
   }, 5000);
 
+  test("the slow poll rate: idlePollIntervalMs (default 1000) from the file, SENTINEL_TUNNEL_IDLE_POLL_INTERVAL_MS, --idle-poll-interval", () => {
+    expect(resolveSettings({ file }).config.idlePollIntervalMs).toBe(1000);
+    const env = { SENTINEL_TUNNEL_IDLE_POLL_INTERVAL_MS: "2000" };
+    expect(resolveSettings({ file, env }).config.idlePollIntervalMs).toBe(2000);
+    const withFlag = resolveSettings({ file, env, flags: { idlePollInterval: "500" } });
+    expect([withFlag.config.idlePollIntervalMs, withFlag.config.pollIntervalMs]).toEqual([500, 111]);
+    expect(withFlag.origins.idlePollIntervalMs).toBe("--idle-poll-interval");
+    expect(problem({ file, flags: { idlePollInterval: "slow" } }).message).toBe("--idle-poll-interval: idlePollIntervalMs: must be a number of milliseconds");
+  }, 5000);
+
   test("errors name the flag, variable or file the bad value came from", () => {
     expect(problem({ file, flags: { pollInterval: "fast" } }).message).toBe("--poll-interval: pollIntervalMs: must be a number of milliseconds");
     expect(problem({ file, env: { SENTINEL_TUNNEL_LOG_FORMAT: "xml" } }).message).toBe("SENTINEL_TUNNEL_LOG_FORMAT: logFormat: must be one of text, json");
