@@ -14,6 +14,7 @@ import { Command } from "commander";
 import { startDeployment } from "../test/harness/index.ts";
 import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelQueriesDuring, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
 import { failoverUnderLoad } from "./failover.ts";
+import { fleetFigure, fleetTable, type FleetCounts, type FleetFigure } from "./fleet.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
 import { summarize, svgChart, table, type Counts, type RoundValues, type Summary } from "./report.ts";
@@ -26,6 +27,9 @@ const MiB = 1 << 20;
 const FULL: Counts = { rounds: 5, p16Requests: 400_000, p1Requests: 100_000, connections: 2000, warmup: 200, stormClients: 1000, idleSessions: 10_000, bigValueBytes: 512 * MiB, writers: 8 };
 const QUICK: Counts = { rounds: 1, p16Requests: 2000, p1Requests: 1000, connections: 50, warmup: 5, stormClients: 50, idleSessions: 100, bigValueBytes: 1 * MiB, writers: 2 };
 
+const FLEET: FleetCounts = { windowMs: 10_000, costMs: 5000, tunnels: 1000 };
+const FLEET_QUICK: FleetCounts = { windowMs: 3000, costMs: 1000, tunnels: 1000 };
+
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 interface Run {
@@ -37,11 +41,14 @@ interface Run {
   info: ReturnType<typeof machine> & { counts: Counts } & Record<string, unknown>;
   started: Date;
   benchmarksMd: boolean;
+  /** The fleet figure (idle cost and projection), when measured. */
+  fleet?: FleetFigure;
 }
 
 /** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
 function publish(run: Run): void {
-  const md = table(run.summaries, run.names, run.info.counts) + (run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "");
+  const failed = run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "";
+  const md = table(run.summaries, run.names, run.info.counts) + (run.fleet ? `\n\n${fleetTable(run.fleet)}` : "") + failed;
   process.stdout.write(`${md}\n`);
   const n = run.info.counts.rounds;
   writeFileSync(join(run.out, "chart.svg"), svgChart(run.summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));
@@ -55,7 +62,7 @@ function publish(run: Run): void {
 /** `--from <json>`: the same outputs from a saved full run. */
 function republish(json: string): void {
   const saved = JSON.parse(readFileSync(json, "utf8"));
-  const { rounds, failures, started, quick, columns, summary: _summary, ...info } = saved;
+  const { rounds, failures, started, quick, columns, summary: _summary, fleet, ...info } = saved;
   const names: ColumnName[] = columns ?? ["direct", "tunnel", ...(info.haproxy === "not installed" ? [] : ["haproxy"])];
   publish({
     json,
@@ -66,6 +73,7 @@ function republish(json: string): void {
     info,
     started: new Date(started),
     benchmarksMd: !quick,
+    fleet,
   });
 }
 
@@ -79,7 +87,7 @@ async function main(): Promise<void> {
     .option("--rounds <n>", "rounds (default 5)", (v) => Number(v))
     .option("--profile", "run the tunnel under bun --cpu-prof (profiles in <out>/profiles)")
     .option("--no-haproxy", "skip the HAProxy column")
-    .option("--only <groups>", "comma-separated subset: p16,p1,conn,storm,idle,big,failover (for profiling)")
+    .option("--only <groups>", "comma-separated subset: p16,p1,conn,storm,idle,big,failover,fleet (for profiling)")
     .option("--from <json>", "only re-render table, chart and BENCHMARKS.md from a saved run's raw JSON")
     .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
     .parse(process.argv)
@@ -106,6 +114,17 @@ async function main(): Promise<void> {
   await using deployment = await startDeployment({
     redisConfig: ["maxclients 19000", "tcp-backlog 4096", "proto-max-bulk-len 1gb", "client-output-buffer-limit replica 0 0 0"],
   });
+  // The fleet figure first: its background must be the deployment's own, no column running yet.
+  let fleet: FleetFigure | undefined;
+  const fleetFailures: string[] = [];
+  if (!only || only.has("fleet")) {
+    try {
+      fleet = await fleetFigure(deployment, NAME, opts.quick ? FLEET_QUICK : FLEET, progress);
+    } catch (error) {
+      progress(`fleet FAILED: ${(error as Error).message}`);
+      fleetFailures.push(`fleet: ${(error as Error).message}`);
+    }
+  }
   let master = await masterPort(deployment, NAME);
   const profileDir = join(out, "profiles");
   const columns: Column[] = [directColumn(() => master)];
@@ -114,7 +133,7 @@ async function main(): Promise<void> {
     if (haproxy) columns.push(await haproxyColumn(haproxy, deployment, NAME, Math.max(1000, capacity)));
     const names = columns.map((c) => c.name);
     const rounds: RoundValues[] = [];
-    const failures: string[] = [];
+    const failures: string[] = [...fleetFailures];
     const raw: unknown[] = [];
     const started = new Date();
     for (let r = 0; r < counts.rounds; r++) {
@@ -193,8 +212,9 @@ async function main(): Promise<void> {
     const info = { ...host, idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
     const json = join(out, `${stamp}.json`);
     const summaries = summarize(rounds, names);
-    writeFileSync(json, JSON.stringify({ started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries }, null, 2));
-    publish({ json, out, names, summaries, failures, info, started, benchmarksMd: !opts.quick && !only });
+    const saved = { started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries, fleet };
+    writeFileSync(json, JSON.stringify(saved, null, 2));
+    publish({ json, out, names, summaries, failures, info, started, benchmarksMd: !opts.quick && !only, fleet });
     if (failures.length && opts.quick) throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
   } finally {
     for (const c of columns) await c.stop();
