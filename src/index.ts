@@ -90,7 +90,8 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     events,
     observers: registry.observers,
   };
-  const poller: Poller = new Poller(sentinels, () => registry.targets(), (name) => registry.engine(name), pollerOptions);
+  const targets = () => registry.targets();
+  const poller: Poller = new Poller(sentinels, targets, (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
     if (config.metrics) metrics = startMetrics(config.metrics, registry);
@@ -105,7 +106,8 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   poller.pollAll();
   // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections
   // (a query connection and an event connection each).
-  const tally = () => registry.descriptorTally() + resolver.pool.idleCount + 2 * sentinels.addresses.length + 2 * registry.databases.size;
+  const connections = () => resolver.pool.idleCount + 2 * sentinels.addresses.length + 2 * registry.databases.size;
+  const tally = () => registry.descriptorTally() + connections();
   const stopWatch = watchOpenFiles(log, tally);
   const stopIdleSweep = startIdleSweep(registry);
   return {
@@ -118,7 +120,10 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     port: (name) => registry.port(name),
     sessionCount: (name) => registry.sessionCount(name),
     observe: (events) => void registry.observers.push(events),
-    reload: (next) => reload({ registry, sentinels, resolver, poller, events, hops: { sentinel: sentinelHop, redis: redisHop } }, next, log),
+    reload: (next) => {
+      const hops = { sentinel: sentinelHop, redis: redisHop };
+      return reload({ registry, sentinels, resolver, poller, events, hops }, next, log);
+    },
     drain: (timeoutMs) => drain(registry, timeoutMs, log),
     async close() {
       stopWatch();

@@ -73,7 +73,7 @@ describe("requirepass and ACL users on both hops", () => {
     // So do the event connections: subscribed as the watcher on every sentinel.
     for (const sentinel of dep.sentinels) {
       const subscribed = async () => String(await sentinel.command("CLIENT", "LIST", "TYPE", "pubsub")).includes("user=watcher");
-      await waitFor(subscribed, { timeoutMs: 5000, message: `the tunnel subscribed to ${sentinel.address}'s events as the watcher` });
+      await waitFor(subscribed, { timeoutMs: 5000, message: `the watcher subscribed to ${sentinel.address}'s events` });
     }
     expect(tt.log()).not.toMatch(/NOPERM|NOAUTH|authentication failed/);
   }, 20_000);

@@ -34,7 +34,7 @@ async function roleCalls(port: number, dep: Deployment): Promise<number> {
 }
 
 describe("fleet scale", () => {
-  test("an idle tunnel with default settings: each sentinel ≤ 2 commands/s, the master ≤ 1 ROLE/s; the slow rate reloads live", async () => {
+  test("idle with default settings: each sentinel ≤ 2 commands/s, the master ≤ 1 ROLE/s; the slow rate reloads live", async () => {
     await using dep = await startDeployment();
     const master = await dep.masterOf();
     const servers = serversOf(dep, master.port);
@@ -50,7 +50,8 @@ describe("fleet scale", () => {
     const seconds = (performance.now() - started) / 1000;
     const roles = (await roleCalls(master.port, dep)) - rolesBefore;
     const sent = new Map([...sentBy(tt)].map(([label, n]) => [label, (n - (sentBefore.get(label) ?? 0)) / seconds]));
-    const shown = [...cost].map(([label, rate]) => `${label} ${rate.toFixed(2)}/s (tunnel says ${(sent.get(label) ?? roles / seconds).toFixed(2)}/s)`);
+    const says = (label: string) => (sent.get(label) ?? roles / seconds).toFixed(2);
+    const shown = [...cost].map(([label, rate]) => `${label} ${rate.toFixed(2)}/s (tunnel says ${says(label)}/s)`);
     console.log(`idle tunnel, commands/s against the background: ${shown.join(", ")}`);
     for (const s of dep.sentinels) {
       expect(sent.get(s.address)!).toBeLessThanOrEqual(2 + 1 / seconds); // one command of slack at the window's edges
@@ -59,14 +60,16 @@ describe("fleet scale", () => {
     expect(roles / seconds).toBeLessThanOrEqual(1 + 1 / seconds);
     expect(cost.get("master")!).toBeLessThanOrEqual(2 + NOISE);
     const page = await scrape(metricsAt);
-    for (const s of dep.sentinels) expect(sample(page, "sentinel_tunnel_sentinel_commands_total", { sentinel: s.address })).toBeGreaterThan(0);
+    for (const s of dep.sentinels) {
+      expect(sample(page, "sentinel_tunnel_sentinel_commands_total", { sentinel: s.address })).toBeGreaterThan(0);
+    }
 
     // SIGHUP: the slow rate applies at once (after the reopened event connections settle).
     tt.tunnel.reload({ ...tt.tunnel.config, idlePollIntervalMs: 250 });
     await pollingAt(metricsAt, 0.25, 3);
   }, 60_000);
 
-  test("an event wakes the poll: SENTINEL FAILOVER right after a slow poll is fenced within ~100 ms, writes back within 0.5 s, none lost", async () => {
+  test("an event wakes the poll: SENTINEL FAILOVER after a slow poll fenced within ~100 ms, writes back in 0.5 s", async () => {
     await using dep = await startDeployment();
     const metricsAt = `127.0.0.1:${await freePort()}`;
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics: metricsAt });
@@ -89,7 +92,8 @@ describe("fleet scale", () => {
         // Just after the leader's slow poll: without its event, the next is a second away.
         before: async () => {
           const seen = answers.get(leader.address) ?? 0;
-          await waitFor(() => (answers.get(leader.address) ?? 0) > seen, { timeoutMs: 3000, intervalMs: 1, message: "a poll of the leader" });
+          const polled = () => (answers.get(leader.address) ?? 0) > seen;
+          await waitFor(polled, { timeoutMs: 3000, intervalMs: 1, message: "a poll of the leader" });
           sentAt = performance.now();
         },
       });
@@ -98,9 +102,10 @@ describe("fleet scale", () => {
       expect(fence).toBeDefined();
       expect(switched).toBeDefined();
       const firstAck = await waitFor(() => load.firstAckAfter(switched!.t), { timeoutMs: 5000, message: "writes on the new master" });
-      await waitFor(() => load.firstAckAfter(firstAck + 200), { timeoutMs: 5000, message: "writes go on on the new master" });
+      await waitFor(() => load.firstAckAfter(firstAck + 200), { timeoutMs: 5000, message: "writes go on" });
       await load.stop();
-      const timeline = `fenced +${Math.round(fence!.t - sentAt)} ms, switch +${Math.round(switched!.t - sentAt)} ms, writes back +${Math.round(firstAck - sentAt)} ms`;
+      const after = (t: number) => `+${Math.round(t - sentAt)} ms`;
+      const timeline = `fenced ${after(fence!.t)}, switch ${after(switched!.t)}, writes back ${after(firstAck)}`;
       console.log(`SENTINEL FAILOVER while polling slowly: ${timeline}`);
       expect(fence!.t - sentAt).toBeLessThan(150);
       expect(firstAck - sentAt).toBeLessThan(500);
@@ -117,7 +122,8 @@ describe("fleet scale", () => {
     await using forwarder = startForwarder(await freePort(), dep.sentinels[0]!.port, { refuse: ["SUBSCRIBE"] });
     const through = `127.0.0.1:${forwarder.port}`;
     const metricsAt = `127.0.0.1:${await freePort()}`;
-    await using tt = await startTestTunnel([through, ...dep.sentinelAddresses.slice(1)], ["mymaster"], { metrics: metricsAt });
+    const sentinels = [through, ...dep.sentinelAddresses.slice(1)];
+    await using tt = await startTestTunnel(sentinels, ["mymaster"], { metrics: metricsAt });
     const [fast, slow] = [through, dep.sentinelAddresses[1]!];
     const rates = async (ms: number) => {
       const before = sentBy(tt);
@@ -128,7 +134,8 @@ describe("fleet scale", () => {
       return (label: string) => ((after.get(label) ?? 0) - (before.get(label) ?? 0)) / seconds;
     };
     // Once the start's episode is over: the others slow, the forwarded one fast.
-    await waitFor(async () => (await rates(1000))(slow) <= 2.5, { timeoutMs: 15_000, message: "the sentinels with events polled slowly" });
+    const slowly = async () => (await rates(1000))(slow) <= 2.5;
+    await waitFor(slowly, { timeoutMs: 15_000, message: "the sentinels with events polled slowly" });
     const rate = await rates(2000);
     console.log(`without events ${rate(fast).toFixed(1)} commands/s, with events ${rate(slow).toFixed(1)}/s`);
     expect(rate(fast)).toBeGreaterThan(10); // every 50 ms
@@ -139,25 +146,28 @@ describe("fleet scale", () => {
     expect(sample(page, "sentinel_tunnel_poll_interval_seconds", { database: "mymaster" })).toBe(0.05);
   }, 60_000);
 
-  test("a client-side symptom wakes the poll: the master refusing a new client is found lost at once, not at the next slow ROLE", async () => {
+  test("a client-side symptom wakes the poll: the master refusing a new client is found lost at once", async () => {
     // Sentinel itself would notice only after 5 s (down-after): no event comes first.
     await using dep = await startDeployment({ downAfterMs: 5000 });
     const metricsAt = `127.0.0.1:${await freePort()}`;
-    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics: metricsAt, connectTimeoutMs: 500 });
+    const settings = { metrics: metricsAt, connectTimeoutMs: 500 };
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], settings);
     const events: (EngineEvent & { t: number })[] = [];
     tt.tunnel.observe({ onEngine: (_db, e) => void events.push({ ...e, t: performance.now() }) });
     await pollingAt(metricsAt, 1, 3);
     const engine = tt.tunnel.registry.engine("mymaster");
     const seen = engine.state.masterSeenAt;
     // Just after the slow liveness ROLE: the next one is a second away.
-    await waitFor(() => engine.state.masterSeenAt > seen, { timeoutMs: 3000, intervalMs: 1, message: "a liveness ROLE" });
+    const asked = () => engine.state.masterSeenAt > seen;
+    await waitFor(asked, { timeoutMs: 3000, intervalMs: 1, message: "a liveness ROLE" });
     const master = await dep.masterOf();
     master.kill("SIGKILL");
     const killedAt = performance.now();
     await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 2000 })
       .then((c) => c.command("PING").finally(() => c.close()))
       .catch(() => {}); // refused or parked: what matters is what the tunnel learns from it
-    const lost = await waitFor(() => events.find((e) => e.kind === "lost" && e.t >= killedAt), { timeoutMs: 3000, message: "the master found lost" });
+    const found = () => events.find((e) => e.kind === "lost" && e.t >= killedAt);
+    const lost = await waitFor(found, { timeoutMs: 3000, message: "the master found lost" });
     console.log(`master killed; a client connects; found lost +${Math.round(lost.t - killedAt)} ms (${lost.reason})`);
     expect(lost.t - killedAt).toBeLessThan(300);
   }, 60_000);

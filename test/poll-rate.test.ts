@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { plan, SETTLE_MS, type RateInputs, type SentinelPoll } from "../src/discovery/poll-rate.ts";
 import { eventMaster } from "../src/discovery/sentinel-events.ts";
-import { INITIAL, quiet, step, type MasterState, type Observation } from "../src/engine/master-state.ts";
+import { INITIAL, quiet, step, type MasterState, type Observation, type RoleAnswer } from "../src/engine/master-state.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
 
 const BEAT = { fastMs: 50, slowMs: 1000 };
@@ -20,27 +20,36 @@ function inputs(quietNow: boolean, stirredAgo: number, specs: string[], serversA
     sentinels.set(who, { polledAt: NOW + Number(ago), events: events === "up" });
   }
   const at = NOW - serversAgo;
-  return { now: NOW, beat: BEAT, quiet: quietNow, stirredAt: NOW - stirredAgo, sentinels, livenessAt: at, replicaHealthAt: at };
+  const stirredAt = NOW - stirredAgo;
+  return { now: NOW, beat: BEAT, quiet: quietNow, stirredAt, sentinels, livenessAt: at, replicaHealthAt: at };
 }
 
-type RateRow = [string, RateInputs, { due: string[]; liveness: boolean; episode: boolean; intervalMs: number }];
+/** What is due, in a few words: `s1 s2 ROLE, episode, 50 ms` (ROLE: the master's liveness). */
+function brief(input: RateInputs): string {
+  const p = plan(input);
+  const due = [...p.due, ...(p.liveness ? ["ROLE"] : [])].join(" ") || "-";
+  return [due, p.episode ? "episode" : "idle", `${p.intervalMs} ms`].join(", ");
+}
+
+type RateRow = [string, RateInputs, string];
+const LONG_AGO = 60_000;
 const RATES: RateRow[] = [
-  ["quiet, events up everywhere, asked 1 s ago: all due at the slow rate", inputs(true, 60_000, ["s1@-1000 up", "s2@-1000 up"]), { due: ["s1", "s2"], liveness: true, episode: false, intervalMs: 1000 }],
-  ["quiet, events up, asked 500 ms ago: nothing due", inputs(true, 60_000, ["s1@-500 up", "s2@-500 up"], 500), { due: [], liveness: false, episode: false, intervalMs: 1000 }],
-  ["half a tick early counts as due (no drift past the slow rate)", inputs(true, 60_000, ["s1@-980 up"], 980), { due: ["s1"], liveness: true, episode: false, intervalMs: 1000 }],
-  ["a sentinel whose events are down is polled fast; the master's ROLE too", inputs(true, 60_000, ["s1@-60 up", "s2@-60 down"], 60), { due: ["s2"], liveness: true, episode: false, intervalMs: 50 }],
-  ["an event 100 ms ago: episode, everything fast", inputs(true, 100, ["s1@-60 up", "s2@-60 up"], 60), { due: ["s1", "s2"], liveness: true, episode: true, intervalMs: 50 }],
-  ["the engine not quiet (fenced, a candidate, a note, a flag): episode", inputs(false, 60_000, ["s1@-60 up"], 60), { due: ["s1"], liveness: true, episode: true, intervalMs: 50 }],
-  ["quiet again, but the settle time not over: still fast", inputs(true, SETTLE_MS - 1, ["s1@-60 up"], 60), { due: ["s1"], liveness: true, episode: true, intervalMs: 50 }],
-  ["quiet since the settle time: slow again", inputs(true, SETTLE_MS, ["s1@-60 up"], 60), { due: [], liveness: false, episode: false, intervalMs: 1000 }],
-  ["never asked: due at once", inputs(true, 60_000, ["s1@-Infinity up"], Infinity), { due: ["s1"], liveness: true, episode: false, intervalMs: 1000 }],
-  ["no sentinel known: the master is polled fast", inputs(true, 60_000, [], 60), { due: [], liveness: true, episode: false, intervalMs: 50 }],
+  ["quiet, events up everywhere, asked 1 s ago: all due at the slow rate", inputs(true, LONG_AGO, ["s1@-1000 up", "s2@-1000 up"]), "s1 s2 ROLE, idle, 1000 ms"],
+  ["quiet, events up, asked 500 ms ago: nothing due", inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"], 500), "-, idle, 1000 ms"],
+  ["half a tick early counts as due (no drift past the slow rate)", inputs(true, LONG_AGO, ["s1@-980 up"], 980), "s1 ROLE, idle, 1000 ms"],
+  ["a sentinel whose events are down is polled fast; the master's ROLE too", inputs(true, LONG_AGO, ["s1@-60 up", "s2@-60 down"], 60), "s2 ROLE, idle, 50 ms"],
+  ["an event 100 ms ago: episode, everything fast", inputs(true, 100, ["s1@-60 up", "s2@-60 up"], 60), "s1 s2 ROLE, episode, 50 ms"],
+  ["the engine not quiet (fenced, a candidate, a note, a flag): episode", inputs(false, LONG_AGO, ["s1@-60 up"], 60), "s1 ROLE, episode, 50 ms"],
+  ["quiet again, but the settle time not over: still fast", inputs(true, SETTLE_MS - 1, ["s1@-60 up"], 60), "s1 ROLE, episode, 50 ms"],
+  ["quiet since the settle time: slow again", inputs(true, SETTLE_MS, ["s1@-60 up"], 60), "-, idle, 1000 ms"],
+  ["never asked: due at once", inputs(true, LONG_AGO, ["s1@-Infinity up"], Infinity), "s1 ROLE, idle, 1000 ms"],
+  ["no sentinel known: the master is polled fast", inputs(true, LONG_AGO, [], 60), "ROLE, idle, 50 ms"],
 ];
 
 describe("poll rate", () => {
   test.each(RATES)("%s", (_name, input, expected) => {
+    expect(brief(input)).toBe(expected);
     const p = plan(input);
-    expect({ due: p.due, liveness: p.liveness, episode: p.episode, intervalMs: p.intervalMs }).toEqual(expected);
     expect(p.replicaHealth).toBe(p.liveness); // replica ports follow the master's rule
   });
 
@@ -79,20 +88,22 @@ function views(t: number, ...specs: [number, string[]][]): Observation {
 function run(observations: Observation[], from: MasterState = INITIAL): MasterState {
   return observations.reduce((s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000 }).state, from);
 }
-const healthy = run([views(0, [6379, []], [6379, []], [6379, []]), { kind: "role", at: 1, address: A, answer: { role: "master" } }]);
+const roleOfA = (t: number, answer: RoleAnswer): Observation => ({ kind: "role", at: t, address: A, answer });
+const busy: RoleAnswer = { error: "busy", detail: "BUSY" };
+const healthy = run([views(0, [6379, []], [6379, []], [6379, []]), roleOfA(1, { role: "master" })]);
 
 type QuietRow = [string, MasterState, boolean];
 const QUIET: QuietRow[] = [
   ["no master yet", INITIAL, false],
   ["healthy: every sentinel names the master, no flag", healthy, true],
   ["one sentinel flags s_down (a note)", run([views(2, [6379, ["s_down"]], [6379, []], [6379, []])], healthy), false],
-  ["one sentinel's link flag 'disconnected' (no note, but a flag)", run([views(2, [6379, ["disconnected"]], [6379, []], [6379, []])], healthy), false],
-  ["fenced: failover_in_progress", run([views(2, [6379, ["failover_in_progress"]], [6379, []], [6379, []])], healthy), false],
+  ["one sentinel's flag 'disconnected' (no note, but a flag)", run([views(2, [6379, ["disconnected"]], [6379, []], [6379, []])], healthy), false],
+  ["fenced: failover_in_progress", run([views(2, [6379, ["failover_in_progress"]], [6379, []])], healthy), false],
   ["a candidate to confirm", run([views(2, [6380, []], [6380, []], [6380, []])], healthy), false],
   ["a sentinel did not answer", run([{ ...views(2, [6379, []], [6379, []]), errors: ["s3: timeout"] } as Observation], healthy), false],
-  ["the master is busy", run([{ kind: "role", at: 2, address: A, answer: { error: "busy", detail: "BUSY" } }], healthy), false],
-  ["answers again after busy, views calm", run([{ kind: "role", at: 2, address: A, answer: { error: "busy", detail: "BUSY" } }, { kind: "role", at: 3, address: A, answer: { role: "master" } }], healthy), true],
-  ["switched at the promotion: the sentinels still name the old master", { ...healthy, master: B, switchedFrom: { address: A, epoch: 3 } }, false],
+  ["the master is busy", run([roleOfA(2, busy)], healthy), false],
+  ["answers again after busy, views calm", run([roleOfA(2, busy), roleOfA(3, { role: "master" })], healthy), true],
+  ["switched at the promotion: the sentinels still name the old one", { ...healthy, master: B, switchedFrom: { address: A, epoch: 3 } }, false],
 ];
 
 describe("quiet (master-state.ts)", () => {

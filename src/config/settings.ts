@@ -21,7 +21,7 @@ export const SETTING_FLAGS = {
   pollInterval: {
     key: "pollIntervalMs",
     flag: "--poll-interval <ms>",
-    help: `how often to ask Sentinel for each master during a failover, or without its events (default ${DEFAULTS.pollIntervalMs})`,
+    help: `how often to ask Sentinel during a failover, or without its events (default ${DEFAULTS.pollIntervalMs})`,
   },
   idlePollInterval: {
     key: "idlePollIntervalMs",

@@ -212,11 +212,12 @@ export class Poller {
     const events = this.options.events;
     const sentinels = new Map<string, SentinelPoll>();
     for (const label of this.sentinels.addresses) {
-      sentinels.set(label, { polledAt: watch.polledAt.get(label) ?? -Infinity, events: events?.fresh(label, now) ?? false });
+      const polledAt = watch.polledAt.get(label) ?? -Infinity;
+      sentinels.set(label, { polledAt, events: events?.fresh(label, now) ?? false });
     }
     const beat = { fastMs: this.options.intervalMs, slowMs: this.options.idleIntervalMs };
-    const { livenessAt, replicaHealthAt } = watch;
-    const p = plan({ now, beat, quiet: watch.engine.quiet, stirredAt: watch.stirredAt, sentinels, livenessAt, replicaHealthAt });
+    const { livenessAt, replicaHealthAt, stirredAt } = watch;
+    const p = plan({ now, beat, quiet: watch.engine.quiet, stirredAt, sentinels, livenessAt, replicaHealthAt });
     watch.stirredAt = p.stirredAt;
     watch.intervals.clear();
     for (const [label, interval] of p.intervals) watch.intervals.set(label, interval);
@@ -227,7 +228,7 @@ export class Poller {
     return { sentinels: new Set(p.due), liveness: p.liveness, replicaHealth: p.replicaHealth };
   }
 
-  /** Poll `watch` now, at most once per WAKE_GAP_MS (a flood of events or symptoms costs one poll); the episode starts. */
+  /** Poll `watch` now, at most once per WAKE_GAP_MS (a flood of events costs one poll); the episode starts. */
   #wake(watch: Watch): void {
     const now = Date.now();
     watch.stirredAt = now;

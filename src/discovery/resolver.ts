@@ -303,7 +303,8 @@ export class Resolver {
  * or busy answer does not. Returns the error, to be thrown on.
  */
 function symptom(engine: MasterEngine, error: Error): Error {
-  if (error instanceof MasterNotVerifiedError && !error.timedOut && !(error instanceof ServerBusyError)) engine.pollNow();
+  const refused = error instanceof MasterNotVerifiedError && !error.timedOut && !(error instanceof ServerBusyError);
+  if (refused) engine.pollNow();
   return error;
 }
 

@@ -202,14 +202,15 @@ export class SentinelEvents {
     this.options.onEvent(link.label, channel, eventMaster(channel, payload));
   }
 
-  /** SUBSCRIBE answered with an error (an ACL without `+subscribe`, a service without pub/sub): said once per sentinel. */
+  /** SUBSCRIBE answered with an error (an ACL without `+subscribe`, no pub/sub): said once per sentinel. */
   #refused(link: Link, reply: Reply): void {
     const message = reply instanceof Error ? reply.message : JSON.stringify(reply)?.slice(0, 120);
     if (!this.#complained.has(link.label)) {
       if (this.#complained.size >= MAX_COMPLAINTS) this.#complained.clear();
       this.#complained.add(link.label);
       const grant = /NOPERM/.test(message) ? " (its ACL user needs +subscribe &+* &-*)" : "";
-      this.options.log.warn(`sentinel ${link.label} refuses SUBSCRIBE to its events: ${message}${grant}; polled at the fast rate`);
+      const why = `${message}${grant}`;
+      this.options.log.warn(`sentinel ${link.label} refuses SUBSCRIBE to its events: ${why}; polled at the fast rate`);
     }
     this.#lost(link, `SUBSCRIBE refused: ${message}`);
   }
@@ -235,7 +236,7 @@ export class SentinelEvents {
     link.retryAt = Date.now() + link.backoffMs;
     link.backoffMs = Math.min(BACKOFF_MS[1], link.backoffMs * 2);
     if (wasUp) {
-      this.options.log.debug(`sentinel ${link.label}: event connection lost (${why}); polled at the fast rate until it is back`);
+      this.options.log.debug(`sentinel ${link.label}: event connection lost (${why}); polled fast until it is back`);
       this.options.onState?.(link.label, false);
     }
   }

@@ -200,7 +200,9 @@ function unflagged(view: SentinelView, backed: Address | null): boolean {
   return sameAddress(view.address, backed) && [...view.flags].every((flag) => flag === "master");
 }
 
-function onViews(state: MasterState, observation: Extract<Observation, { kind: "views" }>, verdict: Verdict, actions: Action[]): MasterState {
+type Views = Extract<Observation, { kind: "views" }>;
+
+function onViews(state: MasterState, observation: Views, verdict: Verdict, actions: Action[]): MasterState {
   const { at, views, errors } = observation;
   const notes = [...verdict.notes];
   // A sentinel ahead of the others with the master already followed (switched at the promotion) is no news.

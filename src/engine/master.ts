@@ -8,7 +8,8 @@
 import { formatAddress, type Address } from "../net/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../events.ts";
 import type { Logger } from "../ops/log.ts";
-import { INITIAL, probes, quiet, route, step, type Action, type MasterState, type Observation, type Route, type Settings } from "./master-state.ts";
+import { INITIAL, probes, quiet, route, step } from "./master-state.ts";
+import type { Action, MasterState, Observation, Route, Settings } from "./master-state.ts";
 
 /** What the engine's actions do outside it: implemented by the session registry (tunnel/). */
 export interface Orders {

@@ -5,7 +5,8 @@
  * (or ones whose port or bind changed) close with their sessions, a changed sentinel list takes
  * effect at the next poll; sessions of unchanged databases are untouched. A port that cannot be
  * had is reported, never fatal. Credentials, TLS settings, timings and the pool size apply at
- * once (poll rates too; Sentinel event connections reopen); the settings that need a restart (metrics, listener TLS, logging) are named in a warning.
+ * once (poll rates too; Sentinel event connections reopen); the settings that need a
+ * restart (metrics, listener TLS, logging) are named in a warning.
  * A changed `addressMap` closes the sessions whose server it now reaches elsewhere (like a master
  * change), refills the upstream pool and forgets learned sentinels (relearned through the new map).
  *

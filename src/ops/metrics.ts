@@ -116,7 +116,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
   new Counter({
     ...opts(
       "sentinel_commands_total",
-      "Commands sent to each sentinel (polls, lookups, event connections); sentinels no longer known are counted as 'other'.",
+      "Commands sent to each sentinel (polls, lookups, event connections); sentinels no longer known count as 'other'.",
       ["sentinel"],
     ),
     collect() {
@@ -130,8 +130,9 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const [sentinel, n] of counts) this.inc({ sentinel }, n);
     },
   });
-  const eventConnections = new Gauge(opts("event_connections_up", "Sentinel event connections subscribed and heard from within the deadline.", []));
-  const pollHelp = "How often the poller asks about each master now: the fast rate during a failover or without events, else the slow one.";
+  const eventsHelp = "Sentinel event connections subscribed and heard from within the deadline.";
+  const eventConnections = new Gauge(opts("event_connections_up", eventsHelp, []));
+  const pollHelp = "How often the poller asks about each master now: fast in a failover or without events, else slow.";
   const pollInterval = new Gauge(opts("poll_interval_seconds", pollHelp, ["database"]));
   const peerCutsHelp = "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.";
   const peerCuts = new Counter(opts("peer_cuts_total", peerCutsHelp, ["hop"]));

@@ -26,8 +26,8 @@ export async function pollingAt(metricsAt: string, seconds: number, up: number, 
       const page = await scrape(metricsAt);
       const interval = sample(page, "sentinel_tunnel_poll_interval_seconds", { database: name });
       const connections = sample(page, "sentinel_tunnel_event_connections_up");
-      if (interval !== seconds || connections !== up) throw new Error(`poll interval ${interval} s, ${connections} event connection(s) up`);
-      return true;
+      if (interval === seconds && connections === up) return true;
+      throw new Error(`poll interval ${interval} s, ${connections} event connection(s) up`);
     },
     { timeoutMs: 15_000, intervalMs: 100, message: `the tunnel polls every ${seconds} s with ${up} event connection(s) up` },
   );
