@@ -86,7 +86,7 @@ function views(t: number, ...specs: [number, string[]][]): Observation {
   return { kind: "views", at: t, views: list, errors: [] };
 }
 function run(observations: Observation[], from: MasterState = INITIAL): MasterState {
-  return observations.reduce((s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000 }).state, from);
+  return observations.reduce((s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" }).state, from);
 }
 const roleOfA = (t: number, answer: RoleAnswer): Observation => ({ kind: "role", at: t, address: A, answer });
 const busy: RoleAnswer = { error: "busy", detail: "BUSY" };
