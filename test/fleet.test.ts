@@ -16,7 +16,7 @@ import { WriteLoad } from "./support/write-load.ts";
 import type { EngineEvent } from "../src/events.ts";
 
 /** The measuring window: long enough that the background's own beats (1 s, 2 s) average out. */
-const WINDOW_MS = 6000;
+const WINDOW_MS = 8000;
 /** Commands/s the background may wander between two windows (sentinels greet each other every 2 s). */
 const NOISE = 1;
 
