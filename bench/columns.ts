@@ -8,7 +8,16 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { freePort, HOST, redisCommand, startTunnelProcess, waitFor, waitForPort, type Deployment, type TunnelProc } from "../test/harness/index.ts";
+import {
+  freePort,
+  HOST,
+  redisCommand,
+  startTunnelProcess,
+  waitFor,
+  waitForPort,
+  type Deployment,
+  type TunnelProc,
+} from "../test/harness/index.ts";
 import { collect, isRunning, spawnTracked, terminate } from "../test/harness/procs.ts";
 
 export type ColumnName = "direct" | "tunnel" | "haproxy";
@@ -32,7 +41,11 @@ export function directColumn(current: () => number): Column {
 }
 
 /** `bun src/cli.ts <config> /dev/null`; `env` may carry BUN_OPTIONS=--cpu-prof for profiling. */
-export async function tunnelColumn(deployment: Deployment, name: string, env: Record<string, string> = {}): Promise<Column & { proc: TunnelProc }> {
+export async function tunnelColumn(
+  deployment: Deployment,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<Column & { proc: TunnelProc }> {
   const port = await freePort();
   const config = await deployment.configFile([{ name, port }]);
   const proc = await startTunnelProcess(config, { logFile: "/dev/null", env });
@@ -78,10 +91,22 @@ export function haproxyConfig(port: number, servers: number[], maxconn: number):
   ].join("\n");
 }
 
-export async function haproxyColumn(binary: string, deployment: Deployment, name: string, maxconn: number): Promise<Column> {
+export async function haproxyColumn(
+  binary: string,
+  deployment: Deployment,
+  name: string,
+  maxconn: number,
+): Promise<Column> {
   const port = await freePort();
   const path = join(deployment.dir, "haproxy.cfg");
-  writeFileSync(path, haproxyConfig(port, deployment.servers[name]!.map((s) => s.port), maxconn));
+  writeFileSync(
+    path,
+    haproxyConfig(
+      port,
+      deployment.servers[name]!.map((s) => s.port),
+      maxconn,
+    ),
+  );
   const proc = spawnTracked([binary, "-db", "-f", path], { stdout: "ignore" });
   const output = collect(proc.stderr);
   try {
@@ -104,7 +129,8 @@ export async function waitReachesMaster(column: Column, port: number, timeoutMs:
     async () => {
       const role = await redisCommand(column.port(), "ROLE");
       const own = await redisCommand(column.port(), "CONFIG", "GET", "port");
-      if (role?.[0] !== "master" || Number(own?.[1]) !== port) throw new Error(`reached ${own?.[1]} (ROLE ${role?.[0]}), want master ${port}`);
+      if (role?.[0] !== "master" || Number(own?.[1]) !== port)
+        throw new Error(`reached ${own?.[1]} (ROLE ${role?.[0]}), want master ${port}`);
       return true;
     },
     { timeoutMs, intervalMs: 50, message: `${column.name} does not reach the master on port ${port}` },
@@ -135,13 +161,19 @@ export function resetPeak(pid: number): boolean {
  */
 export async function sentinelCommands(deployment: Deployment): Promise<number> {
   const counts = await Promise.all(
-    deployment.sentinels.map(async (s) => Number(/total_commands_processed:(\d+)/.exec(String(await redisCommand(s.port, "INFO", "stats")))?.[1] ?? NaN)),
+    deployment.sentinels.map(async (s) =>
+      Number(/total_commands_processed:(\d+)/.exec(String(await redisCommand(s.port, "INFO", "stats")))?.[1] ?? NaN),
+    ),
   );
   return counts.reduce((a, b) => a + b, 0) - deployment.sentinels.length; // minus this INFO
 }
 
 /** Sentinel commands while `fn` ran, minus the background rate measured over `baselineMs` just before. */
-export async function sentinelQueriesDuring<T>(deployment: Deployment, baselineMs: number, fn: () => Promise<T>): Promise<{ result: T; queries: number; raw: number; background: number }> {
+export async function sentinelQueriesDuring<T>(
+  deployment: Deployment,
+  baselineMs: number,
+  fn: () => Promise<T>,
+): Promise<{ result: T; queries: number; raw: number; background: number }> {
   const b0 = await sentinelCommands(deployment);
   const t0 = performance.now();
   await Bun.sleep(baselineMs); // measuring the background rate: an interval, not a synchronisation

@@ -40,7 +40,13 @@ interface Ack {
  * Poll every sentinel and every replica every `everyMs`: when a replica first says ROLE master
  * (promotion), and when a sentinel first names an address other than `from` (the switch).
  */
-function watchSwitch(deployment: Deployment, name: string, from: string, everyMs: number, stop: { done: boolean }): Promise<{ promoted: number | null; switched: number | null }> {
+function watchSwitch(
+  deployment: Deployment,
+  name: string,
+  from: string,
+  everyMs: number,
+  stop: { done: boolean },
+): Promise<{ promoted: number | null; switched: number | null }> {
   return (async () => {
     const connect = (port: number) => TestClient.connect(port, HOST, { replyTimeoutMs: 2000 });
     const sentinels = await Promise.all(deployment.sentinels.map((s) => connect(s.port)));
@@ -65,7 +71,12 @@ function watchSwitch(deployment: Deployment, name: string, from: string, everyMs
   })();
 }
 
-export async function failoverUnderLoad(deployment: Deployment, name: string, port: number, opts: { writers: number; tag: string; settleMs?: number }): Promise<FailoverFigure> {
+export async function failoverUnderLoad(
+  deployment: Deployment,
+  name: string,
+  port: number,
+  opts: { writers: number; tag: string; settleMs?: number },
+): Promise<FailoverFigure> {
   const from = await deployment.masterOf(name);
   const fromAddr = `${from.host}:${from.port}`;
   const acks: Ack[] = [];
@@ -94,7 +105,8 @@ export async function failoverUnderLoad(deployment: Deployment, name: string, po
             await client.command("SET", key, "1");
             acks.push({ key, writer: w, at: performance.now(), port: own });
           } catch (error) {
-            if ((error as Error).name === "ReplyError") refused++; // e.g. READONLY on a demoted master: not acknowledged
+            if ((error as Error).name === "ReplyError")
+              refused++; // e.g. READONLY on a demoted master: not acknowledged
             else throw error;
           }
         }

@@ -9,9 +9,31 @@ import { collect, spawnTracked } from "../test/harness/procs.ts";
 import { memory, resetPeak } from "./columns.ts";
 
 /** `redis-benchmark -c 50 -P <pipeline> -n <requests> -t set,get`: requests/s of SET and GET. */
-export async function throughput(port: number, pipeline: number, requests: number): Promise<{ SET: number; GET: number }> {
+export async function throughput(
+  port: number,
+  pipeline: number,
+  requests: number,
+): Promise<{ SET: number; GET: number }> {
   const bin = redisBinary("redis-cli").replace(/redis-cli$/, "redis-benchmark");
-  const proc = spawnTracked([bin, "-h", HOST, "-p", String(port), "-c", "50", "-P", String(pipeline), "-n", String(requests), "-t", "set,get", "--csv"], { stdout: "pipe" });
+  const proc = spawnTracked(
+    [
+      bin,
+      "-h",
+      HOST,
+      "-p",
+      String(port),
+      "-c",
+      "50",
+      "-P",
+      String(pipeline),
+      "-n",
+      String(requests),
+      "-t",
+      "set,get",
+      "--csv",
+    ],
+    { stdout: "pipe" },
+  );
   const out = collect(proc.stdout as ReadableStream<Uint8Array>);
   const err = collect(proc.stderr);
   const timer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
@@ -19,7 +41,8 @@ export async function throughput(port: number, pipeline: number, requests: numbe
   clearTimeout(timer);
   const rps = (test: string) => Number(new RegExp(`^"${test}","([\\d.]+)"`, "m").exec(out())?.[1]);
   const result = { SET: rps("SET"), GET: rps("GET") };
-  if (code !== 0 || !(result.SET > 0) || !(result.GET > 0)) throw new Error(`redis-benchmark on port ${port} failed (exit ${code}): ${err() || out()}`);
+  if (code !== 0 || !(result.SET > 0) || !(result.GET > 0))
+    throw new Error(`redis-benchmark on port ${port} failed (exit ${code}): ${err() || out()}`);
   return result;
 }
 
@@ -47,7 +70,8 @@ export function ping(port: number, timeoutMs = 10_000): Promise<Socket> {
       socket: {
         open: (s) => {
           socket = s;
-          if (done) s.end(); // timed out before the connection opened
+          if (done)
+            s.end(); // timed out before the connection opened
           else s.write("PING\r\n");
         },
         data: (_s, chunk) => {
@@ -72,7 +96,11 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Sequential connect + PING + reply + close: p50 / p99 in ms after `warmup` unmeasured ones. */
-export async function newConnectionLatency(port: number, count: number, warmup: number): Promise<{ p50: number; p99: number }> {
+export async function newConnectionLatency(
+  port: number,
+  count: number,
+  warmup: number,
+): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < warmup; i++) await pingConnection(port);
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -85,7 +113,10 @@ export async function newConnectionLatency(port: number, count: number, warmup: 
 }
 
 /** `clients` connections at once, each PING: how many got PONG, and when the last reply came (ms). */
-export async function storm(port: number, clients: number): Promise<{ served: number; failed: number; lastReplyMs: number; firstError?: string }> {
+export async function storm(
+  port: number,
+  clients: number,
+): Promise<{ served: number; failed: number; lastReplyMs: number; firstError?: string }> {
   const t0 = performance.now();
   let last = 0;
   const results = await Promise.allSettled(
@@ -96,11 +127,20 @@ export async function storm(port: number, clients: number): Promise<{ served: nu
     ),
   );
   const failures = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
-  return { served: clients - failures.length, failed: failures.length, lastReplyMs: last, firstError: failures[0]?.reason?.message };
+  return {
+    served: clients - failures.length,
+    failed: failures.length,
+    lastReplyMs: last,
+    firstError: failures[0]?.reason?.message,
+  };
 }
 
 /** Open `count` sessions (each answered a PING, then idle) and read the RSS of `pid` with them open. */
-export async function idleSessions(port: number, pid: number, count: number): Promise<{ opened: number; rssBytes: number; baseRssBytes: number }> {
+export async function idleSessions(
+  port: number,
+  pid: number,
+  count: number,
+): Promise<{ opened: number; rssBytes: number; baseRssBytes: number }> {
   const base = memory(pid).rss;
   const sockets: Socket[] = [];
   const open = () => ping(port).then((s) => void sockets.push(s));
@@ -122,7 +162,11 @@ export async function idleSessions(port: number, pid: number, count: number): Pr
 }
 
 /** SET one `bytes`-sized value, GET it back: intact?, time, peak RSS growth of `pid` (sampled and VmHWM). */
-export async function bigValue(port: number, pid: number | null, bytes: number): Promise<{ intact: boolean; ms: number; rssGrowthBytes: number | null }> {
+export async function bigValue(
+  port: number,
+  pid: number | null,
+  bytes: number,
+): Promise<{ intact: boolean; ms: number; rssGrowthBytes: number | null }> {
   const value = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i += 4096) value.writeUInt32LE((i * 2654435761) >>> 0, i); // a pattern that catches shifted or dropped chunks
   const key = `bench:big:${process.pid}`;
@@ -139,7 +183,11 @@ export async function bigValue(port: number, pid: number | null, bytes: number):
   }
   const t0 = performance.now();
   try {
-    await using client = await TestClient.connect(port, HOST, { timeoutMs: 5000, replyTimeoutMs: 300_000, returnBuffers: true });
+    await using client = await TestClient.connect(port, HOST, {
+      timeoutMs: 5000,
+      replyTimeoutMs: 300_000,
+      returnBuffers: true,
+    });
     await client.command("SET", key, value);
     const got: Buffer = await client.command("GET", key);
     const ms = performance.now() - t0;
@@ -148,7 +196,11 @@ export async function bigValue(port: number, pid: number | null, bytes: number):
       const m = memory(pid);
       peak = Math.max(peak, m.rss, usePeak ? m.hwm : 0);
     }
-    return { intact: Buffer.isBuffer(got) && got.equals(value), ms, rssGrowthBytes: pid === null ? null : Math.max(0, peak - base) };
+    return {
+      intact: Buffer.isBuffer(got) && got.equals(value),
+      ms,
+      rssGrowthBytes: pid === null ? null : Math.max(0, peak - base),
+    };
   } finally {
     clearInterval(sampler);
   }

@@ -8,7 +8,14 @@
  * the projection to 1,000 tunnels: the share of one sentinel core their polls take.
  */
 import { DEFAULTS } from "../src/config/config.ts";
-import { freePort, redisCommand, startTunnelProcess, TestClient, waitForPort, type Deployment } from "../test/harness/index.ts";
+import {
+  freePort,
+  redisCommand,
+  startTunnelProcess,
+  TestClient,
+  waitForPort,
+  type Deployment,
+} from "../test/harness/index.ts";
 import { commandRates, minus, type Server } from "../test/support/command-rates.ts";
 import { pollingAt } from "../test/support/prom.ts";
 
@@ -53,7 +60,9 @@ async function cpuMicros(port: number): Promise<number> {
  * the server's idle CPU measured over a second before.
  */
 export async function costPerCommand(port: number, command: string[], ms: number): Promise<number> {
-  const clients = await Promise.all(Array.from({ length: 50 }, () => TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 10_000 })));
+  const clients = await Promise.all(
+    Array.from({ length: 50 }, () => TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 10_000 })),
+  );
   const timers: Timer[] = [];
   try {
     const idle0 = await cpuMicros(port);
@@ -95,7 +104,12 @@ async function idleTunnel(deployment: Deployment, name: string, servers: Server[
 }
 
 /** Before any other tunnel or proxy runs against `deployment`: the background is the deployment's own. */
-export async function fleetFigure(deployment: Deployment, name: string, counts: FleetCounts, progress: (msg: string) => void): Promise<FleetFigure> {
+export async function fleetFigure(
+  deployment: Deployment,
+  name: string,
+  counts: FleetCounts,
+  progress: (msg: string) => void,
+): Promise<FleetFigure> {
   const master = await deployment.masterOf(name);
   const sentinels: Server[] = deployment.sentinels.map((s) => ({ label: s.address, port: s.port }));
   const servers = [...sentinels, { label: "master", port: master.port }];
@@ -111,7 +125,9 @@ export async function fleetFigure(deployment: Deployment, name: string, counts: 
     { label: "always fast, as before", idlePollIntervalMs: DEFAULTS.pollIntervalMs },
   ];
   for (const v of variants) {
-    progress(`fleet: background, then one idle tunnel, ${v.label} (idlePollIntervalMs ${v.idlePollIntervalMs}; windows of ${counts.windowMs} ms)`);
+    progress(
+      `fleet: background, then one idle tunnel, ${v.label} (idlePollIntervalMs ${v.idlePollIntervalMs}; windows of ${counts.windowMs} ms)`,
+    );
     const measured = await idleTunnel(deployment, name, servers, v.idlePollIntervalMs, counts);
     background = Object.fromEntries(measured.background);
     const perSentinel = sentinels.map((s) => measured.rates.get(s.label) ?? 0);
@@ -131,7 +147,13 @@ export async function fleetFigure(deployment: Deployment, name: string, counts: 
 /** The figure as a markdown section. */
 export function fleetTable(f: FleetFigure): string {
   const n = f.counts.tunnels.toLocaleString("en");
-  const head = ["one idle tunnel", "commands/s each sentinel", "commands/s the master", `${n} tunnels: share of one sentinel core`, `${n} tunnels: master commands/s`];
+  const head = [
+    "one idle tunnel",
+    "commands/s each sentinel",
+    "commands/s the master",
+    `${n} tunnels: share of one sentinel core`,
+    `${n} tunnels: master commands/s`,
+  ];
   const rows = f.rows.map((r) => [
     `${r.label} (idlePollIntervalMs ${r.idlePollIntervalMs})`,
     r.perSentinel.map((v) => v.toFixed(1)).join(" / "),
@@ -139,7 +161,9 @@ export function fleetTable(f: FleetFigure): string {
     `${(r.sentinelCoreShare * 100).toFixed(0)} %`,
     Math.round(r.masterPerSecond).toLocaleString("en"),
   ]);
-  const background = Object.entries(f.background).map(([k, v]) => `${k} ${v.toFixed(1)}/s`).join(", ");
+  const background = Object.entries(f.background)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}/s`)
+    .join(", ");
   const cost = `${f.costMicros.sentinelMaster.toFixed(1)} µs per SENTINEL MASTER, ${f.costMicros.ping.toFixed(1)} µs per PING`;
   return [
     "Fleet: what one idle tunnel (1 database, 3 sentinels) costs, from the servers' `INFO stats` against the background",

@@ -46,7 +46,15 @@ async function main(): Promise<void> {
     if (taskset && cpus().length >= 2) {
       const rtt = (clientCpu: number) => {
         Bun.spawnSync([taskset, "-pc", "0", String(redis.pid)]);
-        const out = Bun.spawnSync([taskset, "-c", String(clientCpu), process.execPath, join(import.meta.dir, "floor.ts"), "--rtt-client", String(redis.port)]);
+        const out = Bun.spawnSync([
+          taskset,
+          "-c",
+          String(clientCpu),
+          process.execPath,
+          join(import.meta.dir, "floor.ts"),
+          "--rtt-client",
+          String(redis.port),
+        ]);
         return Number(out.stdout.toString().trim());
       };
       const same: number[] = [];
@@ -62,7 +70,10 @@ async function main(): Promise<void> {
     } else console.log("(taskset missing or a single CPU: CPU placement not measured)\n");
 
     const port = await freePort();
-    const pipe = spawnTracked([process.execPath, join(import.meta.dir, "bare-pipe.ts"), String(port), String(redis.port)], {}); // SIGKILLed at exit if we crash
+    const pipe = spawnTracked(
+      [process.execPath, join(import.meta.dir, "bare-pipe.ts"), String(port), String(redis.port)],
+      {},
+    ); // SIGKILLed at exit if we crash
     try {
       await waitForPort(port, { timeoutMs: 10_000 });
       console.log(

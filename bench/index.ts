@@ -12,7 +12,18 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { Command } from "commander";
 import { startDeployment } from "../test/harness/index.ts";
-import { directColumn, haproxyBinary, haproxyColumn, masterPort, memory, sentinelQueriesDuring, tunnelColumn, waitReachesMaster, type Column, type ColumnName } from "./columns.ts";
+import {
+  directColumn,
+  haproxyBinary,
+  haproxyColumn,
+  masterPort,
+  memory,
+  sentinelQueriesDuring,
+  tunnelColumn,
+  waitReachesMaster,
+  type Column,
+  type ColumnName,
+} from "./columns.ts";
 import { failoverUnderLoad } from "./failover.ts";
 import { fleetFigure, fleetTable, type FleetCounts, type FleetFigure } from "./fleet.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
@@ -24,8 +35,28 @@ const REPO = resolve(import.meta.dir, "..");
 const NAME = "mymaster";
 const MiB = 1 << 20;
 
-const FULL: Counts = { rounds: 5, p16Requests: 400_000, p1Requests: 100_000, connections: 2000, warmup: 200, stormClients: 1000, idleSessions: 10_000, bigValueBytes: 512 * MiB, writers: 8 };
-const QUICK: Counts = { rounds: 1, p16Requests: 2000, p1Requests: 1000, connections: 50, warmup: 5, stormClients: 50, idleSessions: 100, bigValueBytes: 1 * MiB, writers: 2 };
+const FULL: Counts = {
+  rounds: 5,
+  p16Requests: 400_000,
+  p1Requests: 100_000,
+  connections: 2000,
+  warmup: 200,
+  stormClients: 1000,
+  idleSessions: 10_000,
+  bigValueBytes: 512 * MiB,
+  writers: 8,
+};
+const QUICK: Counts = {
+  rounds: 1,
+  p16Requests: 2000,
+  p1Requests: 1000,
+  connections: 50,
+  warmup: 5,
+  stormClients: 50,
+  idleSessions: 100,
+  bigValueBytes: 1 * MiB,
+  writers: 2,
+};
 
 const FLEET: FleetCounts = { windowMs: 10_000, costMs: 5000, tunnels: 1000 };
 const FLEET_QUICK: FleetCounts = { windowMs: 3000, costMs: 1000, tunnels: 1000 };
@@ -48,13 +79,27 @@ interface Run {
 /** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
 function publish(run: Run): void {
   const failed = run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "";
-  const md = table(run.summaries, run.names, run.info.counts) + (run.fleet ? `\n\n${fleetTable(run.fleet)}` : "") + failed;
+  const md =
+    table(run.summaries, run.names, run.info.counts) + (run.fleet ? `\n\n${fleetTable(run.fleet)}` : "") + failed;
   process.stdout.write(`${md}\n`);
   const n = run.info.counts.rounds;
-  writeFileSync(join(run.out, "chart.svg"), svgChart(run.summaries, `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`));
+  writeFileSync(
+    join(run.out, "chart.svg"),
+    svgChart(
+      run.summaries,
+      `sentinel-tunnel vs HAProxy, ${n} interleaved round(s), ${run.started.toISOString().slice(0, 10)}`,
+    ),
+  );
   progress(`raw numbers: ${run.json}; chart: ${join(run.out, "chart.svg")}`);
   if (run.benchmarksMd) {
-    writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), { table: md, chartPath: relative(REPO, join(run.out, "chart.svg")), info: run.info, started: run.started, rounds: n, jsonPath: relative(REPO, run.json) });
+    writeBenchmarksMd(join(REPO, "BENCHMARKS.md"), {
+      table: md,
+      chartPath: relative(REPO, join(run.out, "chart.svg")),
+      info: run.info,
+      started: run.started,
+      rounds: n,
+      jsonPath: relative(REPO, run.json),
+    });
     progress("BENCHMARKS.md regenerated");
   }
 }
@@ -68,7 +113,10 @@ function republish(json: string): void {
     json,
     out: dirname(json),
     names,
-    summaries: summarize(rounds.map((r: { values: RoundValues }) => r.values), names),
+    summaries: summarize(
+      rounds.map((r: { values: RoundValues }) => r.values),
+      names,
+    ),
     failures: failures ?? [],
     info,
     started: new Date(started),
@@ -91,12 +139,22 @@ async function main(): Promise<void> {
     .option("--from <json>", "only re-render table, chart and BENCHMARKS.md from a saved run's raw JSON")
     .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
     .parse(process.argv)
-    .opts<{ quick?: boolean; rounds?: number; profile?: boolean; haproxy: boolean; only?: string; from?: string; out?: string }>();
+    .opts<{
+      quick?: boolean;
+      rounds?: number;
+      profile?: boolean;
+      haproxy: boolean;
+      only?: string;
+      from?: string;
+      out?: string;
+    }>();
   if (opts.from) return republish(resolve(opts.from));
   const counts: Counts = { ...(opts.quick ? QUICK : FULL) };
   const only = opts.only ? new Set(opts.only.split(",")) : null;
   if (opts.rounds) counts.rounds = opts.rounds;
-  const out = resolve(opts.out ?? (opts.quick || only ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")));
+  const out = resolve(
+    opts.out ?? (opts.quick || only ? join(tmpdir(), "sentinel-tunnel-bench") : join(REPO, "bench/results")),
+  );
   mkdirSync(out, { recursive: true });
 
   // Each idle session costs the proxy two descriptors: stay under the soft limit (raised to the hard one
@@ -104,15 +162,28 @@ async function main(): Promise<void> {
   const files = raiseFileLimit();
   const capacity = sessionCapacity(files.soft) ?? counts.idleSessions;
   const idleCount = Math.min(counts.idleSessions, capacity);
-  if (idleCount < counts.idleSessions) progress(`idle sessions: ${idleCount} instead of ${counts.idleSessions} (open-file soft limit ${files.soft}; each session needs 2 descriptors in the proxy)`);
+  if (idleCount < counts.idleSessions)
+    progress(
+      `idle sessions: ${idleCount} instead of ${counts.idleSessions} (open-file soft limit ${files.soft}; each session needs 2 descriptors in the proxy)`,
+    );
 
   const haproxy = opts.haproxy ? haproxyBinary() : null;
-  if (!haproxy) progress(opts.haproxy ? "haproxy is not installed: skipping the HAProxy column (apt-get install -y haproxy)" : "HAProxy column skipped (--no-haproxy)");
+  if (!haproxy)
+    progress(
+      opts.haproxy
+        ? "haproxy is not installed: skipping the HAProxy column (apt-get install -y haproxy)"
+        : "HAProxy column skipped (--no-haproxy)",
+    );
   const host = machine(haproxy); // before any load: it records the load average at start
 
   progress("starting the deployment (master, replica, 3 sentinels)");
   await using deployment = await startDeployment({
-    redisConfig: ["maxclients 19000", "tcp-backlog 4096", "proto-max-bulk-len 1gb", "client-output-buffer-limit replica 0 0 0"],
+    redisConfig: [
+      "maxclients 19000",
+      "tcp-backlog 4096",
+      "proto-max-bulk-len 1gb",
+      "client-output-buffer-limit replica 0 0 0",
+    ],
   });
   // The fleet figure first: its background must be the deployment's own, no column running yet.
   let fleet: FleetFigure | undefined;
@@ -129,7 +200,13 @@ async function main(): Promise<void> {
   const profileDir = join(out, "profiles");
   const columns: Column[] = [directColumn(() => master)];
   try {
-    columns.push(await tunnelColumn(deployment, NAME, opts.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}));
+    columns.push(
+      await tunnelColumn(
+        deployment,
+        NAME,
+        opts.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {},
+      ),
+    );
     if (haproxy) columns.push(await haproxyColumn(haproxy, deployment, NAME, Math.max(1000, capacity)));
     const names = columns.map((c) => c.name);
     const rounds: RoundValues[] = [];
@@ -141,7 +218,12 @@ async function main(): Promise<void> {
       const values: RoundValues = {};
       const extra: Record<string, unknown> = {};
       const put = (key: string, c: ColumnName, v: number | null) => ((values[key] ??= {})[c] = v);
-      const step = async (group: string, figure: string, fn: (c: Column) => Promise<void>, columnsOnly?: ColumnName[]) => {
+      const step = async (
+        group: string,
+        figure: string,
+        fn: (c: Column) => Promise<void>,
+        columnsOnly?: ColumnName[],
+      ) => {
         if (only && !only.has(group)) return;
         for (const c of order) {
           if (columnsOnly && !columnsOnly.includes(c.name)) continue;
@@ -158,7 +240,9 @@ async function main(): Promise<void> {
         }
       };
       master = await masterPort(deployment, NAME);
-      progress(`round ${r + 1}/${counts.rounds}: checking every column reaches the master (port ${master}); order ${order.map((c) => c.name).join(", ")}`);
+      progress(
+        `round ${r + 1}/${counts.rounds}: checking every column reaches the master (port ${master}); order ${order.map((c) => c.name).join(", ")}`,
+      );
       for (const c of columns) await waitReachesMaster(c, master, 15_000);
 
       for (const p of [16, 1]) {
@@ -174,35 +258,58 @@ async function main(): Promise<void> {
         put("conn_p99", c.name, l.p99);
       });
       await step("storm", `storm of ${counts.stormClients} clients`, async (c) => {
-        const { result: s, queries, raw, background } = await sentinelQueriesDuring(deployment, 1000, () => storm(c.port(), counts.stormClients));
+        const {
+          result: s,
+          queries,
+          raw,
+          background,
+        } = await sentinelQueriesDuring(deployment, 1000, () => storm(c.port(), counts.stormClients));
         put("storm_ms", c.name, s.lastReplyMs);
         put("storm_failed", c.name, s.failed);
         if (c.name === "tunnel") put("storm_queries", c.name, queries);
-        extra[`storm_${c.name}`] = { ...s, sentinelCommands: raw, backgroundEstimate: background, sentinelQueries: queries };
+        extra[`storm_${c.name}`] = {
+          ...s,
+          sentinelCommands: raw,
+          backgroundEstimate: background,
+          sentinelQueries: queries,
+        };
       });
-      await step("idle", `${idleCount} idle sessions`, async (c) => {
-        const s = await idleSessions(c.port(), c.pid!, idleCount);
-        put("idle_rss", c.name, s.rssBytes / MiB);
-        extra[`idle_${c.name}`] = s;
-      }, ["tunnel", "haproxy"]);
+      await step(
+        "idle",
+        `${idleCount} idle sessions`,
+        async (c) => {
+          const s = await idleSessions(c.port(), c.pid!, idleCount);
+          put("idle_rss", c.name, s.rssBytes / MiB);
+          extra[`idle_${c.name}`] = s;
+        },
+        ["tunnel", "haproxy"],
+      );
       await step("big", `one ${counts.bigValueBytes / MiB} MiB value`, async (c) => {
         const b = await bigValue(c.port(), c.pid, counts.bigValueBytes);
         put("big_ms", c.name, b.ms);
         put("big_rss", c.name, b.rssGrowthBytes === null ? null : b.rssGrowthBytes / MiB);
         put("big_bad", c.name, b.intact ? 0 : 1);
       });
-      await step("failover", `failover under write load (${counts.writers} writers)`, async (c) => {
-        const f = await failoverUnderLoad(deployment, NAME, c.port(), { writers: counts.writers, tag: `${r}:${c.name}` });
-        put("fo_pause", c.name, f.pauseMs);
-        put("fo_gap", c.name, f.longestGapMs);
-        put("fo_stale", c.name, f.staleClosedMs);
-        put("fo_first", c.name, f.firstWriteMs);
-        put("fo_lost", c.name, f.lost);
-        put("fo_window", c.name, f.promotionToSwitchMs);
-        extra[`failover_${c.name}`] = f;
-        master = await masterPort(deployment, NAME);
-        for (const other of columns) await waitReachesMaster(other, master, 15_000);
-      }, ["tunnel", "haproxy"]);
+      await step(
+        "failover",
+        `failover under write load (${counts.writers} writers)`,
+        async (c) => {
+          const f = await failoverUnderLoad(deployment, NAME, c.port(), {
+            writers: counts.writers,
+            tag: `${r}:${c.name}`,
+          });
+          put("fo_pause", c.name, f.pauseMs);
+          put("fo_gap", c.name, f.longestGapMs);
+          put("fo_stale", c.name, f.staleClosedMs);
+          put("fo_first", c.name, f.firstWriteMs);
+          put("fo_lost", c.name, f.lost);
+          put("fo_window", c.name, f.promotionToSwitchMs);
+          extra[`failover_${c.name}`] = f;
+          master = await masterPort(deployment, NAME);
+          for (const other of columns) await waitReachesMaster(other, master, 15_000);
+        },
+        ["tunnel", "haproxy"],
+      );
       const rss = Object.fromEntries(columns.filter((c) => c.pid).map((c) => [c.name, memory(c.pid!).rss / MiB]));
       rounds.push(values);
       raw.push({ round: r + 1, order: order.map((c) => c.name), values, extra, rssAfterRoundMiB: rss });
@@ -212,10 +319,20 @@ async function main(): Promise<void> {
     const info = { ...host, idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
     const json = join(out, `${stamp}.json`);
     const summaries = summarize(rounds, names);
-    const saved = { started: started.toISOString(), quick: !!opts.quick, columns: names, ...info, rounds: raw, failures, summary: summaries, fleet };
+    const saved = {
+      started: started.toISOString(),
+      quick: !!opts.quick,
+      columns: names,
+      ...info,
+      rounds: raw,
+      failures,
+      summary: summaries,
+      fleet,
+    };
     writeFileSync(json, JSON.stringify(saved, null, 2));
     publish({ json, out, names, summaries, failures, info, started, benchmarksMd: !opts.quick && !only, fleet });
-    if (failures.length && opts.quick) throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
+    if (failures.length && opts.quick)
+      throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
   } finally {
     for (const c of columns) await c.stop();
   }

@@ -41,10 +41,19 @@ function loadAverage(): string {
 
 export function writeBenchmarksMd(
   path: string,
-  run: { table: string; chartPath: string; info: ReturnType<typeof machine> & { counts: Counts } & Record<string, unknown>; started: Date; rounds: number; jsonPath: string },
+  run: {
+    table: string;
+    chartPath: string;
+    info: ReturnType<typeof machine> & { counts: Counts } & Record<string, unknown>;
+    started: Date;
+    rounds: number;
+    jsonPath: string;
+  },
 ): void {
   const findingsPath = join(import.meta.dir, "FINDINGS.md");
-  const findings = existsSync(findingsPath) ? readFileSync(findingsPath, "utf8") : "_No profile findings recorded yet._\n";
+  const findings = existsSync(findingsPath)
+    ? readFileSync(findingsPath, "utf8")
+    : "_No profile findings recorded yet._\n";
   const i = run.info;
   const c = i.counts;
   const text = `# Benchmarks

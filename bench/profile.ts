@@ -15,7 +15,12 @@ if (!path) {
   process.stderr.write("usage: bun bench/profile.ts <file.cpuprofile> [top]\n");
   process.exit(2);
 }
-const profile = JSON.parse(readFileSync(path, "utf8")) as { nodes: Node[]; samples?: number[]; startTime: number; endTime: number };
+const profile = JSON.parse(readFileSync(path, "utf8")) as {
+  nodes: Node[];
+  samples?: number[];
+  startTime: number;
+  endTime: number;
+};
 const hits = new Map<number, number>();
 if (profile.samples?.length) for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
 else for (const n of profile.nodes) hits.set(n.id, n.hitCount ?? 0);
@@ -35,7 +40,8 @@ for (const n of profile.nodes) {
 const top = Number(topArg ?? 25);
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, h] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * h) / total).toFixed(1).padStart(6)}%  ${k}`);
+  for (const [k, h] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${((100 * h) / total).toFixed(1).padStart(6)}%  ${k}`);
 };
 console.log(`${path}: ${total} samples over ${ms.toFixed(0)} ms`);
 show("self time by function", byFunction);

@@ -46,18 +46,94 @@ export const FIGURES: Figure[] = [
   { key: "conn_p50", label: "new connection + PING, p50", unit: "ms", better: "lower", chart: true, columns: ALL },
   { key: "conn_p99", label: "new connection + PING, p99", unit: "ms", better: "lower", chart: true, columns: ALL },
   { key: "storm_ms", label: "storm: time to last reply", unit: "ms", better: "lower", columns: ALL },
-  { key: "storm_failed", label: "storm: clients not served", unit: "clients", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
-  { key: "storm_queries", label: "storm: sentinel queries (background rate subtracted)", unit: "queries", better: "info", columns: ["tunnel"], target: ["≤ clients", (v, counts) => v <= counts.stormClients] },
-  { key: "idle_rss", label: "idle sessions: RSS", unit: "MiB", better: "lower", columns: PROXIES, target: ["< 200 MiB", (v) => v < 200] },
+  {
+    key: "storm_failed",
+    label: "storm: clients not served",
+    unit: "clients",
+    better: "zero",
+    columns: ALL,
+    target: ["0", (v) => v === 0],
+  },
+  {
+    key: "storm_queries",
+    label: "storm: sentinel queries (background rate subtracted)",
+    unit: "queries",
+    better: "info",
+    columns: ["tunnel"],
+    target: ["≤ clients", (v, counts) => v <= counts.stormClients],
+  },
+  {
+    key: "idle_rss",
+    label: "idle sessions: RSS",
+    unit: "MiB",
+    better: "lower",
+    columns: PROXIES,
+    target: ["< 200 MiB", (v) => v < 200],
+  },
   { key: "big_ms", label: "big value: SET + GET time", unit: "ms", better: "lower", columns: ALL },
-  { key: "big_rss", label: "big value: peak RSS growth", unit: "MiB", better: "lower", columns: PROXIES, noRatio: true, target: ["< 64 MiB", (v) => v < 64] },
-  { key: "big_bad", label: "big value: not intact or failed", unit: "runs", better: "zero", columns: ALL, target: ["0", (v) => v === 0] },
-  { key: "fo_pause", label: "failover: SENTINEL FAILOVER → first write on new master", unit: "ms", better: "lower", columns: PROXIES },
-  { key: "fo_gap", label: "failover: longest gap between acknowledged writes (any writer)", unit: "ms", better: "lower", columns: PROXIES, target: ["≤ 500 ms", (v) => v <= 500] },
-  { key: "fo_stale", label: "failover: sentinel switch → stale sessions closed", unit: "ms", better: "lower", columns: PROXIES, noRatio: true },
-  { key: "fo_first", label: "failover: sentinel switch → first write on new master (negative: before it)", unit: "ms", better: "lower", columns: PROXIES, noRatio: true },
-  { key: "fo_window", label: "failover: replica promoted → sentinel switch", unit: "ms", better: "info", columns: PROXIES },
-  { key: "fo_lost", label: "failover: acknowledged writes lost", unit: "writes", better: "zero", columns: PROXIES, target: ["0", (v) => v === 0] },
+  {
+    key: "big_rss",
+    label: "big value: peak RSS growth",
+    unit: "MiB",
+    better: "lower",
+    columns: PROXIES,
+    noRatio: true,
+    target: ["< 64 MiB", (v) => v < 64],
+  },
+  {
+    key: "big_bad",
+    label: "big value: not intact or failed",
+    unit: "runs",
+    better: "zero",
+    columns: ALL,
+    target: ["0", (v) => v === 0],
+  },
+  {
+    key: "fo_pause",
+    label: "failover: SENTINEL FAILOVER → first write on new master",
+    unit: "ms",
+    better: "lower",
+    columns: PROXIES,
+  },
+  {
+    key: "fo_gap",
+    label: "failover: longest gap between acknowledged writes (any writer)",
+    unit: "ms",
+    better: "lower",
+    columns: PROXIES,
+    target: ["≤ 500 ms", (v) => v <= 500],
+  },
+  {
+    key: "fo_stale",
+    label: "failover: sentinel switch → stale sessions closed",
+    unit: "ms",
+    better: "lower",
+    columns: PROXIES,
+    noRatio: true,
+  },
+  {
+    key: "fo_first",
+    label: "failover: sentinel switch → first write on new master (negative: before it)",
+    unit: "ms",
+    better: "lower",
+    columns: PROXIES,
+    noRatio: true,
+  },
+  {
+    key: "fo_window",
+    label: "failover: replica promoted → sentinel switch",
+    unit: "ms",
+    better: "info",
+    columns: PROXIES,
+  },
+  {
+    key: "fo_lost",
+    label: "failover: acknowledged writes lost",
+    unit: "writes",
+    better: "zero",
+    columns: PROXIES,
+    target: ["0", (v) => v === 0],
+  },
 ];
 
 /** values[figure][column] for one round; null = not measured / failed. */
@@ -87,7 +163,10 @@ export interface Summary {
 }
 
 function ratio(rounds: RoundValues[], key: string, a: ColumnName, b: ColumnName): Ratio | undefined {
-  const rs = rounds.map((r) => [r[key]?.[a], r[key]?.[b]] as const).filter(([x, y]) => typeof x === "number" && typeof y === "number" && y !== 0).map(([x, y]) => x! / y!);
+  const rs = rounds
+    .map((r) => [r[key]?.[a], r[key]?.[b]] as const)
+    .filter(([x, y]) => typeof x === "number" && typeof y === "number" && y !== 0)
+    .map(([x, y]) => x! / y!);
   return rs.length ? { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) } : undefined;
 }
 
@@ -124,25 +203,39 @@ function num(x: number | undefined, unit: string): string {
 }
 
 function target(figure: Figure, tunnel: number | undefined, counts: Counts): string {
-  if (figure.target) return tunnel === undefined ? figure.target[0] : `${figure.target[0]}: ${figure.target[1](tunnel, counts) ? "met" : "**missed**"}`;
+  if (figure.target)
+    return tunnel === undefined
+      ? figure.target[0]
+      : `${figure.target[0]}: ${figure.target[1](tunnel, counts) ? "met" : "**missed**"}`;
   if (figure.better === "higher") return "≥ HAProxy";
   if (figure.key === "conn_p50") return "≤ HAProxy";
   return "";
 }
 
-const fmtRatio = (r: Ratio | undefined) => (r ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : "—");
+const fmtRatio = (r: Ratio | undefined) =>
+  r ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : "—";
 
 /** The Markdown table: medians, ratios as "median (min–max)" over rounds; targets judged against the run's `counts`. */
 export function table(summaries: Summary[], columns: ColumnName[], counts: Counts): string {
   const hasHa = columns.includes("haproxy");
-  const head = ["figure", "direct", "sentinel-tunnel", ...(hasHa ? ["HAProxy"] : []), "tunnel / direct", ...(hasHa ? ["HAProxy / direct", "tunnel / HAProxy", "tunnel ahead?"] : []), "issue target (tunnel)"];
+  const head = [
+    "figure",
+    "direct",
+    "sentinel-tunnel",
+    ...(hasHa ? ["HAProxy"] : []),
+    "tunnel / direct",
+    ...(hasHa ? ["HAProxy / direct", "tunnel / HAProxy", "tunnel ahead?"] : []),
+    "issue target (tunnel)",
+  ];
   const rows = summaries.map(({ figure, medians, tunnelToDirect, haproxyToDirect, tunnelToHaproxy, ahead }) => [
     `${figure.label} (${figure.unit}${figure.better === "lower" ? ", lower is better" : figure.better === "zero" ? ", total over rounds" : ""})`,
     num(medians.direct, figure.unit),
     num(medians.tunnel, figure.unit),
     ...(hasHa ? [num(medians.haproxy, figure.unit)] : []),
     fmtRatio(tunnelToDirect),
-    ...(hasHa ? [fmtRatio(haproxyToDirect), fmtRatio(tunnelToHaproxy), ahead === undefined ? "—" : ahead ? "yes" : "**no**"] : []),
+    ...(hasHa
+      ? [fmtRatio(haproxyToDirect), fmtRatio(tunnelToHaproxy), ahead === undefined ? "—" : ahead ? "yes" : "**no**"]
+      : []),
     target(figure, medians.tunnel, counts),
   ]);
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
@@ -156,10 +249,19 @@ export function svgChart(summaries: Summary[], title: string): string {
   const bars: { label: string; tunnel?: number; haproxy?: number }[] = items.map((s) => {
     const inv = s.figure.better === "lower";
     const d = s.medians.direct;
-    const rel = (r: Ratio | undefined, m: number | undefined) => (r ? (inv ? 1 / r.median : r.median) : d && m && inv ? d / m : undefined);
-    return { label: s.figure.label, tunnel: rel(s.tunnelToDirect, s.medians.tunnel), haproxy: rel(s.haproxyToDirect, s.medians.haproxy) };
+    const rel = (r: Ratio | undefined, m: number | undefined) =>
+      r ? (inv ? 1 / r.median : r.median) : d && m && inv ? d / m : undefined;
+    return {
+      label: s.figure.label,
+      tunnel: rel(s.tunnelToDirect, s.medians.tunnel),
+      haproxy: rel(s.haproxyToDirect, s.medians.haproxy),
+    };
   });
-  const W = 760, rowH = 44, left = 250, top = 56, scaleMax = 1.2;
+  const W = 760,
+    rowH = 44,
+    left = 250,
+    top = 56,
+    scaleMax = 1.2;
   const H = top + bars.length * rowH + 40;
   const x = (v: number) => left + (Math.min(v, scaleMax) / scaleMax) * (W - left - 60);
   const out: string[] = [

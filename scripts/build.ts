@@ -50,5 +50,7 @@ if (import.meta.main) {
     process.exit(1);
   }
   const bytes = Bun.file(resolve(ROOT, outfile)).size;
-  process.stdout.write(`build: ${outfile} (${target}, ${(bytes / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `build: ${outfile} (${target}, ${(bytes / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }

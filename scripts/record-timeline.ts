@@ -18,7 +18,8 @@ import { startDeployment, waitFor, type RedisProc } from "../test/harness/index.
 
 type Scenario = "forced" | "killed" | "frozen" | "aborted";
 const scenario = process.argv[2] as Scenario;
-if (!["forced", "killed", "frozen", "aborted"].includes(scenario)) throw new Error("scenario: forced | killed | frozen | aborted");
+if (!["forced", "killed", "frozen", "aborted"].includes(scenario))
+  throw new Error("scenario: forced | killed | frozen | aborted");
 
 const dep = await startDeployment({ downAfterMs: 1000, failoverTimeoutMs: scenario === "aborted" ? 2000 : 10_000 });
 const [a, b] = dep.servers.mymaster as [RedisProc, RedisProc];
@@ -47,7 +48,11 @@ function keep(key: string, observation: Observation): void {
 }
 
 let recording = true;
-const probes = [a, b].map((server) => ({ address: { host: server.host, port: server.port }, probe: new RoleProbe(200), busy: false }));
+const probes = [a, b].map((server) => ({
+  address: { host: server.host, port: server.port },
+  probe: new RoleProbe(200),
+  busy: false,
+}));
 async function sample(): Promise<void> {
   const views = await Promise.all(
     sentinels.list.map((s) =>
@@ -84,17 +89,27 @@ const loop = (async () => {
 })();
 
 const settled = (port: number) =>
-  waitFor(async () => (await Promise.all(dep.sentinels.map((s) => s.masterAddr("mymaster")))).every((m) => m === `127.0.0.1:${port}`), {
-    timeoutMs: 30_000,
-    intervalMs: 20,
-    message: `every sentinel names ${port}`,
-  });
+  waitFor(
+    async () =>
+      (await Promise.all(dep.sentinels.map((s) => s.masterAddr("mymaster")))).every((m) => m === `127.0.0.1:${port}`),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      message: `every sentinel names ${port}`,
+    },
+  );
 const noFlags = () =>
-  waitFor(async () => (await Promise.all(dep.sentinels.map((s) => s.masterState("mymaster")))).every((m) => !/failover_in_progress|_down/.test(m.flags ?? "")), {
-    timeoutMs: 30_000,
-    intervalMs: 20,
-    message: "no flags",
-  });
+  waitFor(
+    async () =>
+      (await Promise.all(dep.sentinels.map((s) => s.masterState("mymaster")))).every(
+        (m) => !/failover_in_progress|_down/.test(m.flags ?? ""),
+      ),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      message: "no flags",
+    },
+  );
 const marks: Record<string, number> = {};
 try {
   await Bun.sleep(300);
@@ -116,7 +131,10 @@ try {
   } else {
     await dep.sentinels[0]!.command("SENTINEL", "FAILOVER", "mymaster");
     b.sigstop(); // the selected replica cannot be promoted: Sentinel aborts at failover-timeout
-    await waitFor(async () => /failover_in_progress/.test((await dep.sentinels[0]!.masterState("mymaster")).flags ?? ""), { timeoutMs: 5000, message: "flagged" });
+    await waitFor(
+      async () => /failover_in_progress/.test((await dep.sentinels[0]!.masterState("mymaster")).flags ?? ""),
+      { timeoutMs: 5000, message: "flagged" },
+    );
     await noFlags();
     marks.aborted = Date.now() - t0;
   }
@@ -130,5 +148,8 @@ try {
   await dep.stop();
 }
 const file = join(import.meta.dir, "..", "test", "fixtures", "timelines", `${scenario}.json`);
-writeFileSync(file, `${JSON.stringify({ scenario, recorded: new Date(t0).toISOString(), redis: "7.0", marks, events }, null, 0)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ scenario, recorded: new Date(t0).toISOString(), redis: "7.0", marks, events }, null, 0)}\n`,
+);
 console.log(`${scenario}: ${events.length} observations in ${events.at(-1)?.at} ms -> ${file}`);

@@ -38,7 +38,10 @@ try {
   await page.screenshot(join(out, "status-page.png"));
   await page.viewport(390, 844, { mobile: true, scale: 2 });
   const drawn = await renders();
-  await waitFor(async () => (await renders()) > drawn + 1, { timeoutMs: 10_000, message: "the page drew at the phone's width" });
+  await waitFor(async () => (await renders()) > drawn + 1, {
+    timeoutMs: 10_000,
+    message: "the page drew at the phone's width",
+  });
   await page.screenshot(join(out, "status-page-phone.png"), { viewport: true });
   if (page.problems.length) throw new Error(`the page reported problems: ${page.problems.join("; ")}`);
   console.log(`wrote ${join(out, "status-page.png")} and ${join(out, "status-page-phone.png")}`);

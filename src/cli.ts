@@ -20,7 +20,14 @@ import { ConfigError, ListenError } from "./errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
 import { raiseFileLimit, sessionCapacity } from "./system/rlimit.ts";
-import { ENV_ADDRESS_MAP, ENV_DBS, ENV_SENTINELS, printableConfig, resolveSettings, SETTING_FLAGS } from "./config/settings.ts";
+import {
+  ENV_ADDRESS_MAP,
+  ENV_DBS,
+  ENV_SENTINELS,
+  printableConfig,
+  resolveSettings,
+  SETTING_FLAGS,
+} from "./config/settings.ts";
 import type { SettingFlags, SettingSources } from "./config/settings.ts";
 
 const EXIT_USAGE = 2;
@@ -80,7 +87,9 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
     }
   });
   tunnel = await startTunnel(config, { log });
-  log.info(`sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`);
+  log.info(
+    `sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`,
+  );
   if (files.problem) log.error(files.problem);
   else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
   if (pending) await shutdown(pending);
@@ -107,8 +116,12 @@ async function status(flags: { metrics?: string; json?: boolean }): Promise<void
 
 /** The tunnel must never die because of one client, sentinel or server: log what slipped through. */
 function keepRunningOnStrayErrors(log: Logger): void {
-  process.on("uncaughtException", (error) => log.error(`unexpected error (tunnel keeps running): ${error.stack ?? error}`));
-  process.on("unhandledRejection", (error) => log.error(`unexpected rejection (tunnel keeps running): ${(error as Error)?.stack ?? error}`));
+  process.on("uncaughtException", (error) =>
+    log.error(`unexpected error (tunnel keeps running): ${error.stack ?? error}`),
+  );
+  process.on("unhandledRejection", (error) =>
+    log.error(`unexpected rejection (tunnel keeps running): ${(error as Error)?.stack ?? error}`),
+  );
 }
 
 const collectList = (value: string, previous: string[] = []) => [...previous, value];
@@ -117,7 +130,11 @@ const collectList = (value: string, previous: string[] = []) => [...previous, va
 function withSettingFlags(command: Command): Command {
   command
     .option("-s, --sentinel <host:port>", `a sentinel (repeat, or comma-separate); env ${ENV_SENTINELS}`, collectList)
-    .option("-d, --db <name=port>", `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`, collectList)
+    .option(
+      "-d, --db <name=port>",
+      `a database: Sentinel master name = local port (repeat); env ${ENV_DBS}`,
+      collectList,
+    )
     .option(
       "--address-map <announced=reachable>",
       `connect to reachable wherever Sentinel announces announced (NAT, Docker, Kubernetes; repeat); env ${ENV_ADDRESS_MAP}`,
@@ -146,7 +163,9 @@ Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file and reo
 
 export function program(): Command {
   const root = new Command("sentinel-tunnel")
-    .description("Listen on a local port per database and tunnel each connection to the current Redis master, as named by Sentinel and confirmed with ROLE.")
+    .description(
+      "Listen on a local port per database and tunnel each connection to the current Redis master, as named by Sentinel and confirmed with ROLE.",
+    )
     .version(pkg.version, "-V, --version")
     .usage("[config_file_path] [log_file_path] [options]\n       sentinel-tunnel <command> [options]")
     .showHelpAfterError()
@@ -156,7 +175,9 @@ export function program(): Command {
   withSettingFlags(
     root
       .command("run [config_file_path] [log_file_path]", { isDefault: true })
-      .description("run the tunnel (the default command: `sentinel-tunnel config.json` is `sentinel-tunnel run config.json`)")
+      .description(
+        "run the tunnel (the default command: `sentinel-tunnel config.json` is `sentinel-tunnel run config.json`)",
+      )
       .option("--print-config", "print the effective config (secrets masked) and exit"),
   )
     .addHelpText("after", RUN_EXAMPLES)
@@ -165,7 +186,9 @@ export function program(): Command {
   withSettingFlags(
     root
       .command("check [config_file_path]")
-      .description("ask every sentinel about every database, verify the master with ROLE, print a table; exit 0 all good, 1 a database has no verified master, 2 bad config"),
+      .description(
+        "ask every sentinel about every database, verify the master with ROLE, print a table; exit 0 all good, 1 a database has no verified master, 2 bad config",
+      ),
   )
     .addHelpText(
       "after",
@@ -178,8 +201,13 @@ Examples:
 
   root
     .command("status")
-    .description("show a running tunnel's status from its metrics listener (it never asks Sentinel: that is `check`); exit 0 every database ready, 1 one is not, 2 no tunnel answers")
-    .option("--metrics <host:port>", `the tunnel's metrics listener (default: $SENTINEL_TUNNEL_METRICS, else ${DEFAULT_METRICS})`)
+    .description(
+      "show a running tunnel's status from its metrics listener (it never asks Sentinel: that is `check`); exit 0 every database ready, 1 one is not, 2 no tunnel answers",
+    )
+    .option(
+      "--metrics <host:port>",
+      `the tunnel's metrics listener (default: $SENTINEL_TUNNEL_METRICS, else ${DEFAULT_METRICS})`,
+    )
     .option("--json", "print the status as JSON (what /status.json serves)")
     .addHelpText(
       "after",
@@ -192,7 +220,9 @@ Examples:
 
   root
     .command("demo")
-    .description("start a throwaway master + replica + 3 sentinels + the tunnel on free loopback ports, and run a live failover drill")
+    .description(
+      "start a throwaway master + replica + 3 sentinels + the tunnel on free loopback ports, and run a live failover drill",
+    )
     .option("--keep", "leave the deployment and the tunnel running after the drill; Ctrl-C cleans up")
     .addHelpText(
       "after",
@@ -227,7 +257,8 @@ async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    if (error instanceof ConfigError || error instanceof ListenError || error instanceof StatusUnavailableError) fail(error.message, EXIT_USAGE);
+    if (error instanceof ConfigError || error instanceof ListenError || error instanceof StatusUnavailableError)
+      fail(error.message, EXIT_USAGE);
     fail((error as Error).stack ?? String(error), 1);
   }
 }

@@ -6,7 +6,12 @@
 export interface TunnelEvents {
   /** A client was bridged to `master` (`host:port`); `waitedMs`: accept to verified master. */
   onSessionOpen?(db: string, master: string, waitedMs: number): void;
-  onSessionClose?(db: string, master: string, reason: string, bytes: { fromClient: number; fromUpstream: number }): void;
+  onSessionClose?(
+    db: string,
+    master: string,
+    reason: string,
+    bytes: { fromClient: number; fromUpstream: number },
+  ): void;
   /** A client got `-ERR` instead of a master (`waitedMs` after accept); `kind` is a bounded label for metrics. */
   onClientRefused?(db: string, reason: string, waitedMs: number, kind?: RefusalKind): void;
   /** The confirmed master changed (`from` null: the first one). */
@@ -69,7 +74,11 @@ export interface EngineEvent {
 }
 
 /** Call one callback of every observer, swallowing what they throw. */
-export function emit<K extends keyof TunnelEvents>(observers: TunnelEvents[], event: K, ...args: Parameters<NonNullable<TunnelEvents[K]>>): void {
+export function emit<K extends keyof TunnelEvents>(
+  observers: TunnelEvents[],
+  event: K,
+  ...args: Parameters<NonNullable<TunnelEvents[K]>>
+): void {
   for (const observer of observers) {
     try {
       (observer[event] as ((...a: unknown[]) => void) | undefined)?.(...args);

@@ -67,8 +67,17 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     );
   const sentinelHop = { ...sentinelConnectOptions(config), cut, onUnmapped };
   const redisHop = { ...redisConnectOptions(config), cut, onUnmapped };
-  const sentinels = new Sentinels(config.sentinels, { timeoutMs: config.sentinelTimeoutMs, log, onError, connect: sentinelHop });
-  const resolverOptions = { connectTimeoutMs: config.connectTimeoutMs, redis: redisHop, poolSize: config.upstreamPoolSize };
+  const sentinels = new Sentinels(config.sentinels, {
+    timeoutMs: config.sentinelTimeoutMs,
+    log,
+    onError,
+    connect: sentinelHop,
+  });
+  const resolverOptions = {
+    connectTimeoutMs: config.connectTimeoutMs,
+    redis: redisHop,
+    poolSize: config.upstreamPoolSize,
+  };
   const resolver: Resolver = new Resolver(sentinels, resolverOptions, (name): MasterEngine => registry.engine(name));
   for (const warning of securityWarnings(config)) log.warn(warning);
   const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
@@ -101,7 +110,10 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     throw error;
   }
   if (metrics) log.info(`metrics on ${metrics.url}/metrics, health on /healthz and /readyz`);
-  if (config.metrics && !isLoopback(parseAddress(config.metrics)!.host)) log.warn(`the metrics listener binds ${config.metrics}: anyone who can reach it sees database names and master addresses`);
+  if (config.metrics && !isLoopback(parseAddress(config.metrics)!.host))
+    log.warn(
+      `the metrics listener binds ${config.metrics}: anyone who can reach it sees database names and master addresses`,
+    );
   poller.start();
   poller.pollAll();
   // Two descriptors per session or waiting client, plus the pool's, the control and sentinel connections

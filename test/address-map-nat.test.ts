@@ -10,7 +10,16 @@
 import { describe, expect, test } from "bun:test";
 import { ReplyError } from "redis-errors";
 import { readiness } from "../src/ops/metrics.ts";
-import { freePort, makeTempDir, removeTempDir, startRedis, startSentinel, TestClient, waitFor, withTimeout } from "./harness/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  startRedis,
+  startSentinel,
+  TestClient,
+  waitFor,
+  withTimeout,
+} from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 import { startForwarder } from "./support/forwarder.ts";
 
@@ -25,7 +34,12 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
   test("the tunnel serves, learns sentinels and follows a failover through the map, never through an announced address", async () => {
     const dir = makeTempDir("st-nat-");
     try {
-      const announced = { master: await freePort(), replica: await freePort(), s2: await freePort(), s3: await freePort() };
+      const announced = {
+        master: await freePort(),
+        replica: await freePort(),
+        s2: await freePort(),
+        s3: await freePort(),
+      };
       const announce = (port: number) => ["replica-announce-ip 127.0.0.1", `replica-announce-port ${port}`];
       await using master = await startRedis({ dir, extraConfig: announce(announced.master) });
       await using replica = await startRedis({ dir, replicaOf: master.port, extraConfig: announce(announced.replica) });
@@ -45,14 +59,25 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
         async () => {
           for (const s of [s1, s2, s3]) {
             const state = await s.masterState("mymaster");
-            const ok = state.port === String(announced.master) && state["num-other-sentinels"] === "2" && state["num-slaves"] === "1";
-            if (!ok) throw new Error(`sentinel ${s.port}: port=${state.port} others=${state["num-other-sentinels"]} slaves=${state["num-slaves"]}`);
+            const ok =
+              state.port === String(announced.master) &&
+              state["num-other-sentinels"] === "2" &&
+              state["num-slaves"] === "1";
+            if (!ok)
+              throw new Error(
+                `sentinel ${s.port}: port=${state.port} others=${state["num-other-sentinels"]} slaves=${state["num-slaves"]}`,
+              );
           }
           const [r] = await s1.replicas("mymaster");
-          if (r?.port !== String(announced.replica) || r["master-link-status"] !== "ok") throw new Error(`replica as s1 sees it: ${JSON.stringify(r)}`);
+          if (r?.port !== String(announced.replica) || r["master-link-status"] !== "ok")
+            throw new Error(`replica as s1 sees it: ${JSON.stringify(r)}`);
           return true;
         },
-        { timeoutMs: 30_000, intervalMs: 100, message: "the sentinels find each other and the replica at their announced addresses" },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          message: "the sentinels find each other and the replica at their announced addresses",
+        },
       );
 
       const [masterPort, replicaPort, deadPort] = [await freePort(), await freePort(), await freePort()];
@@ -87,7 +112,11 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
         timeoutMs: 5000,
         message: "the log names the master as announced and where it is reached",
       });
-      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({ master: at(announced.master), via: at(master.port), ready: true });
+      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({
+        master: at(announced.master),
+        via: at(master.port),
+        ready: true,
+      });
 
       // s3 learned at its announced address and asked through the map (its forwarder refuses the tunnel);
       // s2, announced where the map sends it to a configured sentinel, is that one: not learned a second time.
@@ -132,7 +161,10 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
       expect(landed).toBe("1");
       expect(String(await replica.command("GET", "after"))).toBe("1");
       expect(st.log()).toContain(`mymaster: master is ${at(announced.replica)} (via ${at(replica.port)})`);
-      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({ master: at(announced.replica), via: at(replica.port) });
+      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({
+        master: at(announced.replica),
+        via: at(replica.port),
+      });
 
       // The announced addresses carried the servers' and sentinels' own traffic, and nothing of the tunnel's.
       for (const [what, f] of Object.entries(forwarders)) {

@@ -40,16 +40,22 @@ describe("addressMap: reload", () => {
     // The cache master matches no entry: used as announced, said once however many connections go there.
     const unmatched = `addressMap: no entry matches 127.0.0.1:${cache.port} (announced by Sentinel)`;
     expect(st.log().split(unmatched).length - 1).toBe(1);
-    await waitFor(() => first.open >= 3, { timeoutMs: 5000, message: "the session, the pool and the control connection use the first way" });
+    await waitFor(() => first.open >= 3, {
+      timeoutMs: 5000,
+      message: "the session, the pool and the control connection use the first way",
+    });
 
     const result = st.tunnel.reload(parseConfig(json(second.port), "reloaded").config);
     expect(result).toMatchObject({ remapped: 1, added: [], removed: [], needRestart: [] });
     await withTimeout(a.closed, 5000, "the session on the remapped master is closed");
-    expect(st.log()).toContain(`mymaster: addressMap now reaches ${announced} via 127.0.0.1:${second.port} (was 127.0.0.1:${first.port}): closed 1 session(s)`);
+    expect(st.log()).toContain(
+      `mymaster: addressMap now reaches ${announced} via 127.0.0.1:${second.port} (was 127.0.0.1:${first.port}): closed 1 session(s)`,
+    );
     expect(await b.command("PING")).toBe("PONG"); // not remapped: untouched
     // Pool refilled and the poller's control connection moved, with no client asking: nothing left on the old way.
     const moved = () => {
-      if (first.open !== 0 || second.open < 3) throw new Error(`old way: ${first.open} open, new way: ${second.open} open`);
+      if (first.open !== 0 || second.open < 3)
+        throw new Error(`old way: ${first.open} open, new way: ${second.open} open`);
       return true;
     };
     await waitFor(moved, {

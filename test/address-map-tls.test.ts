@@ -5,7 +5,17 @@
  * `servername` set in `redisTls` is what it is checked against instead.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, makeCerts, makeTempDir, removeTempDir, startRedis, startSentinel, TestClient, tlsFiles, waitFor } from "./harness/index.ts";
+import {
+  freePort,
+  makeCerts,
+  makeTempDir,
+  removeTempDir,
+  startRedis,
+  startSentinel,
+  TestClient,
+  tlsFiles,
+  waitFor,
+} from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 import { startForwarder } from "./support/forwarder.ts";
 
@@ -21,7 +31,11 @@ describe("addressMap with TLS", () => {
         dir,
         tls,
         masters: [],
-        extraConfig: ["sentinel resolve-hostnames yes", "sentinel announce-hostnames yes", `sentinel monitor named localhost ${redis.port} 1`],
+        extraConfig: [
+          "sentinel resolve-hostnames yes",
+          "sentinel announce-hostnames yes",
+          `sentinel monitor named localhost ${redis.port} 1`,
+        ],
       });
       await redis.command("SET", "k", "through the map");
       await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" });
@@ -40,19 +54,29 @@ describe("addressMap with TLS", () => {
         await using app = await TestClient.connect(st.tunnel.port("named")!, "127.0.0.1", { replyTimeoutMs: 5000 });
         expect(String(await app.command("GET", "k"))).toBe("through the map");
         expect(forwarder.open).toBeGreaterThan(0); // reached through the map
-        await waitFor(() => st.log().includes(`named: master is localhost:${redis.port} (via 127.0.0.1:${forwarder.port})`), {
-          timeoutMs: 5000,
-          message: "the log names both addresses",
-        });
+        await waitFor(
+          () => st.log().includes(`named: master is localhost:${redis.port} (via 127.0.0.1:${forwarder.port})`),
+          {
+            timeoutMs: 5000,
+            message: "the log names both addresses",
+          },
+        );
       }
 
-      await using named = await startConfiguredTunnel({ ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })), connectTimeoutMs: 1000 });
-      await using refused = await TestClient.connect(named.tunnel.port("named")!, "127.0.0.1", { replyTimeoutMs: 5000 });
+      await using named = await startConfiguredTunnel({
+        ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })),
+        connectTimeoutMs: 1000,
+      });
+      await using refused = await TestClient.connect(named.tunnel.port("named")!, "127.0.0.1", {
+        replyTimeoutMs: 5000,
+      });
       const error = await refused.command("PING").then(
         () => null,
         (e: Error) => e.message,
       );
-      expect(error).toMatch(/no master for 'named': localhost:\d+ \(via 127\.0\.0\.1:\d+\) is not a verified master: TLS handshake failed: .*redis\.example/);
+      expect(error).toMatch(
+        /no master for 'named': localhost:\d+ \(via 127\.0\.0\.1:\d+\) is not a verified master: TLS handshake failed: .*redis\.example/,
+      );
     } finally {
       removeTempDir(dir);
     }

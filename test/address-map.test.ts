@@ -50,16 +50,27 @@ describe("addressMap", () => {
   }
 
   test("an empty or absent map reaches every address as announced", () => {
-    expect(reach(undefined, { host: "10.0.1.5", port: 6379 })).toEqual({ address: { host: "10.0.1.5", port: 6379 }, mapped: false });
+    expect(reach(undefined, { host: "10.0.1.5", port: 6379 })).toEqual({
+      address: { host: "10.0.1.5", port: 6379 },
+      mapped: false,
+    });
     expect(reach(parseAddressMap({}).map, { host: "10.0.1.5", port: 6379 }).mapped).toBe(false);
   });
 
   const bad: [Record<string, string>, string, string][] = [
-    [{ "10.0.1.5:6379": "127.0.0.1:99999" }, "10.0.1.5:6379", 'the reachable address "127.0.0.1:99999": "99999" is not a port (1-65535)'],
+    [
+      { "10.0.1.5:6379": "127.0.0.1:99999" },
+      "10.0.1.5:6379",
+      'the reachable address "127.0.0.1:99999": "99999" is not a port (1-65535)',
+    ],
     [{ "10.0.1.5:x": "127.0.0.1" }, "10.0.1.5:x", 'the announced address "10.0.1.5:x": "x" is not a port (1-65535)'],
     [{ "fd00::5:6379": "127.0.0.1" }, "fd00::5:6379", "an IPv6 address goes in brackets"],
     [{ "[nothex]:1": "127.0.0.1" }, "[nothex]:1", "[nothex] is not an IPv6 address"],
-    [{ "10.0.1.5": "127.0.0.1:16379" }, "10.0.1.5", "a bare announced host maps every port of it: give a bare host as its value too"],
+    [
+      { "10.0.1.5": "127.0.0.1:16379" },
+      "10.0.1.5",
+      "a bare announced host maps every port of it: give a bare host as its value too",
+    ],
     [{ "10.0.1.5": "" }, "10.0.1.5", 'the reachable address "" is not "host:port" or a host'],
     [{ "a b:1": "127.0.0.1" }, "a b:1", 'the announced address "a b:1" is not "host:port" or a host'],
     [{ "host:1": "127.0.0.1", "HOST:1": "127.0.0.2" }, "HOST:1", "is listed twice"],
@@ -75,16 +86,28 @@ describe("addressMap", () => {
 });
 
 describe("addressMap: where a connection goes (hops.ts target)", () => {
-  const config = (tls: Config["redisTls"]): Config => ({ ...DEFAULTS, sentinels: [], databases: [], addressMap: map, redisTls: tls });
+  const config = (tls: Config["redisTls"]): Config => ({
+    ...DEFAULTS,
+    sentinels: [],
+    databases: [],
+    addressMap: map,
+    redisTls: tls,
+  });
 
   test("mapped with TLS: the certificate is checked against the announced host; servername wins when set", () => {
     const plain = target(redisConnectOptions(config({ rejectUnauthorized: true })), { host: "10.0.1.5", port: 6379 });
     expect(plain.address).toEqual({ host: "127.0.0.1", port: 16379 });
     expect(plain.options.tls?.serverName).toBe("10.0.1.5");
     expect(plain.label).toBe("10.0.1.5:6379 (via 127.0.0.1:16379)");
-    const named = target(redisConnectOptions(config({ rejectUnauthorized: true, serverName: "redis.internal" })), { host: "10.0.1.5", port: 6379 });
+    const named = target(redisConnectOptions(config({ rejectUnauthorized: true, serverName: "redis.internal" })), {
+      host: "10.0.1.5",
+      port: 6379,
+    });
     expect(named.options.tls?.serverName).toBe("redis.internal");
-    const unmapped = target(redisConnectOptions(config({ rejectUnauthorized: true })), { host: "10.0.1.8", port: 6379 });
+    const unmapped = target(redisConnectOptions(config({ rejectUnauthorized: true })), {
+      host: "10.0.1.8",
+      port: 6379,
+    });
     expect(unmapped.options.tls?.serverName).toBeUndefined(); // as without a map: the host connected to
     expect(unmapped.label).toBe("10.0.1.8:6379");
   });
@@ -96,7 +119,10 @@ describe("addressMap: where a connection goes (hops.ts target)", () => {
     target(options, { host: "10.0.1.5", port: 6379 });
     target(options, { host: "fd00::9", port: 6379 });
     expect(told).toEqual(["10.0.1.8:6379", "[fd00::9]:6379"]);
-    const none = { ...redisConnectOptions({ ...config(null), addressMap: undefined }), onUnmapped: (a: string) => told.push(a) };
+    const none = {
+      ...redisConnectOptions({ ...config(null), addressMap: undefined }),
+      onUnmapped: (a: string) => told.push(a),
+    };
     target(none, { host: "10.0.1.9", port: 6379 });
     expect(told).toHaveLength(2);
   });

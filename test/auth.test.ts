@@ -5,7 +5,15 @@
  * which database is wrong when a password is.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort, makeTempDir, removeTempDir, startDeployment, TestClient, waitFor, type Deployment } from "./harness/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  startDeployment,
+  TestClient,
+  waitFor,
+  type Deployment,
+} from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 import { ReplyError } from "redis-errors";
 import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
@@ -33,7 +41,14 @@ beforeAll(async () => {
       ],
       sentinelPassword: SENTINEL_PW,
       // Exactly what the README lists for the tunnel's sentinel user.
-      sentinelUsers: [{ name: "watcher", password: "watch-pw", rules: "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|master +sentinel|replicas +subscribe resetchannels &+* &-*" }],
+      sentinelUsers: [
+        {
+          name: "watcher",
+          password: "watch-pw",
+          rules:
+            "-@all +auth +ping +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|master +sentinel|replicas +subscribe resetchannels &+* &-*",
+        },
+      ],
     },
   });
   await (await dep.masterOf()).command("SET", "secret-key", "secret-value");
@@ -44,7 +59,11 @@ afterAll(async () => {
 
 async function tunnelWith(settings: object) {
   const port = await freePort();
-  const tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: port }], ...settings });
+  const tt = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [{ Name: "mymaster", Local_port: port }],
+    ...settings,
+  });
   return Object.assign(tt, { port });
 }
 
@@ -61,7 +80,12 @@ describe("requirepass and ACL users on both hops", () => {
   }, 20_000);
 
   test("ACL users: the tunnel's sentinel user and a ROLE-only redis user; clients still authenticate as themselves", async () => {
-    await using tt = await tunnelWith({ sentinelUsername: "watcher", sentinelPassword: "watch-pw", redisUsername: "tunnel", redisPassword: "tunnel-pw" });
+    await using tt = await tunnelWith({
+      sentinelUsername: "watcher",
+      sentinelPassword: "watch-pw",
+      redisUsername: "tunnel",
+      redisPassword: "tunnel-pw",
+    });
     await using anonymous = await connect(tt.port);
     await expect(anonymous.command("ACL", "WHOAMI")).rejects.toThrow(/NOAUTH/);
     await using app = await connect(tt.port);
@@ -69,24 +93,38 @@ describe("requirepass and ACL users on both hops", () => {
     expect(await app.command("ACL", "WHOAMI")).toBe("app");
     expect(await app.command("GET", "secret-key")).toBe("secret-value");
     // The poller (SENTINEL master on every sentinel, ROLE on its control connection) works with these users too.
-    await waitFor(() => tt.tunnel.registry.databases.get("mymaster")?.master, { timeoutMs: 5000, message: "poller confirmed the master" });
+    await waitFor(() => tt.tunnel.registry.databases.get("mymaster")?.master, {
+      timeoutMs: 5000,
+      message: "poller confirmed the master",
+    });
     // So do the event connections: subscribed as the watcher on every sentinel.
     for (const sentinel of dep.sentinels) {
-      const subscribed = async () => String(await sentinel.command("CLIENT", "LIST", "TYPE", "pubsub")).includes("user=watcher");
+      const subscribed = async () =>
+        String(await sentinel.command("CLIENT", "LIST", "TYPE", "pubsub")).includes("user=watcher");
       await waitFor(subscribed, { timeoutMs: 5000, message: `the watcher subscribed to ${sentinel.address}'s events` });
     }
     expect(tt.log()).not.toMatch(/NOPERM|NOAUTH|authentication failed/);
   }, 20_000);
 
   test("authenticateClients: true hands the client the tunnel's session (legacy apps that cannot AUTH)", async () => {
-    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisUsername: "app", redisPassword: "app-pw", authenticateClients: true });
+    await using tt = await tunnelWith({
+      sentinelPassword: SENTINEL_PW,
+      redisUsername: "app",
+      redisPassword: "app-pw",
+      authenticateClients: true,
+    });
     await using legacy = await connect(tt.port);
     expect(await legacy.command("GET", "secret-key")).toBe("secret-value");
     expect(await legacy.command("ACL", "WHOAMI")).toBe("app");
   }, 20_000);
 
   test("authenticateClients with a non-loopback bind warns at start", async () => {
-    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true, bind: "0.0.0.0" });
+    await using tt = await tunnelWith({
+      sentinelPassword: SENTINEL_PW,
+      redisPassword: REDIS_PW,
+      authenticateClients: true,
+      bind: "0.0.0.0",
+    });
     expect(tt.log()).toMatch(/\[warn\] mymaster: authenticateClients is on and the listener binds 0\.0\.0\.0/);
   }, 20_000);
 
@@ -98,8 +136,18 @@ describe("requirepass and ACL users on both hops", () => {
         { Name: "mymaster", Local_port: `unix:${dir}/world.sock`, unixSocketMode: "666", Role: "replica" },
         { Name: "other", Local_port: `unix:${dir}/private.sock` },
       ];
-      await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: databases, sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, authenticateClients: true });
-      const lines = () => tt.log().split("\n").filter((l) => l.includes("[warn]") && l.includes("authenticateClients is on"));
+      await using tt = await startConfiguredTunnel({
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: databases,
+        sentinelPassword: SENTINEL_PW,
+        redisPassword: REDIS_PW,
+        authenticateClients: true,
+      });
+      const lines = () =>
+        tt
+          .log()
+          .split("\n")
+          .filter((l) => l.includes("[warn]") && l.includes("authenticateClients is on"));
       expect(lines()).toHaveLength(2);
       expect(lines()[0]).toContain(`${dir}/group.sock has mode 660: its group can connect`);
       expect(lines()[1]).toContain(`${dir}/world.sock has mode 666: every user can connect`);
@@ -114,12 +162,38 @@ describe("requirepass and ACL users on both hops", () => {
 
 describe("wrong or missing credentials: a clear -ERR for the client, a log line naming the hop and the database", () => {
   const cases = [
-    { hop: "sentinel", settings: { sentinelPassword: "wrong-sentinel-pw", redisPassword: REDIS_PW }, reply: /sentinel-tunnel: no master for 'mymaster'.*authentication failed \(WRONGPASS.*check sentinelUsername \/ sentinelPassword/ },
-    { hop: "sentinel", settings: { sentinelUsername: "watcher", sentinelPassword: "nope", redisPassword: REDIS_PW }, reply: /authentication failed \(WRONGPASS.*sentinelPassword/ },
-    { hop: "sentinel", settings: { redisPassword: REDIS_PW }, reply: /authentication failed \(NOAUTH.*it requires a password: set sentinelPassword/ },
-    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW, redisPassword: "wrong-redis-pw" }, reply: /no master for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS.*check redisUsername \/ redisPassword/ },
-    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW, redisUsername: "tunnel", redisPassword: "nope" }, reply: /redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/ },
-    { hop: "redis", settings: { sentinelPassword: SENTINEL_PW }, reply: /redis 127\.0\.0\.1:\d+: authentication failed \(NOAUTH.*set redisPassword/ },
+    {
+      hop: "sentinel",
+      settings: { sentinelPassword: "wrong-sentinel-pw", redisPassword: REDIS_PW },
+      reply:
+        /sentinel-tunnel: no master for 'mymaster'.*authentication failed \(WRONGPASS.*check sentinelUsername \/ sentinelPassword/,
+    },
+    {
+      hop: "sentinel",
+      settings: { sentinelUsername: "watcher", sentinelPassword: "nope", redisPassword: REDIS_PW },
+      reply: /authentication failed \(WRONGPASS.*sentinelPassword/,
+    },
+    {
+      hop: "sentinel",
+      settings: { redisPassword: REDIS_PW },
+      reply: /authentication failed \(NOAUTH.*it requires a password: set sentinelPassword/,
+    },
+    {
+      hop: "redis",
+      settings: { sentinelPassword: SENTINEL_PW, redisPassword: "wrong-redis-pw" },
+      reply:
+        /no master for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS.*check redisUsername \/ redisPassword/,
+    },
+    {
+      hop: "redis",
+      settings: { sentinelPassword: SENTINEL_PW, redisUsername: "tunnel", redisPassword: "nope" },
+      reply: /redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/,
+    },
+    {
+      hop: "redis",
+      settings: { sentinelPassword: SENTINEL_PW },
+      reply: /redis 127\.0\.0\.1:\d+: authentication failed \(NOAUTH.*set redisPassword/,
+    },
   ];
   for (const { hop, settings, reply } of cases) {
     test(`${hop} hop, ${JSON.stringify(settings)}`, async () => {
@@ -131,9 +205,13 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
       expect((error as Error).message).toMatch(reply);
       // An auth failure cannot be fixed by retrying: it is reported at once, not at the deadline.
       expect(performance.now() - started).toBeLessThan(2000);
-      const refused = tt.log().split("\n").find((line) => line.includes("client") && line.includes("refused"));
+      const refused = tt
+        .log()
+        .split("\n")
+        .find((line) => line.includes("client") && line.includes("refused"));
       expect(refused).toMatch(new RegExp(`\\[warn\\] mymaster: client .* refused: .*${hop} .*authentication failed`));
-      for (const secret of [REDIS_PW, SENTINEL_PW, "wrong-sentinel-pw", "wrong-redis-pw", "tunnel-pw", "watch-pw"]) expect(tt.log()).not.toContain(secret);
+      for (const secret of [REDIS_PW, SENTINEL_PW, "wrong-sentinel-pw", "wrong-redis-pw", "tunnel-pw", "watch-pw"])
+        expect(tt.log()).not.toContain(secret);
     }, 20_000);
   }
 
@@ -149,7 +227,9 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
     await using client = await connect(port);
     const started = performance.now();
     const error = await client.command("PING").catch((e: Error) => e);
-    expect(String(error)).toMatch(/no replica for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/);
+    expect(String(error)).toMatch(
+      /no replica for 'mymaster': redis 127\.0\.0\.1:\d+: authentication failed \(WRONGPASS/,
+    );
     expect(performance.now() - started).toBeLessThan(2000);
   }, 20_000);
 });
@@ -161,36 +241,61 @@ describe("error replies to AUTH that are not about credentials are retried, not 
       ["NOAUTH Authentication required.", true],
       ["ERR invalid password", true],
       ["ERR invalid username-password pair", true],
-      ["ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", true],
+      [
+        "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        true,
+      ],
       ["ERR max number of clients reached", false],
       ["LOADING Redis is loading the dataset in memory", false],
       ["BUSY Redis is busy running a script.", false],
       ["ERR unknown command 'AUTH'", false],
       ["MASTERDOWN Link with MASTER is down", false],
     ];
-    for (const [message, credentials] of table) expect([message, isAuthReply(new ReplyError(message))]).toEqual([message, credentials]);
+    for (const [message, credentials] of table)
+      expect([message, isAuthReply(new ReplyError(message))]).toEqual([message, credentials]);
     const step = upstreamHandshake({ ...PLAIN_REDIS, auth: { password: new Secret("pw") } }, "master").steps[0]!;
-    expect(step(new ReplyError("ERR max number of clients reached"), "127.0.0.1:1")).toBeInstanceOf(MasterNotVerifiedError);
+    expect(step(new ReplyError("ERR max number of clients reached"), "127.0.0.1:1")).toBeInstanceOf(
+      MasterNotVerifiedError,
+    );
     expect(step(new ReplyError("WRONGPASS invalid username-password pair"), "127.0.0.1:1")).toBeInstanceOf(AuthError);
   });
 
   test("the sentinel hop too: '-ERR max number of clients reached' to AUTH is a failed attempt, not wrong credentials", async () => {
     await using full = startMockSentinel(() => "-ERR max number of clients reached\r\n");
-    const error = await RespClient.connect(parseAddress(full.address)!, 1000, { hop: "sentinel", tls: null, auth: { password: new Secret("pw") } }).catch((e: Error) => e);
+    const error = await RespClient.connect(parseAddress(full.address)!, 1000, {
+      hop: "sentinel",
+      tls: null,
+      auth: { password: new Secret("pw") },
+    }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(String(error)).toContain("AUTH failed: ERR max number of clients reached");
     const wrong = startMockSentinel(() => "-WRONGPASS invalid username-password pair\r\n");
     await using _wrong = wrong;
-    expect(await RespClient.connect(parseAddress(wrong.address)!, 1000, { hop: "sentinel", tls: null, auth: { password: new Secret("pw") } }).catch((e: Error) => e)).toBeInstanceOf(AuthError);
+    expect(
+      await RespClient.connect(parseAddress(wrong.address)!, 1000, {
+        hop: "sentinel",
+        tls: null,
+        auth: { password: new Secret("pw") },
+      }).catch((e: Error) => e),
+    ).toBeInstanceOf(AuthError);
   });
 
   test("a master at maxclients: the client waits and is served once there is room (it used to get 'check redisPassword' at once)", async () => {
     const master = await dep.masterOf();
-    await using admin = await TestClient.connect(master.port, "127.0.0.1", { replyTimeoutMs: 5000, auth: { password: REDIS_PW } });
-    await using tt = await tunnelWith({ sentinelPassword: SENTINEL_PW, redisPassword: REDIS_PW, connectTimeoutMs: 8000, upstreamPoolSize: 0 });
+    await using admin = await TestClient.connect(master.port, "127.0.0.1", {
+      replyTimeoutMs: 5000,
+      auth: { password: REDIS_PW },
+    });
+    await using tt = await tunnelWith({
+      sentinelPassword: SENTINEL_PW,
+      redisPassword: REDIS_PW,
+      connectTimeoutMs: 8000,
+      upstreamPoolSize: 0,
+    });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "the tunnel confirms the master" });
-    const rejected = async () => Number(infoField(String(await admin.command("INFO", "stats")), "rejected_connections"));
+    const rejected = async () =>
+      Number(infoField(String(await admin.command("INFO", "stats")), "rejected_connections"));
     const before = await rejected();
     const connected = Number(infoField(String(await admin.command("INFO", "clients")), "connected_clients"));
     await admin.command("CONFIG", "SET", "maxclients", String(connected));
@@ -198,7 +303,10 @@ describe("error replies to AUTH that are not about credentials are retried, not 
       await using client = await connect(tt.port);
       const reply = client.command("AUTH", REDIS_PW).catch((e: Error) => e);
       // The tunnel keeps trying: the master turns down more than one attempt.
-      await waitFor(async () => (await rejected()) >= before + 2, { timeoutMs: 5000, message: "the tunnel retries the full master" });
+      await waitFor(async () => (await rejected()) >= before + 2, {
+        timeoutMs: 5000,
+        message: "the tunnel retries the full master",
+      });
       await admin.command("CONFIG", "SET", "maxclients", "10000");
       expect(await reply).toBe("OK");
     } finally {

@@ -18,8 +18,18 @@ let binary = "";
 const bare = () => ({ PATH: runDir });
 
 async function runBinary(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([binary, ...args], { cwd: runDir, env: bare(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([binary, ...args], {
+    cwd: runDir,
+    env: bare(),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -28,8 +38,16 @@ beforeAll(async () => {
   runDir = makeTempDir("st-binary-run-");
   const outfile = join(buildDir, "sentinel-tunnel");
   // The package script, as a user runs it (output elsewhere, so dist/ is left alone).
-  const build = Bun.spawn([process.execPath, "run", "build", "--outfile", outfile], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(build.stdout).text(), new Response(build.stderr).text(), build.exited]);
+  const build = Bun.spawn([process.execPath, "run", "build", "--outfile", outfile], {
+    cwd: REPO,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(build.stdout).text(),
+    new Response(build.stderr).text(),
+    build.exited,
+  ]);
   if (code !== 0) throw new Error(`bun run build failed (exit ${code}): ${out}${err}`);
   binary = join(runDir, "sentinel-tunnel");
   copyFileSync(outfile, binary); // a copy elsewhere: nothing next to it
@@ -55,7 +73,10 @@ describe("compiled binary", () => {
 
   test("a config error names the file and the field and exits 2", async () => {
     const path = join(runDir, "bad.json");
-    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "12a" }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "12a" }] }),
+    );
     const r = await runBinary(path);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path}: Databases[0].Local_port:`);

@@ -25,7 +25,10 @@ describe("busy master", () => {
   test("a slow command past roleTimeoutMs: no fence, sessions kept, a new client waits for Redis as it would direct", async () => {
     // Sentinel must not see the block as a dead master (its down-after here is 5 s).
     await using dep = await startDeployment({ downAfterMs: 5000 });
-    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { roleTimeoutMs: 200, connectTimeoutMs: 500 });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], {
+      roleTimeoutMs: 200,
+      connectTimeoutMs: 500,
+    });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "healthy" });
     const events: EngineEvent[] = [];
@@ -52,16 +55,25 @@ describe("busy master", () => {
     }
     expect([...states]).toEqual(["healthy"]); // never fenced, never parked
     expect(events.some((e) => e.kind === "busy")).toBe(true);
-    await waitFor(() => events.some((e) => e.kind === "answering"), { timeoutMs: 3000, message: "the master answers again" });
+    await waitFor(() => events.some((e) => e.kind === "answering"), {
+      timeoutMs: 3000,
+      message: "the master answers again",
+    });
     expect(events.filter((e) => ["fence", "lost", "switch"].includes(e.kind))).toEqual([]);
-    await waitFor(() => tt.tunnel.sessionCount("mymaster") === 2, { timeoutMs: 2000, message: "only the late client's session ended" });
+    await waitFor(() => tt.tunnel.sessionCount("mymaster") === 2, {
+      timeoutMs: 2000,
+      message: "only the late client's session ended",
+    });
   }, 30_000);
 
   test("a runaway script: SCRIPT KILL through the tunnel within 1 s, open sessions kept", async () => {
     await using dep = await startDeployment({ downAfterMs: 30_000 });
     const master = await dep.masterOf();
     await master.command("CONFIG", "SET", "busy-reply-threshold", "100");
-    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { roleTimeoutMs: 200, connectTimeoutMs: 2000 });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], {
+      roleTimeoutMs: 200,
+      connectTimeoutMs: 2000,
+    });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "healthy" });
     await using runner = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 20_000 });

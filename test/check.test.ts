@@ -8,9 +8,21 @@ import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort 
 import { startForwarder } from "./support/forwarder.ts";
 
 const cli = join(import.meta.dir, "..", "src", "cli.ts");
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, cli, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+async function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, cli, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    env: { ...process.env, ...env },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -35,7 +47,10 @@ describe("check and flags mode", () => {
     expect(both.stdout).toContain("all 1 database(s) have a verified master");
 
     // The same through a config file, with one database no sentinel knows: exit 1.
-    const config = await dep.configFile([{ name: "mymaster", port: 6380 }, { name: "nosuch", port: 6381 }]);
+    const config = await dep.configFile([
+      { name: "mymaster", port: 6380 },
+      { name: "nosuch", port: 6381 },
+    ]);
     const partly = await run(["check", config]);
     expect(partly.code).toBe(1);
     expect(partly.stdout).toContain("FAIL: no sentinel knows this master");
@@ -43,7 +58,10 @@ describe("check and flags mode", () => {
 
     // Sentinels that are not there (env instead of flags): exit 1, each sentinel's error shown.
     const [dead1, dead2] = [await freePort(), await freePort()];
-    const dead = await run(["check"], { SENTINEL_TUNNEL_SENTINELS: `127.0.0.1:${dead1},127.0.0.1:${dead2}`, SENTINEL_TUNNEL_DBS: "mymaster=6380" });
+    const dead = await run(["check"], {
+      SENTINEL_TUNNEL_SENTINELS: `127.0.0.1:${dead1},127.0.0.1:${dead2}`,
+      SENTINEL_TUNNEL_DBS: "mymaster=6380",
+    });
     expect(dead.code).toBe(1);
     expect(dead.stdout).toContain(`127.0.0.1:${dead1}  error: connect failed`);
     expect(dead.stdout).toContain("FAIL: no sentinel answered");
@@ -76,7 +94,14 @@ describe("check with an address map", () => {
     await using forwarder = startForwarder(await freePort(), master.port, { refuse: [] });
     const sentinelFlags = dep.sentinelAddresses.flatMap((s) => ["--sentinel", s]);
 
-    const mapped = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--address-map", `${announced}=127.0.0.1:${forwarder.port}`]);
+    const mapped = await run([
+      "check",
+      ...sentinelFlags,
+      "--db",
+      "mymaster=6380",
+      "--address-map",
+      `${announced}=127.0.0.1:${forwarder.port}`,
+    ]);
     expect(mapped.stderr).toBe("");
     expect(mapped.code).toBe(0);
     expect(mapped.stdout).toMatch(/^DATABASE\s+SENTINEL\s+ANSWER\s+LATENCY\s+MASTER\s+MAPPED\s+ROLE\s+VERDICT\n/);
@@ -85,12 +110,25 @@ describe("check with an address map", () => {
 
     // A map that sends the master to a dead port: ROLE cannot be asked there, whatever the announced address says.
     const dead = await freePort();
-    const broken = await run(["check", ...sentinelFlags, "--db", "mymaster=6380"], { SENTINEL_TUNNEL_ADDRESS_MAP: `10.0.1.5=127.0.0.1,${announced}=127.0.0.1:${dead}` });
+    const broken = await run(["check", ...sentinelFlags, "--db", "mymaster=6380"], {
+      SENTINEL_TUNNEL_ADDRESS_MAP: `10.0.1.5=127.0.0.1,${announced}=127.0.0.1:${dead}`,
+    });
     expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(new RegExp(`${announced}\\s+127\\.0\\.0\\.1:${dead}\\s+.*connect failed.*FAIL: sentinels name ${announced} but it is not a master`));
+    expect(broken.stdout).toMatch(
+      new RegExp(
+        `${announced}\\s+127\\.0\\.0\\.1:${dead}\\s+.*connect failed.*FAIL: sentinels name ${announced} but it is not a master`,
+      ),
+    );
 
     // A map without an entry for the master: it is asked as announced, and the column says so.
-    const other = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--address-map", "10.0.1.5:6379=127.0.0.1:16379"]);
+    const other = await run([
+      "check",
+      ...sentinelFlags,
+      "--db",
+      "mymaster=6380",
+      "--address-map",
+      "10.0.1.5:6379=127.0.0.1:16379",
+    ]);
     expect(other.code).toBe(0);
     expect(other.stdout).toMatch(new RegExp(`${announced}\\s+as announced\\s+master\\s+OK`));
   }, 60_000);

@@ -9,7 +9,11 @@ import { freePort } from "./harness/index.ts";
 const cli = join(import.meta.dir, "..", "src", "cli.ts");
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn(["bun", cli, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -24,7 +28,8 @@ describe("cli", () => {
     const r = await run("--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: sentinel-tunnel [config_file_path] [log_file_path] [options]");
-    for (const command of ["run [options] [config_file_path] [log_file_path]", "check [options] [config_file_path]"]) expect(r.stdout).toContain(command);
+    for (const command of ["run [options] [config_file_path] [log_file_path]", "check [options] [config_file_path]"])
+      expect(r.stdout).toContain(command);
     expect(r.stdout).toContain("$ sentinel-tunnel --sentinel 10.0.0.5:26379 --db mymaster=6380");
     for (const command of ["run", "check"]) {
       const sub = await run(command, "--help");
@@ -43,10 +48,23 @@ describe("cli", () => {
   test("--print-config prints the effective config (flags over the file) and exits 0 without listening", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
     const path = join(dir, "c.json");
-    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "1" }], bind: "127.0.0.3" }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        Sentinels_addresses_list: ["127.0.0.1:26379"],
+        Databases: [{ Name: "a", Local_port: "1" }],
+        bind: "127.0.0.3",
+      }),
+    );
     const r = await run(path, "--poll-interval", "75", "--metrics", "9121", "--print-config");
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ Databases: [{ Name: "a", Local_port: "1" }], bind: "127.0.0.3", pollIntervalMs: 75, metrics: "127.0.0.1:9121", logFormat: "text" });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      Databases: [{ Name: "a", Local_port: "1" }],
+      bind: "127.0.0.3",
+      pollIntervalMs: 75,
+      metrics: "127.0.0.1:9121",
+      logFormat: "text",
+    });
   }, 10_000);
 
   test("an unknown flag exits 2", async () => {
@@ -58,23 +76,53 @@ describe("cli", () => {
   test("a config error names the file and the field and exits 2", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
     const path = join(dir, "c.json");
-    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "1" }, { Name: "b", Local_port: "12a" }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        Sentinels_addresses_list: ["127.0.0.1:26379"],
+        Databases: [
+          { Name: "a", Local_port: "1" },
+          { Name: "b", Local_port: "12a" },
+        ],
+      }),
+    );
     const r = await run(path, "/dev/null");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path}: Databases[1].Local_port: "12a" is not a port`);
   }, 10_000);
 
   test("a local port already in use names the database and port and exits 2", async () => {
-    await using busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }) as unknown as AsyncDisposable & { port: number };
+    await using busy = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data() {} },
+    }) as unknown as AsyncDisposable & { port: number };
     const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
     const path = join(dir, "c.json");
-    writeFileSync(path, JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:1"], Databases: [{ Name: "mymaster", Local_port: busy.port }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        Sentinels_addresses_list: ["127.0.0.1:1"],
+        Databases: [{ Name: "mymaster", Local_port: busy.port }],
+      }),
+    );
     const r = await run(path, "/dev/null");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`database 'mymaster': cannot listen on 127.0.0.1:${busy.port}: the port is already in use`);
+    expect(r.stderr).toContain(
+      `database 'mymaster': cannot listen on 127.0.0.1:${busy.port}: the port is already in use`,
+    );
     // The same for the metrics listener; the database's port is given back.
     const dbPort = await freePort();
-    const m = await run("--sentinel", "127.0.0.1:1", "--db", `mymaster=${dbPort}`, "--metrics", `127.0.0.1:${busy.port}`, "--log-file", "/dev/null");
+    const m = await run(
+      "--sentinel",
+      "127.0.0.1:1",
+      "--db",
+      `mymaster=${dbPort}`,
+      "--metrics",
+      `127.0.0.1:${busy.port}`,
+      "--log-file",
+      "/dev/null",
+    );
     expect(m.code).toBe(2);
     expect(m.stderr).toContain(`metrics listener: cannot listen on 127.0.0.1:${busy.port}: the port is already in use`);
   }, 10_000);

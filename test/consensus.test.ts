@@ -22,7 +22,11 @@ const rows: Row[] = [
   ["a liar beside three honest sentinels", ["liar:9999@999", "a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3"],
   ["two of three down: one answer is short of the quorum", ["a:6379@3"], "disputed"],
   ["a single sentinel with quorum 1 (dev setups)", ["a:6379@3 q1"], "master 6379@3"],
-  ["failover_in_progress from the leader alone fences", ["a:6379@3 failover_in_progress", "b:6379@3", "c:6379@3"], "failover 6379"],
+  [
+    "failover_in_progress from the leader alone fences",
+    ["a:6379@3 failover_in_progress", "b:6379@3", "c:6379@3"],
+    "failover 6379",
+  ],
   ["a lone flagging sentinel fences too", ["a:6379@3 failover_in_progress q1"], "failover 6379"],
   [
     "the leader still flagging the old address after the others announce the promoted replica",
@@ -36,8 +40,16 @@ const rows: Row[] = [
   ],
   ["o_down from any sentinel fences", ["a:6379@3 o_down", "b:6379@3", "c:6379@3"], "failover 6379"],
   ["s_down from a quorum fences", ["a:6379@3 s_down", "b:6379@3 s_down", "c:6379@3"], "failover 6379"],
-  ["s_down from one of three (quorum 2) is a note, not a failover", ["a:6379@3 s_down", "b:6379@3", "c:6379@3"], "master 6379@3"],
-  ["s_down from one sentinel when the quorum is 1", ["a:6379@3 s_down q1", "b:6379@3 q1", "c:6379@3 q1"], "failover 6379"],
+  [
+    "s_down from one of three (quorum 2) is a note, not a failover",
+    ["a:6379@3 s_down", "b:6379@3", "c:6379@3"],
+    "master 6379@3",
+  ],
+  [
+    "s_down from one sentinel when the quorum is 1",
+    ["a:6379@3 s_down q1", "b:6379@3 q1", "c:6379@3 q1"],
+    "failover 6379",
+  ],
   ["disagreement with no majority", ["a:6379@3", "b:6380@3"], "disputed"],
   ["three different answers", ["a:6379@3", "b:6380@4", "c:6381@5"], "disputed"],
   ["one lying quorum cannot move the median", ["a:6379@3 q1", "b:6379@3 s_down", "c:6379@3"], "master 6379@3"],
@@ -51,9 +63,13 @@ function summary(specs: string[]): string {
 }
 
 describe("consensus", () => {
-  test.each(rows)("%s", (_, specs, expected) => {
-    expect(summary(specs)).toBe(expected);
-  }, 1000);
+  test.each(rows)(
+    "%s",
+    (_, specs, expected) => {
+      expect(summary(specs)).toBe(expected);
+    },
+    1000,
+  );
 
   test("needed: a majority of those that answered, and at least the quorum", () => {
     const table: [number, number | undefined, number][] = [
@@ -66,27 +82,46 @@ describe("consensus", () => {
       [5, 4, 4],
       [2, undefined, 2],
     ];
-    for (const [answered, quorum, need] of table) expect([answered, quorum, needed(answered, quorum)]).toEqual([answered, quorum, need]);
+    for (const [answered, quorum, need] of table)
+      expect([answered, quorum, needed(answered, quorum)]).toEqual([answered, quorum, need]);
   }, 1000);
 
   test("a minority's s_down comes back as a note, a lone higher epoch as dissent, naming the sentinel", () => {
     const v = judge(views("a:6379@3 s_down", "b:6379@3", "c:6379@3", "d:7000@9"));
     if (v.kind !== "master") throw new Error(`expected master, got ${v.kind}`);
-    expect(v.notes).toEqual(["sentinel a (1 of 4, quorum 2) reports 127.0.0.1:6379 s_down: not enough for a failover, ignored"]);
+    expect(v.notes).toEqual([
+      "sentinel a (1 of 4, quorum 2) reports 127.0.0.1:6379 s_down: not enough for a failover, ignored",
+    ]);
     expect(v.dissent).toEqual([{ sentinel: "d", address: { host: "127.0.0.1", port: 7000 }, epoch: 9 }]);
   }, 1000);
 
   test("no answer at all is unknown, with the reasons", () => {
-    expect(judge([], ["a: timeout"])).toEqual({ kind: "unknown", reason: "no sentinel answered (a: timeout)", notes: [] });
+    expect(judge([], ["a: timeout"])).toEqual({
+      kind: "unknown",
+      reason: "no sentinel answered (a: timeout)",
+      notes: [],
+    });
   }, 1000);
 });
 
 describe("healthy replicas (replica ports)", () => {
-  const r = (port: number, ...flags: string[]) => ({ address: { host: "127.0.0.1", port }, flags: new Set(["slave", ...flags]), linkUp: !flags.includes("link-down") });
+  const r = (port: number, ...flags: string[]) => ({
+    address: { host: "127.0.0.1", port },
+    flags: new Set(["slave", ...flags]),
+    linkUp: !flags.includes("link-down"),
+  });
   const ports = (lists: ReturnType<typeof r>[][]) => healthyReplicas(lists).map((a) => a.port);
   test("a replica gets clients (and credentials) only when a majority of the sentinels list it healthy", () => {
     const table: [string, ReturnType<typeof r>[][], number[]][] = [
-      ["all list both", [[r(1), r(2)], [r(1), r(2)], [r(1), r(2)]], [1, 2]],
+      [
+        "all list both",
+        [
+          [r(1), r(2)],
+          [r(1), r(2)],
+          [r(1), r(2)],
+        ],
+        [1, 2],
+      ],
       ["one sentinel lists a replica the others do not know", [[r(1), r(9)], [r(1)], [r(1)]], [1]],
       ["one sentinel sees it down: still a majority", [[r(1, "s_down")], [r(1)], [r(1)]], [1]],
       ["two see it down", [[r(1, "s_down")], [r(1, "disconnected")], [r(1)]], []],

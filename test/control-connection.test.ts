@@ -18,13 +18,22 @@ describe("control connection", () => {
     const popped = blocked.command("BLPOP", "queue", 0);
     const roleConnections = async () => {
       const list = String(await master.command("CLIENT", "LIST"));
-      return list.split("\n").filter((line) => / cmd=role\b/.test(line)).map((line) => /\bid=(\d+)/.exec(line)![1]!);
+      return list
+        .split("\n")
+        .filter((line) => / cmd=role\b/.test(line))
+        .map((line) => /\bid=(\d+)/.exec(line)![1]!);
     };
-    await waitFor(async () => (await roleConnections()).length > 0, { timeoutMs: 5000, message: "the poller's ROLE connection" });
+    await waitFor(async () => (await roleConnections()).length > 0, {
+      timeoutMs: 5000,
+      message: "the poller's ROLE connection",
+    });
     for (let round = 0; round < 3; round++) {
       for (const id of await roleConnections()) await master.command("CLIENT", "KILL", "ID", id);
       const asked = tt.tunnel.sentinels.queries;
-      await waitFor(() => tt.tunnel.sentinels.queries >= asked + 6, { timeoutMs: 3000, message: "two more poll rounds" });
+      await waitFor(() => tt.tunnel.sentinels.queries >= asked + 6, {
+        timeoutMs: 3000,
+        message: "two more poll rounds",
+      });
     }
     expect(db.master).toBe(`127.0.0.1:${master.port}`);
     expect(db.state).toBe("healthy");

@@ -38,7 +38,9 @@ describe("through the tunnel", () => {
 
   test("10k pipelined commands come back complete and in order", async () => {
     await using c = await TestClient.connect(tt.ports.alpha!, "127.0.0.1", { replyTimeoutMs: 20_000 });
-    const commands = Array.from({ length: 10_000 }, (_, i) => (i % 2 === 0 ? ["SET", `p:${i}`, `v${i}`] : ["GET", `p:${i - 1}`]));
+    const commands = Array.from({ length: 10_000 }, (_, i) =>
+      i % 2 === 0 ? ["SET", `p:${i}`, `v${i}`] : ["GET", `p:${i - 1}`],
+    );
     const replies = await c.pipeline(commands);
     expect(replies.length).toBe(10_000);
     for (let i = 0; i < replies.length; i++) expect(replies[i]).toBe(i % 2 === 0 ? "OK" : `v${i - 1}`);
@@ -47,7 +49,10 @@ describe("through the tunnel", () => {
   test("a 64 MiB value goes in and comes back byte for byte", async () => {
     const value = Buffer.alloc(64 * 1024 * 1024);
     for (let i = 0; i < value.length; i += 4096) value.writeUInt32LE((i ^ 0x9e3779b9) >>> 0, i);
-    await using c = await TestClient.connect(tt.ports.alpha!, "127.0.0.1", { replyTimeoutMs: 30_000, returnBuffers: true });
+    await using c = await TestClient.connect(tt.ports.alpha!, "127.0.0.1", {
+      replyTimeoutMs: 30_000,
+      returnBuffers: true,
+    });
     expect(String(await c.command("SET", "big", value))).toBe("OK");
     const back: Buffer = await c.command("GET", "big");
     expect(back.length).toBe(value.length);
@@ -72,8 +77,14 @@ describe("through the tunnel", () => {
     try {
       const get = "*2\r\n$3\r\nGET\r\n$5\r\nchunk\r\n".repeat(32);
       socket.write(get);
-      const session = () => [...tt.tunnel.registry.databases.get("alpha")!.sessions.values()].flatMap((g) => [...g]).find((s) => s.bridge.bytesFromClient === get.length);
-      await waitFor(() => session()?.bridge.bytesFromUpstream, { timeoutMs: 5000, message: "upstream replies started" });
+      const session = () =>
+        [...tt.tunnel.registry.databases.get("alpha")!.sessions.values()]
+          .flatMap((g) => [...g])
+          .find((s) => s.bridge.bytesFromClient === get.length);
+      await waitFor(() => session()?.bridge.bytesFromUpstream, {
+        timeoutMs: 5000,
+        message: "upstream replies started",
+      });
       let maxQueued = 0;
       const deadline = Date.now() + 1500;
       while (Date.now() < deadline) {
@@ -85,7 +96,10 @@ describe("through the tunnel", () => {
       expect(session()!.bridge.bytesFromUpstream).toBeLessThan(64 * 1024 * 1024);
       socket.resume();
       const total = 32 * (value.length + "$8388608\r\n\r\n".length);
-      await waitFor(() => received >= total, { timeoutMs: 20_000, message: `all replies read (${received} of ${total})` });
+      await waitFor(() => received >= total, {
+        timeoutMs: 20_000,
+        message: `all replies read (${received} of ${total})`,
+      });
       expect(received).toBe(total);
     } finally {
       socket.terminate();
@@ -106,7 +120,10 @@ describe("through the tunnel", () => {
     await pusher.command("DEL", "queue");
     const popped = waiter.command("BLPOP", "queue", 8);
     const master = await dep.masterOf("alpha");
-    await waitFor(async () => Number((await infoRecord(master.port, "clients")).blocked_clients) > 0, { timeoutMs: 5000, message: "BLPOP is blocked" });
+    await waitFor(async () => Number((await infoRecord(master.port, "clients")).blocked_clients) > 0, {
+      timeoutMs: 5000,
+      message: "BLPOP is blocked",
+    });
     await pusher.command("RPUSH", "queue", "job-1");
     expect(await popped).toEqual(["queue", "job-1"]);
   }, 15_000);
@@ -124,7 +141,10 @@ describe("through the tunnel", () => {
     expect(before).toBeGreaterThanOrEqual(1);
     c.close();
     await c.closed;
-    await waitFor(() => tt.tunnel.sessionCount("beta") === before - 1, { timeoutMs: 5000, message: "session forgotten" });
+    await waitFor(() => tt.tunnel.sessionCount("beta") === before - 1, {
+      timeoutMs: 5000,
+      message: "session forgotten",
+    });
   }, 15_000);
 
   test("Redis's last reply before it resets the connection reaches the client (-ERR Protocol error), 100 times of 100", async () => {

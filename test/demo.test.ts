@@ -27,7 +27,12 @@ async function expectNothingLeft(output: string): Promise<void> {
   const pgrep = Bun.spawnSync(["pgrep", "-f", dir!]);
   expect(pgrep.stdout.toString().trim()).toBe("");
   for (const port of output.match(/127\.0\.0\.1:(\d+)/g)!.map((a) => Number(a.split(":")[1]))) {
-    expect(await TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then((c) => (c.close(), "open"), () => "closed")).toBe("closed");
+    expect(
+      await TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then(
+        (c) => (c.close(), "open"),
+        () => "closed",
+      ),
+    ).toBe("closed");
   }
 }
 
@@ -39,7 +44,9 @@ describe("demo", () => {
       const out = demo.output();
       expect({ code, out }).toMatchObject({ code: 0 });
       expect(out).toContain("timeline (from SENTINEL FAILOVER):");
-      expect(out).toMatch(/\+\d\.\d{3} s {2}tunnel: master is 127\.0\.0\.1:\d+ \(was 127\.0\.0\.1:\d+\), confirmed with ROLE/);
+      expect(out).toMatch(
+        /\+\d\.\d{3} s {2}tunnel: master is 127\.0\.0\.1:\d+ \(was 127\.0\.0\.1:\d+\), confirmed with ROLE/,
+      );
       expect(out).toMatch(/tunnel: closed \d+ session\(s\) still on the old master/);
       expect(out).toMatch(/writer: first write acknowledged on the new master/);
       const acked = Number(/writes acknowledged through the tunnel: (\d+)/.exec(out)![1]);
@@ -57,7 +64,10 @@ describe("demo", () => {
   test("Ctrl-C during the start stops everything: exit 130, nothing left", async () => {
     const demo = startDemo();
     try {
-      await waitFor(() => demo.output().includes("files in "), { timeoutMs: 30_000, message: "demo started its deployment" });
+      await waitFor(() => demo.output().includes("files in "), {
+        timeoutMs: 30_000,
+        message: "demo started its deployment",
+      });
       demo.proc.kill("SIGINT");
       expect(await demo.proc.exited).toBe(130);
       expect(demo.output()).toContain("SIGINT: cleaning up");
@@ -70,7 +80,10 @@ describe("demo", () => {
   test("--keep leaves a working tunnel with redis-cli lines and the status page; Ctrl-C cleans up and exits 0", async () => {
     const demo = startDemo(["--keep"]);
     try {
-      await waitFor(() => demo.output().includes("Ctrl-C stops everything"), { timeoutMs: 45_000, message: "demo --keep is ready" });
+      await waitFor(() => demo.output().includes("Ctrl-C stops everything"), {
+        timeoutMs: 45_000,
+        message: "demo --keep is ready",
+      });
       const port = Number(/tunnel {6}127\.0\.0\.1:(\d+)/.exec(demo.output())![1]);
       expect(demo.output()).toContain(`redis-cli -p ${port} INCR demo:counter`);
       // The status page is on, its URL printed, and it has the drill's failover.

@@ -9,7 +9,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address } from "../src/net/address.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
-import { INITIAL, probes, route, step, type Action, type MasterState, type Observation, type RoleAnswer } from "../src/engine/master-state.ts";
+import {
+  INITIAL,
+  probes,
+  route,
+  step,
+  type Action,
+  type MasterState,
+  type Observation,
+  type RoleAnswer,
+} from "../src/engine/master-state.ts";
 
 const SETTINGS = { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const };
 const at = (port: number): Address => ({ host: "127.0.0.1", port });
@@ -23,7 +32,13 @@ function views(t: number, ...specs: string[]): Observation {
     const [port, epoch] = addr!.split("@").map(Number) as [number, number];
     const quorum = flags.includes("q1") ? 1 : 2;
     const limited = flags.includes("limited");
-    return { sentinel: who, address: at(port), flags: new Set(["master", ...flags]), epoch, ...(limited ? { limited } : { quorum }) };
+    return {
+      sentinel: who,
+      address: at(port),
+      flags: new Set(["master", ...flags]),
+      epoch,
+      ...(limited ? { limited } : { quorum }),
+    };
   });
   return { kind: "views", at: t, views: list, errors: [] };
 }
@@ -79,19 +94,100 @@ const fencedOnA = run([views(100, "s1:6379@3 failover_in_progress", "s2:6379@3",
 
 type Row = [string, MasterState, Observation[], string[], Partial<Record<"master" | "fenced", unknown>>];
 const rows: Row[] = [
-  ["start: the sentinels back A, ROLE confirms it", INITIAL, [views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1, A, "master")], ["follow switch 6379", "remember 6379"], { master: 6379, fenced: false }],
-  ["start: A backed but answers ROLE as replica: never followed", INITIAL, [views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1, A, "slave")], [], { master: null, fenced: false }],
-  ["failover_in_progress from the leader alone fences", healthyOnA, [views(10, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3")], ["fence"], { master: 6379, fenced: true }],
-  ["o_down from one sentinel fences", healthyOnA, [views(10, "s1:6379@3 o_down", "s2:6379@3 s_down", "s3:6379@3")], ["fence"], { fenced: true }],
-  ["s_down from a quorum fences", healthyOnA, [views(10, "s1:6379@3 s_down", "s2:6379@3 s_down", "s3:6379@3")], ["fence"], { fenced: true }],
-  ["s_down from one of three: a note, told once", healthyOnA, [views(10, "s1:6379@3 s_down", "s2:6379@3", "s3:6379@3"), views(60, "s1:6379@3 s_down", "s2:6379@3", "s3:6379@3")], ["note note"], { master: 6379, fenced: false }],
-  ["-BUSY from the master: noted once, nothing else", healthyOnA, [role(10, A, { error: "busy", detail: "BUSY Redis is busy" }), role(60, A, { error: "busy", detail: "BUSY Redis is busy" })], ["note busy"], { master: 6379, fenced: false }],
-  ["-LOADING from the master: noted, nothing else", healthyOnA, [role(10, A, { error: "loading", detail: "LOADING" })], ["note busy"], { master: 6379, fenced: false }],
-  ["ROLE timeout (slow command, frozen): noted, nothing else", healthyOnA, [role(10, A, { error: "busy", detail: "no reply to ROLE within 500 ms" })], ["note busy"], { master: 6379, fenced: false }],
-  ["busy, then it answers again", healthyOnA, [role(10, A, { error: "busy", detail: "x" }), role(600, A, "master")], ["note busy", "note answering"], { master: 6379, fenced: false }],
-  ["the master refuses connections: lost, its sessions closed, clients park", healthyOnA, [role(10, A, { error: "gone", detail: "refused" })], ["close master lost 6379", "fence"], { master: null, fenced: true }],
-  ["the master answers ROLE as replica: lost", healthyOnA, [role(10, A, "slave")], ["close master lost 6379", "fence"], { master: null, fenced: true }],
-  ["the master refuses the tunnel's credentials: noted, sessions kept", healthyOnA, [role(10, A, { error: "refused", cause: "auth", detail: "WRONGPASS" })], ["note note"], { master: 6379, fenced: false }],
+  [
+    "start: the sentinels back A, ROLE confirms it",
+    INITIAL,
+    [views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1, A, "master")],
+    ["follow switch 6379", "remember 6379"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "start: A backed but answers ROLE as replica: never followed",
+    INITIAL,
+    [views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1, A, "slave")],
+    [],
+    { master: null, fenced: false },
+  ],
+  [
+    "failover_in_progress from the leader alone fences",
+    healthyOnA,
+    [views(10, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3")],
+    ["fence"],
+    { master: 6379, fenced: true },
+  ],
+  [
+    "o_down from one sentinel fences",
+    healthyOnA,
+    [views(10, "s1:6379@3 o_down", "s2:6379@3 s_down", "s3:6379@3")],
+    ["fence"],
+    { fenced: true },
+  ],
+  [
+    "s_down from a quorum fences",
+    healthyOnA,
+    [views(10, "s1:6379@3 s_down", "s2:6379@3 s_down", "s3:6379@3")],
+    ["fence"],
+    { fenced: true },
+  ],
+  [
+    "s_down from one of three: a note, told once",
+    healthyOnA,
+    [views(10, "s1:6379@3 s_down", "s2:6379@3", "s3:6379@3"), views(60, "s1:6379@3 s_down", "s2:6379@3", "s3:6379@3")],
+    ["note note"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "-BUSY from the master: noted once, nothing else",
+    healthyOnA,
+    [
+      role(10, A, { error: "busy", detail: "BUSY Redis is busy" }),
+      role(60, A, { error: "busy", detail: "BUSY Redis is busy" }),
+    ],
+    ["note busy"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "-LOADING from the master: noted, nothing else",
+    healthyOnA,
+    [role(10, A, { error: "loading", detail: "LOADING" })],
+    ["note busy"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "ROLE timeout (slow command, frozen): noted, nothing else",
+    healthyOnA,
+    [role(10, A, { error: "busy", detail: "no reply to ROLE within 500 ms" })],
+    ["note busy"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "busy, then it answers again",
+    healthyOnA,
+    [role(10, A, { error: "busy", detail: "x" }), role(600, A, "master")],
+    ["note busy", "note answering"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "the master refuses connections: lost, its sessions closed, clients park",
+    healthyOnA,
+    [role(10, A, { error: "gone", detail: "refused" })],
+    ["close master lost 6379", "fence"],
+    { master: null, fenced: true },
+  ],
+  [
+    "the master answers ROLE as replica: lost",
+    healthyOnA,
+    [role(10, A, "slave")],
+    ["close master lost 6379", "fence"],
+    { master: null, fenced: true },
+  ],
+  [
+    "the master refuses the tunnel's credentials: noted, sessions kept",
+    healthyOnA,
+    [role(10, A, { error: "refused", cause: "auth", detail: "WRONGPASS" })],
+    ["note note"],
+    { master: 6379, fenced: false },
+  ],
   [
     "switch at the promotion: the promoted replica a majority lists answers master",
     fencedOnA,
@@ -99,9 +195,27 @@ const rows: Row[] = [
     ["follow promotion 6380", "remember 6380"],
     { master: 6380, fenced: false },
   ],
-  ["a promoted replica only one sentinel lists is not followed", fencedOnA, [replicas(150, ["6380 promoted"], ["6381"], ["6381"]), role(200, B, "master")], [], { master: 6379, fenced: true }],
-  ["the promoted replica still a replica: wait", fencedOnA, [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(160, B, "slave")], [], { master: 6379, fenced: true }],
-  ["a promoted flag outside a fence is ignored", healthyOnA, [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], [], { master: 6379, fenced: false }],
+  [
+    "a promoted replica only one sentinel lists is not followed",
+    fencedOnA,
+    [replicas(150, ["6380 promoted"], ["6381"], ["6381"]), role(200, B, "master")],
+    [],
+    { master: 6379, fenced: true },
+  ],
+  [
+    "the promoted replica still a replica: wait",
+    fencedOnA,
+    [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(160, B, "slave")],
+    [],
+    { master: 6379, fenced: true },
+  ],
+  [
+    "a promoted flag outside a fence is ignored",
+    healthyOnA,
+    [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")],
+    [],
+    { master: 6379, fenced: false },
+  ],
   [
     "after the switch the leader still flags the old master and the others still name it: nothing changes",
     run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state,
@@ -130,18 +244,94 @@ const rows: Row[] = [
     [],
     { master: 6380, fenced: false },
   ],
-  ["no promotion seen: the sentinels announce B, ROLE confirms it", fencedOnA, [views(1200, "s1:6379@3 failover_in_progress", "s2:6380@4", "s3:6380@4"), role(1210, B, "master")], ["follow switch 6380", "remember 6380"], { master: 6380, fenced: false }],
-  ["aborted failover: the flag clears, A answers master after the fence: the fence lifts", fencedOnA, [views(2000, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(2010, A, "master")], ["follow lift 6379"], { master: 6379, fenced: false }],
-  ["the fence does not lift on a ROLE answer from before it", fencedOnA, [views(2000, "s1:6379@3", "s2:6379@3", "s3:6379@3")], [], { master: 6379, fenced: true }],
-  ["a new address backed without a flag: followed once ROLE says master", healthyOnA, [views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3"), role(15, B, "master")], ["follow switch 6380", "remember 6380"], { master: 6380 }],
-  ["a new address backed that answers as replica: fence, fail closed", healthyOnA, [views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3"), role(15, B, "slave")], ["fence"], { master: 6379, fenced: true }],
-  ["a liar at config-epoch 999 is never followed", healthyOnA, [views(10, "liar:6381@999", "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(15, C, "master")], ["note note"], { master: 6379, fenced: false }],
-  ["too few answers, all for the master in use: a note, no fence", healthyOnA, [views(10, "s1:6379@3")], ["note note"], { master: 6379, fenced: false }],
-  ["two sentinels disagree with the third down: fence", healthyOnA, [views(10, "s1:6379@3", "s2:6380@4")], ["fence"], { fenced: true }],
-  ["no sentinel answers: sessions kept, nothing done", healthyOnA, [{ kind: "views", at: 10, views: [], errors: ["s1: refused"] }], [], { master: 6379, fenced: false }],
-  ["a fence past fenceTimeoutMs closes every session, once per period", fencedOnA, [tick(5000), tick(5099), tick(5100), tick(5200)], ["close fence timeout all"], { fenced: true }],
-  ["a discovery service (limited answers) is followed with ROLE, noted once", INITIAL, [views(0, "d1:6379@0 limited", "d2:6379@0 limited"), role(1, A, "master"), views(50, "d1:6379@0 limited", "d2:6379@0 limited")], ["note note", "follow switch 6379", "remember 6379"], { master: 6379 }],
-  ["replica health is passed on to the replica port", healthyOnA, [{ kind: "replica-health", at: 10, healthy: [B] }], ["keep-replicas 6380"], { master: 6379 }],
+  [
+    "no promotion seen: the sentinels announce B, ROLE confirms it",
+    fencedOnA,
+    [views(1200, "s1:6379@3 failover_in_progress", "s2:6380@4", "s3:6380@4"), role(1210, B, "master")],
+    ["follow switch 6380", "remember 6380"],
+    { master: 6380, fenced: false },
+  ],
+  [
+    "aborted failover: the flag clears, A answers master after the fence: the fence lifts",
+    fencedOnA,
+    [views(2000, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(2010, A, "master")],
+    ["follow lift 6379"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "the fence does not lift on a ROLE answer from before it",
+    fencedOnA,
+    [views(2000, "s1:6379@3", "s2:6379@3", "s3:6379@3")],
+    [],
+    { master: 6379, fenced: true },
+  ],
+  [
+    "a new address backed without a flag: followed once ROLE says master",
+    healthyOnA,
+    [views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3"), role(15, B, "master")],
+    ["follow switch 6380", "remember 6380"],
+    { master: 6380 },
+  ],
+  [
+    "a new address backed that answers as replica: fence, fail closed",
+    healthyOnA,
+    [views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3"), role(15, B, "slave")],
+    ["fence"],
+    { master: 6379, fenced: true },
+  ],
+  [
+    "a liar at config-epoch 999 is never followed",
+    healthyOnA,
+    [views(10, "liar:6381@999", "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(15, C, "master")],
+    ["note note"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "too few answers, all for the master in use: a note, no fence",
+    healthyOnA,
+    [views(10, "s1:6379@3")],
+    ["note note"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "two sentinels disagree with the third down: fence",
+    healthyOnA,
+    [views(10, "s1:6379@3", "s2:6380@4")],
+    ["fence"],
+    { fenced: true },
+  ],
+  [
+    "no sentinel answers: sessions kept, nothing done",
+    healthyOnA,
+    [{ kind: "views", at: 10, views: [], errors: ["s1: refused"] }],
+    [],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "a fence past fenceTimeoutMs closes every session, once per period",
+    fencedOnA,
+    [tick(5000), tick(5099), tick(5100), tick(5200)],
+    ["close fence timeout all"],
+    { fenced: true },
+  ],
+  [
+    "a discovery service (limited answers) is followed with ROLE, noted once",
+    INITIAL,
+    [
+      views(0, "d1:6379@0 limited", "d2:6379@0 limited"),
+      role(1, A, "master"),
+      views(50, "d1:6379@0 limited", "d2:6379@0 limited"),
+    ],
+    ["note note", "follow switch 6379", "remember 6379"],
+    { master: 6379 },
+  ],
+  [
+    "replica health is passed on to the replica port",
+    healthyOnA,
+    [{ kind: "replica-health", at: 10, healthy: [B] }],
+    ["keep-replicas 6380"],
+    { master: 6379 },
+  ],
 ];
 
 describe("failover engine: rules", () => {
@@ -150,7 +340,11 @@ describe("failover engine: rules", () => {
     let state = fencedOnA;
     const follows: [number, string][] = [];
     const observations = [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")];
-    for (const o of [...observations, views(1200, "s1:6379@4 failover_in_progress", "s2:6380@4", "s3:6380@4"), role(1210, B, "master")]) {
+    for (const o of [
+      ...observations,
+      views(1200, "s1:6379@4 failover_in_progress", "s2:6380@4", "s3:6380@4"),
+      role(1210, B, "master"),
+    ]) {
       const next = step(state, o, announcement);
       state = next.state;
       for (const a of next.actions) if (a.kind === "follow") follows.push([o.at, brief(a)]);
@@ -158,17 +352,27 @@ describe("failover engine: rules", () => {
     expect(follows).toEqual([[1210, "follow switch 6380"]]);
   }, 1000);
 
-  test.each(rows)("%s", (_, from, observations, expected, state) => {
-    const { state: s, actions } = run(observations, from);
-    expect(actions.map(brief)).toEqual(expected);
-    if ("master" in state) expect(s.master?.port ?? null).toBe(state.master as number | null);
-    if ("fenced" in state) expect(s.fence !== null).toBe(state.fenced as boolean);
-  }, 1000);
+  test.each(rows)(
+    "%s",
+    (_, from, observations, expected, state) => {
+      const { state: s, actions } = run(observations, from);
+      expect(actions.map(brief)).toEqual(expected);
+      if ("master" in state) expect(s.master?.port ?? null).toBe(state.master as number | null);
+      if ("fenced" in state) expect(s.fence !== null).toBe(state.fenced as boolean);
+    },
+    1000,
+  );
 
   test("routes: where a new client goes for what a sentinel just named", () => {
-    const switched = run([replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")], fencedOnA).state;
+    const switched = run(
+      [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(200, B, "master")],
+      fencedOnA,
+    ).state;
     const candidate = run([views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3")], healthyOnA).state;
-    const refused = run([views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1, A, { error: "refused", cause: "tls", detail: "bad cert" })]).state;
+    const refused = run([
+      views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"),
+      role(1, A, { error: "refused", cause: "tls", detail: "bad cert" }),
+    ]).state;
     const table: [string, MasterState, Address | null, string][] = [
       ["healthy, sentinel names the master", healthyOnA, A, "go 6379"],
       ["healthy, sentinel names another: poll first", healthyOnA, B, "recheck"],
@@ -181,15 +385,26 @@ describe("failover engine: rules", () => {
     ];
     for (const [what, state, answered, expected] of table) {
       const r = route(state, answered);
-      const got = r.kind === "go" ? `go ${r.address.port}` : r.kind === "wait" && r.refusal ? `wait refused ${r.refusal.cause}` : r.kind;
+      const got =
+        r.kind === "go"
+          ? `go ${r.address.port}`
+          : r.kind === "wait" && r.refusal
+            ? `wait refused ${r.refusal.cause}`
+            : r.kind;
       expect([what, got]).toEqual([what, expected]);
     }
   }, 1000);
 
   test("probes: the master for liveness, a candidate or (fenced) the promoted replica to confirm", () => {
     expect(probes(healthyOnA)).toEqual({ liveness: A, confirm: null });
-    expect(probes(run([views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3")], healthyOnA).state)).toEqual({ liveness: A, confirm: B });
-    expect(probes(run([replicas(150, ["6380 promoted"], ["6380"], ["6380"])], fencedOnA).state)).toEqual({ liveness: A, confirm: B });
+    expect(probes(run([views(10, "s1:6380@4", "s2:6380@4", "s3:6379@3")], healthyOnA).state)).toEqual({
+      liveness: A,
+      confirm: B,
+    });
+    expect(probes(run([replicas(150, ["6380 promoted"], ["6380"], ["6380"])], fencedOnA).state)).toEqual({
+      liveness: A,
+      confirm: B,
+    });
   }, 1000);
 });
 
@@ -205,20 +420,27 @@ function load(scenario: string): Recorded {
   const recorded = JSON.parse(readFileSync(file, "utf8")) as Recorded;
   for (const { observation: o } of recorded.events) {
     if (o.kind === "views") for (const v of o.views) v.flags = new Set(v.flags as unknown as string[]);
-    if (o.kind === "replicas") for (const l of o.lists) for (const r of l) (r as { flags: ReadonlySet<string> }).flags = new Set(r.flags as unknown as string[]);
+    if (o.kind === "replicas")
+      for (const l of o.lists)
+        for (const r of l) (r as { flags: ReadonlySet<string> }).flags = new Set(r.flags as unknown as string[]);
   }
   return recorded;
 }
 
 /** Replay from the first healthy moment; the actions with their times (ms into the recording). */
-function replay(scenario: string): { timeline: { at: number; what: string }[]; state: MasterState; firstMasterB: number } {
+function replay(scenario: string): {
+  timeline: { at: number; what: string }[];
+  state: MasterState;
+  firstMasterB: number;
+} {
   const recorded = load(scenario);
   let state = INITIAL;
   const timeline: { at: number; what: string }[] = [];
   let firstMasterB = Infinity;
   for (const { at: t, observation } of recorded.events) {
     const o = { ...observation, at: t } as Observation;
-    if (o.kind === "role" && o.address.port === 6380 && "role" in o.answer && o.answer.role === "master") firstMasterB = Math.min(firstMasterB, t);
+    if (o.kind === "role" && o.address.port === 6380 && "role" in o.answer && o.answer.role === "master")
+      firstMasterB = Math.min(firstMasterB, t);
     const next = step(state, o, SETTINGS);
     state = next.state;
     for (const a of next.actions) timeline.push({ at: t, what: brief(a) });

@@ -14,7 +14,18 @@ import { ReplyError } from "redis-errors";
 import pkg from "../package.json" with { type: "json" };
 import { loadConfigFile } from "../src/config/config.ts";
 import { spawnTracked, terminate } from "../src/ops/procs.ts";
-import { freePort, makeTempDir, redisBinary, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  redisBinary,
+  removeTempDir,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  waitForPort,
+  withTimeout,
+} from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const read = (path: string) => readFileSync(join(REPO, path), "utf8");
@@ -26,9 +37,22 @@ function tempDir(prefix: string): { path: string } & Disposable {
   return { path, [Symbol.dispose]: () => removeTempDir(path) };
 }
 
-async function run(cmd: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ code: number; output: string }> {
-  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env ?? process.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+async function run(
+  cmd: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<{ code: number; output: string }> {
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, output: stdout + stderr };
 }
 
@@ -42,10 +66,15 @@ describe("examples: GitHub Actions workflow", () => {
     expect(job.services.redis.ports).toEqual(["6379:6379"]);
     expect(step("sentinel").run).toContain("sentinel monitor mymaster 127.0.0.1 6379 1");
     expect(step("sentinel").run).toContain(`port ${job.env.SENTINEL_ADDR.split(":")[1]}`);
-    expect(step("tunnel").run).toMatch(/bunx sentinel-tunnel --sentinel "\$SENTINEL_ADDR" --db "mymaster=\$TUNNEL_PORT"[\s\S]* 2>&1 &\n/);
+    expect(step("tunnel").run).toMatch(
+      /bunx sentinel-tunnel --sentinel "\$SENTINEL_ADDR" --db "mymaster=\$TUNNEL_PORT"[\s\S]* 2>&1 &\n/,
+    );
     expect(step("wait").run).toContain("bunx sentinel-tunnel check");
     expect(step("app-tests").env.REDIS_URL).toBe("redis://127.0.0.1:${{ env.TUNNEL_PORT }}");
-    expect(job.steps.map((s: { uses?: string }) => s.uses).filter(Boolean)).toEqual(["actions/checkout@v4", "oven-sh/setup-bun@v2"]);
+    expect(job.steps.map((s: { uses?: string }) => s.uses).filter(Boolean)).toEqual([
+      "actions/checkout@v4",
+      "oven-sh/setup-bun@v2",
+    ]);
 
     // Run the workflow's shell steps here: the services become a harness deployment (one master,
     // one sentinel, like the job's), `bunx sentinel-tunnel` resolves to this checkout.
@@ -70,8 +99,14 @@ describe("examples: GitHub Actions workflow", () => {
       const s = step(id);
       const stepEnv = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, expand(String(v))]));
       // GitHub's default shell for `run`: bash --noprofile --norc -eo pipefail {0}
-      const r = await run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(s.run)], { cwd: work.path, env: { ...process.env, ...env, ...stepEnv } });
-      if (r.code !== 0) throw new Error(`step ${id} exited ${r.code}: ${r.output}\ntunnel log: ${existsSync(join(work.path, "sentinel-tunnel.log")) ? readFileSync(join(work.path, "sentinel-tunnel.log"), "utf8") : "(none)"}`);
+      const r = await run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(s.run)], {
+        cwd: work.path,
+        env: { ...process.env, ...env, ...stepEnv },
+      });
+      if (r.code !== 0)
+        throw new Error(
+          `step ${id} exited ${r.code}: ${r.output}\ntunnel log: ${existsSync(join(work.path, "sentinel-tunnel.log")) ? readFileSync(join(work.path, "sentinel-tunnel.log"), "utf8") : "(none)"}`,
+        );
       return r.output;
     };
     const pidFile = join(work.path, "sentinel-tunnel.pid");
@@ -86,7 +121,13 @@ describe("examples: GitHub Actions workflow", () => {
         try {
           process.kill(pid, "SIGTERM");
         } catch {}
-        await waitFor(() => Bun.spawnSync(["pgrep", "-f", `${work.path}/node_modules/.bin/sentinel-tunnel`]).stdout.toString().trim() === "", { timeoutMs: 10_000, message: "the background tunnel exits" });
+        await waitFor(
+          () =>
+            Bun.spawnSync(["pgrep", "-f", `${work.path}/node_modules/.bin/sentinel-tunnel`])
+              .stdout.toString()
+              .trim() === "",
+          { timeoutMs: 10_000, message: "the background tunnel exits" },
+        );
       }
     }
   }, 60_000);
@@ -103,7 +144,10 @@ describe("examples: docker-compose lab", () => {
     const masterArgs: string[] = services["redis-master"].command;
     const replicaArgs: string[] = services["redis-replica"].command;
     const masterPort = flag(masterArgs, "--port");
-    expect(replicaArgs.slice(replicaArgs.indexOf("--replicaof") + 1, replicaArgs.indexOf("--replicaof") + 3)).toEqual(["redis-master", masterPort]);
+    expect(replicaArgs.slice(replicaArgs.indexOf("--replicaof") + 1, replicaArgs.indexOf("--replicaof") + 3)).toEqual([
+      "redis-master",
+      masterPort,
+    ]);
     const script: string = services["sentinel-1"].command[2];
     for (const name of sentinels) expect(services[name].command).toEqual(services["sentinel-1"].command);
     const sentinelPort = /'port (\d+)'/.exec(script)![1]!;
@@ -115,17 +159,31 @@ describe("examples: docker-compose lab", () => {
     const metricsPort = flag(tunnelArgs, "--metrics").split(":")[1];
     expect(flag(tunnelArgs, "--bind")).toBe("0.0.0.0"); // reachable through the published port
     expect(services.tunnel.ports).toEqual([`127.0.0.1:${dbPort}:${dbPort}`, `127.0.0.1:${metricsPort}:${metricsPort}`]);
-    expect(existsSync(join(REPO, "examples/docker-compose", services.tunnel.build.context, services.tunnel.build.dockerfile))).toBe(true);
+    expect(
+      existsSync(
+        join(REPO, "examples/docker-compose", services.tunnel.build.context, services.tunnel.build.dockerfile),
+      ),
+    ).toBe(true);
 
     // Run the lab as local processes: each container's command, its host names and ports mapped to loopback.
     using lab = tempDir("st-compose-lab-");
-    const ports = { master: await freePort(), replica: await freePort(), tunnel: await freePort(), metrics: await freePort() };
+    const ports = {
+      master: await freePort(),
+      replica: await freePort(),
+      tunnel: await freePort(),
+      metrics: await freePort(),
+    };
     const sentinelPorts = await Promise.all(sentinels.map(() => freePort()));
     const procs = [] as ReturnType<typeof spawnTracked>[];
     const loopback = ["--bind", "127.0.0.1", "--save", "", "--dir", lab.path];
     try {
-      const server = (args: string[], port: number) => args.slice(1).map((a) => (a === masterPort ? String(port) : a === "redis-master" ? "127.0.0.1" : a));
-      procs.push(spawnTracked([redisBinary("redis-server"), ...server(masterArgs, ports.master), ...loopback], { cwd: lab.path }));
+      const server = (args: string[], port: number) =>
+        args.slice(1).map((a) => (a === masterPort ? String(port) : a === "redis-master" ? "127.0.0.1" : a));
+      procs.push(
+        spawnTracked([redisBinary("redis-server"), ...server(masterArgs, ports.master), ...loopback], {
+          cwd: lab.path,
+        }),
+      );
       const replica = server(replicaArgs, ports.replica);
       replica[replica.indexOf("--replicaof") + 2] = String(ports.master);
       procs.push(spawnTracked([redisBinary("redis-server"), ...replica, ...loopback], { cwd: lab.path }));
@@ -144,7 +202,8 @@ describe("examples: docker-compose lab", () => {
             await using s = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 1000 });
             const state: string[] = await s.command("SENTINEL", "MASTER", "mymaster");
             const field = (k: string) => state[state.indexOf(k) + 1];
-            if (field("num-slaves") !== "1" || field("num-other-sentinels") !== "2") throw new Error(`sentinel ${port}: ${state.join(" ")}`);
+            if (field("num-slaves") !== "1" || field("num-other-sentinels") !== "2")
+              throw new Error(`sentinel ${port}: ${state.join(" ")}`);
           }
           return true;
         },
@@ -158,9 +217,14 @@ describe("examples: docker-compose lab", () => {
           .replace(`0.0.0.0:${metricsPort}`, `127.0.0.1:${ports.metrics}`)
           .replace(/^0\.0\.0\.0$/, "127.0.0.1"),
       );
-      await using tunnel = await startTunnelProcess(null, { args: [...args, "--log-file", join(lab.path, "tunnel.log")] });
+      await using tunnel = await startTunnelProcess(null, {
+        args: [...args, "--log-file", join(lab.path, "tunnel.log")],
+      });
       await waitForPort(ports.tunnel, { timeoutMs: 10_000 });
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).status === 200, { timeoutMs: 10_000, message: "/readyz" });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).status === 200, {
+        timeoutMs: 10_000,
+        message: "/readyz",
+      });
       const client = await TestClient.connect(ports.tunnel, "127.0.0.1", { replyTimeoutMs: 5000 });
       expect(await client.command("SET", "lab", "1")).toBe("OK");
       expect(await client.command("WAIT", 1, 5000)).toBe(1);
@@ -217,11 +281,14 @@ describe("examples: Kubernetes sidecar", () => {
 
     // Load it as the pod would: the Secret's items as files where the secret volume is mounted.
     using dir = tempDir("st-k8s-");
-    const secretMount = tunnel.volumeMounts.find((m: { name: string }) => pod.volumes.find((v: any) => v.name === m.name)?.secret);
+    const secretMount = tunnel.volumeMounts.find(
+      (m: { name: string }) => pod.volumes.find((v: any) => v.name === m.name)?.secret,
+    );
     const secretVolume = pod.volumes.find((v: { name: string }) => v.name === secretMount.name).secret;
     expect(secretVolume.secretName).toBe(secret.metadata.name);
     expect(secretVolume.defaultMode & 0o007).toBe(0); // others may not read the passwords
-    for (const item of secretVolume.items) writeFileSync(join(dir.path, item.path), secret.stringData[item.key], { mode: 0o440 });
+    for (const item of secretVolume.items)
+      writeFileSync(join(dir.path, item.path), secret.stringData[item.key], { mode: 0o440 });
     for (const key of ["sentinelPasswordFile", "redisPasswordFile"]) {
       expect(dirname(json[key])).toBe(secretMount.mountPath);
       expect(secretVolume.items.map((i: { path: string }) => i.path)).toContain(basename(json[key]));
@@ -233,7 +300,10 @@ describe("examples: Kubernetes sidecar", () => {
     expect(warnings).toEqual([]);
     expect(config.sentinelAuth?.password.reveal()).toBe(secret.stringData["sentinel-password"]);
     // Our CLI takes the container's arguments.
-    const r = await run([process.execPath, join(REPO, "src", "cli.ts"), local, ...tunnel.args.slice(1), "--print-config"], { cwd: dir.path });
+    const r = await run(
+      [process.execPath, join(REPO, "src", "cli.ts"), local, ...tunnel.args.slice(1), "--print-config"],
+      { cwd: dir.path },
+    );
     expect(r.code).toBe(0);
 
     // The kubelet probes the pod IP: metrics listen on all interfaces, on the probed port.
@@ -246,7 +316,11 @@ describe("examples: Kubernetes sidecar", () => {
     expect(containerPorts).toEqual([...config.databases.map((d) => d.port), metricsPort].sort());
     expect(config.bind).toBe("127.0.0.1"); // the Redis port stays inside the pod
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.drainTimeoutMs);
-    expect(tunnel.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(tunnel.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
 
     const app = pod.containers.find((c: { name: string }) => c.name === "app");
     const url = new URL(app.env.find((e: { name: string }) => e.name === "REDIS_URL").value);
@@ -263,12 +337,18 @@ describe("examples: Dockerfile", () => {
       .split("\n")
       .filter((l) => l.trim() && !l.startsWith("#"));
     const runs = lines.filter((l) => l.startsWith("RUN ")).map((l) => l.slice(4));
-    const copies = lines.filter((l) => l.startsWith("COPY ") && !l.includes("--from")).map((l) => l.slice(5).split(/\s+/).slice(0, -1));
+    const copies = lines
+      .filter((l) => l.startsWith("COPY ") && !l.includes("--from"))
+      .map((l) => l.slice(5).split(/\s+/).slice(0, -1));
     using dir = tempDir("st-docker-");
-    for (const sources of copies) for (const source of sources) cpSync(join(REPO, source), join(dir.path, source), { recursive: true });
+    for (const sources of copies)
+      for (const source of sources) cpSync(join(REPO, source), join(dir.path, source), { recursive: true });
     const out = join(dir.path, "out");
     for (const command of runs) {
-      const r = await run(["sh", "-c", command.replaceAll("/out/", `${out}/`)], { cwd: dir.path, env: { ...process.env, TARGETARCH: "amd64" } });
+      const r = await run(["sh", "-c", command.replaceAll("/out/", `${out}/`)], {
+        cwd: dir.path,
+        env: { ...process.env, TARGETARCH: "amd64" },
+      });
       if (r.code !== 0) throw new Error(`RUN ${command} exited ${r.code}: ${r.output}`);
     }
     const version = await run([join(out, "sentinel-tunnel"), "--version"], { cwd: dir.path });

@@ -12,7 +12,16 @@ import { Registry } from "prom-client";
 import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../src/config/config.ts";
 import { tunnelMetrics } from "../src/ops/metrics.ts";
 import type { SessionRegistry } from "../src/tunnel/tunnel.ts";
-import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "./harness/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  waitForPort,
+} from "./harness/index.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const EXAMPLES = join(REPO, "examples");
@@ -20,8 +29,17 @@ const read = (path: string) => readFileSync(join(REPO, path), "utf8");
 
 /** The CLI with these arguments; resolves with exit code and output. */
 async function cli(args: string[], cwd = REPO): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, join(REPO, "src", "cli.ts"), ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([process.execPath, join(REPO, "src", "cli.ts"), ...args], {
+    cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -80,9 +98,12 @@ describe("examples: config files", () => {
     // Load it for real: the files it names (passwords, TLS, socket dir) made up in a temp dir.
     const dir = makeTempDir("st-full-config-");
     try {
-      const text = read("examples/sentinel-tunnel.full.json").replaceAll("/etc/sentinel-tunnel/", `${dir}/etc/`).replaceAll("/run/sentinel-tunnel/", `${dir}/run/`);
+      const text = read("examples/sentinel-tunnel.full.json")
+        .replaceAll("/etc/sentinel-tunnel/", `${dir}/etc/`)
+        .replaceAll("/run/sentinel-tunnel/", `${dir}/run/`);
       mkdirSync(join(dir, "etc", "tls"), { recursive: true });
-      for (const name of ["sentinel.password", "redis.password"]) writeFileSync(join(dir, "etc", name), "secret\n", { mode: 0o600 });
+      for (const name of ["sentinel.password", "redis.password"])
+        writeFileSync(join(dir, "etc", name), "secret\n", { mode: 0o600 });
       for (const name of ["ca.crt", "client.crt", "tunnel.crt", "app-ca.crt", "client.key", "tunnel.key"]) {
         writeFileSync(join(dir, "etc", "tls", name), "-----BEGIN PLACEHOLDER-----\n-----END PLACEHOLDER-----\n");
         chmodSync(join(dir, "etc", "tls", name), 0o600);
@@ -123,10 +144,19 @@ describe("examples: the tunnel on the host in front of a compose network (addres
     expect(Object.fromEntries(config.addressMap!.entries)).toEqual(expected);
     // The tunnel is configured with the published sentinel ports; the sentinels monitor the master's container address.
     const sentinels = Object.entries<any>(compose.services).filter(([name]) => name.startsWith("sentinel-"));
-    expect(config.sentinels.map((s) => `${s.host}:${s.port}`)).toEqual(sentinels.map(([, s]) => s.ports[0].split(":").slice(0, 2).join(":")));
+    expect(config.sentinels.map((s) => `${s.host}:${s.port}`)).toEqual(
+      sentinels.map(([, s]) => s.ports[0].split(":").slice(0, 2).join(":")),
+    );
     const master = compose.services["redis-master"].networks.redis.ipv4_address;
     expect(sentinels[0]![1].command[2]).toContain(`sentinel monitor mymaster ${master} 6379 2`);
-    expect(compose.services["redis-replica"].command).toEqual(["redis-server", "--port", "6379", "--replicaof", master, "6379"]);
+    expect(compose.services["redis-replica"].command).toEqual([
+      "redis-server",
+      "--port",
+      "6379",
+      "--replicaof",
+      master,
+      "6379",
+    ]);
   });
 });
 
@@ -143,7 +173,12 @@ describe("README", () => {
   test("opens with the two quick-start commands, and every examples/ file it names exists and is in the table", () => {
     const readme = read("README.md");
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-    expect(firstBlock.split("\n").filter(Boolean).map((l) => l.split("#")[0]!.trim())).toEqual(["bun run demo", "bun run test"]);
+    expect(
+      firstBlock
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("#")[0]!.trim()),
+    ).toEqual(["bun run demo", "bun run test"]);
     const named = new Set(readme.match(/examples\/[\w./-]+\w/g));
     expect(named.size).toBeGreaterThan(5);
     for (const path of named) expect(`${path}: ${existsSync(join(REPO, path))}`).toBe(`${path}: true`);
@@ -165,7 +200,18 @@ describe("examples: systemd unit", () => {
   test("is hardened, restarts on failure but not on config errors, reloads with SIGHUP, drains on SIGTERM", async () => {
     expect(Object.keys(unit).sort()).toEqual(["Install", "Service", "Unit"]);
     expect(unit.Install!.WantedBy).toEqual(["multi-user.target"]);
-    for (const [key, value] of Object.entries({ DynamicUser: "yes", ProtectSystem: "strict", NoNewPrivileges: "yes", ProtectHome: "yes", PrivateTmp: "yes", Restart: "on-failure", RestartPreventExitStatus: "2", KillSignal: "SIGTERM", ExecReload: "/bin/kill -HUP $MAINPID", Type: "exec" }))
+    for (const [key, value] of Object.entries({
+      DynamicUser: "yes",
+      ProtectSystem: "strict",
+      NoNewPrivileges: "yes",
+      ProtectHome: "yes",
+      PrivateTmp: "yes",
+      Restart: "on-failure",
+      RestartPreventExitStatus: "2",
+      KillSignal: "SIGTERM",
+      ExecReload: "/bin/kill -HUP $MAINPID",
+      Type: "exec",
+    }))
       expect(`${key}=${one(key)}`).toBe(`${key}=${value}`);
     expect(Number(one("LimitNOFILE"))).toBeGreaterThanOrEqual(65536);
     expect(service.MemoryDenyWriteExecute).toBeUndefined(); // Bun's JIT needs W+X pages
@@ -187,7 +233,10 @@ describe("examples: systemd unit", () => {
       try {
         // verify wants the ExecStart binary to exist: point it at a real executable.
         const copy = join(dir, "sentinel-tunnel.service");
-        writeFileSync(copy, read(unitPath).replace("ExecStart=/usr/local/bin/sentinel-tunnel", `ExecStart=${process.execPath}`));
+        writeFileSync(
+          copy,
+          read(unitPath).replace("ExecStart=/usr/local/bin/sentinel-tunnel", `ExecStart=${process.execPath}`),
+        );
         const verify = Bun.spawnSync([analyze, "verify", copy], { stdout: "pipe", stderr: "pipe" });
         const output = verify.stdout.toString() + verify.stderr.toString();
         expect(output.split("\n").filter((l) => l.includes("sentinel-tunnel.service"))).toEqual([]);
@@ -211,10 +260,22 @@ describe("examples: systemd unit", () => {
     const log = () => readFileSync(logFile, "utf8");
 
     // systemctl reload: a database added to the file starts listening.
-    writeFileSync(config, JSON.stringify({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: String(port) }, { Name: "cache", Local_port: String(cachePort) }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [
+          { Name: "mymaster", Local_port: String(port) },
+          { Name: "cache", Local_port: String(cachePort) },
+        ],
+      }),
+    );
     const reload = one("ExecReload").replace("$MAINPID", String(tunnel.pid)).split(" ");
     expect(Bun.spawnSync(reload).exitCode).toBe(0);
-    await waitFor(() => log().includes("reload done: 1 database(s) added"), { timeoutMs: 5000, message: `reload logged: ${log()}` });
+    await waitFor(() => log().includes("reload done: 1 database(s) added"), {
+      timeoutMs: 5000,
+      message: `reload logged: ${log()}`,
+    });
     await waitForPort(cachePort, { timeoutMs: 5000 });
 
     // systemctl stop: KillSignal, with a session open that ends by itself within the drain.

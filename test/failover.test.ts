@@ -6,7 +6,15 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "./harness/index.ts";
+import {
+  freePort,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  waitForPort,
+  withTimeout,
+} from "./harness/index.ts";
 
 const POLL_MS = 100;
 
@@ -45,7 +53,9 @@ describe("failover", () => {
       expect(String(await to.command("GET", "before"))).toBe("1");
 
       const log = readFileSync(logFile, "utf8");
-      expect(log).toMatch(new RegExp(`master is 127.0.0.1:${to.port} \\(config-epoch \\d+\\), was 127.0.0.1:${oldMaster.port}`));
+      expect(log).toMatch(
+        new RegExp(`master is 127.0.0.1:${to.port} \\(config-epoch \\d+\\), was 127.0.0.1:${oldMaster.port}`),
+      );
       expect(log).toContain("fenced 1 session(s)");
       expect(log).toMatch(/fence lifted after \d+ ms: 0 session\(s\) resumed on [\d.:]+, 1 closed \(master changed\)/);
       expect(log).toMatch(/session 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed \(master changed\)/);

@@ -29,18 +29,27 @@ describe("fencing without a failover", () => {
     const master = await dep.masterOf();
     master.sigstop();
     try {
-      await waitFor(() => db.state === "failing-over", { timeoutMs: 10_000, message: "fenced when Sentinel flags the master down" });
+      await waitFor(() => db.state === "failing-over", {
+        timeoutMs: 10_000,
+        message: "fenced when Sentinel flags the master down",
+      });
       const session = [...db.all()][0]!;
       expect(session.bridge.held).toBe(true);
       const held = c.command("SET", "k", "during"); // held by the fence, not sent
-      const parked = TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 30_000 }).then(async (p) => ((await p.command("GET", "k")), p));
+      const parked = TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 30_000 }).then(
+        async (p) => (await p.command("GET", "k"), p),
+      );
       await waitFor(() => db.parked === 1, { timeoutMs: 5000, message: "the new client is parked" });
       const metrics = new Registry();
       tunnelMetrics(metrics, tt.tunnel.registry);
-      expect(await metrics.getSingleMetricAsString("sentinel_tunnel_clients_parked")).toContain('sentinel_tunnel_clients_parked{database="mymaster"} 1');
+      expect(await metrics.getSingleMetricAsString("sentinel_tunnel_clients_parked")).toContain(
+        'sentinel_tunnel_clients_parked{database="mymaster"} 1',
+      );
       // A parked client that pipelines far more than the 64 KiB kept while waiting: paused, not cut, nothing lost.
       await using bulk = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 30_000 });
-      const bulkReplies = Promise.all(Array.from({ length: 2000 }, (_, i) => bulk.command("SET", `bulk:${i}`, "x".repeat(100))));
+      const bulkReplies = Promise.all(
+        Array.from({ length: 2000 }, (_, i) => bulk.command("SET", `bulk:${i}`, "x".repeat(100))),
+      );
       await waitFor(() => db.parked === 2, { timeoutMs: 5000, message: "the bulk client is parked too" });
       master.sigcont();
       expect(await held).toBe("OK");
@@ -70,11 +79,15 @@ describe("fencing without a failover", () => {
       await using c = await TestClient.connect(waits.port, "127.0.0.1", { replyTimeoutMs: 5000 });
       const started = performance.now();
       const error = String(await c.command("PING").catch((e: Error) => e));
-      expect(error).toMatch(/ERR sentinel-tunnel: no master for 'mymaster': failover in progress \(waited \d+ ms\): sentinels? .* reports? .* (s_down|o_down)/);
+      expect(error).toMatch(
+        /ERR sentinel-tunnel: no master for 'mymaster': failover in progress \(waited \d+ ms\): sentinels? .* reports? .* (s_down|o_down)/,
+      );
       expect(performance.now() - started).toBeGreaterThanOrEqual(250);
       await using r = await TestClient.connect(refuses.port, "127.0.0.1", { replyTimeoutMs: 5000 });
       const refusedAt = performance.now();
-      expect(String(await r.command("PING").catch((e: Error) => e))).toContain("failover in progress (not waiting: failoverWaitMs is 0)");
+      expect(String(await r.command("PING").catch((e: Error) => e))).toContain(
+        "failover in progress (not waiting: failoverWaitMs is 0)",
+      );
       expect(performance.now() - refusedAt).toBeLessThan(250);
     } finally {
       master.sigcont();

@@ -28,7 +28,9 @@ function serversOf(dep: Deployment, masterPort: number): Server[] {
 const sentBy = (tt: TestTunnel) => new Map(tt.tunnel.sentinels.commands);
 
 async function roleCalls(port: number, dep: Deployment): Promise<number> {
-  const master = Object.values(dep.servers).flat().find((s) => s.port === port)!;
+  const master = Object.values(dep.servers)
+    .flat()
+    .find((s) => s.port === port)!;
   const info = String(await master.command("INFO", "commandstats"));
   return Number(/cmdstat_role:calls=(\d+)/.exec(info)?.[1] ?? 0);
 }
@@ -101,7 +103,10 @@ describe("fleet scale", () => {
       const switched = events.find((e) => e.kind === "switch" && e.t >= sentAt);
       expect(fence).toBeDefined();
       expect(switched).toBeDefined();
-      const firstAck = await waitFor(() => load.firstAckAfter(switched!.t), { timeoutMs: 5000, message: "writes on the new master" });
+      const firstAck = await waitFor(() => load.firstAckAfter(switched!.t), {
+        timeoutMs: 5000,
+        message: "writes on the new master",
+      });
       await waitFor(() => load.firstAckAfter(firstAck + 200), { timeoutMs: 5000, message: "writes go on" });
       await load.stop();
       const after = (t: number) => `+${Math.round(t - sentAt)} ms`;

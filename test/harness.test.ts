@@ -4,7 +4,15 @@
  */
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { freePort, liveChildren, redisCommand, startDeployment, startRedis, TestClient, waitFor } from "./harness/index.ts";
+import {
+  freePort,
+  liveChildren,
+  redisCommand,
+  startDeployment,
+  startRedis,
+  TestClient,
+  waitFor,
+} from "./harness/index.ts";
 
 /** Running, not merely a zombie waiting for whoever adopted it (PID 1 here) to reap it. */
 function pidAlive(pid: number): boolean {
@@ -54,7 +62,11 @@ test("a replica and the RESP client: pipeline, errors, pub/sub, 64 MiB values", 
   expect(await replica.role()).toBe("slave");
 
   await using client = await TestClient.connect(master.port);
-  expect(await client.pipeline([["SET", "k", "v"], ["GET", "k"], ["NOSUCH"]])).toMatchObject(["OK", "v", { name: "ReplyError" }]);
+  expect(await client.pipeline([["SET", "k", "v"], ["GET", "k"], ["NOSUCH"]])).toMatchObject([
+    "OK",
+    "v",
+    { name: "ReplyError" },
+  ]);
   await expect(client.command("NOSUCH")).rejects.toThrow(/unknown command/);
 
   await using sub = await TestClient.connect(master.port);
@@ -131,7 +143,10 @@ test("two monitored names, a SIGSTOPped sentinel, and sentinel restart", async (
   expect(to).toBe(dep.servers.alpha![1]!);
   expect(await from.role()).toBe("slave");
   paused.sigcont();
-  await waitFor(async () => (await paused.masterAddr("alpha")) === `127.0.0.1:${to.port}`, { timeoutMs: 15_000, message: "resumed sentinel learns the new master" });
+  await waitFor(async () => (await paused.masterAddr("alpha")) === `127.0.0.1:${to.port}`, {
+    timeoutMs: 15_000,
+    message: "resumed sentinel learns the new master",
+  });
   await paused.restart();
   expect(await paused.masterAddr("alpha")).toBe(`127.0.0.1:${to.port}`);
   expect(await paused.masterAddr("beta")).toBe(`127.0.0.1:${beta.port}`);

@@ -39,7 +39,8 @@ describe("journal", () => {
 
   test("refused clients in a row are counted in one entry; anything else in between starts a new one", () => {
     const journal = new Journal(10);
-    for (let i = 0; i < 500; i++) journal.record(entry(i, "refused", { reason: `failover in progress (waited ${i} ms)` }));
+    for (let i = 0; i < 500; i++)
+      journal.record(entry(i, "refused", { reason: `failover in progress (waited ${i} ms)` }));
     journal.record(entry(600, "switch"));
     journal.record(entry(700, "refused"));
     const kept = journal.recent();
@@ -62,7 +63,14 @@ describe("journal", () => {
       entry(12_000, "fence", { master: "10.0.0.2:6379" }),
     ];
     const [switched, resumed, open] = failovers(entries);
-    expect(switched).toMatchObject({ startedAt: 5000, from: "10.0.0.1:6379", to: "10.0.0.2:6379", epoch: 2, outcome: "switched", pauseMs: 1125 });
+    expect(switched).toMatchObject({
+      startedAt: 5000,
+      from: "10.0.0.1:6379",
+      to: "10.0.0.2:6379",
+      epoch: 2,
+      outcome: "switched",
+      pauseMs: 1125,
+    });
     expect(switched!.steps.map((s) => [s.kind, s.offsetMs])).toEqual([
       ["fence", 0],
       ["promotion", 130],
@@ -81,10 +89,20 @@ describe("status feed", () => {
   function feedAt() {
     const clock = { now: 0 };
     const db: DatabasePeek = { state: "healthy", master: null, parked: 0 };
-    const feed = new StatusFeed((id) => (id === "mymaster" ? db : undefined), 200, () => clock.now);
+    const feed = new StatusFeed(
+      (id) => (id === "mymaster" ? db : undefined),
+      200,
+      () => clock.now,
+    );
     return { feed, db, clock };
   }
-  const answer = (at: number, address: string, epoch: number, flags = ["master"]) => ({ at, latencyMs: 0.5, address, flags, epoch });
+  const answer = (at: number, address: string, epoch: number, flags = ["master"]) => ({
+    at,
+    latencyMs: 0.5,
+    address,
+    flags,
+    epoch,
+  });
 
   test("derives fence → promotion seen → switch → sessions closed → first client through from today's events", () => {
     const { feed, db, clock } = feedAt();
@@ -110,7 +128,12 @@ describe("status feed", () => {
 
     const entries = feed.journal("mymaster").recent();
     expect(entries.map((e) => e.kind)).toEqual(["start", "fence", "promotion", "switch", "closed", "first-client"]);
-    expect(entries.find((e) => e.kind === "switch")).toMatchObject({ from: "a:6379", master: "b:6379", epoch: 2, released: 5 });
+    expect(entries.find((e) => e.kind === "switch")).toMatchObject({
+      from: "a:6379",
+      master: "b:6379",
+      epoch: 2,
+      released: 5,
+    });
     const [f] = failovers(entries);
     expect(f!.steps.map((s) => [s.kind, s.offsetMs])).toEqual([
       ["fence", 0],
@@ -170,7 +193,13 @@ describe("status feed", () => {
   test("once the engine reports, its events are recorded as they are and today's events no longer add the same kinds", () => {
     const { feed, clock } = feedAt();
     clock.now = 5;
-    feed.onEngine("mymaster", { at: 1, kind: "fence", reason: "engine: failover flagged", master: "a:6379", sessions: 1 });
+    feed.onEngine("mymaster", {
+      at: 1,
+      kind: "fence",
+      reason: "engine: failover flagged",
+      master: "a:6379",
+      sessions: 1,
+    });
     feed.onFence("mymaster", 1, "failover flagged");
     const change = { master: "b:6379", from: "a:6379", epoch: 3, sessions: 1, released: 0 };
     feed.onEngine("mymaster", { at: 2, kind: "switch", reason: "engine: b confirmed", ...change });

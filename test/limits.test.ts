@@ -17,18 +17,26 @@ async function silent(port: number): Promise<{ socket: Socket<undefined>; text: 
   let text = "";
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, chunk) => void (text += chunk.toString()), close: () => markClosed() } });
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: { data: (_s, chunk) => void (text += chunk.toString()), close: () => markClosed() },
+  });
   return { socket, text: () => text, closed };
 }
 
-const connectedClients = async (server: { info(section: string): Promise<Record<string, string>> }) => Number((await server.info("clients")).connected_clients);
+const connectedClients = async (server: { info(section: string): Promise<Record<string, string>> }) =>
+  Number((await server.info("clients")).connected_clients);
 
 describe("maxClients", () => {
   test("60 silent local connections with maxClients 10: at most 10 upstream connections; the others get -ERR at once; room again when one leaves", async () => {
     await using dep = await startDeployment();
     const master = await dep.masterOf();
     const refusals: string[] = [];
-    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { maxClients: 10, upstreamPoolSize: 0 });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], {
+      maxClients: 10,
+      upstreamPoolSize: 0,
+    });
     tt.tunnel.observe({ onClientRefused: (_db, _reason, _ms, kind) => refusals.push(String(kind)) });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.state === "healthy", { timeoutMs: 5000, message: "the tunnel confirms the master" });
@@ -36,12 +44,19 @@ describe("maxClients", () => {
     const clients = await Promise.all(Array.from({ length: 60 }, () => silent(tt.port)));
     try {
       const message = "-ERR sentinel-tunnel: max clients (10) reached for 'mymaster'\r\n";
-      await waitFor(() => clients.filter((c) => c.text() === message).length === 50, { timeoutMs: 5000, message: "50 clients refused" });
+      await waitFor(() => clients.filter((c) => c.text() === message).length === 50, {
+        timeoutMs: 5000,
+        message: "50 clients refused",
+      });
       await waitFor(() => db.sessionCount === 10, { timeoutMs: 5000, message: "10 sessions" });
       // 10 sessions (+2 at most: the poller's two control connections may (re)open meanwhile), not 60.
       expect(await connectedClients(master)).toBeLessThanOrEqual(before + 12);
       expect(refusals.filter((k) => k === "max_clients")).toHaveLength(50);
-      await Promise.all(clients.filter((c) => c.text() === message).map((c) => withTimeout(c.closed, 2000, "a refused client is closed")));
+      await Promise.all(
+        clients
+          .filter((c) => c.text() === message)
+          .map((c) => withTimeout(c.closed, 2000, "a refused client is closed")),
+      );
       // One session ends: a new client is served.
       clients.find((c) => c.text() === "")!.socket.end();
       await waitFor(() => db.sessionCount === 9, { timeoutMs: 5000, message: "a session ended" });
@@ -55,10 +70,22 @@ describe("maxClients", () => {
   test("maxClients and clientIdleTimeoutMs from flags, environment and file; bad values name the source", () => {
     const flags = { sentinel: ["127.0.0.1:1"], db: ["mymaster=6380"] };
     expect(resolveSettings({ flags }).config).toMatchObject({ maxClients: 10_000, clientIdleTimeoutMs: 0 });
-    expect(resolveSettings({ flags: { ...flags, maxClients: "5", clientIdleTimeout: "60000" } }).config).toMatchObject({ maxClients: 5, clientIdleTimeoutMs: 60_000 });
-    expect(resolveSettings({ flags, env: { SENTINEL_TUNNEL_MAX_CLIENTS: "7", SENTINEL_TUNNEL_CLIENT_IDLE_TIMEOUT_MS: "1000" } }).config).toMatchObject({ maxClients: 7, clientIdleTimeoutMs: 1000 });
-    expect(() => resolveSettings({ flags: { ...flags, maxClients: "0" } })).toThrow(/--max-clients: maxClients: must be at least 1/);
-    expect(() => resolveSettings({ flags, env: { SENTINEL_TUNNEL_MAX_CLIENTS: "many" } })).toThrow(/SENTINEL_TUNNEL_MAX_CLIENTS: maxClients: must be a number of clients/);
+    expect(resolveSettings({ flags: { ...flags, maxClients: "5", clientIdleTimeout: "60000" } }).config).toMatchObject({
+      maxClients: 5,
+      clientIdleTimeoutMs: 60_000,
+    });
+    expect(
+      resolveSettings({
+        flags,
+        env: { SENTINEL_TUNNEL_MAX_CLIENTS: "7", SENTINEL_TUNNEL_CLIENT_IDLE_TIMEOUT_MS: "1000" },
+      }).config,
+    ).toMatchObject({ maxClients: 7, clientIdleTimeoutMs: 1000 });
+    expect(() => resolveSettings({ flags: { ...flags, maxClients: "0" } })).toThrow(
+      /--max-clients: maxClients: must be at least 1/,
+    );
+    expect(() => resolveSettings({ flags, env: { SENTINEL_TUNNEL_MAX_CLIENTS: "many" } })).toThrow(
+      /SENTINEL_TUNNEL_MAX_CLIENTS: maxClients: must be a number of clients/,
+    );
   });
 });
 
@@ -84,10 +111,29 @@ describe("clientIdleTimeoutMs", () => {
 
 describe("parked clients", () => {
   test("a parked client's wake-up is released when its wait ends, not kept until the state changes", async () => {
-    const orders = { fence: () => 0, follow: () => ({ resumed: 0, closed: 0 }), close: () => 0, keepReplicas: () => 0, remember() {}, parked: () => 0, describe: () => "" };
-    const engine = new MasterEngine("mymaster", () => ({ fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const }), orders, silentLogger(), []);
+    const orders = {
+      fence: () => 0,
+      follow: () => ({ resumed: 0, closed: 0 }),
+      close: () => 0,
+      keepReplicas: () => 0,
+      remember() {},
+      parked: () => 0,
+      describe: () => "",
+    };
+    const engine = new MasterEngine(
+      "mymaster",
+      () => ({ fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const }),
+      orders,
+      silentLogger(),
+      [],
+    );
     const a = { host: "127.0.0.1", port: 6379 };
-    engine.observe({ kind: "views", at: 1, views: [{ sentinel: "s", address: a, flags: new Set(["master"]), epoch: 1, quorum: 1 }], errors: [] });
+    engine.observe({
+      kind: "views",
+      at: 1,
+      views: [{ sentinel: "s", address: a, flags: new Set(["master"]), epoch: 1, quorum: 1 }],
+      errors: [],
+    });
     await Promise.all(Array.from({ length: 100 }, () => engine.changed(5)));
     expect(engine.waiters).toBe(0); // the state never changed: a plain list would keep all 100
     const woken = Promise.all(Array.from({ length: 10 }, () => engine.changed(60_000)));
@@ -102,14 +148,19 @@ describe("parked clients that hang up", () => {
   test("a parked client that hangs up stops waiting at once: no parked slot, no wake-up held until failoverWaitMs", async () => {
     await using redis = await startRedis();
     // One sentinel (quorum 1) that flags a failover and never ends it: the tunnel stays fenced.
-    await using sentinel = startMockSentinel(namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }));
+    await using sentinel = startMockSentinel(
+      namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }),
+    );
     await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { failoverWaitMs: 20_000 });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "fenced" });
     const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(tt.port, "127.0.0.1")));
     await waitFor(() => db.parked === 5, { timeoutMs: 5000, message: "five clients parked" });
     for (const c of clients) c.close();
-    await waitFor(() => db.parked === 0 && db.waiting === 0, { timeoutMs: 1000, message: "parked clients released when they hang up" });
+    await waitFor(() => db.parked === 0 && db.waiting === 0, {
+      timeoutMs: 1000,
+      message: "parked clients released when they hang up",
+    });
     expect(db.engine.waiters).toBe(0);
   }, 30_000);
 });

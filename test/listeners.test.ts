@@ -7,7 +7,17 @@ import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import type { Socket } from "bun";
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeTempDir, removeTempDir, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, type Deployment } from "./harness/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  waitForPort,
+  type Deployment,
+} from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 
 let dep: Deployment;
@@ -62,7 +72,10 @@ test("per-database bind: ::1 for one database, the global 127.0.0.1 for another,
   expect(await c4.command("PING")).toBe("PONG");
   await expect(TestClient.connect(v4, "::1")).rejects.toThrow();
 
-  await using tt2 = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }] });
+  await using tt2 = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }],
+  });
   await using c = await TestClient.connect(v6b, "::1", { replyTimeoutMs: 5000 });
   expect(await c.command("PING")).toBe("PONG");
   expect(tt2.tunnel.config.databases[0]!.bind).toBe("::1");
@@ -83,21 +96,36 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   }
   expect(existsSync(path)).toBe(false);
   // A socket file left by a killed process: the next tunnel takes the path over (default mode 600).
-  const squatter = Bun.spawn([process.execPath, "-e", `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`]);
+  const squatter = Bun.spawn([
+    process.execPath,
+    "-e",
+    `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`,
+  ]);
   await waitFor(() => existsSync(path), { timeoutMs: 5000, message: "squatter's socket file" });
   squatter.kill("SIGKILL");
   await squatter.exited;
   expect(existsSync(path)).toBe(true);
-  await using next = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] });
+  await using next = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  });
   expect(next.log()).toContain(`listening on unix:${path}`);
   expect(statSync(path).mode & 0o777).toBe(0o600);
-  await waitFor(async () => (await pingUnix(path)) === "+PONG\r\n", { timeoutMs: 5000, message: "PING over the unix socket" });
+  await waitFor(async () => (await pingUnix(path)) === "+PONG\r\n", {
+    timeoutMs: 5000,
+    message: "PING over the unix socket",
+  });
   // ... but a path a live tunnel serves is not stale: a second tunnel is refused, the first keeps it.
-  const second = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }] }).then(
+  const second = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (error: Error) => error,
   );
-  expect(String(second)).toContain(`database 'mymaster': cannot listen on unix:${path}: a running process (another tunnel?) is listening on this socket`);
+  expect(String(second)).toContain(
+    `database 'mymaster': cannot listen on unix:${path}: a running process (another tunnel?) is listening on this socket`,
+  );
   expect(await pingUnix(path)).toBe("+PONG\r\n");
 }, 20_000);
 
@@ -112,7 +140,10 @@ test("a unix socket is created with its final mode (no moment others may connect
     return listener;
   }) as unknown as typeof Bun.listen);
   try {
-    await using _tt = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }] });
+    await using _tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }],
+    });
     expect(modes).toEqual([0o600]);
     expect(await pingUnix(path)).toBe("+PONG\r\n");
   } finally {
@@ -124,11 +155,16 @@ test("a unix socket is created with its final mode (no moment others may connect
   chmodSync(target, 0o644);
   const link = join(dir, "link.sock");
   symlinkSync(target, link);
-  const error = await startConfiguredTunnel({ Sentinels_addresses_list: dep.sentinelAddresses, Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }] }).then(
+  const error = await startConfiguredTunnel({
+    Sentinels_addresses_list: dep.sentinelAddresses,
+    Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }],
+  }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (e: Error) => e,
   );
-  expect(String(error)).toContain(`database 'mymaster': cannot listen on unix:${link}: the path is a symbolic link; refusing to listen through it`);
+  expect(String(error)).toContain(
+    `database 'mymaster': cannot listen on unix:${link}: the path is a symbolic link; refusing to listen through it`,
+  );
   expect(lstatSync(link).isSymbolicLink()).toBe(true);
   expect(statSync(target).mode & 0o777).toBe(0o644);
 }, 20_000);
@@ -136,17 +172,47 @@ test("a unix socket is created with its final mode (no moment others may connect
 test("listener config errors name the field", async () => {
   const { parseConfig } = await import("../src/index.ts");
   const base = { Sentinels_addresses_list: ["127.0.0.1:1"] };
-  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: "unix:relative.sock" }] }, "c.json")).toThrow(
-    'c.json: Databases[0].Local_port: "unix:relative.sock": the unix socket path must be absolute',
-  );
-  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1, unixSocketMode: "999" }] }, "c.json")).toThrow("c.json: Databases[0].unixSocketMode: must be an octal mode string");
-  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: 1, bind: "::1" }] }, "c.json")).not.toThrow();
-  expect(() => parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1 }, { Name: "b", Local_port: "127.0.0.1:1" }] }, "c.json")).toThrow("port 1 is already used by Databases[0]");
+  expect(() =>
+    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: "unix:relative.sock" }] }, "c.json"),
+  ).toThrow('c.json: Databases[0].Local_port: "unix:relative.sock": the unix socket path must be absolute');
+  expect(() =>
+    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1, unixSocketMode: "999" }] }, "c.json"),
+  ).toThrow("c.json: Databases[0].unixSocketMode: must be an octal mode string");
+  expect(() =>
+    parseConfig(
+      {
+        ...base,
+        Databases: [
+          { Name: "a", Local_port: 1 },
+          { Name: "b", Local_port: 1, bind: "::1" },
+        ],
+      },
+      "c.json",
+    ),
+  ).not.toThrow();
+  expect(() =>
+    parseConfig(
+      {
+        ...base,
+        Databases: [
+          { Name: "a", Local_port: 1 },
+          { Name: "b", Local_port: "127.0.0.1:1" },
+        ],
+      },
+      "c.json",
+    ),
+  ).toThrow("port 1 is already used by Databases[0]");
 }, 5_000);
 
 test("flags: --db name=[::1]:port and --bind ::1", async () => {
   const { resolveSettings } = await import("../src/config/settings.ts");
-  const fromFlags = resolveSettings({ flags: { sentinel: ["127.0.0.1:26379"], db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"], bind: "[::1]" } });
+  const fromFlags = resolveSettings({
+    flags: {
+      sentinel: ["127.0.0.1:26379"],
+      db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"],
+      bind: "[::1]",
+    },
+  });
   expect(fromFlags.config.bind).toBe("::1");
   expect(fromFlags.config.databases.map((d) => [d.name, d.bind, d.port, d.unix?.path])).toEqual([
     ["mymaster", "::1", 6380, undefined],
@@ -160,7 +226,9 @@ test("a burst of clients beyond Bun's 512 accept backlog waits in the kernel's q
   const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
   const clients = Math.min(1000, somaxconn);
   const port = await freePort();
-  await using tunnel = await startTunnelProcess(await dep.configFile([{ name: "mymaster", port }]), { logFile: "/dev/null" });
+  await using tunnel = await startTunnelProcess(await dep.configFile([{ name: "mymaster", port }]), {
+    logFile: "/dev/null",
+  });
   await waitForPort(port, { timeoutMs: 10_000 });
   let connected = 0;
   let pongs = 0;
@@ -181,8 +249,13 @@ test("a burst of clients beyond Bun's 512 accept backlog waits in the kernel's q
         },
       }).catch(() => {});
     }
-    await waitFor(() => connected === clients, { timeoutMs: 10_000, message: "every client connected while the tunnel was stopped" }).catch(() => {
-      throw new Error(`only ${connected} of ${clients} clients got connected while the tunnel was stopped: the accept queue is too short`);
+    await waitFor(() => connected === clients, {
+      timeoutMs: 10_000,
+      message: "every client connected while the tunnel was stopped",
+    }).catch(() => {
+      throw new Error(
+        `only ${connected} of ${clients} clients got connected while the tunnel was stopped: the accept queue is too short`,
+      );
     });
   } finally {
     tunnel.kill("SIGCONT");

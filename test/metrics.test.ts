@@ -27,25 +27,38 @@ describe("metrics and health", () => {
     const metrics = async () => (await get("/metrics")).text();
 
     expect((await get("/healthz")).status).toBe(200);
-    await waitFor(async () => (await get("/readyz")).status === 200, { timeoutMs: 5000, message: "/readyz 200 once the master is verified" });
+    await waitFor(async () => (await get("/readyz")).status === 200, {
+      timeoutMs: 5000,
+      message: "/readyz 200 once the master is verified",
+    });
     const from = await dep.masterOf();
     const ready = await (await get("/readyz")).json();
-    expect(ready).toMatchObject({ ready: true, databases: { mymaster: { ready: true, master: `127.0.0.1:${from.port}`, state: "healthy" } } });
+    expect(ready).toMatchObject({
+      ready: true,
+      databases: { mymaster: { ready: true, master: `127.0.0.1:${from.port}`, state: "healthy" } },
+    });
 
     const before = await metrics();
     expect(sample(before, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(0);
-    expect(sample(before, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` })).toBe(1);
-    await waitFor(async () => sample(await metrics(), "sentinel_tunnel_upstream_pool_idle", { database: "mymaster" }) === 2, {
-      timeoutMs: 5000,
-      message: "two idle sockets wait on the master (upstreamPoolSize 2)",
-    });
+    expect(
+      sample(before, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` }),
+    ).toBe(1);
+    await waitFor(
+      async () => sample(await metrics(), "sentinel_tunnel_upstream_pool_idle", { database: "mymaster" }) === 2,
+      {
+        timeoutMs: 5000,
+        message: "two idle sockets wait on the master (upstreamPoolSize 2)",
+      },
+    );
 
     const client = await TestClient.connect(t.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await client.command("SET", "k", "x".repeat(1000))).toBe("OK");
     const open = await metrics();
     expect(sample(open, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(1);
     expect(sample(open, "sentinel_tunnel_sessions_total", { database: "mymaster" })).toBe(1);
-    expect(sample(open, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" })).toBeGreaterThan(1000);
+    expect(
+      sample(open, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" }),
+    ).toBeGreaterThan(1000);
     expect(sample(open, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "redis_to_client" })).toBe(5); // +OK\r\n
     expect(sample(open, "sentinel_tunnel_discovery_seconds_count", { database: "mymaster", outcome: "ok" })).toBe(1);
     expect(open).toContain("# TYPE sentinel_tunnel_discovery_seconds histogram");
@@ -59,24 +72,41 @@ describe("metrics and health", () => {
       },
       { timeoutMs: 10_000, intervalMs: 10, message: "/readyz 503 during the failover" },
     );
-    expect(during).toMatchObject({ ready: false, notReady: ["mymaster"], databases: { mymaster: { ready: false, state: "failing-over" } } });
+    expect(during).toMatchObject({
+      ready: false,
+      notReady: ["mymaster"],
+      databases: { mymaster: { ready: false, state: "failing-over" } },
+    });
     expect(during.databases.mymaster.problem).toContain("failover");
     const { to } = await failover;
-    await waitFor(async () => (await get("/readyz")).status === 200 && (await (await get("/readyz")).json() as any).databases.mymaster.master === `127.0.0.1:${to.port}`, {
-      timeoutMs: 10_000,
-      message: "/readyz 200 on the new master",
-    });
+    await waitFor(
+      async () =>
+        (await get("/readyz")).status === 200 &&
+        ((await (await get("/readyz")).json()) as any).databases.mymaster.master === `127.0.0.1:${to.port}`,
+      {
+        timeoutMs: 10_000,
+        message: "/readyz 200 on the new master",
+      },
+    );
     await withTimeout(client.closed, 5000, "the stale session is closed after the failover");
 
     const after = await metrics();
     expect(sample(after, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(0);
     expect(sample(after, "sentinel_tunnel_master_switches_total", { database: "mymaster" })).toBe(1);
-    expect(sample(after, "sentinel_tunnel_stale_sessions_closed_total", { database: "mymaster", reason: "master changed" })).toBe(1);
+    expect(
+      sample(after, "sentinel_tunnel_stale_sessions_closed_total", { database: "mymaster", reason: "master changed" }),
+    ).toBe(1);
     expect(sample(after, "sentinel_tunnel_fences_total", { database: "mymaster" })).toBeGreaterThanOrEqual(1);
-    expect(sample(after, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${to.port}` })).toBe(1);
-    expect(sample(after, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` })).toBeUndefined();
+    expect(sample(after, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${to.port}` })).toBe(
+      1,
+    );
+    expect(
+      sample(after, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` }),
+    ).toBeUndefined();
     // Bytes of closed sessions are kept.
-    expect(sample(after, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" })).toBe(sample(open, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" }));
+    expect(sample(after, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" })).toBe(
+      sample(open, "sentinel_tunnel_bytes_total", { database: "mymaster", direction: "client_to_redis" }),
+    );
   }, 60_000);
 
   test("dead sentinels: /readyz 503 names the database and why, sentinel errors are counted; a busy metrics port is a ListenError", async () => {
@@ -92,10 +122,16 @@ describe("metrics and health", () => {
       { timeoutMs: 5000, message: "/readyz names the unreachable sentinel" },
     );
     expect(body).toMatchObject({ ready: false, notReady: ["mymaster"] });
-    await waitFor(async () => (sample(await (await fetch(`http://${metricsAt}/metrics`)).text(), "sentinel_tunnel_sentinel_errors_total", { sentinel: dead }) ?? 0) >= 1, {
-      timeoutMs: 5000,
-      message: "sentinel errors counted",
-    });
+    await waitFor(
+      async () =>
+        (sample(await (await fetch(`http://${metricsAt}/metrics`)).text(), "sentinel_tunnel_sentinel_errors_total", {
+          sentinel: dead,
+        }) ?? 0) >= 1,
+      {
+        timeoutMs: 5000,
+        message: "sentinel errors counted",
+      },
+    );
     expect((await fetch(`http://${metricsAt}/nope`)).status).toBe(404);
 
     const error = await startTestTunnel([dead], ["mymaster"], { metrics: metricsAt }).then(
@@ -103,6 +139,8 @@ describe("metrics and health", () => {
       (e: Error) => e,
     );
     expect(error).toBeInstanceOf(ListenError);
-    expect(error!.message).toBe(`metrics listener: cannot listen on ${metricsAt}: the port is already in use (is another tunnel running?)`);
+    expect(error!.message).toBe(
+      `metrics listener: cannot listen on ${metricsAt}: the port is already in use (is another tunnel running?)`,
+    );
   }, 30_000);
 });

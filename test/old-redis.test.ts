@@ -72,7 +72,10 @@ afterAll(async () => {
 });
 
 test("Redis < 6.2 (no RESET): verified with AUTH + ROLE on one connection, the client gets a fresh unauthenticated one", async () => {
-  await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { redisAuth: { password: new Secret("old-pw") }, pollIntervalMs: 60_000 });
+  await using tt = await startTestTunnel([sentinel.address], ["mymaster"], {
+    redisAuth: { password: new Secret("old-pw") },
+    pollIntervalMs: 60_000,
+  });
   await using anonymous = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
   await expect(anonymous.command("GET", "k")).rejects.toThrow(/NOAUTH/);
   await using app = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });

@@ -18,7 +18,11 @@ let tarball = "";
 
 async function sh(cmd: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -33,7 +37,10 @@ const bunx = (...args: string[]) => sh([process.execPath, "x", "sentinel-tunnel"
 beforeAll(async () => {
   packDir = makeTempDir("st-pack-");
   project = makeTempDir("st-pack-app-");
-  const name = (await mustRun([process.execPath, "pm", "pack", "--quiet", "--destination", packDir], REPO)).trim().split("\n").pop()!;
+  const name = (await mustRun([process.execPath, "pm", "pack", "--quiet", "--destination", packDir], REPO))
+    .trim()
+    .split("\n")
+    .pop()!;
   tarball = name.startsWith("/") ? name : join(packDir, name);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true }));
   await mustRun([process.execPath, "add", tarball], project);
@@ -46,13 +53,33 @@ afterAll(() => {
 
 describe("package (bun pm pack → bun add → bunx)", () => {
   test("the tarball holds the CLI, its sources and docs, and no tests, benchmarks or build output", async () => {
-    const files = (await mustRun(["tar", "tzf", tarball], packDir)).trim().split("\n").map((f) => f.replace(/^package\//, ""));
-    for (const file of ["package.json", "src/cli.ts", "src/index.ts", "src/ops/demo.ts", "README.md", "CHANGELOG.md", "LICENSE", "examples/sentinel-tunnel.json", "examples/systemd/sentinel-tunnel.service"]) expect(files).toContain(file);
-    for (const prefix of ["test/", "bench/", ".ci/", "dist/", "node_modules/", "scripts/", "types/"]) expect(files.filter((f) => f.startsWith(prefix))).toEqual([]);
+    const files = (await mustRun(["tar", "tzf", tarball], packDir))
+      .trim()
+      .split("\n")
+      .map((f) => f.replace(/^package\//, ""));
+    for (const file of [
+      "package.json",
+      "src/cli.ts",
+      "src/index.ts",
+      "src/ops/demo.ts",
+      "README.md",
+      "CHANGELOG.md",
+      "LICENSE",
+      "examples/sentinel-tunnel.json",
+      "examples/systemd/sentinel-tunnel.service",
+    ])
+      expect(files).toContain(file);
+    for (const prefix of ["test/", "bench/", ".ci/", "dist/", "node_modules/", "scripts/", "types/"])
+      expect(files.filter((f) => f.startsWith(prefix))).toEqual([]);
     const installed = join(project, "node_modules", "sentinel-tunnel");
     expect(readFileSync(join(installed, "src", "cli.ts"), "utf8").startsWith("#!/usr/bin/env bun\n")).toBe(true);
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
-    expect(manifest).toMatchObject({ name: "sentinel-tunnel", version: pkg.version, license: "BSD-2-Clause", bin: { "sentinel-tunnel": "src/cli.ts" } });
+    expect(manifest).toMatchObject({
+      name: "sentinel-tunnel",
+      version: pkg.version,
+      license: "BSD-2-Clause",
+      bin: { "sentinel-tunnel": "src/cli.ts" },
+    });
     expect(manifest.engines.bun).toMatch(/^>=\d+\.\d+\.\d+$/);
     expect(manifest.repository.url).toMatch(/^git\+https:\/\//);
     expect(manifest.keywords).toEqual(expect.arrayContaining(["redis", "sentinel", "failover"]));
@@ -70,13 +97,23 @@ describe("package (bun pm pack → bun add → bunx)", () => {
 
   test("the library entry point imports from the installed package", async () => {
     const script = join(project, "lib.ts");
-    writeFileSync(script, `import { parseConfig, startTunnel } from "sentinel-tunnel";\nconst c = parseConfig({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "m", Local_port: "6380" }] }, "inline");\nconsole.log(typeof startTunnel, c.config.databases[0].name, c.config.databases[0].port);\n`);
+    writeFileSync(
+      script,
+      `import { parseConfig, startTunnel } from "sentinel-tunnel";\nconst c = parseConfig({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "m", Local_port: "6380" }] }, "inline");\nconsole.log(typeof startTunnel, c.config.databases[0].name, c.config.databases[0].port);\n`,
+    );
     expect((await mustRun([process.execPath, script], project)).trim()).toBe("function m 6380");
   }, 20_000);
 
   test("bunx sentinel-tunnel runs a tunnel through a real Sentinel failover", async () => {
-    await shippedFailoverDrill("bunx from the packed tarball", { command: [process.execPath, "x", "sentinel-tunnel"], cwd: project });
+    await shippedFailoverDrill("bunx from the packed tarball", {
+      command: [process.execPath, "x", "sentinel-tunnel"],
+      cwd: project,
+    });
     // bunx runs the bin in a child process: SIGTERM to bunx must not leave that child behind.
-    expect(Bun.spawnSync(["pgrep", "-f", `${project}/node_modules/.bin/sentinel-tunnel`]).stdout.toString().trim()).toBe("");
+    expect(
+      Bun.spawnSync(["pgrep", "-f", `${project}/node_modules/.bin/sentinel-tunnel`])
+        .stdout.toString()
+        .trim(),
+    ).toBe("");
   }, 60_000);
 });

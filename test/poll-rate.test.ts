@@ -6,7 +6,14 @@
 import { describe, expect, test } from "bun:test";
 import { plan, SETTLE_MS, type RateInputs, type SentinelPoll } from "../src/discovery/poll-rate.ts";
 import { eventMaster } from "../src/discovery/sentinel-events.ts";
-import { INITIAL, quiet, step, type MasterState, type Observation, type RoleAnswer } from "../src/engine/master-state.ts";
+import {
+  INITIAL,
+  quiet,
+  step,
+  type MasterState,
+  type Observation,
+  type RoleAnswer,
+} from "../src/engine/master-state.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
 
 const BEAT = { fastMs: 50, slowMs: 1000 };
@@ -34,13 +41,41 @@ function brief(input: RateInputs): string {
 type RateRow = [string, RateInputs, string];
 const LONG_AGO = 60_000;
 const RATES: RateRow[] = [
-  ["quiet, events up everywhere, asked 1 s ago: all due at the slow rate", inputs(true, LONG_AGO, ["s1@-1000 up", "s2@-1000 up"]), "s1 s2 ROLE, idle, 1000 ms"],
-  ["quiet, events up, asked 500 ms ago: nothing due", inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"], 500), "-, idle, 1000 ms"],
-  ["half a tick early counts as due (no drift past the slow rate)", inputs(true, LONG_AGO, ["s1@-980 up"], 980), "s1 ROLE, idle, 1000 ms"],
-  ["a sentinel whose events are down is polled fast; the master's ROLE too", inputs(true, LONG_AGO, ["s1@-60 up", "s2@-60 down"], 60), "s2 ROLE, idle, 50 ms"],
-  ["an event 100 ms ago: episode, everything fast", inputs(true, 100, ["s1@-60 up", "s2@-60 up"], 60), "s1 s2 ROLE, episode, 50 ms"],
-  ["the engine not quiet (fenced, a candidate, a note, a flag): episode", inputs(false, LONG_AGO, ["s1@-60 up"], 60), "s1 ROLE, episode, 50 ms"],
-  ["quiet again, but the settle time not over: still fast", inputs(true, SETTLE_MS - 1, ["s1@-60 up"], 60), "s1 ROLE, episode, 50 ms"],
+  [
+    "quiet, events up everywhere, asked 1 s ago: all due at the slow rate",
+    inputs(true, LONG_AGO, ["s1@-1000 up", "s2@-1000 up"]),
+    "s1 s2 ROLE, idle, 1000 ms",
+  ],
+  [
+    "quiet, events up, asked 500 ms ago: nothing due",
+    inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"], 500),
+    "-, idle, 1000 ms",
+  ],
+  [
+    "half a tick early counts as due (no drift past the slow rate)",
+    inputs(true, LONG_AGO, ["s1@-980 up"], 980),
+    "s1 ROLE, idle, 1000 ms",
+  ],
+  [
+    "a sentinel whose events are down is polled fast; the master's ROLE too",
+    inputs(true, LONG_AGO, ["s1@-60 up", "s2@-60 down"], 60),
+    "s2 ROLE, idle, 50 ms",
+  ],
+  [
+    "an event 100 ms ago: episode, everything fast",
+    inputs(true, 100, ["s1@-60 up", "s2@-60 up"], 60),
+    "s1 s2 ROLE, episode, 50 ms",
+  ],
+  [
+    "the engine not quiet (fenced, a candidate, a note, a flag): episode",
+    inputs(false, LONG_AGO, ["s1@-60 up"], 60),
+    "s1 ROLE, episode, 50 ms",
+  ],
+  [
+    "quiet again, but the settle time not over: still fast",
+    inputs(true, SETTLE_MS - 1, ["s1@-60 up"], 60),
+    "s1 ROLE, episode, 50 ms",
+  ],
   ["quiet since the settle time: slow again", inputs(true, SETTLE_MS, ["s1@-60 up"], 60), "-, idle, 1000 ms"],
   ["never asked: due at once", inputs(true, LONG_AGO, ["s1@-Infinity up"], Infinity), "s1 ROLE, idle, 1000 ms"],
   ["no sentinel known: the master is polled fast", inputs(true, LONG_AGO, [], 60), "ROLE, idle, 50 ms"],
@@ -86,7 +121,10 @@ function views(t: number, ...specs: [number, string[]][]): Observation {
   return { kind: "views", at: t, views: list, errors: [] };
 }
 function run(observations: Observation[], from: MasterState = INITIAL): MasterState {
-  return observations.reduce((s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" }).state, from);
+  return observations.reduce(
+    (s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" }).state,
+    from,
+  );
 }
 const roleOfA = (t: number, answer: RoleAnswer): Observation => ({ kind: "role", at: t, address: A, answer });
 const busy: RoleAnswer = { error: "busy", detail: "BUSY" };
@@ -97,13 +135,25 @@ const QUIET: QuietRow[] = [
   ["no master yet", INITIAL, false],
   ["healthy: every sentinel names the master, no flag", healthy, true],
   ["one sentinel flags s_down (a note)", run([views(2, [6379, ["s_down"]], [6379, []], [6379, []])], healthy), false],
-  ["one sentinel's flag 'disconnected' (no note, but a flag)", run([views(2, [6379, ["disconnected"]], [6379, []], [6379, []])], healthy), false],
+  [
+    "one sentinel's flag 'disconnected' (no note, but a flag)",
+    run([views(2, [6379, ["disconnected"]], [6379, []], [6379, []])], healthy),
+    false,
+  ],
   ["fenced: failover_in_progress", run([views(2, [6379, ["failover_in_progress"]], [6379, []])], healthy), false],
   ["a candidate to confirm", run([views(2, [6380, []], [6380, []], [6380, []])], healthy), false],
-  ["a sentinel did not answer", run([{ ...views(2, [6379, []], [6379, []]), errors: ["s3: timeout"] } as Observation], healthy), false],
+  [
+    "a sentinel did not answer",
+    run([{ ...views(2, [6379, []], [6379, []]), errors: ["s3: timeout"] } as Observation], healthy),
+    false,
+  ],
   ["the master is busy", run([roleOfA(2, busy)], healthy), false],
   ["answers again after busy, views calm", run([roleOfA(2, busy), roleOfA(3, { role: "master" })], healthy), true],
-  ["switched at the promotion: the sentinels still name the old one", { ...healthy, master: B, switchedFrom: { address: A, epoch: 3 } }, false],
+  [
+    "switched at the promotion: the sentinels still name the old one",
+    { ...healthy, master: B, switchedFrom: { address: A, epoch: 3 } },
+    false,
+  ],
 ];
 
 describe("quiet (master-state.ts)", () => {

@@ -11,9 +11,19 @@ import { pythonWithRedis } from "./support/python.ts";
 
 const NEEDS: SystemNeed[] = [
   REDIS_NEED,
-  { what: "openssl (TLS test certificates)", present: () => !!Bun.which("openssl"), apt: ["openssl"], brew: ["openssl"] },
+  {
+    what: "openssl (TLS test certificates)",
+    present: () => !!Bun.which("openssl"),
+    apt: ["openssl"],
+    brew: ["openssl"],
+  },
   { what: `chromium (status page test; or set CHROMIUM)`, present: () => existsSync(CHROMIUM), apt: ["chromium"] },
-  { what: "redis-py (the real-clients failover test)", present: () => pythonWithRedis() !== null, apt: ["python3-redis"], brew: [] },
+  {
+    what: "redis-py (the real-clients failover test)",
+    present: () => pythonWithRedis() !== null,
+    apt: ["python3-redis"],
+    brew: [],
+  },
 ];
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -14,7 +14,10 @@ describe("replica ports", () => {
   test("sessions go round-robin to healthy replicas, which are read-only", async () => {
     await using dep = await startDeployment({ replicas: 2 });
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster", "mymaster/replicas"]);
-    const replicaPorts = dep.servers.mymaster!.slice(1).map((s) => s.port).sort();
+    const replicaPorts = dep.servers
+      .mymaster!.slice(1)
+      .map((s) => s.port)
+      .sort();
     const seen = new Set<number>();
     for (let i = 0; i < 4; i++) {
       await using c = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
@@ -23,7 +26,10 @@ describe("replica ports", () => {
       expect(String(await c.command("SET", "k", "v").catch((e: Error) => e))).toContain("READONLY");
     }
     expect([...seen].sort()).toEqual(replicaPorts);
-    expect(readiness(tt.tunnel.registry).databases["mymaster/replicas"]).toMatchObject({ ready: true, state: "healthy" });
+    expect(readiness(tt.tunnel.registry).databases["mymaster/replicas"]).toMatchObject({
+      ready: true,
+      state: "healthy",
+    });
   }, 30_000);
 
   test("a replica that dies takes its sessions with it; new sessions use the other", async () => {
@@ -52,16 +58,30 @@ describe("replica ports", () => {
   test("no healthy replica: -ERR by default, the master with replicaFallback", async () => {
     await using dep = await startDeployment({ replicas: 1, downAfterMs: 500 });
     await using strict = await startTestTunnel(dep.sentinelAddresses, ["mymaster/replicas"], { connectTimeoutMs: 300 });
-    await using lenient = await startTestTunnel(dep.sentinelAddresses, ["mymaster/replicas"], { connectTimeoutMs: 10_000 });
+    await using lenient = await startTestTunnel(dep.sentinelAddresses, ["mymaster/replicas"], {
+      connectTimeoutMs: 10_000,
+    });
     lenient.tunnel.registry.databases.get("mymaster/replicas")!.config.replicaFallback = true;
     const replica = dep.servers.mymaster![1]!;
     await replica.stop();
-    await waitFor(async () => (await dep.sentinels[0]!.replicas("mymaster")).every((r) => r.flags?.includes("s_down")), { timeoutMs: 10_000, message: "sentinel sees the replica down" });
-    await waitFor(() => !readiness(strict.tunnel.registry).ready, { timeoutMs: 5000, message: "replica port not ready without a healthy replica" });
-    await using refused = await TestClient.connect(strict.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
-    expect(String(await refused.command("GET", "k").catch((e: Error) => e))).toContain("ERR sentinel-tunnel: no replica for 'mymaster'");
+    await waitFor(
+      async () => (await dep.sentinels[0]!.replicas("mymaster")).every((r) => r.flags?.includes("s_down")),
+      { timeoutMs: 10_000, message: "sentinel sees the replica down" },
+    );
+    await waitFor(() => !readiness(strict.tunnel.registry).ready, {
+      timeoutMs: 5000,
+      message: "replica port not ready without a healthy replica",
+    });
+    await using refused = await TestClient.connect(strict.ports["mymaster/replicas"]!, "127.0.0.1", {
+      replyTimeoutMs: 5000,
+    });
+    expect(String(await refused.command("GET", "k").catch((e: Error) => e))).toContain(
+      "ERR sentinel-tunnel: no replica for 'mymaster'",
+    );
     const asked = performance.now();
-    await using fallback = await TestClient.connect(lenient.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 15_000 });
+    await using fallback = await TestClient.connect(lenient.ports["mymaster/replicas"]!, "127.0.0.1", {
+      replyTimeoutMs: 15_000,
+    });
     expect((await fallback.command("ROLE"))[0]).toBe("master");
     // At once, not after connectTimeoutMs (10 s) of asking for a replica Sentinel says is not there.
     expect(performance.now() - asked).toBeLessThan(5000);
@@ -75,14 +95,22 @@ describe("replica ports", () => {
     const replicaState = async () => (await dep.sentinels[0]!.replicas("mymaster"))[0];
     replica.sigstop();
     try {
-      await waitFor(async () => (await replicaState())?.flags?.includes("s_down"), { timeoutMs: 10_000, message: "sentinel sees the replica down" });
+      await waitFor(async () => (await replicaState())?.flags?.includes("s_down"), {
+        timeoutMs: 10_000,
+        message: "sentinel sees the replica down",
+      });
       const fallback = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 5000 });
       expect((await fallback.command("ROLE"))[0]).toBe("master");
       replica.sigcont();
-      await waitFor(async () => !(await replicaState())?.flags?.includes("s_down") && (await replica.replication()).master_link_status === "up", {
-        timeoutMs: 15_000,
-        message: "the replica is back and in sync",
-      });
+      await waitFor(
+        async () =>
+          !(await replicaState())?.flags?.includes("s_down") &&
+          (await replica.replication()).master_link_status === "up",
+        {
+          timeoutMs: 15_000,
+          message: "the replica is back and in sync",
+        },
+      );
       await dep.failover("mymaster", { demote: "none" }); // the old master keeps saying master: only the tunnel can end the session
       await withTimeout(fallback.closed, 10_000, "the fallback session on the old master is closed");
     } finally {
@@ -99,7 +127,9 @@ describe("replica ports", () => {
     await withTimeout(c.closed, 10_000, "the replica session on the promoted replica is closed");
     await waitFor(
       async () => {
-        await using again = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", { replyTimeoutMs: 3000 });
+        await using again = await TestClient.connect(tt.ports["mymaster/replicas"]!, "127.0.0.1", {
+          replyTimeoutMs: 3000,
+        });
         return (await again.command("ROLE"))[0] === "slave";
       },
       { timeoutMs: 15_000, message: "the demoted old master serves as the replica" },

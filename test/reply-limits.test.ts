@@ -12,7 +12,10 @@ const LIMITS: ReplyLimits = { maxBytes: 1024, maxElements: 16, maxDepth: 3 };
 function read(chunks: string[], limits: ReplyLimits = LIMITS): { replies: Reply[]; errors: Error[] } {
   const replies: Reply[] = [];
   const errors: Error[] = [];
-  const reader = new ReplyReader({ onReply: (r) => replies.push(r), onProtocolError: (e) => errors.push(e) }, { limits });
+  const reader = new ReplyReader(
+    { onReply: (r) => replies.push(r), onProtocolError: (e) => errors.push(e) },
+    { limits },
+  );
   for (const chunk of chunks) reader.feed(Buffer.from(chunk));
   return { replies, errors };
 }

@@ -4,7 +4,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sessionCapacity } from "../src/system/rlimit.ts";
 
-const limits = (pid: number | "self") => readFileSync(`/proc/${pid}/limits`, "utf8").match(/^Max open files\s+(\d+)\s+(\d+)/m)!.slice(1).map(Number);
+const limits = (pid: number | "self") =>
+  readFileSync(`/proc/${pid}/limits`, "utf8")
+    .match(/^Max open files\s+(\d+)\s+(\d+)/m)!
+    .slice(1)
+    .map(Number);
 
 test("sessionCapacity: two descriptors a session after 64 kept back; none below that; unknown when the limit is unknown or unlimited", () => {
   expect(sessionCapacity(1088)).toBe(512);

@@ -8,7 +8,16 @@ import { masterAddress, masterState, replicaStates, sentinelAddresses } from "..
 import { InvalidReplyError } from "../src/errors.ts";
 
 const master = (over: Record<string, string> = {}, drop: string[] = []) => {
-  const fields: Record<string, string> = { name: "mymaster", ip: "127.0.0.1", port: "6379", flags: "master", "config-epoch": "3", quorum: "2", "num-other-sentinels": "2", ...over };
+  const fields: Record<string, string> = {
+    name: "mymaster",
+    ip: "127.0.0.1",
+    port: "6379",
+    flags: "master",
+    "config-epoch": "3",
+    quorum: "2",
+    "num-other-sentinels": "2",
+    ...over,
+  };
   for (const key of drop) delete fields[key];
   return Object.entries(fields).flat();
 };
@@ -30,7 +39,8 @@ describe("addresses", () => {
       ["-leading.dash:6379", null],
       ["a..b:6379", null],
     ];
-    for (const [input, want] of text) expect([input, parseAddress(input) && formatAddress(parseAddress(input)!)]).toEqual([input, want]);
+    for (const [input, want] of text)
+      expect([input, parseAddress(input) && formatAddress(parseAddress(input)!)]).toEqual([input, want]);
     const fields: [unknown, unknown, string | null][] = [
       ["::1", "24520", "[::1]:24520"],
       ["127.0.0.1", "6379", "127.0.0.1:6379"],
@@ -43,15 +53,28 @@ describe("addresses", () => {
       [null, "6379", null],
       [["::1"], "6379", null],
     ];
-    for (const [host, port, want] of fields) expect([host, port, addressOf(host, port) && formatAddress(addressOf(host, port)!)]).toEqual([host, port, want]);
+    for (const [host, port, want] of fields)
+      expect([host, port, addressOf(host, port) && formatAddress(addressOf(host, port)!)]).toEqual([host, port, want]);
   });
 });
 
 describe("sentinel replies", () => {
   test("SENTINEL master: valid fields, IPv6 included", () => {
-    expect(masterState(master())).toEqual({ address: { host: "127.0.0.1", port: 6379 }, flags: new Set(["master"]), epoch: 3, quorum: 2, otherSentinels: 2 });
-    expect(masterState(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({ host: "::1", port: 24520 });
-    expect(masterState(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({ epoch: 0, otherSentinels: null });
+    expect(masterState(master())).toEqual({
+      address: { host: "127.0.0.1", port: 6379 },
+      flags: new Set(["master"]),
+      epoch: 3,
+      quorum: 2,
+      otherSentinels: 2,
+    });
+    expect(masterState(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({
+      host: "::1",
+      port: 24520,
+    });
+    expect(masterState(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({
+      epoch: 0,
+      otherSentinels: null,
+    });
   });
 
   test("SENTINEL master: each bad field invalidates the answer, naming the field (table)", () => {
@@ -83,7 +106,10 @@ describe("sentinel replies", () => {
         }
       })();
       expect(error).toBeInstanceOf(InvalidReplyError);
-      expect([JSON.stringify(reply).slice(0, 60), (error as Error).message]).toEqual([JSON.stringify(reply).slice(0, 60), expect.stringMatching(message)]);
+      expect([JSON.stringify(reply).slice(0, 60), (error as Error).message]).toEqual([
+        JSON.stringify(reply).slice(0, 60),
+        expect.stringMatching(message),
+      ]);
     }
   });
 
@@ -92,8 +118,12 @@ describe("sentinel replies", () => {
     expect(() => masterAddress(["::1"])).toThrow(InvalidReplyError);
     expect(() => masterAddress(["::1", "port"])).toThrow(/not an address/);
     const replica = ["ip", "::1", "port", "7000", "flags", "slave", "master-link-status", "ok"];
-    expect(replicaStates([replica])).toEqual([{ address: { host: "::1", port: 7000 }, flags: new Set(["slave"]), linkUp: true }]);
-    expect(() => replicaStates([replica, ["ip", "x y", "port", "1", "flags", "slave"]])).toThrow(/SENTINEL replicas: .*not an address/);
+    expect(replicaStates([replica])).toEqual([
+      { address: { host: "::1", port: 7000 }, flags: new Set(["slave"]), linkUp: true },
+    ]);
+    expect(() => replicaStates([replica, ["ip", "x y", "port", "1", "flags", "slave"]])).toThrow(
+      /SENTINEL replicas: .*not an address/,
+    );
     expect(sentinelAddresses([["ip", "::1", "port", "26379", "runid", "abc"]])).toEqual([{ host: "::1", port: 26379 }]);
     expect(() => sentinelAddresses("nope")).toThrow(/SENTINEL sentinels: not a list/);
   });

@@ -45,7 +45,9 @@ describe("sentinels", () => {
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["nosuchmaster"], { connectTimeoutMs: 300 });
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     const error = await c.command("PING").catch((e: Error) => e);
-    expect(String(error)).toContain("ERR sentinel-tunnel: no master for 'nosuchmaster': no sentinel knows a master named 'nosuchmaster'");
+    expect(String(error)).toContain(
+      "ERR sentinel-tunnel: no master for 'nosuchmaster': no sentinel knows a master named 'nosuchmaster'",
+    );
   }, 30_000);
 
   test("a client that hangs up while the tunnel looks for a master ends the search (no retries to the deadline)", async () => {
@@ -54,9 +56,15 @@ describe("sentinels", () => {
     const db = tt.tunnel.registry.databases.get("nosuchmaster")!;
     const c = await TestClient.connect(tt.port, "127.0.0.1");
     const asked = tt.tunnel.sentinels.queries;
-    await waitFor(() => db.waiting === 1 && tt.tunnel.sentinels.queries > asked + 2, { timeoutMs: 5000, message: "the tunnel keeps asking for the client" });
+    await waitFor(() => db.waiting === 1 && tt.tunnel.sentinels.queries > asked + 2, {
+      timeoutMs: 5000,
+      message: "the tunnel keeps asking for the client",
+    });
     await c.close();
-    await waitFor(() => db.waiting === 0, { timeoutMs: 3000, message: "the search ends once the client is gone, not at the 30 s deadline" });
+    await waitFor(() => db.waiting === 0, {
+      timeoutMs: 3000,
+      message: "the search ends once the client is gone, not at the 30 s deadline",
+    });
   }, 30_000);
 
   test("the other sentinels of a master are learned from the one configured", async () => {
@@ -64,7 +72,10 @@ describe("sentinels", () => {
     await using tt = await startTestTunnel([dep.sentinelAddresses[0]!], ["mymaster"]);
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     await c.command("PING");
-    await waitFor(() => tt.tunnel.sentinels.addresses.length === 3, { timeoutMs: 5000, message: "learned 3 sentinels" });
+    await waitFor(() => tt.tunnel.sentinels.addresses.length === 3, {
+      timeoutMs: 5000,
+      message: "learned 3 sentinels",
+    });
     expect([...tt.tunnel.sentinels.addresses].sort()).toEqual([...dep.sentinelAddresses].sort());
     // The configured sentinel dies: the learned ones carry on.
     dep.sentinels[0]!.kill("SIGKILL");

@@ -12,9 +12,21 @@ import { startTestTunnel } from "./support/tunnel.ts";
 import { WriteLoad } from "./support/write-load.ts";
 
 const cli = join(import.meta.dir, "..", "src", "cli.ts");
-async function status(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bun", cli, "status", ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+async function status(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(["bun", cli, "status", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    env: { ...process.env, ...env },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -35,18 +47,24 @@ describe("status command", () => {
       await load.stop();
     }
 
-    await waitFor(async () => (await statusOf(metrics)).databases[0]!.perSecond, { timeoutMs: 3000, message: "byte rates sampled" });
+    await waitFor(async () => (await statusOf(metrics)).databases[0]!.perSecond, {
+      timeoutMs: 3000,
+      message: "byte rates sampled",
+    });
     const table = await status(["--metrics", metrics]);
     expect(table).toMatchObject({ code: 0, stderr: "" });
     const lines = table.stdout.split("\n");
     expect(lines[0]).toStartWith(`sentinel-tunnel 0.`);
-    expect(lines.find((l) => l.startsWith("DATABASE"))).toMatch(/^DATABASE +STATE +MASTER +SINCE +SESSIONS +PARKED +IN +OUT +POOL +LISTEN$/);
+    expect(lines.find((l) => l.startsWith("DATABASE"))).toMatch(
+      /^DATABASE +STATE +MASTER +SINCE +SESSIONS +PARKED +IN +OUT +POOL +LISTEN$/,
+    );
     const rate = "[\\d.]+ [kM]?B/s";
     const row = `^mymaster +ready +${failed.to} +[\\d.]+ (ms|s) +0 +0 +${rate} +${rate} +\\d+ +127\\.0\\.0\\.1:${t.port}$`;
     expect(lines.find((l) => l.startsWith("mymaster"))).toMatch(new RegExp(row));
     const sentinelRows = lines.filter((l) => dep.sentinelAddresses.some((s) => l.startsWith(s)));
     expect(sentinelRows).toHaveLength(3);
-    for (const row of sentinelRows) expect(row).toMatch(new RegExp(` mymaster +${failed.to} +master\\S* +1 +[\\d.]+ ms `));
+    for (const row of sentinelRows)
+      expect(row).toMatch(new RegExp(` mymaster +${failed.to} +master\\S* +1 +[\\d.]+ ms `));
     expect(table.stdout).toContain(`last failover of mymaster: `);
     expect(table.stdout).toContain(`switched, writes paused ${failed.pauseMs} ms`);
     expect(table.stdout).toMatch(/\+0 ms +fence +/);
@@ -60,7 +78,11 @@ describe("status command", () => {
     const parsed = JSON.parse(json.stdout);
     const mymaster = { id: "mymaster", master: { announced: failed.to, mapped: null } };
     expect(parsed).toMatchObject({ tunnel: "sentinel-tunnel", ready: true, databases: [mymaster] });
-    expect(parsed.databases[0].failovers.at(-1)).toMatchObject({ from: failed.from, to: failed.to, outcome: "switched" });
+    expect(parsed.databases[0].failovers.at(-1)).toMatchObject({
+      from: failed.from,
+      to: failed.to,
+      outcome: "switched",
+    });
     expect((await status([], { SENTINEL_TUNNEL_METRICS: metrics })).code).toBe(0);
   }, 60_000);
 
@@ -80,12 +102,16 @@ describe("status command", () => {
     const nobody = `127.0.0.1:${await freePort()}`;
     const none = await status(["--metrics", nobody]);
     expect(none).toMatchObject({ code: 2, stdout: "" });
-    expect(none.stderr).toBe(`sentinel-tunnel: no tunnel answers at ${nobody} (connection refused); is it running with --metrics ${nobody}?\n`);
+    expect(none.stderr).toBe(
+      `sentinel-tunnel: no tunnel answers at ${nobody} (connection refused); is it running with --metrics ${nobody}?\n`,
+    );
 
     using other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello", { status: 404 }) });
     const wrong = await status(["--metrics", `127.0.0.1:${other.port}`]);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain(`127.0.0.1:${other.port} answered /status.json with HTTP 404, not a sentinel-tunnel status`);
+    expect(wrong.stderr).toContain(
+      `127.0.0.1:${other.port} answered /status.json with HTTP 404, not a sentinel-tunnel status`,
+    );
 
     const bad = await status(["--metrics", "not an address"]);
     expect(bad.code).toBe(2);

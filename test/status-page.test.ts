@@ -50,7 +50,12 @@ interface DbView {
   reason: string | null;
   sessions: string;
   sentinels: (string | null)[];
-  figures: { outcome: string; pauseAttr: string | null; pauseText: string | null; steps: { kind: string; name: string; offset: string }[] }[];
+  figures: {
+    outcome: string;
+    pauseAttr: string | null;
+    pauseText: string | null;
+    steps: { kind: string; name: string; offset: string }[];
+  }[];
 }
 
 describe("status page", () => {
@@ -62,9 +67,16 @@ describe("status page", () => {
     await using toFirst = startForwarder(await freePort(), first!.port, { raw: true });
     await using toSecond = startForwarder(await freePort(), second!.port, { raw: true });
     const via = (port: number) => `127.0.0.1:${port === first!.port ? toFirst.port : toSecond.port}`;
-    const { map: addressMap } = parseAddressMap({ [`127.0.0.1:${first!.port}`]: via(first!.port), [`127.0.0.1:${second!.port}`]: via(second!.port) });
+    const { map: addressMap } = parseAddressMap({
+      [`127.0.0.1:${first!.port}`]: via(first!.port),
+      [`127.0.0.1:${second!.port}`]: via(second!.port),
+    });
     // sentinelTimeoutMs: on a CPU-starved machine a sentinel's answer comes late rather than not at all.
-    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics, sentinelTimeoutMs: 1000, addressMap });
+    await using t = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], {
+      metrics,
+      sentinelTimeoutMs: 1000,
+      addressMap,
+    });
     const load = new WriteLoad(t.port, 2);
     load.start();
     try {
@@ -84,7 +96,10 @@ describe("status page", () => {
         const v = await view();
         return v?.master === fromAddr && v.sessions === "2" ? v : null; // both writers connected
       };
-      const before = await waitFor(shown, { timeoutMs: 10_000, message: "the page shows the master and both sessions" });
+      const before = await waitFor(shown, {
+        timeoutMs: 10_000,
+        message: "the page shows the master and both sessions",
+      });
       expect(before.state).toContain("ready");
       expect(before.mapped).toBe(`connects to ${via(from.port)} (address map)`);
       expect(before.sentinels).toEqual([fromAddr, fromAddr, fromAddr]);
@@ -98,7 +113,11 @@ describe("status page", () => {
         { timeoutMs: 10_000, intervalMs: 20, message: "the page shows the database fenced, the failover in progress" },
       );
       expect(during.reason).toContain("failover_in_progress");
-      expect(during.figures[0]!.steps[0]).toMatchObject({ kind: "fence", name: "fence", offset: expect.stringMatching(/^\+0 ms · [12] sess\.$/) });
+      expect(during.figures[0]!.steps[0]).toMatchObject({
+        kind: "fence",
+        name: "fence",
+        offset: expect.stringMatching(/^\+0 ms · [12] sess\.$/),
+      });
 
       const { to } = await failover;
       const toAddr = `127.0.0.1:${to.port}`;
@@ -111,7 +130,9 @@ describe("status page", () => {
         { timeoutMs: 15_000, message: "the page shows the new master and the failover through to the first client" },
       ).catch(async (error: Error) => {
         const journal = (await statusOf(metrics)).databases[0]!.journal.map((e) => `${e.at} ${e.kind}: ${e.reason}`);
-        throw new Error(`${error.message}; the page showed ${JSON.stringify(seen)}; the journal: ${journal.join(" | ")}`);
+        throw new Error(
+          `${error.message}; the page showed ${JSON.stringify(seen)}; the journal: ${journal.join(" | ")}`,
+        );
       });
       expect(after.state).toContain("ready");
       expect(after.mapped).toBe(`connects to ${via(to.port)} (address map)`);
@@ -132,10 +153,14 @@ describe("status page", () => {
       const json = await statusOf(metrics);
       const db = json.databases[0]!;
       expect(db.master).toMatchObject({ announced: toAddr, mapped: via(to.port) });
-      expect(db.failovers).toContainEqual(expect.objectContaining({ from: fromAddr, to: toAddr, outcome: "switched", pauseMs: pause }));
+      expect(db.failovers).toContainEqual(
+        expect.objectContaining({ from: fromAddr, to: toAddr, outcome: "switched", pauseMs: pause }),
+      );
 
       // Styled and scripted under the CSP, without a violation or an error.
-      expect(await page.evaluate("getComputedStyle(document.querySelector('section.db')).borderTopLeftRadius")).toBe("12px");
+      expect(await page.evaluate("getComputedStyle(document.querySelector('section.db')).borderTopLeftRadius")).toBe(
+        "12px",
+      );
       expect(page.problems).toEqual([]);
       const shot = join(tmpdir(), "sentinel-tunnel-status-page.png");
       await page.screenshot(shot);
@@ -149,7 +174,9 @@ describe("status page", () => {
       const redrawn = async () => (await page.evaluate<number>("Number(document.body.dataset.renders)")) > renders + 1;
       await waitFor(redrawn, { timeoutMs: 5000, message: "redrawn at phone width" });
       expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
-      expect(await page.evaluate("document.querySelector('svg.timeline').getBoundingClientRect().right")).toBeLessThanOrEqual(390);
+      expect(
+        await page.evaluate("document.querySelector('svg.timeline').getBoundingClientRect().right"),
+      ).toBeLessThanOrEqual(390);
     } finally {
       await load.stop();
     }

@@ -14,13 +14,35 @@ describe("upstream pool", () => {
     await using dep = await startDeployment();
     const [a, b] = [dep.servers.mymaster![0]!, dep.servers.mymaster![1]!];
     const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
-    const view = ["name", "mymaster", "ip", "127.0.0.1", "port", String(a.port), "flags", "master", "config-epoch", "1"];
+    const view = [
+      "name",
+      "mymaster",
+      "ip",
+      "127.0.0.1",
+      "port",
+      String(a.port),
+      "flags",
+      "master",
+      "config-epoch",
+      "1",
+    ];
     // A sentinel that keeps naming `a`, whatever happens to it (real ones would notice the demotion).
-    await using stubborn = startMockSentinel((args) => (args[1]?.toLowerCase() === "master" ? `*${view.length}\r\n${view.map(bulk).join("")}` : addrReply("127.0.0.1", a.port)));
-    await using tt = await startTestTunnel([stubborn.address], ["mymaster"], { connectTimeoutMs: 400, pollIntervalMs: 60_000, upstreamPoolSize: 2 });
+    await using stubborn = startMockSentinel((args) =>
+      args[1]?.toLowerCase() === "master"
+        ? `*${view.length}\r\n${view.map(bulk).join("")}`
+        : addrReply("127.0.0.1", a.port),
+    );
+    await using tt = await startTestTunnel([stubborn.address], ["mymaster"], {
+      connectTimeoutMs: 400,
+      pollIntervalMs: 60_000,
+      upstreamPoolSize: 2,
+    });
     await using first = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await first.command("ROLE"))[0]).toBe("master");
-    await waitFor(async () => (await idleConnections(a)) === 2, { timeoutMs: 5000, message: "two pooled sockets wait on the master" });
+    await waitFor(async () => (await idleConnections(a)) === 2, {
+      timeoutMs: 5000,
+      message: "two pooled sockets wait on the master",
+    });
 
     await b.command("REPLICAOF", "NO", "ONE");
     await a.command("REPLICAOF", "127.0.0.1", String(b.port));
@@ -39,7 +61,10 @@ describe("upstream pool", () => {
     await using dep = await startDeployment();
     const old = await dep.masterOf();
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { upstreamPoolSize: 2 });
-    await waitFor(async () => (await idleConnections(old)) === 2, { timeoutMs: 5000, message: "the pool fills on the confirmed master" });
+    await waitFor(async () => (await idleConnections(old)) === 2, {
+      timeoutMs: 5000,
+      message: "the pool fills on the confirmed master",
+    });
     const { to } = await dep.failover("mymaster");
     await waitFor(async () => (await idleConnections(to)) === 2 && (await idleConnections(old)) === 0, {
       timeoutMs: 10_000,

@@ -10,7 +10,15 @@ import { addressMapToJson, parseAddressMap, type AddressMap } from "../net/addre
 import { ConfigError } from "../errors.ts";
 import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../ops/log.ts";
-import { securityKeys, SECURITY_KEYS, securitySettings, securityToJson, securityWarnings, withoutSecurity, type SecuritySettings } from "./security-config.ts";
+import {
+  securityKeys,
+  SECURITY_KEYS,
+  securitySettings,
+  securityToJson,
+  securityWarnings,
+  withoutSecurity,
+  type SecuritySettings,
+} from "./security-config.ts";
 
 export interface DatabaseConfig {
   /** The Sentinel master name. */
@@ -107,7 +115,10 @@ export const TOP_KEYS_ALL = [...TOP_KEYS, ...SECURITY_KEYS, "unixSocketMode", "a
 export const DB_KEYS = ["Name", "Local_port", "Role", "replicaFallback", "bind", "unixSocketMode"];
 
 const millis = (min: number) =>
-  z.number({ error: "must be a number of milliseconds" }).int("must be a whole number of milliseconds").min(min, `must be at least ${min}`);
+  z
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(min, `must be at least ${min}`);
 
 const sentinelAddress = z.string({ error: 'must be a "host:port" string' }).transform((value, ctx) => {
   const address = parseAddress(value);
@@ -117,12 +128,14 @@ const sentinelAddress = z.string({ error: 'must be a "host:port" string' }).tran
 });
 
 /** `host:port`, or a bare port meaning 127.0.0.1:port (loopback unless told otherwise). */
-const listenAddress = z.string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' }).transform((value, ctx) => {
-  const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
-  if (address) return formatAddress(address);
-  ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
-  return z.NEVER;
-});
+const listenAddress = z
+  .string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' })
+  .transform((value, ctx) => {
+    const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
+    if (address) return formatAddress(address);
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
+    return z.NEVER;
+  });
 
 /** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (net/address-map.ts). */
 const addressMapSchema = z
@@ -136,7 +149,8 @@ const addressMapSchema = z
     return map;
   });
 
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
 const schema = z
   .object({
@@ -147,7 +161,9 @@ const schema = z
       .array(
         z.object(
           {
-            Name: z.string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" }).min(1, "must not be empty"),
+            Name: z
+              .string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" })
+              .min(1, "must not be empty"),
             Local_port: localPort,
             bind: bindAddress.optional(),
             unixSocketMode: socketMode.optional(),
@@ -174,7 +190,12 @@ const schema = z
     failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
     fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
     switchAt: oneOf(SWITCH_AT).default(DEFAULTS.switchAt),
-    upstreamPoolSize: z.number({ error: "must be a number of sockets" }).int("must be a whole number").min(0, "must be 0 (no pool) or more").max(64, "must be at most 64").default(DEFAULTS.upstreamPoolSize),
+    upstreamPoolSize: z
+      .number({ error: "must be a number of sockets" })
+      .int("must be a whole number")
+      .min(0, "must be 0 (no pool) or more")
+      .max(64, "must be at most 64")
+      .default(DEFAULTS.upstreamPoolSize),
     maxClients: z
       .number({ error: "must be a number of clients" })
       .int("must be a whole number")
@@ -196,11 +217,21 @@ const schema = z
       const where = db.Local_port.unix ?? `${db.Local_port.bind ?? db.bind ?? config.bind}:${db.Local_port.port}`;
       const first = ports.get(where);
       if (first === undefined) ports.set(where, i);
-      else ctx.addIssue({ code: "custom", path: ["Databases", i, "Local_port"], message: `${db.Local_port.unix ?? `port ${db.Local_port.port}`} is already used by Databases[${first}]` });
+      else
+        ctx.addIssue({
+          code: "custom",
+          path: ["Databases", i, "Local_port"],
+          message: `${db.Local_port.unix ?? `port ${db.Local_port.port}`} is already used by Databases[${first}]`,
+        });
       const id = databaseId({ name: db.Name, role: db.Role });
       const same = ids.get(id);
       if (same === undefined) ids.set(id, i);
-      else ctx.addIssue({ code: "custom", path: ["Databases", i, "Name"], message: `'${db.Name}' (${db.Role}) is already listed at Databases[${same}]: one local port per master name and role` });
+      else
+        ctx.addIssue({
+          code: "custom",
+          path: ["Databases", i, "Name"],
+          message: `'${db.Name}' (${db.Role}) is already listed at Databases[${same}]: one local port per master name and role`,
+        });
     });
   });
 
@@ -222,7 +253,11 @@ export function readConfigFile(file: string): { input: Record<string, unknown>; 
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError(file, "", `cannot read the config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new ConfigError(
+      file,
+      "",
+      `cannot read the config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   let json: unknown;
   try {
@@ -246,9 +281,16 @@ function canonicalConfig(json: unknown, source: string): { input: Record<string,
   const input = canonicalKeys(json, TOP_KEYS_ALL, "", warnings);
   if (input && typeof input === "object" && Array.isArray((input as Record<string, unknown>).Databases)) {
     const dbs = (input as Record<string, unknown[]>).Databases!;
-    (input as Record<string, unknown>).Databases = dbs.map((db, i) => canonicalKeys(db, DB_KEYS, `Databases[${i}].`, warnings));
+    (input as Record<string, unknown>).Databases = dbs.map((db, i) =>
+      canonicalKeys(db, DB_KEYS, `Databases[${i}].`, warnings),
+    );
   }
-  if (!input || typeof input !== "object" || Array.isArray(input)) throw new ConfigError(source, "(top level)", 'must be a JSON object like {"Sentinels_addresses_list": [...], "Databases": [...]}');
+  if (!input || typeof input !== "object" || Array.isArray(input))
+    throw new ConfigError(
+      source,
+      "(top level)",
+      'must be a JSON object like {"Sentinels_addresses_list": [...], "Databases": [...]}',
+    );
   return { input: input as Record<string, unknown>, warnings };
 }
 
@@ -259,9 +301,18 @@ function canonicalConfig(json: unknown, source: string): { input: Record<string,
 export function validateConfig(input: Record<string, unknown>, sourceOf: (key: string) => string): Config {
   const result = schema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({ key: String(issue.path[0] ?? ""), field: formatPath(issue.path), problem: issue.message }));
+    const issues = result.error.issues.map((issue) => ({
+      key: String(issue.path[0] ?? ""),
+      field: formatPath(issue.path),
+      problem: issue.message,
+    }));
     const source = sourceOf(issues[0]!.key);
-    throw new ConfigError(source, issues[0]!.field, issues[0]!.problem, issues.filter((i) => sourceOf(i.key) === source));
+    throw new ConfigError(
+      source,
+      issues[0]!.field,
+      issues[0]!.problem,
+      issues.filter((i) => sourceOf(i.key) === source),
+    );
   }
   const { Sentinels_addresses_list, Databases, unixSocketMode, ...rest } = result.data;
   return {

@@ -80,7 +80,8 @@ export function target<O extends HopOptions>(options: O, announced: Address): Ta
       options.onUnmapped(key);
     }
   }
-  const tls = r.mapped && options.tls && !options.tls.serverName ? { ...options.tls, serverName: announced.host } : options.tls;
+  const tls =
+    r.mapped && options.tls && !options.tls.serverName ? { ...options.tls, serverName: announced.host } : options.tls;
   const connectOptions = tls === options.tls ? options : { ...options, tls };
   return { address: r.address, mapped: r.mapped, options: connectOptions, label: describeReach(announced, r) };
 }

@@ -7,16 +7,22 @@ import { z } from "zod";
 import { formatAddress, isPort, parseAddress } from "../net/address.ts";
 import type { DatabaseConfig } from "./config.ts";
 
-const toPort = (value: number | string) => (typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN);
+const toPort = (value: number | string) =>
+  typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
 
 /** `Local_port`: `{port}`, `{port, bind}` or `{port: 0, unix}`. */
 export const localPort = z
-  .union([z.number(), z.string()], { error: 'must be a port number like 12345 or "12345", "host:port", or "unix:/path/to.sock"' })
+  .union([z.number(), z.string()], {
+    error: 'must be a port number like 12345 or "12345", "host:port", or "unix:/path/to.sock"',
+  })
   .transform((value, ctx): { port: number; bind?: string; unix?: string } => {
     if (typeof value === "string" && value.startsWith("unix:")) {
       const path = value.slice(5);
       if (path.startsWith("/")) return { port: 0, unix: path };
-      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)}: the unix socket path must be absolute, like "unix:/run/sentinel-tunnel/db.sock"` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(value)}: the unix socket path must be absolute, like "unix:/run/sentinel-tunnel/db.sock"`,
+      });
       return z.NEVER;
     }
     if (isPort(toPort(value))) return { port: toPort(value) };

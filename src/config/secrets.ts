@@ -66,14 +66,17 @@ export class SecretProblem extends Error {
 
 /** The credentials of one hop from its (validated) config keys; null when none are set. */
 export function resolveCredentials(hop: Hop, keys: CredentialKeys): Credentials | null {
-  if (keys.password !== undefined && keys.passwordFile !== undefined) throw new SecretProblem(`${hop}Password`, `set either ${hop}Password or ${hop}PasswordFile, not both`);
+  if (keys.password !== undefined && keys.passwordFile !== undefined)
+    throw new SecretProblem(`${hop}Password`, `set either ${hop}Password or ${hop}PasswordFile, not both`);
   let password: Secret | null = null;
   if (keys.password !== undefined) {
-    if (keys.password === "") throw new SecretProblem(`${hop}Password`, "must not be empty (leave it out for no password)");
+    if (keys.password === "")
+      throw new SecretProblem(`${hop}Password`, "must not be empty (leave it out for no password)");
     password = new Secret(keys.password);
   } else if (keys.passwordFile !== undefined) password = readPasswordFile(`${hop}PasswordFile`, keys.passwordFile);
   if (!password) {
-    if (keys.username) throw new SecretProblem(`${hop}Username`, `needs a password too: set ${hop}Password or ${hop}PasswordFile`);
+    if (keys.username)
+      throw new SecretProblem(`${hop}Username`, `needs a password too: set ${hop}Password or ${hop}PasswordFile`);
     return null;
   }
   return keys.username ? { username: keys.username, password } : { password };
@@ -85,7 +88,10 @@ function readPasswordFile(field: string, path: string): Secret {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new SecretProblem(field, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new SecretProblem(
+      field,
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   const value = text.replace(/\r?\n$/, "");
   if (value === "") throw new SecretProblem(field, `${path} is empty`);
@@ -96,7 +102,8 @@ function readPasswordFile(field: string, path: string): Secret {
 export function readableByOthers(path: string, what: string): string | null {
   try {
     const mode = statSync(path).mode;
-    if (mode & 0o004) return `${path} ${what} and is readable by every user (mode ${(mode & 0o777).toString(8)}); run chmod o-rwx ${path}`;
+    if (mode & 0o004)
+      return `${path} ${what} and is readable by every user (mode ${(mode & 0o777).toString(8)}); run chmod o-rwx ${path}`;
   } catch {}
   return null;
 }

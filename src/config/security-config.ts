@@ -40,7 +40,14 @@ export const securityKeys = {
 export const SECURITY_KEYS = Object.keys(securityKeys);
 
 /** Keys that may also come from the environment (`SENTINEL_TUNNEL_REDIS_PASSWORD`, ...; see settings.ts). */
-export const SECURITY_ENV_KEYS = ["sentinelPassword", "sentinelUsername", "sentinelPasswordFile", "redisPassword", "redisUsername", "redisPasswordFile"];
+export const SECURITY_ENV_KEYS = [
+  "sentinelPassword",
+  "sentinelUsername",
+  "sentinelPasswordFile",
+  "redisPassword",
+  "redisUsername",
+  "redisPasswordFile",
+];
 
 /** Settings a reload applies to new connections (index.ts updates the hop options); listenerTls needs a restart. */
 export const LIVE_SECURITY_KEYS = SECURITY_KEYS.filter((key) => key !== "listenerTls");
@@ -89,7 +96,8 @@ export function securityToJson(config: SecuritySettings): Record<string, unknown
     else out[`${hop}Password`] = auth.password;
   }
   if (config.authenticateClients) out.authenticateClients = true;
-  for (const key of ["sentinelTls", "redisTls", "listenerTls"] as const) if (config[key]) out[key] = tlsFiles(config[key]);
+  for (const key of ["sentinelTls", "redisTls", "listenerTls"] as const)
+    if (config[key]) out[key] = tlsFiles(config[key]);
   return out;
 }
 

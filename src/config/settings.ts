@@ -28,11 +28,33 @@ export const SETTING_FLAGS = {
     flag: "--idle-poll-interval <ms>",
     help: `how often while nothing happens and Sentinel's events are heard (default ${DEFAULTS.idlePollIntervalMs})`,
   },
-  connectTimeout: { key: "connectTimeoutMs", flag: "--connect-timeout <ms>", help: `how long a new client may wait for a verified master (default ${DEFAULTS.connectTimeoutMs})` },
-  sentinelTimeout: { key: "sentinelTimeoutMs", flag: "--sentinel-timeout <ms>", help: `deadline per sentinel connect and reply (default ${DEFAULTS.sentinelTimeoutMs})` },
-  logLevel: { key: "logLevel", flag: "--log-level <level>", help: "silent, error, warn, info or debug (default info)", choices: LOG_LEVELS },
-  logFormat: { key: "logFormat", flag: "--log-format <format>", help: "text or json (default text)", choices: LOG_FORMATS },
-  logFile: { key: "logFile", flag: "--log-file <path>", help: "append logs to this file; /dev/null for none (default stderr)" },
+  connectTimeout: {
+    key: "connectTimeoutMs",
+    flag: "--connect-timeout <ms>",
+    help: `how long a new client may wait for a verified master (default ${DEFAULTS.connectTimeoutMs})`,
+  },
+  sentinelTimeout: {
+    key: "sentinelTimeoutMs",
+    flag: "--sentinel-timeout <ms>",
+    help: `deadline per sentinel connect and reply (default ${DEFAULTS.sentinelTimeoutMs})`,
+  },
+  logLevel: {
+    key: "logLevel",
+    flag: "--log-level <level>",
+    help: "silent, error, warn, info or debug (default info)",
+    choices: LOG_LEVELS,
+  },
+  logFormat: {
+    key: "logFormat",
+    flag: "--log-format <format>",
+    help: "text or json (default text)",
+    choices: LOG_FORMATS,
+  },
+  logFile: {
+    key: "logFile",
+    flag: "--log-file <path>",
+    help: "append logs to this file; /dev/null for none (default stderr)",
+  },
   metrics: {
     key: "metrics",
     flag: "--metrics <host:port>",
@@ -54,7 +76,11 @@ export const SETTING_FLAGS = {
     help: "on failover, move clients at the promotion (fast) or the sentinels' announcement (default promotion)",
     choices: SWITCH_AT,
   },
-  drainTimeout: { key: "drainTimeoutMs", flag: "--drain-timeout <ms>", help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})` },
+  drainTimeout: {
+    key: "drainTimeoutMs",
+    flag: "--drain-timeout <ms>",
+    help: `on SIGTERM/SIGINT, how long sessions may finish (default ${DEFAULTS.drainTimeoutMs})`,
+  },
 } as const;
 
 /** What commander hands over: the lists, and one string per SETTING_FLAGS entry. */
@@ -85,7 +111,12 @@ export function envName(key: string): string {
 function parseDbs(items: string[], source: string): { Name: string; Local_port: string; Role?: string }[] {
   return items.map((item) => {
     const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(item);
-    if (!m) throw new ConfigError(source, "", `${JSON.stringify(item)} is not name=port (like mymaster=6380, or mymaster/replicas=6390 for a replica port)`);
+    if (!m)
+      throw new ConfigError(
+        source,
+        "",
+        `${JSON.stringify(item)} is not name=port (like mymaster=6380, or mymaster/replicas=6390 for a replica port)`,
+      );
     const replica = /^(.+)\/replicas$/.exec(m[1]!);
     return replica ? { Name: replica[1]!, Local_port: m[2]!, Role: "replica" } : { Name: m[1]!, Local_port: m[2]! };
   });
@@ -104,7 +135,11 @@ function parseAddressMapItems(items: string[], source: string): Record<string, s
   return map;
 }
 
-const splitList = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+const splitList = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** A value from a flag or env var, typed like the setting's default (numbers stay strings when not numeric, so the schema names them). */
 function typed(key: string, value: string): unknown {
@@ -132,7 +167,8 @@ export function resolveSettings(sources: SettingSources): Settings {
   if (env[ENV_SENTINELS]) set("Sentinels_addresses_list", splitList(env[ENV_SENTINELS]!), ENV_SENTINELS);
   if (env[ENV_DBS]) set("Databases", parseDbs(splitList(env[ENV_DBS]!), ENV_DBS), ENV_DBS);
   const envMap = env[ENV_ADDRESS_MAP];
-  if (envMap !== undefined) set("addressMap", parseAddressMapItems(splitList(envMap), ENV_ADDRESS_MAP), ENV_ADDRESS_MAP);
+  if (envMap !== undefined)
+    set("addressMap", parseAddressMapItems(splitList(envMap), ENV_ADDRESS_MAP), ENV_ADDRESS_MAP);
   for (const key of [...Object.keys(DEFAULTS), ...SECURITY_ENV_KEYS]) {
     const value = env[envName(key)];
     if (value !== undefined) set(key, typed(key, value), envName(key));
@@ -154,7 +190,14 @@ export function resolveSettings(sources: SettingSources): Settings {
       `no config: give a config file, or --sentinel host:port and --db name=port (or ${ENV_SENTINELS} and ${ENV_DBS})`,
     );
   }
-  const sourceOf = (key: string) => origins[key] ?? sources.file ?? (key === "Databases" ? `--db (or ${ENV_DBS})` : key === "Sentinels_addresses_list" ? `--sentinel (or ${ENV_SENTINELS})` : "config");
+  const sourceOf = (key: string) =>
+    origins[key] ??
+    sources.file ??
+    (key === "Databases"
+      ? `--db (or ${ENV_DBS})`
+      : key === "Sentinels_addresses_list"
+        ? `--sentinel (or ${ENV_SENTINELS})`
+        : "config");
   return { config: validateConfig(input, sourceOf), warnings, origins };
 }
 
@@ -164,7 +207,8 @@ const SECRET_KEY = /pass(word|phrase)?$|secret|token|credential|private.?key|^au
 export function maskSecrets(value: unknown, key = ""): unknown {
   if (SECRET_KEY.test(key) && value !== null && value !== undefined && value !== "") return "***";
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   if (typeof value === "string" && value.includes("PRIVATE KEY-----")) return "***";
   if (typeof value === "string") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/i, "$1***@");
   return value;

@@ -35,10 +35,15 @@ export function tlsFiles(options: TlsOptions): unknown {
 function pemFile(ctx: z.RefinementCtx, path: string, key: string): string | undefined {
   try {
     const text = readFileSync(path, "utf8");
-    if (!text.includes("-----BEGIN ")) ctx.addIssue({ code: "custom", path: [key], message: `${path} is not a PEM file (no -----BEGIN line)` });
+    if (!text.includes("-----BEGIN "))
+      ctx.addIssue({ code: "custom", path: [key], message: `${path} is not a PEM file (no -----BEGIN line)` });
     return text;
   } catch (error) {
-    ctx.addIssue({ code: "custom", path: [key], message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    });
     return undefined;
   }
 }
@@ -65,7 +70,11 @@ export const clientTlsSchema = z
     if (!value) return null;
     if (value === true) return remember({ rejectUnauthorized: true }, true);
     if ((value.certFile === undefined) !== (value.keyFile === undefined))
-      ctx.addIssue({ code: "custom", path: [value.certFile ? "keyFile" : "certFile"], message: "mutual TLS needs both certFile and keyFile" });
+      ctx.addIssue({
+        code: "custom",
+        path: [value.certFile ? "keyFile" : "certFile"],
+        message: "mutual TLS needs both certFile and keyFile",
+      });
     const options: TlsOptions = { rejectUnauthorized: value.insecureSkipVerify !== true };
     if (value.caFile) options.ca = pemFile(ctx, value.caFile, "caFile");
     if (value.certFile) options.cert = pemFile(ctx, value.certFile, "certFile");
@@ -83,9 +92,13 @@ export const listenerTlsSchema = z
   .optional()
   .transform((value, ctx): TlsOptions | null => {
     if (!value) return null;
-    const options: TlsOptions = { cert: pemFile(ctx, value.certFile, "certFile"), key: pemFile(ctx, value.keyFile, "keyFile") };
+    const options: TlsOptions = {
+      cert: pemFile(ctx, value.certFile, "certFile"),
+      key: pemFile(ctx, value.keyFile, "keyFile"),
+    };
     // With a CA, clients must present a certificate it signed.
-    if (value.caFile) Object.assign(options, { ca: pemFile(ctx, value.caFile, "caFile"), requestCert: true, rejectUnauthorized: true });
+    if (value.caFile)
+      Object.assign(options, { ca: pemFile(ctx, value.caFile, "caFile"), requestCert: true, rejectUnauthorized: true });
     return remember(options, value);
   });
 

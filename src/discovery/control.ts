@@ -55,7 +55,11 @@ export class RoleProbe {
       const reply = await client.command(["ROLE"], this.timeoutMs);
       if (Array.isArray(reply)) return { role: String(reply[0]) };
       this.close();
-      return { error: "gone", detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}`, replied: true };
+      return {
+        error: "gone",
+        detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}`,
+        replied: true,
+      };
     } catch (error) {
       const message = (error as Error).message;
       if (isAuthReply(error)) return { error: "refused", cause: "auth", detail: message };
@@ -67,8 +71,10 @@ export class RoleProbe {
       }
       this.close();
       if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
-      if (error instanceof ConnectError && error.certificateRejected) return { error: "refused", cause: "tls", detail: message };
-      if ((error as { timedOut?: boolean }).timedOut === true) return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
+      if (error instanceof ConnectError && error.certificateRejected)
+        return { error: "refused", cause: "tls", detail: message };
+      if ((error as { timedOut?: boolean }).timedOut === true)
+        return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
       if (outOfFiles()) return null;
       return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };
     }

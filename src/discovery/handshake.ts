@@ -20,7 +20,11 @@ const RESET = encodeCommand(["RESET"]);
 
 /** Only a credentials reply is final; another error to AUTH (max clients reached, ...) is retried. */
 const authStep: Step = (reply, label) =>
-  isAuthReply(reply) ? authFailure("redis", label, reply) : reply instanceof ReplyError ? new MasterNotVerifiedError(label, `AUTH failed: ${reply.message}`) : null;
+  isAuthReply(reply)
+    ? authFailure("redis", label, reply)
+    : reply instanceof ReplyError
+      ? new MasterNotVerifiedError(label, `AUTH failed: ${reply.message}`)
+      : null;
 
 const roleStep =
   (expected: ExpectedRole): Step =>
@@ -29,13 +33,18 @@ const roleStep =
     if (reply instanceof ReplyError && /^(BUSY|LOADING)\b/.test(reply.message)) {
       return new ServerBusyError(label, `ROLE answered -${reply.message.split("\n")[0]!.slice(0, 100)}`, expected);
     }
-    if (reply instanceof ReplyError) return new MasterNotVerifiedError(label, `ROLE failed: ${reply.message}`, expected);
+    if (reply instanceof ReplyError)
+      return new MasterNotVerifiedError(label, `ROLE failed: ${reply.message}`, expected);
     const role = Array.isArray(reply) ? String(reply[0]) : JSON.stringify(reply);
     return role === expected ? null : new MasterNotVerifiedError(label, `ROLE says ${role}`, expected);
   };
 
 const resetStep: Step = (reply, label) =>
-  !(reply instanceof ReplyError) ? null : /unknown command/i.test(reply.message) ? "old" : new MasterNotVerifiedError(label, `RESET failed: ${reply.message}`);
+  !(reply instanceof ReplyError)
+    ? null
+    : /unknown command/i.test(reply.message)
+      ? "old"
+      : new MasterNotVerifiedError(label, `RESET failed: ${reply.message}`);
 
 export interface Handshake {
   bytes: Buffer;
@@ -43,7 +52,10 @@ export interface Handshake {
 }
 
 const ROLE_STEP: Record<ExpectedRole, Step> = { master: roleStep("master"), slave: roleStep("slave") };
-const PLAIN: Record<ExpectedRole, Handshake> = { master: { bytes: ROLE, steps: [ROLE_STEP.master] }, slave: { bytes: ROLE, steps: [ROLE_STEP.slave] } };
+const PLAIN: Record<ExpectedRole, Handshake> = {
+  master: { bytes: ROLE, steps: [ROLE_STEP.master] },
+  slave: { bytes: ROLE, steps: [ROLE_STEP.slave] },
+};
 /** Handshakes with credentials, built once per credential set (a reload brings a new one). */
 const WITH_AUTH = new WeakMap<Credentials, Map<string, Handshake>>();
 

@@ -259,7 +259,14 @@ export class Poller {
       const asked = performance.now();
       const answered = () => {
         const answer = watch.views.get(label);
-        if (answer) emit(this.options.observers ?? [], "onSentinelAnswer", watch.name, label, reported(answer, performance.now() - asked));
+        if (answer)
+          emit(
+            this.options.observers ?? [],
+            "onSentinelAnswer",
+            watch.name,
+            label,
+            reported(answer, performance.now() - asked),
+          );
         this.#evaluate(watch);
       };
       this.#ask(watch, label, "view", () => this.#view(watch, sentinel, label), watch.views, answered);
@@ -275,7 +282,14 @@ export class Poller {
   }
 
   /** One question to one sentinel, unless the same is still under way; the answer lands in `into`. */
-  #ask<T>(watch: Watch, label: string, what: string, ask: () => Promise<T>, into: Map<string, Answer<T>>, then: () => void): void {
+  #ask<T>(
+    watch: Watch,
+    label: string,
+    what: string,
+    ask: () => Promise<T>,
+    into: Map<string, Answer<T>>,
+    then: () => void,
+  ): void {
     const key = `${what} ${label}`;
     if (watch.asking.has(key)) return;
     watch.asking.add(key);
@@ -362,7 +376,9 @@ export class Poller {
     watch.replicaHealthAt = Date.now();
     this.sentinels
       .replicaLists(watch.name)
-      .then((lists) => watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy: healthyReplicas(lists) }))
+      .then((lists) =>
+        watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy: healthyReplicas(lists) }),
+      )
       .catch(() => {})
       .finally(() => {
         watch.listingReplicas = false;

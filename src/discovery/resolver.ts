@@ -26,7 +26,14 @@ import { ReplyReader, type Reply } from "../net/resp.ts";
 import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import type { MasterAnswer, Sentinels } from "./sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
-import { ConnectError, connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
+import {
+  ConnectError,
+  connectWithTimeout,
+  KEEPALIVE_MS,
+  ownerHandlers,
+  type OwnedSocket,
+  type SocketOwner,
+} from "../net/sockets.ts";
 
 export interface VerifiedUpstream {
   socket: OwnedSocket;
@@ -65,7 +72,9 @@ class RoleCheck implements SocketOwner {
         onReply: (reply) => this.#verdict(reply),
         onProtocolError: (error) => {
           cut?.(error.message);
-          this.settle?.(new MasterNotVerifiedError(this.label, `reply to ROLE is not RESP or too large: ${error.message}`));
+          this.settle?.(
+            new MasterNotVerifiedError(this.label, `reply to ROLE is not RESP or too large: ${error.message}`),
+          );
         },
       },
       { limits: HANDSHAKE_REPLY_LIMITS },
@@ -117,8 +126,11 @@ export async function connectVerified(
       socket.setKeepAlive(true, KEEPALIVE_MS); // pooled sockets got theirs when they were opened
       return socket;
     } catch (error) {
-      if (error instanceof ConnectError && error.certificateRejected) throw new TlsRejectedError(label, error.message, expected);
-      const reason = outOfFiles() ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)" : (error as Error).message;
+      if (error instanceof ConnectError && error.certificateRejected)
+        throw new TlsRejectedError(label, error.message, expected);
+      const reason = outOfFiles()
+        ? "this process is out of file descriptors (raise the open-file limit: ulimit -n, LimitNOFILE=)"
+        : (error as Error).message;
       throw new MasterNotVerifiedError(label, reason, expected, error instanceof ConnectError && error.timedOut);
     }
   };
@@ -140,7 +152,8 @@ export async function connectVerified(
       clearTimeout(timer);
       resolve(error);
     };
-    if (socket.write(handshake.bytes) !== handshake.bytes.length) check.settle(new MasterNotVerifiedError(label, "could not send ROLE", expected));
+    if (socket.write(handshake.bytes) !== handshake.bytes.length)
+      check.settle(new MasterNotVerifiedError(label, "could not send ROLE", expected));
   });
   if (verdict === null) return socket;
   socket.terminate();
@@ -158,7 +171,11 @@ export class Resolver {
     /** The failover engine of a master name: where new clients go (src/engine/). */
     readonly engineFor: (name: string) => MasterEngine,
   ) {
-    this.pool = new UpstreamPool(options.poolSize ?? 0, options.redis ?? PLAIN_REDIS, () => this.options.connectTimeoutMs);
+    this.pool = new UpstreamPool(
+      options.poolSize ?? 0,
+      options.redis ?? PLAIN_REDIS,
+      () => this.options.connectTimeoutMs,
+    );
   }
 
   /** Keep sockets ready to the master of `name` (the engine follows a new one). */
@@ -185,7 +202,12 @@ export class Resolver {
    * once when Sentinel reports none healthy and the caller has somewhere else to go (`noneIsFinal`:
    * replicaFallback), instead of waiting out the deadline first.
    */
-  resolveReplica(name: string, deadline: number, abandoned?: () => boolean, noneIsFinal = false): Promise<VerifiedUpstream> {
+  resolveReplica(
+    name: string,
+    deadline: number,
+    abandoned?: () => boolean,
+    noneIsFinal = false,
+  ): Promise<VerifiedUpstream> {
     const giveUp = noneIsFinal ? (error: unknown) => error instanceof NoHealthyReplicaError : undefined;
     return this.#retry(name, "replica", deadline, () => this.#attemptReplica(name, deadline), abandoned, giveUp);
   }
@@ -211,7 +233,8 @@ export class Resolver {
         return await attempt();
       } catch (error) {
         // A last attempt cut short by the deadline says less than the failure before it (ROLE says slave, ...).
-        const cutShort = error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
+        const cutShort =
+          error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
         if (!cutShort) reason = (error as Error).message;
         failed++;
         if (isConfigProblem(error) || giveUp?.(error)) throw new NoMasterError(name, reason, role);
@@ -219,7 +242,9 @@ export class Resolver {
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
       // A change of master or fence ends the pause at once.
-      await (role === "master" ? this.engineFor(name).changed(Math.min(RETRY_DELAY_MS, left)) : Bun.sleep(Math.min(RETRY_DELAY_MS, left)));
+      await (role === "master"
+        ? this.engineFor(name).changed(Math.min(RETRY_DELAY_MS, left))
+        : Bun.sleep(Math.min(RETRY_DELAY_MS, left)));
     }
   }
 
@@ -230,7 +255,8 @@ export class Resolver {
 
   /** Round-robin over the replicas a majority of the sentinels list healthy (the engine's last poll, else asked now). */
   async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
-    const replicas = this.engineFor(name).state.healthyReplicas ?? healthyReplicas(await this.sentinels.replicaLists(name));
+    const replicas =
+      this.engineFor(name).state.healthyReplicas ?? healthyReplicas(await this.sentinels.replicaLists(name));
     if (replicas.length === 0) throw new NoHealthyReplicaError();
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);
@@ -238,7 +264,10 @@ export class Resolver {
     for (let i = 0; i < replicas.length; i++) {
       const address = replicas[(start + i) % replicas.length]!;
       try {
-        return { socket: await connectVerified(address, this.#attemptTimeout(deadline), "slave", this.options.redis), address };
+        return {
+          socket: await connectVerified(address, this.#attemptTimeout(deadline), "slave", this.options.redis),
+          address,
+        };
       } catch (error) {
         if (isConfigProblem(error)) throw error;
         last = error;

@@ -43,7 +43,10 @@ export function fieldRecord(reply: Reply, what: string): Record<string, string> 
   for (let i = 0; i < reply.length; i += 2) {
     const [key, value] = [reply[i], reply[i + 1]];
     if (typeof key !== "string" || typeof value !== "string") {
-      throw new InvalidReplyError(what, `field ${i / 2} is ${describe(typeof key !== "string" ? key : value)}, not text`);
+      throw new InvalidReplyError(
+        what,
+        `field ${i / 2} is ${describe(typeof key !== "string" ? key : value)}, not text`,
+      );
     }
     out[key] = value;
   }
@@ -52,7 +55,8 @@ export function fieldRecord(reply: Reply, what: string): Record<string, string> 
 
 function address(fields: Record<string, string>, what: string): Address {
   const address = addressOf(fields.ip, fields.port);
-  if (!address) throw new InvalidReplyError(what, `ip ${clip(fields.ip)} / port ${clip(fields.port)} is not an address`);
+  if (!address)
+    throw new InvalidReplyError(what, `ip ${clip(fields.ip)} / port ${clip(fields.port)} is not an address`);
   return address;
 }
 
@@ -97,7 +101,11 @@ export function replicaStates(reply: Reply): ReplicaState[] {
   if (!Array.isArray(reply)) throw new InvalidReplyError(what, `not a list (${describe(reply)})`);
   return reply.map((entry) => {
     const fields = fieldRecord(entry, what);
-    return { address: address(fields, what), flags: flags(fields, what), linkUp: fields["master-link-status"] === "ok" };
+    return {
+      address: address(fields, what),
+      flags: flags(fields, what),
+      linkUp: fields["master-link-status"] === "ok",
+    };
   });
 }
 
@@ -111,7 +119,8 @@ export function sentinelAddresses(reply: Reply): Address[] {
 /** `SENTINEL get-master-addr-by-name <name>` (a null reply, "unknown master", is the caller's to handle). */
 export function masterAddress(reply: Reply): Address {
   const what = "SENTINEL get-master-addr-by-name";
-  if (!Array.isArray(reply) || reply.length !== 2) throw new InvalidReplyError(what, `not [ip, port] (${describe(reply)})`);
+  if (!Array.isArray(reply) || reply.length !== 2)
+    throw new InvalidReplyError(what, `not [ip, port] (${describe(reply)})`);
   const address = addressOf(reply[0], reply[1]);
   if (!address) throw new InvalidReplyError(what, `${describe(reply)} is not an address`);
   return address;

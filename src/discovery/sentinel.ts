@@ -16,7 +16,13 @@ import type { ConsolaInstance } from "consola";
 import { ReplyError } from "redis-errors";
 import { formatAddress, type Address } from "../net/address.ts";
 import type { SentinelView } from "../engine/consensus.ts";
-import { AuthError, InvalidReplyError, MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../errors.ts";
+import {
+  AuthError,
+  InvalidReplyError,
+  MasterUnknownError,
+  NoSentinelReachableError,
+  SentinelUnreachableError,
+} from "../errors.ts";
 import { describeTarget, isAuthReply, PLAIN_SENTINEL, target, type HopOptions } from "../config/hops.ts";
 import { reach } from "../net/address-map.ts";
 import { RespClient } from "../net/resp-client.ts";
@@ -163,11 +169,22 @@ export class Sentinels {
       const client = await this.#connection(sentinel, label);
       return await client.command(args, this.options.timeoutMs);
     } catch (error) {
-      const auth = error instanceof AuthError ? error.detail : isAuthReply(error) ? new AuthError("sentinel", label, error.message).detail : null;
+      const auth =
+        error instanceof AuthError
+          ? error.detail
+          : isAuthReply(error)
+            ? new AuthError("sentinel", label, error.message).detail
+            : null;
       const tls = error instanceof ConnectError && error.certificateRejected;
-      const message = auth ?? `${error instanceof Error ? error.message : String(error)}${tls ? "; check sentinelTls" : ""}`;
+      const message =
+        auth ?? `${error instanceof Error ? error.message : String(error)}${tls ? "; check sentinelTls" : ""}`;
       this.options.onError?.(label, message);
-      throw new SentinelUnreachableError(label, message, auth !== null ? "auth" : tls ? "tls" : null, error instanceof ReplyError);
+      throw new SentinelUnreachableError(
+        label,
+        message,
+        auth !== null ? "auth" : tls ? "tls" : null,
+        error instanceof ReplyError,
+      );
     }
   }
 
@@ -239,7 +256,9 @@ export class Sentinels {
     const label = formatAddress(sentinel);
     const said = answer ?? (await this.#masterAddr(sentinel, name));
     if (!said || !(await (this.options.agrees ?? ((n, _s, a) => this.#majorityNames(n, a)))(name, sentinel, said))) {
-      this.options.log.debug(`not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`);
+      this.options.log.debug(
+        `not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`,
+      );
       return [...(this.#learned.get(name) ?? [])];
     }
     const state = await this.masterState(sentinel, name);
@@ -260,10 +279,15 @@ export class Sentinels {
     for (const [key, address] of next) {
       if (before.has(key) || this.#order.some((a) => formatAddress(a) === key)) continue;
       this.#order.push(address);
-      this.options.log.info(`learned sentinel ${describeTarget(this.options.connect, address)} from ${label} ('${name}')`);
+      this.options.log.info(
+        `learned sentinel ${describeTarget(this.options.connect, address)} from ${label} ('${name}')`,
+      );
     }
     for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
-    if (reported.length > bound) this.options.log.debug(`${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`);
+    if (reported.length > bound)
+      this.options.log.debug(
+        `${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`,
+      );
     return [...next.keys()];
   }
 
@@ -328,7 +352,11 @@ export class Sentinels {
   }
 
   close(): void {
-    for (const connection of this.#connections.values()) connection.then((c) => c.destroy("shutdown"), () => {});
+    for (const connection of this.#connections.values())
+      connection.then(
+        (c) => c.destroy("shutdown"),
+        () => {},
+      );
     this.#connections.clear();
   }
 
@@ -336,7 +364,9 @@ export class Sentinels {
     const now = Date.now();
     if (now - (this.#learnedAt.get(name) ?? -Infinity) < (this.options.learnIntervalMs ?? 10_000)) return;
     this.#learnedAt.set(name, now);
-    this.learn(name, sentinel, answer).catch((error) => this.options.log.debug(`could not learn sentinels: ${error.message}`));
+    this.learn(name, sentinel, answer).catch((error) =>
+      this.options.log.debug(`could not learn sentinels: ${error.message}`),
+    );
   }
 
   /**
@@ -372,7 +402,10 @@ export class Sentinels {
   }
 
   #drop(label: string): void {
-    this.#connections.get(label)?.then((c) => c.destroy("dropped after a bad reply"), () => {});
+    this.#connections.get(label)?.then(
+      (c) => c.destroy("dropped after a bad reply"),
+      () => {},
+    );
     this.#connections.delete(label);
   }
 }

@@ -86,8 +86,15 @@ export class UpstreamPool {
     try {
       const to = target(this.redis, slot.address); // addressMap: the slot keeps the announced address
       const timeoutMs = this.connectTimeoutMs();
-      const socket = await connectWithTimeout<SocketOwner>(to.address, timeoutMs, ownerHandlers, slot.idle, to.options.tls);
-      if (this.#closed || this.#slots.get(name) !== slot || slot.sockets.length >= this.size) return void socket.terminate();
+      const socket = await connectWithTimeout<SocketOwner>(
+        to.address,
+        timeoutMs,
+        ownerHandlers,
+        slot.idle,
+        to.options.tls,
+      );
+      if (this.#closed || this.#slots.get(name) !== slot || slot.sockets.length >= this.size)
+        return void socket.terminate();
       socket.setKeepAlive(true, KEEPALIVE_MS);
       slot.sockets.push(socket);
     } catch {

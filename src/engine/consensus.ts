@@ -37,7 +37,15 @@ export interface Dissent {
 }
 
 export type Verdict =
-  | { kind: "master"; address: Address; epoch: number; backers: number; needed: number; notes: string[]; dissent: Dissent[] }
+  | {
+      kind: "master";
+      address: Address;
+      epoch: number;
+      backers: number;
+      needed: number;
+      notes: string[];
+      dissent: Dissent[];
+    }
   | { kind: "failover"; address: Address | null; reason: string; notes: string[] }
   | { kind: "disputed"; reason: string; notes: string[] }
   | { kind: "unknown"; reason: string; notes: string[] };
@@ -66,7 +74,8 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
   const backed = backedAddress(views, need);
 
   const odown = views.find((v) => v.flags.has("o_down"));
-  if (odown) return failover(odown.address, `sentinel ${odown.sentinel} reports ${formatAddress(odown.address)} o_down`);
+  if (odown)
+    return failover(odown.address, `sentinel ${odown.sentinel} reports ${formatAddress(odown.address)} o_down`);
   const sdown = views.filter((v) => v.flags.has("s_down"));
   if (sdown.length > 0) {
     const who = `${sdown.map((v) => v.sentinel).join(", ")} (${sdown.length} of ${views.length}, quorum ${quorum ?? "?"})`;
@@ -90,7 +99,15 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
   const dissent = views
     .filter((v) => !sameAddress(v.address, backed.address) && v.epoch > backed.epoch)
     .map(({ sentinel, address, epoch }) => ({ sentinel, address, epoch }));
-  return { kind: "master", address: backed.address, epoch: backed.epoch, backers: backed.backers, needed: need, notes, dissent };
+  return {
+    kind: "master",
+    address: backed.address,
+    epoch: backed.epoch,
+    backers: backed.backers,
+    needed: need,
+    notes,
+    dissent,
+  };
 
   function failover(address: Address, reason: string): Verdict {
     return { kind: "failover", address, reason, notes };
@@ -98,7 +115,10 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
 }
 
 /** The address at least `need` unflagged sentinels name, at the highest epoch they give it. */
-function backedAddress(views: readonly SentinelView[], need: number): { address: Address; epoch: number; backers: number } | null {
+function backedAddress(
+  views: readonly SentinelView[],
+  need: number,
+): { address: Address; epoch: number; backers: number } | null {
   const byAddress = new Map<string, { address: Address; epoch: number; backers: number }>();
   for (const view of views) {
     if (view.flags.has(IN_PROGRESS)) continue;
@@ -109,7 +129,8 @@ function backedAddress(views: readonly SentinelView[], need: number): { address:
     byAddress.set(key, entry);
   }
   let best: { address: Address; epoch: number; backers: number } | null = null;
-  for (const entry of byAddress.values()) if (entry.backers >= need && (!best || entry.epoch > best.epoch)) best = entry;
+  for (const entry of byAddress.values())
+    if (entry.backers >= need && (!best || entry.epoch > best.epoch)) best = entry;
   return best;
 }
 

@@ -63,7 +63,13 @@ export type Action =
   /** Sessions on `master` go on (held bytes forwarded); every other session is closed; parked clients proceed. */
   | { kind: "follow"; master: Address; event: "switch" | "lift" | "promotion"; from: Address | null; reason: string }
   /** Close the sessions on `on` (every session when null). */
-  | { kind: "close"; on: Address | null; reason: "master lost" | "fence timeout"; event: EngineEvent["kind"]; detail: string }
+  | {
+      kind: "close";
+      on: Address | null;
+      reason: "master lost" | "fence timeout";
+      event: EngineEvent["kind"];
+      detail: string;
+    }
   /** Replica ports: close the sessions on replicas no longer healthy. */
   | { kind: "keep-replicas"; healthy: readonly Address[] }
   /** Keep connections ready to this master (pool) and route new clients to it. */
@@ -170,12 +176,18 @@ export function route(state: MasterState, answered: Address | null): Route {
     return state.refusal ? { kind: "wait", reason, refusal: state.refusal } : { kind: "wait", reason };
   }
   if (state.candidate) {
-    return { kind: "wait", reason: `the sentinels back ${formatAddress(state.candidate.address)}: confirming it with ROLE` };
+    return {
+      kind: "wait",
+      reason: `the sentinels back ${formatAddress(state.candidate.address)}: confirming it with ROLE`,
+    };
   }
   if (!answered || sameAddress(answered, master)) return { kind: "go", address: master };
   // The sentinels lag behind a switch made at the promotion: the master followed is the one to use.
   if (state.switchedFrom && sameAddress(answered, state.switchedFrom.address)) return { kind: "go", address: master };
-  return { kind: "recheck", reason: `sentinel names ${formatAddress(answered)}, but the confirmed master is ${formatAddress(master)}` };
+  return {
+    kind: "recheck",
+    reason: `sentinel names ${formatAddress(answered)}, but the confirmed master is ${formatAddress(master)}`,
+  };
 }
 
 /** The servers to ask ROLE now: the master in use (liveness) and one to confirm (candidate or promoted). */
@@ -208,7 +220,9 @@ function onViews(state: MasterState, observation: Views, verdict: Verdict, actio
   // A sentinel ahead of the others with the master already followed (switched at the promotion) is no news.
   for (const d of verdict.kind === "master" ? verdict.dissent : []) {
     if (sameAddress(d.address, state.master)) continue;
-    notes.push(`sentinel ${d.sentinel} alone names ${formatAddress(d.address)} at config-epoch ${d.epoch}: not followed on its word`);
+    notes.push(
+      `sentinel ${d.sentinel} alone names ${formatAddress(d.address)} at config-epoch ${d.epoch}: not followed on its word`,
+    );
   }
   const limited = views.length > 0 && views.every((v) => v.limited);
   if (limited) notes.push(LIMITED);
@@ -238,7 +252,8 @@ function onViews(state: MasterState, observation: Views, verdict: Verdict, actio
         return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions);
       case "master": {
         const { address, epoch } = verdict;
-        if (sameAddress(address, s.master)) return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
+        if (sameAddress(address, s.master))
+          return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
         if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) {
           return uncommitted(s, at, views, { address, epoch }, actions);
         }
@@ -260,7 +275,13 @@ function onRole(
   const label = formatAddress(address);
   if (sameAddress(address, state.master)) {
     if (isMaster) {
-      if (state.busy) actions.push({ kind: "note", event: "answering", level: "info", message: `master ${label} answers ROLE again` });
+      if (state.busy)
+        actions.push({
+          kind: "note",
+          event: "answering",
+          level: "info",
+          message: `master ${label} answers ROLE again`,
+        });
       return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null }, actions);
     }
     if ("error" in answer && answer.error === "refused") {
@@ -274,12 +295,25 @@ function onRole(
       return { ...state, busy: answer.detail };
     }
     const why = "role" in answer ? `it answers ROLE as ${answer.role}` : answer.detail;
-    actions.push({ kind: "close", on: address, reason: "master lost", event: "lost", detail: `master ${label} lost: ${why}` });
-    const lost: MasterState = { ...state, master: null, busy: null, switchedFrom: null, problem: `master ${label} lost: ${why}` };
+    actions.push({
+      kind: "close",
+      on: address,
+      reason: "master lost",
+      event: "lost",
+      detail: `master ${label} lost: ${why}`,
+    });
+    const lost: MasterState = {
+      ...state,
+      master: null,
+      busy: null,
+      switchedFrom: null,
+      problem: `master ${label} lost: ${why}`,
+    };
     return fence(lost, at, `master ${label} lost: ${why}`, address, actions);
   }
   if (state.candidate && sameAddress(address, state.candidate.address)) {
-    if (isMaster) return follow(state, at, address, state.candidate.epoch, "switch", `the sentinels back ${label}`, actions);
+    if (isMaster)
+      return follow(state, at, address, state.candidate.epoch, "switch", `the sentinels back ${label}`, actions);
     if ("error" in answer && answer.error === "refused") {
       const refusal = { address, cause: answer.cause, detail: answer.detail };
       return { ...state, candidate: null, refusal, problem: state.master ? state.problem : answer.detail };
@@ -290,9 +324,23 @@ function onRole(
     const s: MasterState = { ...state, candidate: null, problem: state.master ? state.problem : reason };
     return s.master ? fence(s, at, reason, null, actions) : s;
   }
-  if (settings.switchAt === "promotion" && state.fence && state.promoted && sameAddress(address, state.promoted) && isMaster) {
+  if (
+    settings.switchAt === "promotion" &&
+    state.fence &&
+    state.promoted &&
+    sameAddress(address, state.promoted) &&
+    isMaster
+  ) {
     const from = state.fence.address ?? state.master;
-    const s = follow(state, at, address, state.epoch + 1, "promotion", `replica ${label} promoted: it answers ROLE master`, actions);
+    const s = follow(
+      state,
+      at,
+      address,
+      state.epoch + 1,
+      "promotion",
+      `replica ${label} promoted: it answers ROLE master`,
+      actions,
+    );
     return from ? { ...s, switchedFrom: { address: from, epoch: state.epoch } } : s;
   }
   return state;
@@ -305,7 +353,13 @@ function onTick(state: MasterState, at: number, settings: Settings, actions: Act
   return { ...state, fence: { ...state.fence, since: at } };
 }
 
-function fence(state: MasterState, at: number, reason: string, address: Address | null, actions: Action[]): MasterState {
+function fence(
+  state: MasterState,
+  at: number,
+  reason: string,
+  address: Address | null,
+  actions: Action[],
+): MasterState {
   if (state.fence) return state;
   actions.push({ kind: "fence", reason });
   return { ...state, fence: { since: at, reason, address }, promoted: null };
@@ -342,7 +396,15 @@ function liftIfConfirmed(state: MasterState, actions: Action[]): MasterState {
   return { ...state, fence: null, promoted: null, problem: null };
 }
 
-function follow(state: MasterState, at: number, address: Address, epoch: number, event: "switch" | "promotion", reason: string, actions: Action[]): MasterState {
+function follow(
+  state: MasterState,
+  at: number,
+  address: Address,
+  epoch: number,
+  event: "switch" | "promotion",
+  reason: string,
+  actions: Action[],
+): MasterState {
   actions.push({ kind: "follow", master: address, event, from: state.master, reason });
   actions.push({ kind: "remember", master: address });
   const followed = { master: address, epoch, masterSeenAt: at, busy: null, problem: null, refusal: null };

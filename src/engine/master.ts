@@ -124,7 +124,9 @@ export class MasterEngine {
       case "fence": {
         const fenced = this.orders.fence(name);
         const waitMs = this.settings().failoverWaitMs;
-        log.warn(`${name}: failing over (${action.reason}): fenced ${fenced} session(s); new clients wait up to ${waitMs} ms`);
+        log.warn(
+          `${name}: failing over (${action.reason}): fenced ${fenced} session(s); new clients wait up to ${waitMs} ms`,
+        );
         emit(this.observers, "onFence", name, fenced, action.reason);
         tell({ kind: "fence", reason: action.reason, sessions: fenced });
         return;
@@ -150,7 +152,14 @@ export class MasterEngine {
         } else if (closed) log.info(`${name}: closed ${closed} session(s) not on ${master} (master changed)`);
         if (closed) emit(this.observers, "onStaleClosed", name, closed, "master changed");
         const kind = from === master ? "lift" : "switch";
-        tell({ kind, reason: action.reason, from, sessions: kind === "lift" ? resumed : closed, released: parked, epoch: this.#state.epoch });
+        tell({
+          kind,
+          reason: action.reason,
+          from,
+          sessions: kind === "lift" ? resumed : closed,
+          released: parked,
+          epoch: this.#state.epoch,
+        });
         return;
       }
       case "close": {

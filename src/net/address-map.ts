@@ -52,7 +52,8 @@ export function parseEndpoint(text: string): Endpoint | string {
     if (!IPV6.test(host) || !host.includes(":")) return `${JSON.stringify(text)}: [${host}] is not an IPv6 address`;
   } else {
     const colons = value.split(":").length - 1;
-    if (colons > 1) return `${JSON.stringify(text)}: an IPv6 address goes in brackets, like [fd00::5]:6379 or [fd00::5]`;
+    if (colons > 1)
+      return `${JSON.stringify(text)}: an IPv6 address goes in brackets, like [fd00::5]:6379 or [fd00::5]`;
     const colon = value.indexOf(":");
     [host, port] = colons === 1 ? [value.slice(0, colon), value.slice(colon + 1)] : [value, undefined];
     if (!HOST_NAME.test(host)) return `${JSON.stringify(text)} is not "host:port" or a host`;

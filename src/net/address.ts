@@ -16,7 +16,8 @@ export function isPort(n: number): boolean {
 }
 
 /** RFC 1123 labels (underscores allowed, as container and service names use them), at most 253 characters. */
-const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 /** An IPv4 or IPv6 address (bare, no brackets) or a host name. */
 export function isHost(host: string): boolean {

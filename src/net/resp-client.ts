@@ -164,7 +164,8 @@ const PUSHES = new Set(["message", "pmessage", "subscribe", "psubscribe", "unsub
 const clientHandlers = {
   data: (s: Socket<RespClient>, chunk: Buffer) => s.data._data(chunk),
   drain: (s: Socket<RespClient>) => s.data._drain(),
-  close: (s: Socket<RespClient>, error?: Error) => s.data?.destroy(error ? `connection lost: ${error.message}` : "connection closed by peer"),
+  close: (s: Socket<RespClient>, error?: Error) =>
+    s.data?.destroy(error ? `connection lost: ${error.message}` : "connection closed by peer"),
   error: (s: Socket<RespClient>, error: Error) => s.data?.destroy(`socket error: ${error.message}`),
   end: (s: Socket<RespClient>) => s.data?.destroy("connection closed by peer"),
 };

@@ -66,10 +66,14 @@ export class ReplyReader {
     }
     this.#completed = false;
     try {
-      this.#parser.execute(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#parser.execute(
+        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
     } catch (error) {
       // redis-parser recurses per nesting level and sizes arrays from their header: garbage can throw.
-      return this.#fail(new ReplyLimitError(`a reply the parser cannot take (${(error as Error).message})`, "malformed"));
+      return this.#fail(
+        new ReplyLimitError(`a reply the parser cannot take (${(error as Error).message})`, "malformed"),
+      );
     }
     this.#pending = this.#completed ? 0 : this.#pending + chunk.length;
   }

@@ -62,7 +62,9 @@ export async function connectWithTimeout<T>(
       handshake: (_s, success, authorizationError) => {
         // insecureSkipVerify: Bun still reports the failed check (CA, or the name): ignore it, whole.
         if (success || (authorizationError && tls.rejectUnauthorized === false)) return settle(null);
-        const error = new ConnectError(`TLS handshake failed: ${authorizationError?.message ?? "refused"}${tlsHint(authorizationError)}`);
+        const error = new ConnectError(
+          `TLS handshake failed: ${authorizationError?.message ?? "refused"}${tlsHint(authorizationError)}`,
+        );
         error.certificateRejected = !!authorizationError;
         settle(error);
       },
@@ -72,9 +74,23 @@ export async function connectWithTimeout<T>(
       },
     };
   }
-  const connecting = Bun.connect<T>({ hostname: address.host, port: address.port, data: owner, socket: socketHandlers, ...(tls ? { tls } : {}) });
+  const connecting = Bun.connect<T>({
+    hostname: address.host,
+    port: address.port,
+    data: owner,
+    socket: socketHandlers,
+    ...(tls ? { tls } : {}),
+  });
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new ConnectError(`connect${tls ? " + TLS handshake" : ""} timed out after ${timeoutMs} ms`), { timedOut: true })), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new ConnectError(`connect${tls ? " + TLS handshake" : ""} timed out after ${timeoutMs} ms`), {
+            timedOut: true,
+          }),
+        ),
+      timeoutMs,
+    );
   });
   try {
     const socket = await Promise.race([connecting, timeout]);
@@ -82,7 +98,10 @@ export async function connectWithTimeout<T>(
     socket.setNoDelay(true);
     return socket;
   } catch (error) {
-    connecting.then((s) => s.terminate(), () => {});
+    connecting.then(
+      (s) => s.terminate(),
+      () => {},
+    );
     if (error instanceof ConnectError) throw error;
     throw new ConnectError(`connect failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
@@ -92,7 +111,8 @@ export async function connectWithTimeout<T>(
 
 function tlsHint(error: Error | null | undefined): string {
   const code = (error as NodeJS.ErrnoException | null | undefined)?.code ?? "";
-  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|CERT_UNTRUSTED/.test(code)) return " (is caFile the CA that signed the server's certificate?)";
+  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|CERT_UNTRUSTED/.test(code))
+    return " (is caFile the CA that signed the server's certificate?)";
   if (/ALTNAME|HOSTNAME/.test(code)) return " (set servername to a name in the server's certificate)";
   return "";
 }

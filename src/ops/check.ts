@@ -51,7 +51,8 @@ async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopO
     const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
     if (reply === null) return { sentinel: label, master: null, error: "does not know this master", ms: ms() };
     const address = masterAddrReply(reply);
-    if (!address) return { sentinel: label, master: null, error: `unexpected reply ${JSON.stringify(reply)}`, ms: ms() };
+    if (!address)
+      return { sentinel: label, master: null, error: `unexpected reply ${JSON.stringify(reply)}`, ms: ms() };
     return { sentinel: label, master: formatAddress(address), ms: ms() };
   } catch (error) {
     return { sentinel: label, master: null, error: (error as Error).message, ms: ms() };
@@ -73,13 +74,17 @@ async function role(address: string, timeoutMs: number, hop: RedisHopOptions): P
 
 async function checkDatabase(config: Config, name: string): Promise<DatabaseCheck> {
   const timeoutMs = Math.max(config.sentinelTimeoutMs, 1000);
-  const answers = await Promise.all(config.sentinels.map((s) => ask(s, name, timeoutMs, sentinelConnectOptions(config))));
+  const answers = await Promise.all(
+    config.sentinels.map((s) => ask(s, name, timeoutMs, sentinelConnectOptions(config))),
+  );
   const votes = new Map<string, number>();
   for (const a of answers) if (a.master) votes.set(a.master, (votes.get(a.master) ?? 0) + 1);
   const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
   const master = ranked[0]?.[0] ?? null;
   if (!master) {
-    const verdict = answers.some((a) => a.error === "does not know this master") ? "FAIL: no sentinel knows this master" : "FAIL: no sentinel answered";
+    const verdict = answers.some((a) => a.error === "does not know this master")
+      ? "FAIL: no sentinel knows this master"
+      : "FAIL: no sentinel answered";
     return { name, answers, master, mapped: null, role: "-", ok: false, verdict };
   }
   const reached = reach(config.addressMap, parseAddress(master)!);
@@ -87,7 +92,15 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
   const said = await role(master, Math.max(config.connectTimeoutMs, 1000), redisConnectOptions(config));
   const dissent = answers.length - (ranked[0]![1] ?? 0);
   if (said !== "master") {
-    return { name, answers, master, mapped, role: said, ok: false, verdict: `FAIL: sentinels name ${master} but it is not a master` };
+    return {
+      name,
+      answers,
+      master,
+      mapped,
+      role: said,
+      ok: false,
+      verdict: `FAIL: sentinels name ${master} but it is not a master`,
+    };
   }
   const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
   return { name, answers, master, mapped, role: said, ok: true, verdict };
@@ -108,18 +121,38 @@ export async function runCheck(config: Config): Promise<CheckReport> {
 export function formatCheck(report: CheckReport): string {
   const mappedCell = (db: DatabaseCheck) => (report.mapping ? [db.mapped ?? (db.master ? "as announced" : "-")] : []);
   const mappedHeader = report.mapping ? ["MAPPED"] : [];
-  const rows: string[][] = [["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", ...mappedHeader, "ROLE", "VERDICT"]];
+  const rows: string[][] = [
+    ["DATABASE", "SENTINEL", "ANSWER", "LATENCY", "MASTER", ...mappedHeader, "ROLE", "VERDICT"],
+  ];
   for (const db of report.databases) {
     db.answers.forEach((a, i) => {
       const first = i === 0;
       const master = first ? [db.master ?? "-", ...mappedCell(db)] : ["", ...(report.mapping ? [""] : [])];
       const answer = a.master ?? `error: ${a.error}`;
-      rows.push([first ? db.name : "", a.sentinel, answer, `${a.ms} ms`, ...master, first ? db.role : "", first ? db.verdict : ""]);
+      rows.push([
+        first ? db.name : "",
+        a.sentinel,
+        answer,
+        `${a.ms} ms`,
+        ...master,
+        first ? db.role : "",
+        first ? db.verdict : "",
+      ]);
     });
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
   const failed = report.databases.filter((d) => !d.ok).length;
-  lines.push("", report.ok ? `all ${report.databases.length} database(s) have a verified master` : `${failed} of ${report.databases.length} database(s) have no verified master`);
+  lines.push(
+    "",
+    report.ok
+      ? `all ${report.databases.length} database(s) have a verified master`
+      : `${failed} of ${report.databases.length} database(s) have no verified master`,
+  );
   return lines.join("\n") + "\n";
 }

@@ -108,7 +108,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   return code ?? 1;
 }
 
-async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, say: (line: string) => void): Promise<number> {
+async function runDrill(
+  state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer },
+  say: (line: string) => void,
+): Promise<number> {
   const started = performance.now();
   const secs = (t: number) => ((t - started) / 1000).toFixed(1);
   say("starting a throwaway Sentinel deployment on 127.0.0.1 ...");
@@ -118,7 +121,13 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   const port = await freePort();
   const metrics = `${HOST}:${await freePort()}`;
   const databases: Config["databases"] = [{ name: NAME, port, role: "master", replicaFallback: false }];
-  const config: Config = { ...DEFAULTS, sentinels: lab.sentinels.map((s) => s.at), databases, metrics, logFile: `${lab.dir}/tunnel.log` };
+  const config: Config = {
+    ...DEFAULTS,
+    sentinels: lab.sentinels.map((s) => s.at),
+    databases,
+    metrics,
+    logFile: `${lab.dir}/tunnel.log`,
+  };
   const log = createLogger({ file: config.logFile, level: "info" });
   const timeline: [number, string][] = [];
   let t0 = 0;
@@ -155,11 +164,15 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   }));
   say(`sentinel-tunnel listening on ${HOST}:${port} for '${NAME}' (log: ${config.logFile})`);
   say(`  status page: http://${metrics}/ (the failover below is drawn there too)`);
-  const oldMaster = await waitFor(() => tunnel.registry.databases.get(NAME)?.master, { timeoutMs: 10_000, message: "the tunnel found no master" });
+  const oldMaster = await waitFor(() => tunnel.registry.databases.get(NAME)?.master, {
+    timeoutMs: 10_000,
+    message: "the tunnel found no master",
+  });
   say(`  master is ${oldMaster}`);
 
   const writer = (state.writer = new Writer(port));
-  writer.onDrop = (reason) => t0 && mark(`writer: connection dropped after ${writer.acked} writes (${reason}); reconnecting`);
+  writer.onDrop = (reason) =>
+    t0 && mark(`writer: connection dropped after ${writer.acked} writes (${reason}); reconnecting`);
   writer.onAck = (value) => {
     if (firstOnNew === null && newMaster && sessionMaster === newMaster) {
       firstOnNew = performance.now();
@@ -173,7 +186,13 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   say(`\nfailover drill: SENTINEL FAILOVER ${NAME} (${secs(performance.now())} s since start)`);
   t0 = performance.now();
   mark(`SENTINEL FAILOVER ${NAME} sent to ${lab.sentinels[0]!.address}`);
-  const progress = setInterval(() => say(`  ... ${((performance.now() - t0) / 1000).toFixed(1)} s: ${writer.acked} writes acknowledged${newMaster ? `, tunnel on ${newMaster}` : ", waiting for the new master"}`), 1000);
+  const progress = setInterval(
+    () =>
+      say(
+        `  ... ${((performance.now() - t0) / 1000).toFixed(1)} s: ${writer.acked} writes acknowledged${newMaster ? `, tunnel on ${newMaster}` : ", waiting for the new master"}`,
+      ),
+    1000,
+  );
   let announced: Promise<unknown> = Promise.resolve();
   try {
     await lab.failover();
@@ -183,9 +202,16 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
       intervalMs: 10,
       message: "the sentinels did not announce a new master",
     }).then(() => mark(`Sentinel announces ${newMaster ?? "the new master"} (get-master-addr-by-name)`));
-    await waitFor(() => firstOnNew, { timeoutMs: 20_000, intervalMs: 20, message: "writes did not resume on a new master through the tunnel" });
+    await waitFor(() => firstOnNew, {
+      timeoutMs: 20_000,
+      intervalMs: 20,
+      message: "writes did not resume on a new master through the tunnel",
+    });
     const target = writer.acked + 100;
-    await waitFor(() => writer.acked >= target, { timeoutMs: 10_000, message: "writes did not keep flowing on the new master" });
+    await waitFor(() => writer.acked >= target, {
+      timeoutMs: 10_000,
+      message: "writes did not keep flowing on the new master",
+    });
   } finally {
     clearInterval(progress);
   }
@@ -195,7 +221,13 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   const sentinelSays = await lab.masterAddr();
   const server = lab.server(newMaster!);
   const found = Number(await server!.command(["GET", KEY]));
-  const oldRole = await lab.server(oldMaster)!.command(["ROLE"]).then((r) => String((r as unknown[])[0]), (e: Error) => e.message);
+  const oldRole = await lab
+    .server(oldMaster)!
+    .command(["ROLE"])
+    .then(
+      (r) => String((r as unknown[])[0]),
+      (e: Error) => e.message,
+    );
 
   say("\ntimeline (from SENTINEL FAILOVER):");
   for (const [at, what] of timeline) say(`  +${((at - t0) / 1000).toFixed(3)} s  ${what}`);
@@ -203,18 +235,29 @@ async function runDrill(state: { lab?: Lab; tunnel?: Tunnel; writer?: Writer }, 
   const extra = Math.max(0, found - writer.acked);
   say("\nresult:");
   say(`  old master ${oldMaster} (ROLE now: ${oldRole}) -> new master ${newMaster} (sentinels say ${sentinelSays})`);
-  if (oldRole === "master") say("  (Sentinel turns the old master into a replica some seconds later; the tunnel stopped sending it writes at the fence)");
+  if (oldRole === "master")
+    say(
+      "  (Sentinel turns the old master into a replica some seconds later; the tunnel stopped sending it writes at the fence)",
+    );
   say(`  writes acknowledged through the tunnel: ${writer.acked}`);
-  say(`  counter found on the new master:        ${found}${extra ? ` (${extra} write(s) applied whose reply was cut off by the switch: not lost, just unconfirmed)` : ""}`);
+  say(
+    `  counter found on the new master:        ${found}${extra ? ` (${extra} write(s) applied whose reply was cut off by the switch: not lost, just unconfirmed)` : ""}`,
+  );
   say(`  acknowledged writes lost:               ${lost}`);
-  say(`  writes paused for ${(((firstOnNew ?? t0) - t0) / 1000).toFixed(3)} s from SENTINEL FAILOVER to the first write on the new master`);
+  say(
+    `  writes paused for ${(((firstOnNew ?? t0) - t0) / 1000).toFixed(3)} s from SENTINEL FAILOVER to the first write on the new master`,
+  );
   const problems = [
     newMaster && newMaster !== oldMaster ? null : "the tunnel did not move to a new master",
     sentinelSays === newMaster ? null : `sentinels name ${sentinelSays}, the tunnel ${newMaster}`,
     staleClosed > 0 || writer.drops > 0 ? null : "no session on the old master was closed",
     lost === 0 ? null : `${lost} acknowledged write(s) lost`,
   ].filter((p): p is string => p !== null);
-  say(problems.length ? `\nthe drill did NOT behave: ${problems.join("; ")}` : "\nthe drill behaved: the tunnel followed the failover and no acknowledged write was lost");
+  say(
+    problems.length
+      ? `\nthe drill did NOT behave: ${problems.join("; ")}`
+      : "\nthe drill behaved: the tunnel followed the failover and no acknowledged write was lost",
+  );
   return problems.length ? 1 : 0;
 }
 

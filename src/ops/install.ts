@@ -5,7 +5,6 @@
  */
 import { APT_PACKAGES, redisBinary } from "./procs.ts";
 
-
 /** A thing the demo or the test suite needs from the system, and the packages that bring it. */
 export interface SystemNeed {
   /** What it is, for messages (`redis-server / redis-sentinel`). */
@@ -27,7 +26,12 @@ function haveRedis(): boolean {
 }
 
 /** Redis itself: what the demo needs. */
-export const REDIS_NEED: SystemNeed = { what: "redis-server / redis-sentinel", present: haveRedis, apt: APT_PACKAGES, brew: ["redis"] };
+export const REDIS_NEED: SystemNeed = {
+  what: "redis-server / redis-sentinel",
+  present: haveRedis,
+  apt: APT_PACKAGES,
+  brew: ["redis"],
+};
 
 async function runs(cmd: string[], say: (line: string) => void): Promise<boolean> {
   say(`  $ ${cmd.join(" ")}`);
@@ -62,7 +66,12 @@ async function plan(needs: SystemNeed[]): Promise<{ commands: string[][]; canRun
  * to do unasked (apt-get as root or with password-less sudo, brew on macOS), saying what runs;
  * otherwise false after telling the user the exact command.
  */
-export async function ensureInstalled(needs: SystemNeed[], say: (line: string) => void, purpose: string, again: string): Promise<boolean> {
+export async function ensureInstalled(
+  needs: SystemNeed[],
+  say: (line: string) => void,
+  purpose: string,
+  again: string,
+): Promise<boolean> {
   let missing = needs.filter((n) => !n.present());
   if (missing.length === 0) return true;
   const { commands, canRun } = await plan(missing);
@@ -76,11 +85,17 @@ export async function ensureInstalled(needs: SystemNeed[], say: (line: string) =
   }
   const brew = process.platform === "darwin" ? [] : missing.flatMap((n) => n.brew ?? []);
   const mac = brew.length ? `\n(macOS: brew install ${brew.join(" ")})\n` : "";
-  say(`${purpose} needs ${missing.map((n) => n.what).join(", ")}. Install with:\n\n  ${shown || "(your package manager)"}\n${mac}\nthen ${again}.`);
+  say(
+    `${purpose} needs ${missing.map((n) => n.what).join(", ")}. Install with:\n\n  ${shown || "(your package manager)"}\n${mac}\nthen ${again}.`,
+  );
   return false;
 }
 
 /** True when redis-server and redis-sentinel are (now) available; false after telling the user what to run. */
-export function installRedis(say: (line: string) => void, purpose = "the demo", again = "run the demo again"): Promise<boolean> {
+export function installRedis(
+  say: (line: string) => void,
+  purpose = "the demo",
+  again = "run the demo again",
+): Promise<boolean> {
   return ensureInstalled([REDIS_NEED], say, purpose, again);
 }

@@ -8,7 +8,16 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { formatAddress, type Address } from "../net/address.ts";
-import { freePort, HOST, isRunning, makeTempDir, redisBinary, removeTempDir, spawnTracked, terminate } from "./procs.ts";
+import {
+  freePort,
+  HOST,
+  isRunning,
+  makeTempDir,
+  redisBinary,
+  removeTempDir,
+  spawnTracked,
+  terminate,
+} from "./procs.ts";
 import { pairsToRecord, type Reply } from "../net/resp.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { waitFor } from "./wait.ts";
@@ -39,7 +48,12 @@ export interface SentinelTimings {
 }
 
 /** redis-sentinel config monitoring `masters` on 127.0.0.1 with short timings. */
-export function sentinelConfigLines(port: number, dir: string, masters: { name: string; port: number; quorum: number }[], timings: SentinelTimings = {}): string[] {
+export function sentinelConfigLines(
+  port: number,
+  dir: string,
+  masters: { name: string; port: number; quorum: number }[],
+  timings: SentinelTimings = {},
+): string[] {
   return [
     `port ${port}`,
     `bind ${HOST}`,
@@ -82,7 +96,12 @@ export class LabProcess {
   }
   async info(section: string): Promise<Record<string, string>> {
     const text = String(await this.command(["INFO", section]));
-    return Object.fromEntries(text.split("\r\n").filter((l) => l.includes(":") && !l.startsWith("#")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]));
+    return Object.fromEntries(
+      text
+        .split("\r\n")
+        .filter((l) => l.includes(":") && !l.startsWith("#"))
+        .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]),
+    );
   }
   stop(): Promise<void> {
     return terminate(this.proc, 1000);
@@ -99,7 +118,10 @@ async function launch(kind: LabProcess["kind"], dir: string, lines: (port: numbe
     const proc = spawnTracked([redisBinary(kind), configPath], { cwd: dir });
     const server = new LabProcess(kind, port, proc);
     try {
-      await waitFor(async () => !server.running || (await server.info("server")).process_id === String(proc.pid), { timeoutMs: 10_000, message: `${kind} on port ${port} did not answer` });
+      await waitFor(async () => !server.running || (await server.info("server")).process_id === String(proc.pid), {
+        timeoutMs: 10_000,
+        message: `${kind} on port ${port} did not answer`,
+      });
       if (server.running) return server;
       last = new Error(`${kind} on port ${port} exited with ${proc.exitCode} (see ${dir})`);
     } catch (error) {
@@ -135,7 +157,9 @@ export class Lab {
   async failover(timeoutMs = 15_000): Promise<void> {
     const outcome = await waitFor(
       async () => {
-        const reply = await this.sentinels[0]!.command(["SENTINEL", "FAILOVER", this.name]).catch((error: Error) => error);
+        const reply = await this.sentinels[0]!.command(["SENTINEL", "FAILOVER", this.name]).catch(
+          (error: Error) => error,
+        );
         if (reply instanceof Error && /INPROG|NOGOODSLAVE/.test(reply.message)) return null; // not yet
         return { error: reply instanceof Error ? reply : null };
       },
@@ -176,7 +200,10 @@ export async function startLab(opts: { name?: string; progress?: (line: string) 
     say(`redis-server master   on ${master.address}`);
     const replica = track(await launch("redis-server", dir, (port) => redisConfigLines(port, dir, master.port)));
     say(`redis-server replica  on ${replica.address}, replicating ${master.address}`);
-    await waitFor(async () => (await replica.info("replication")).master_link_status === "up", { timeoutMs: 10_000, message: "replica link did not come up" });
+    await waitFor(async () => (await replica.info("replication")).master_link_status === "up", {
+      timeoutMs: 10_000,
+      message: "replica link did not come up",
+    });
     const monitored = [{ name, port: master.port, quorum: 2 }];
     const sentinels = await allOrCleanup(
       [0, 1, 2].map(() => launch("redis-sentinel", dir, (port) => sentinelConfigLines(port, dir, monitored))),

@@ -42,7 +42,15 @@ export interface ReloadResult {
 
 /** Settings the running tunnel reads afresh (the rest are fixed at start). */
 const LIVE = new Set([
-  ...["Sentinels_addresses_list", "Databases", "bind", "connectTimeoutMs", "failoverWaitMs", "fenceTimeoutMs", "drainTimeoutMs"],
+  ...[
+    "Sentinels_addresses_list",
+    "Databases",
+    "bind",
+    "connectTimeoutMs",
+    "failoverWaitMs",
+    "fenceTimeoutMs",
+    "drainTimeoutMs",
+  ],
   ...["switchAt"], // read by the engine at each step
   ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
   // applied in reload() below:
@@ -79,7 +87,8 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
 
   // A database is unchanged when everything about its listener and routing is: same id, same signature.
   // (The global bind only matters to TCP listeners without a bind of their own.)
-  const signature = (config: Config, db: Config["databases"][number]) => JSON.stringify([db.unix || db.bind ? null : config.bind, db]);
+  const signature = (config: Config, db: Config["databases"][number]) =>
+    JSON.stringify([db.unix || db.bind ? null : config.bind, db]);
   const before = new Map(prev.databases.map((db) => [databaseId(db), signature(prev, db)]));
   const after = new Map(next.databases.map((db) => [databaseId(db), signature(next, db)]));
   const result: ReloadResult = { added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] };
@@ -123,13 +132,21 @@ export function reload(parts: RunningParts, next: Config, log: Logger): ReloadRe
     log.info(`sentinels are now ${next.sentinels.map(formatAddress).join(", ")} (reload)`);
   } else if (mapChanged) sentinels.replace(next.sentinels); // learned peers: relearned through the new map
   for (const warning of securityWarnings(next)) log.warn(`reload: ${warning}`);
-  if (result.needRestart.length) log.warn(`reload: ${result.needRestart.join(", ")} changed; that takes effect after a restart`);
-  log.info(`reload done: ${result.added.length} database(s) added, ${result.removed.length} removed, ${result.failed.length} failed, sentinels ${result.sentinelsChanged ? "changed" : "unchanged"}`);
+  if (result.needRestart.length)
+    log.warn(`reload: ${result.needRestart.join(", ")} changed; that takes effect after a restart`);
+  log.info(
+    `reload done: ${result.added.length} database(s) added, ${result.removed.length} removed, ${result.failed.length} failed, sentinels ${result.sentinelsChanged ? "changed" : "unchanged"}`,
+  );
   return result;
 }
 
 /** Close the sessions whose server (announced address) the new map reaches elsewhere; returns how many. */
-function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined, after: AddressMap | undefined, log: Logger) {
+function closeRemapped(
+  registry: SessionRegistry,
+  before: AddressMap | undefined,
+  after: AddressMap | undefined,
+  log: Logger,
+) {
   let total = 0;
   for (const db of registry.databases.values()) {
     let closed = 0;
@@ -149,7 +166,11 @@ function closeRemapped(registry: SessionRegistry, before: AddressMap | undefined
 }
 
 /** Stop accepting; resolve when every session has ended or `timeoutMs` passed (then the caller closes the rest). */
-export async function drain(registry: SessionRegistry, timeoutMs: number, log: Logger): Promise<{ remaining: number; waitedMs: number }> {
+export async function drain(
+  registry: SessionRegistry,
+  timeoutMs: number,
+  log: Logger,
+): Promise<{ remaining: number; waitedMs: number }> {
   const started = performance.now();
   registry.stopAccepting();
   const open = registry.busy;
@@ -157,6 +178,9 @@ export async function drain(registry: SessionRegistry, timeoutMs: number, log: L
   await waitFor(() => registry.busy === 0, { timeoutMs, intervalMs: 20, message: "drain" }).catch(() => {});
   const remaining = registry.busy;
   const waitedMs = Math.round(performance.now() - started);
-  if (open > 0) log.info(remaining ? `drain deadline after ${waitedMs} ms: closing ${remaining} session(s)` : `drained in ${waitedMs} ms`);
+  if (open > 0)
+    log.info(
+      remaining ? `drain deadline after ${waitedMs} ms: closing ${remaining} session(s)` : `drained in ${waitedMs} ms`,
+    );
   return { remaining, waitedMs };
 }

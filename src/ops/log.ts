@@ -48,7 +48,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     log(entry) {
       const message = format(...(entry.args as unknown[]));
       const time = entry.date.toISOString();
-      const line = json ? `${JSON.stringify({ time, level: entry.type, msg: message })}\n` : `${time} [${entry.type}] ${message}\n`;
+      const line = json
+        ? `${JSON.stringify({ time, level: entry.type, msg: message })}\n`
+        : `${time} [${entry.type}] ${message}\n`;
       try {
         writeSync(target.fd, line);
       } catch {

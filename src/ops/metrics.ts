@@ -44,7 +44,12 @@ export function readiness(sessions: SessionRegistry): { ready: boolean; database
 /** The metrics, registered on `registry`, and the observer that feeds them. */
 export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): TunnelEvents {
   const closedBytes = new Map<string, { fromClient: number; fromUpstream: number }>();
-  const opts = <T extends string>(name: string, help: string, labelNames: readonly T[]) => ({ name: `sentinel_tunnel_${name}`, help, labelNames, registers: [registry] });
+  const opts = <T extends string>(name: string, help: string, labelNames: readonly T[]) => ({
+    name: `sentinel_tunnel_${name}`,
+    help,
+    labelNames,
+    registers: [registry],
+  });
 
   new Gauge({
     ...opts("sessions_active", "Open client sessions.", ["database"]),
@@ -54,14 +59,20 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     },
   });
   new Gauge({
-    ...opts("clients_parked", "New clients held while their database fails over (waiting for a confirmed master).", ["database"]),
+    ...opts("clients_parked", "New clients held while their database fails over (waiting for a confirmed master).", [
+      "database",
+    ]),
     collect() {
       this.reset();
       for (const [name, db] of sessions.databases) this.set({ database: name }, db.parked);
     },
   });
   new Gauge({
-    ...opts("upstream_pool_idle", "Connected idle sockets kept to the confirmed master for new clients (upstreamPoolSize), by master name.", ["database"]),
+    ...opts(
+      "upstream_pool_idle",
+      "Connected idle sockets kept to the confirmed master for new clients (upstreamPoolSize), by master name.",
+      ["database"],
+    ),
     collect() {
       this.reset();
       for (const [name, idle] of sessions.resolver.pool.idleByName()) this.set({ database: name }, idle);
@@ -71,7 +82,10 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
   const refusedHelp = "Clients that got -ERR instead of a master, by reason (max_clients, no_master).";
   const refused = new Counter(opts("clients_refused_total", refusedHelp, ["database", "reason"]));
   new Counter({
-    ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", ["database", "direction"]),
+    ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", [
+      "database",
+      "direction",
+    ]),
     collect() {
       this.reset();
       for (const [name, db] of sessions.databases) {
@@ -85,11 +99,22 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       }
     },
   });
-  const switches = new Counter(opts("master_switches_total", "Times the confirmed master changed to another address.", ["database"]));
-  const stale = new Counter(opts("stale_sessions_closed_total", "Sessions closed because their master was replaced or lost, or the fence ran out.", ["database", "reason"]));
+  const switches = new Counter(
+    opts("master_switches_total", "Times the confirmed master changed to another address.", ["database"]),
+  );
+  const stale = new Counter(
+    opts(
+      "stale_sessions_closed_total",
+      "Sessions closed because their master was replaced or lost, or the fence ran out.",
+      ["database", "reason"],
+    ),
+  );
   const fences = new Counter(opts("fences_total", "Failovers seen in progress (sessions fenced).", ["database"]));
   const discovery = new Histogram({
-    ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", ["database", "outcome"]),
+    ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", [
+      "database",
+      "outcome",
+    ]),
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
   // Labelled by sentinel only while it is configured or learned (a bounded list); the others, and
@@ -144,10 +169,13 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     },
   });
   new Gauge({
-    ...opts("database_ready", "1 when the database has a verified master and no failover is in progress.", ["database"]),
+    ...opts("database_ready", "1 when the database has a verified master and no failover is in progress.", [
+      "database",
+    ]),
     collect() {
       this.reset();
-      for (const [name, state] of Object.entries(readiness(sessions).databases)) this.set({ database: name }, state.ready ? 1 : 0);
+      for (const [name, state] of Object.entries(readiness(sessions).databases))
+        this.set({ database: name }, state.ready ? 1 : 0);
     },
   });
 
@@ -189,7 +217,8 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
     const ready = readiness(sessions).databases;
     return snapshot(sessions, feed, (id) => ready[id], journal);
   };
-  const json = (body: unknown, status: number) => Response.json(body, { status, headers: { "cache-control": "no-store" } });
+  const json = (body: unknown, status: number) =>
+    Response.json(body, { status, headers: { "cache-control": "no-store" } });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -197,11 +226,17 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
       port: address.port,
       async fetch(request) {
         const path = new URL(request.url).pathname;
-        if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+        if (path === "/metrics")
+          return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
         if (path === "/healthz") return json({ ok: true }, 200);
         if (path === "/readyz") {
           const state = readiness(sessions);
-          return json(state.ready ? state : { ...state, notReady: Object.keys(state.databases).filter((n) => !state.databases[n]!.ready) }, state.ready ? 200 : 503);
+          return json(
+            state.ready
+              ? state
+              : { ...state, notReady: Object.keys(state.databases).filter((n) => !state.databases[n]!.ready) },
+            state.ready ? 200 : 503,
+          );
         }
         if (path === "/status.json") {
           const journal = Number(new URL(request.url).searchParams.get("journal") ?? 200) || 0;
@@ -213,7 +248,11 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    throw new ListenError("metrics listener", where, e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message);
+    throw new ListenError(
+      "metrics listener",
+      where,
+      e.code === "EADDRINUSE" ? "the port is already in use (is another tunnel running?)" : e.message,
+    );
   }
   sessions.observers.push(events, feed); // only once the port is ours
   sampleRates(sessions, feed); // the first rates a second from now

@@ -70,8 +70,18 @@ export function removeTempDir(dir: string): void {
 }
 
 /** Spawn a child that is tracked until it exits. */
-export function spawnTracked(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdout?: "pipe" | "ignore" }): Subprocess<"ignore", "pipe" | "ignore", "pipe"> {
-  const proc = Bun.spawn({ cmd, cwd: opts.cwd, env: opts.env, stdin: "ignore", stdout: opts.stdout ?? "ignore", stderr: "pipe" });
+export function spawnTracked(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; stdout?: "pipe" | "ignore" },
+): Subprocess<"ignore", "pipe" | "ignore", "pipe"> {
+  const proc = Bun.spawn({
+    cmd,
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: "ignore",
+    stdout: opts.stdout ?? "ignore",
+    stderr: "pipe",
+  });
   liveProcs.add(proc);
   void proc.exited.then(() => liveProcs.delete(proc));
   return proc;

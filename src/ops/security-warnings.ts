@@ -35,7 +35,9 @@ export function securityWarnings(config: Config): string[] {
     }
     const host = db.bind ?? config.bind;
     if (!isLoopback(host)) {
-      out.push(`${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`);
+      out.push(
+        `${db.name}: authenticateClients is on and the listener binds ${host}: anyone who can reach it gets a Redis session authenticated as the tunnel`,
+      );
     }
   }
   return out;

@@ -63,7 +63,8 @@ export class StatusFeed implements TunnelEvents {
   /** Forget the answers and error counts of sentinels not in `inUse` (sentinels are learned and forgotten). */
   keepSentinels(inUse: ReadonlySet<string>): void {
     for (const sentinel of this.sentinelErrors.keys()) if (!inUse.has(sentinel)) this.sentinelErrors.delete(sentinel);
-    for (const byName of this.answers.values()) for (const sentinel of byName.keys()) if (!inUse.has(sentinel)) byName.delete(sentinel);
+    for (const byName of this.answers.values())
+      for (const sentinel of byName.keys()) if (!inUse.has(sentinel)) byName.delete(sentinel);
   }
 
   /** A sample of a database's byte totals (status.ts takes one a second): rates are per second between samples. */
@@ -75,7 +76,10 @@ export class StatusFeed implements TunnelEvents {
     let perSec: Bytes | null = null;
     if (previous && seconds > 0) {
       const then = previous.bytes;
-      perSec = { fromClient: per(bytes.fromClient, then.fromClient), fromUpstream: per(bytes.fromUpstream, then.fromUpstream) };
+      perSec = {
+        fromClient: per(bytes.fromClient, then.fromClient),
+        fromUpstream: per(bytes.fromUpstream, then.fromUpstream),
+      };
     }
     this.#samples.set(id, { at, bytes, perSec });
   }

@@ -17,7 +17,9 @@ function openFileLimits(): { soft: number; hard: number } | null {
     const line = readFileSync("/proc/self/limits", "utf8")
       .split("\n")
       .find((l) => l.startsWith("Max open files"));
-    const [soft, hard] = (line?.match(/(\d+|unlimited)\s+(\d+|unlimited)/)?.slice(1) ?? []).map((v) => (v === "unlimited" ? Infinity : Number(v)));
+    const [soft, hard] = (line?.match(/(\d+|unlimited)\s+(\d+|unlimited)/)?.slice(1) ?? []).map((v) =>
+      v === "unlimited" ? Infinity : Number(v),
+    );
     return soft && hard ? { soft, hard } : null;
   } catch {
     return null;

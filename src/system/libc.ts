@@ -19,7 +19,11 @@ export function libc(): Libc | string {
   if (process.platform !== "linux") return (loaded = `not supported on ${process.platform}`);
   try {
     const rlimit = { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } as const;
-    const lib = dlopen("libc.so.6", { getrlimit: rlimit, setrlimit: rlimit, listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+    const lib = dlopen("libc.so.6", {
+      getrlimit: rlimit,
+      setrlimit: rlimit,
+      listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    });
     loaded = {
       getrlimit: (resource, limits) => lib.symbols.getrlimit(resource, ptr(limits)) as number,
       setrlimit: (resource, limits) => lib.symbols.setrlimit(resource, ptr(limits)) as number,

@@ -23,11 +23,14 @@ const asNumber = (v: bigint): number => (v >= INFINITY ? Number.POSITIVE_INFINIT
 /** Raise the soft open-file limit to the hard limit. */
 export function raiseFileLimit(): FileLimit {
   const libc = loadLibc();
-  const hint = "raise it before starting the tunnel: `ulimit -n <hard limit>` in the shell, LimitNOFILE= in a systemd unit, or --ulimit nofile=... for docker";
-  if (typeof libc === "string") return { soft: null, hard: null, problem: `cannot check the open-file limit (${libc}); ${hint}` };
+  const hint =
+    "raise it before starting the tunnel: `ulimit -n <hard limit>` in the shell, LimitNOFILE= in a systemd unit, or --ulimit nofile=... for docker";
+  if (typeof libc === "string")
+    return { soft: null, hard: null, problem: `cannot check the open-file limit (${libc}); ${hint}` };
   try {
     const limits = new BigUint64Array(2); // struct rlimit { rlim_cur, rlim_max }
-    if (libc.getrlimit(RLIMIT_NOFILE, limits) !== 0) return { soft: null, hard: null, problem: `getrlimit failed; ${hint}` };
+    if (libc.getrlimit(RLIMIT_NOFILE, limits) !== 0)
+      return { soft: null, hard: null, problem: `getrlimit failed; ${hint}` };
     const hard = limits[1]!;
     if (limits[0]! < hard) {
       limits[0] = hard;
@@ -35,10 +38,15 @@ export function raiseFileLimit(): FileLimit {
       libc.getrlimit(RLIMIT_NOFILE, limits);
     }
     const result: FileLimit = { soft: asNumber(limits[0]!), hard: asNumber(hard) };
-    if (limits[0]! < hard) result.problem = `open-file soft limit is ${result.soft}, could not raise it to the hard limit ${result.hard}; ${hint}`;
+    if (limits[0]! < hard)
+      result.problem = `open-file soft limit is ${result.soft}, could not raise it to the hard limit ${result.hard}; ${hint}`;
     return result;
   } catch (error) {
-    return { soft: null, hard: null, problem: `cannot raise the open-file limit (${(error as Error).message}); ${hint}` };
+    return {
+      soft: null,
+      hard: null,
+      problem: `cannot raise the open-file limit (${(error as Error).message}); ${hint}`,
+    };
   }
 }
 

@@ -68,7 +68,8 @@ export class Database {
 
   /** Why clients cannot go through now, or null. */
   get lastProblem(): string | null {
-    if (this.config.role === "replica") return this.state === "failing-over" ? "Sentinel reports no healthy replica" : null;
+    if (this.config.role === "replica")
+      return this.state === "failing-over" ? "Sentinel reports no healthy replica" : null;
     return this.engine.problem;
   }
 
@@ -97,7 +98,11 @@ export class Database {
 
   /** Close the sessions tied to `master` (every one when null); returns how many. */
   close(master: string | null, reason: CloseReason): number {
-    return this.closeWhere((server) => master === null || server === master, () => true, reason);
+    return this.closeWhere(
+      (server) => master === null || server === master,
+      () => true,
+      reason,
+    );
   }
 
   /**

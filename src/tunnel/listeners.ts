@@ -40,8 +40,18 @@ export function listen<T>(config: Config, db: DatabaseConfig, socket: SocketHand
     if (db.unix) {
       const { path, mode } = db.unix;
       const inTheWay = entryType(path);
-      if (inTheWay === "symlink") throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "the path is a symbolic link; refusing to listen through it (remove it)");
-      if (inTheWay === "other") throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "a file that is not a socket is in the way (remove it or pick another path)");
+      if (inTheWay === "symlink")
+        throw new ListenError(
+          `database '${db.name}'`,
+          listenWhere(config, db),
+          "the path is a symbolic link; refusing to listen through it (remove it)",
+        );
+      if (inTheWay === "other")
+        throw new ListenError(
+          `database '${db.name}'`,
+          listenWhere(config, db),
+          "a file that is not a socket is in the way (remove it or pick another path)",
+        );
       removeStaleSocket(path);
       const previous = process.umask(~mode & 0o777);
       let listener: Listener<T>;
@@ -84,7 +94,12 @@ export async function refuseLiveUnixSockets(config: Config): Promise<void> {
       (socket) => (socket.terminate(), true),
       () => false,
     );
-    if (live) throw new ListenError(`database '${db.name}'`, listenWhere(config, db), "a running process (another tunnel?) is listening on this socket");
+    if (live)
+      throw new ListenError(
+        `database '${db.name}'`,
+        listenWhere(config, db),
+        "a running process (another tunnel?) is listening on this socket",
+      );
   }
 }
 

@@ -34,7 +34,13 @@ export function sessionOrders(ctx: OrdersContext): Orders {
     },
     keepReplicas(name, healthy) {
       const keep = new Set(healthy.map(formatAddress));
-      return replicaPort(name)?.closeWhere((server) => !keep.has(server), (s) => !s.fallback, "replica down or promoted") ?? 0;
+      return (
+        replicaPort(name)?.closeWhere(
+          (server) => !keep.has(server),
+          (s) => !s.fallback,
+          "replica down or promoted",
+        ) ?? 0
+      );
     },
     remember: (name, master) => ctx.remember(name, master),
     parked: (name) => masterPort(name)?.parked ?? 0,

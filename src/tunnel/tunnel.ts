@@ -144,7 +144,10 @@ export class SessionRegistry {
 
   #listen(config: DatabaseConfig): void {
     const db = new Database(config, this.engine(config.name));
-    db.listener = listen<SocketOwner>(this.config, config, { ...ownerHandlers, open: (socket) => this.#accept(db, socket) });
+    db.listener = listen<SocketOwner>(this.config, config, {
+      ...ownerHandlers,
+      open: (socket) => this.#accept(db, socket),
+    });
     this.databases.set(db.id, db);
     this.log.info(`${db.id}: listening on ${listenWhere(this.config, config, listenerPort(db.listener))}`);
   }
@@ -200,18 +203,32 @@ export class SessionRegistry {
     const session: Session = { db, client, master, fallback, bridge: null! };
     // Raced with a fence: held like the others from the start, its early bytes included.
     const held = db.engine.fenced;
-    session.bridge = new Bridge(socket, upstream.socket, { highWaterMark: HIGH_WATER_MARK, held, clientPaused: waiting.paused, onClose: (_b, reason) => this.#closed(session, reason) }, waiting.chunks);
+    session.bridge = new Bridge(
+      socket,
+      upstream.socket,
+      {
+        highWaterMark: HIGH_WATER_MARK,
+        held,
+        clientPaused: waiting.paused,
+        onClose: (_b, reason) => this.#closed(session, reason),
+      },
+      waiting.chunks,
+    );
     if (session.bridge.closed) return;
     db.file(session);
     emit(this.observers, "onSessionOpen", db.id, master, performance.now() - accepted);
-    if (this.log.level >= DEBUG) this.log.debug(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
+    if (this.log.level >= DEBUG)
+      this.log.debug(`${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`);
   }
 
   /**
    * A replica port's upstream; with replicaFallback, the master as soon as Sentinel reports no
    * healthy replica (one deadline for both). Said once when falling back starts and when it ends.
    */
-  async #replicaOrFallback(db: Database, gone: () => boolean): Promise<{ upstream: VerifiedUpstream; fallback: boolean }> {
+  async #replicaOrFallback(
+    db: Database,
+    gone: () => boolean,
+  ): Promise<{ upstream: VerifiedUpstream; fallback: boolean }> {
     const deadline = Date.now() + this.config.connectTimeoutMs;
     try {
       const upstream = await this.resolver.resolveReplica(db.name, deadline, gone, db.config.replicaFallback);
@@ -220,7 +237,10 @@ export class SessionRegistry {
       return { upstream, fallback: false };
     } catch (error) {
       if (!db.config.replicaFallback || gone()) throw error;
-      if (!db.fallingBack) this.log.warn(`${db.id}: ${(error as Error).message}; clients fall back to the master until a replica is healthy`);
+      if (!db.fallingBack)
+        this.log.warn(
+          `${db.id}: ${(error as Error).message}; clients fall back to the master until a replica is healthy`,
+        );
       db.fallingBack = true;
       return { upstream: await this.resolver.resolve(db.name, deadline, gone), fallback: true };
     }
@@ -229,7 +249,10 @@ export class SessionRegistry {
   /** `-ERR ... max clients (N) reached` and close; logged once each time the database reaches the limit. */
   #refuseFull(db: Database, socket: OwnedSocket): void {
     const { message } = new MaxClientsError(db.id, this.config.maxClients);
-    if (!this.#full.has(db)) this.log.warn(`${db.id}: ${message}: new clients are refused until sessions end (raise maxClients if this is normal load)`);
+    if (!this.#full.has(db))
+      this.log.warn(
+        `${db.id}: ${message}: new clients are refused until sessions end (raise maxClients if this is normal load)`,
+      );
     this.#full.add(db);
     emit(this.observers, "onClientRefused", db.id, message, 0, "max_clients");
     socket.write(errorReply(`ERR ${message}`));
@@ -242,12 +265,14 @@ export class SessionRegistry {
     const until = started + this.config.failoverWaitMs;
     db.parked++;
     try {
-      while (db.engine.fenced && !waiting.closed && Date.now() < until) await db.engine.changed(until - Date.now(), waiting.gone);
+      while (db.engine.fenced && !waiting.closed && Date.now() < until)
+        await db.engine.changed(until - Date.now(), waiting.gone);
     } finally {
       db.parked--;
     }
     if (db.engine.fenced) {
-      const waited = this.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${Date.now() - started} ms`;
+      const waited =
+        this.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${Date.now() - started} ms`;
       throw new NoMasterError(db.name, `failover in progress (${waited}): ${db.lastProblem ?? "no confirmed master"}`);
     }
   }
@@ -256,13 +281,15 @@ export class SessionRegistry {
     session.db.unfile(session);
     const { bytesFromClient: fromClient, bytesFromUpstream: fromUpstream } = session.bridge;
     emit(this.observers, "onSessionClose", session.db.id, session.master, reason, { fromClient, fromUpstream });
-    if (this.log.level >= DEBUG) this.log.debug(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
+    if (this.log.level >= DEBUG)
+      this.log.debug(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
   }
 
   /** What the poller should watch: every master name, and whether it has a replica port. */
   *targets(): Iterable<Target> {
     const names = new Map<string, boolean>();
-    for (const db of this.databases.values()) names.set(db.name, names.get(db.name) === true || db.config.role === "replica");
+    for (const db of this.databases.values())
+      names.set(db.name, names.get(db.name) === true || db.config.role === "replica");
     for (const [name, replicas] of names) yield { name, replicas };
   }
 

@@ -30,7 +30,10 @@ describe("chaos: Sentinel events lost", () => {
       const load = new WriteLoad(port, 4, `events${drill}`);
       load.start();
       try {
-        await waitFor(() => load.ackedCount >= 500, { timeoutMs: 10_000, message: "writes flowing before the failover" });
+        await waitFor(() => load.ackedCount >= 500, {
+          timeoutMs: 10_000,
+          message: "writes flowing before the failover",
+        });
         const leader = dep.sentinels[drill % dep.sentinels.length]!;
         const denied = drill === DRILLS; // no resubscribing until the failover is over
         let killed = 0;
@@ -43,7 +46,10 @@ describe("chaos: Sentinel events lost", () => {
         });
         if (denied) await leader.command("ACL", "SETUSER", "default", "+subscribe");
         const switched = performance.now();
-        await waitFor(() => load.firstAckAfter(switched), { timeoutMs: 5000, message: "writes resume after the failover" });
+        await waitFor(() => load.firstAckAfter(switched), {
+          timeoutMs: 5000,
+          message: "writes resume after the failover",
+        });
         await load.stop();
         expect(killed).toBeGreaterThanOrEqual(1); // the tunnel's event connection was there, and cut
         expect(await from.role()).toBe("slave");

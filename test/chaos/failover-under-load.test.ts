@@ -23,19 +23,33 @@ describe("chaos: failover under write load", () => {
       const load = new WriteLoad(port, 4, `drill${drill}`);
       load.start();
       try {
-        await waitFor(() => load.ackedCount >= 500, { timeoutMs: 10_000, message: "writes flowing before the failover" });
+        await waitFor(() => load.ackedCount >= 500, {
+          timeoutMs: 10_000,
+          message: "writes flowing before the failover",
+        });
         const before = load.ackedCount;
         const started = performance.now();
         const { from, to } = await dep.failover("mymaster", { demote: "harness" });
         const switched = performance.now();
-        await waitFor(() => load.firstAckAfter(switched), { timeoutMs: 5000, message: "writes resume after the failover" });
+        await waitFor(() => load.firstAckAfter(switched), {
+          timeoutMs: 5000,
+          message: "writes resume after the failover",
+        });
         const resumedAfter = load.firstAckAfter(switched)! - switched;
-        await waitFor(() => load.ackedCount >= before + 1000, { timeoutMs: 10_000, message: "writes flowing after the failover" });
+        await waitFor(() => load.ackedCount >= before + 1000, {
+          timeoutMs: 10_000,
+          message: "writes flowing after the failover",
+        });
         await load.stop();
         expect(await from.role()).toBe("slave");
         const lost = await load.lost(to);
-        if (lost.length) console.log(`drill ${drill}: from ${from.port} (${await from.role()}) to ${to.port} (${await to.role()}); LLEN from ${await from.command("LLEN", `drill${drill}:0`)} to ${await to.command("LLEN", `drill${drill}:0`)}; acked w0 ${load.writers[0]!.acked.length}; lost ${lost[0]}..${lost.at(-1)}; switched at ${new Date(performance.timeOrigin + switched).toISOString()}`);
-        report.push(`drill ${drill}: ${load.ackedCount} acked, ${lost.length} lost, failover ${Math.round(switched - started)} ms, resumed ${Math.round(resumedAfter)} ms after the switch, longest wait ${Math.round(load.longestWaitMs)} ms`);
+        if (lost.length)
+          console.log(
+            `drill ${drill}: from ${from.port} (${await from.role()}) to ${to.port} (${await to.role()}); LLEN from ${await from.command("LLEN", `drill${drill}:0`)} to ${await to.command("LLEN", `drill${drill}:0`)}; acked w0 ${load.writers[0]!.acked.length}; lost ${lost[0]}..${lost.at(-1)}; switched at ${new Date(performance.timeOrigin + switched).toISOString()}`,
+          );
+        report.push(
+          `drill ${drill}: ${load.ackedCount} acked, ${lost.length} lost, failover ${Math.round(switched - started)} ms, resumed ${Math.round(resumedAfter)} ms after the switch, longest wait ${Math.round(load.longestWaitMs)} ms`,
+        );
         expect(lost).toEqual([]);
         expect(resumedAfter).toBeLessThan(1000);
         expect(load.longestWaitMs).toBeLessThan(6000); // bounded by the fence cap: never a hang

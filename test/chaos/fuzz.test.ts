@@ -16,7 +16,21 @@ import { Secret } from "../../src/config/secrets.ts";
 import { connectVerified } from "../../src/discovery/resolver.ts";
 import { freePort, startDeployment, TestClient } from "../harness/index.ts";
 import { startTestTunnel } from "../support/tunnel.ts";
-import { array, bulk, fields, garbage, int, oversized, pick, prng, startFuzzPeer, value, word, type Move, type Rng } from "../support/fuzz-peer.ts";
+import {
+  array,
+  bulk,
+  fields,
+  garbage,
+  int,
+  oversized,
+  pick,
+  prng,
+  startFuzzPeer,
+  value,
+  word,
+  type Move,
+  type Rng,
+} from "../support/fuzz-peer.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1414);
 const DURATION_MS = 20_000;
@@ -34,11 +48,29 @@ const INVALID: Record<string, string[]> = {
 };
 
 function sentinelStrategy(rng: Rng, masterPort: number, fakeSentinels: number[]): (args: string[]) => Move {
-  const honestPairs = ["name", "mymaster", "ip", "127.0.0.1", "port", String(masterPort), "flags", "master", "config-epoch", "0", "quorum", "2"];
+  const honestPairs = [
+    "name",
+    "mymaster",
+    "ip",
+    "127.0.0.1",
+    "port",
+    String(masterPort),
+    "flags",
+    "master",
+    "config-epoch",
+    "0",
+    "quorum",
+    "2",
+  ];
   const honest = (sub: string): string => {
     if (sub === "master") return fields(honestPairs);
     if (sub === "get-master-addr-by-name") return array([bulk("127.0.0.1"), bulk(String(masterPort))]);
-    if (sub === "sentinels") return array(fakeSentinels.slice(0, int(rng, 4)).map((p) => fields(["ip", "127.0.0.1", "port", String(p), "flags", "sentinel"])));
+    if (sub === "sentinels")
+      return array(
+        fakeSentinels
+          .slice(0, int(rng, 4))
+          .map((p) => fields(["ip", "127.0.0.1", "port", String(p), "flags", "sentinel"])),
+      );
     if (sub === "replicas") return "*0\r\n";
     return "-ERR unknown subcommand\r\n";
   };
@@ -77,7 +109,15 @@ function redisStrategy(rng: Rng): (args: string[]) => Move {
     const r = rng();
     if (command === "AUTH") {
       if (r < 0.5) return { bytes: "+OK\r\n" };
-      if (r < 0.6) return { bytes: pick(rng, ["-ERR max number of clients reached\r\n", "-WRONGPASS invalid username-password pair\r\n", "-LOADING loading\r\n", "-NOAUTH x\r\n"]) };
+      if (r < 0.6)
+        return {
+          bytes: pick(rng, [
+            "-ERR max number of clients reached\r\n",
+            "-WRONGPASS invalid username-password pair\r\n",
+            "-LOADING loading\r\n",
+            "-NOAUTH x\r\n",
+          ]),
+        };
     } else if (command === "ROLE") {
       if (r < 0.35) return { bytes: slaveRole };
       if (r < 0.45) return { bytes: "*3\r\n$6\r\nmaster\r\n:0\r\n*0".slice(0, 4 + int(rng, 20)), then: "close" };
@@ -109,7 +149,11 @@ describe("fuzz", () => {
       const fakeSentinels = [await freePort(), await freePort(), await freePort()];
       await using fuzzSentinel = startFuzzPeer(sentinelStrategy(rng, master.port, fakeSentinels));
       await using fuzzRedis = startFuzzPeer(redisStrategy(rng));
-      await using tt = await startTestTunnel([...dep.sentinelAddresses, fuzzSentinel.address], ["mymaster"], { sentinelTimeoutMs: 200, connectTimeoutMs: 3000, pollIntervalMs: 10 });
+      await using tt = await startTestTunnel([...dep.sentinelAddresses, fuzzSentinel.address], ["mymaster"], {
+        sentinelTimeoutMs: 200,
+        connectTimeoutMs: 3000,
+        pollIntervalMs: 10,
+      });
       const sentinels = tt.tunnel.sentinels;
       const fuzzAt = parseAddress(fuzzSentinel.address)!;
       const redisAt = parseAddress(fuzzRedis.address)!;
@@ -142,11 +186,22 @@ describe("fuzz", () => {
       const started = performance.now();
       let quarter: number | null = null;
       const base = rss();
-      while (fuzzSentinel.exchanges + fuzzRedis.exchanges < TARGET_EXCHANGES && performance.now() - started < DURATION_MS) {
+      while (
+        fuzzSentinel.exchanges + fuzzRedis.exchanges < TARGET_EXCHANGES &&
+        performance.now() - started < DURATION_MS
+      ) {
         const batch: Promise<unknown>[] = [];
         for (let i = 0; i < 8; i++) {
           batch.push(settle(connectVerified(redisAt, 300, "master", hop)));
-          batch.push(settle(pick(rng, [() => sentinels.masterView(fuzzAt, "mymaster"), () => sentinels.replicas(fuzzAt, "mymaster"), () => sentinels.learn("mymaster", fuzzAt)])()));
+          batch.push(
+            settle(
+              pick(rng, [
+                () => sentinels.masterView(fuzzAt, "mymaster"),
+                () => sentinels.replicas(fuzzAt, "mymaster"),
+                () => sentinels.learn("mymaster", fuzzAt),
+              ])(),
+            ),
+          );
         }
         await Promise.all(batch);
         if (quarter === null && fuzzSentinel.exchanges + fuzzRedis.exchanges >= TARGET_EXCHANGES / 4) quarter = rss();
@@ -155,7 +210,7 @@ describe("fuzz", () => {
       await clients;
       const end = rss();
       const exchanges = fuzzSentinel.exchanges + fuzzRedis.exchanges;
-      const summary = `seed ${SEED}: ${exchanges} exchanges in ${Math.round(performance.now() - started)} ms, ${served} clients served, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}, rss +${((end - base) / MiB).toFixed(1)} MiB (from a quarter: +${(((end - (quarter ?? base)) / MiB)).toFixed(1)})`;
+      const summary = `seed ${SEED}: ${exchanges} exchanges in ${Math.round(performance.now() - started)} ms, ${served} clients served, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}, rss +${((end - base) / MiB).toFixed(1)} MiB (from a quarter: +${((end - (quarter ?? base)) / MiB).toFixed(1)})`;
       console.log(summary);
 
       expect(thrown.map(String)).toEqual([]);
@@ -166,7 +221,9 @@ describe("fuzz", () => {
       expect(end - (quarter ?? base)).toBeLessThan(48 * MiB);
       expect(end - base).toBeLessThan(128 * MiB);
       // The tunnel still has its real master, and no more sentinels than the bounds allow.
-      expect(tt.tunnel.registry.databases.get("mymaster")!.master).toBe(formatAddress({ host: "127.0.0.1", port: master.port }));
+      expect(tt.tunnel.registry.databases.get("mymaster")!.master).toBe(
+        formatAddress({ host: "127.0.0.1", port: master.port }),
+      );
       expect(sentinels.addresses.length).toBeLessThanOrEqual(4 + 3);
     } finally {
       process.off("unhandledRejection", record);

@@ -33,37 +33,53 @@ function startFakeRedis(): { server: TCPSocketListener<undefined>; connections: 
 }
 
 describe("a lying sentinel", () => {
-  test.each(["first", "last"])("placed %s in the list: every client reaches the real master, the fake server sees nothing", async (place) => {
-    await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
-    const master = await dep.masterOf();
-    const fake = startFakeRedis();
-    try {
-      const port = fake.server.port;
-      await using liar = startMockSentinel((args) => {
-        const sub = args[1]?.toLowerCase();
-        if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
-        if (sub === "master") return masterReply("127.0.0.1", port, { epoch: 999, quorum: 1 });
-        if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
-        return "*0\r\n";
-      });
-      const sentinels = place === "first" ? [liar.address, ...dep.sentinelAddresses] : [...dep.sentinelAddresses, liar.address];
-      await using tt = await startTestTunnel(sentinels, ["mymaster"], { redisAuth: { password: new Secret(PASSWORD) } });
-      const db = tt.tunnel.registry.databases.get("mymaster")!;
-      await waitFor(() => db.master === `127.0.0.1:${master.port}`, { timeoutMs: 5000, message: "the real master is followed" });
-      for (let i = 0; i < 30; i++) {
-        await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000, auth: { password: PASSWORD } });
-        expect(await c.command("CONFIG", "GET", "port")).toEqual(["port", String(master.port)]);
+  test.each(["first", "last"])(
+    "placed %s in the list: every client reaches the real master, the fake server sees nothing",
+    async (place) => {
+      await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
+      const master = await dep.masterOf();
+      const fake = startFakeRedis();
+      try {
+        const port = fake.server.port;
+        await using liar = startMockSentinel((args) => {
+          const sub = args[1]?.toLowerCase();
+          if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
+          if (sub === "master") return masterReply("127.0.0.1", port, { epoch: 999, quorum: 1 });
+          if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
+          return "*0\r\n";
+        });
+        const sentinels =
+          place === "first" ? [liar.address, ...dep.sentinelAddresses] : [...dep.sentinelAddresses, liar.address];
+        await using tt = await startTestTunnel(sentinels, ["mymaster"], {
+          redisAuth: { password: new Secret(PASSWORD) },
+        });
+        const db = tt.tunnel.registry.databases.get("mymaster")!;
+        await waitFor(() => db.master === `127.0.0.1:${master.port}`, {
+          timeoutMs: 5000,
+          message: "the real master is followed",
+        });
+        for (let i = 0; i < 30; i++) {
+          await using c = await TestClient.connect(tt.port, "127.0.0.1", {
+            replyTimeoutMs: 5000,
+            auth: { password: PASSWORD },
+          });
+          expect(await c.command("CONFIG", "GET", "port")).toEqual(["port", String(master.port)]);
+        }
+        // Several poll rounds with the liar's answer in them.
+        const asked = tt.tunnel.sentinels.queries;
+        await waitFor(() => tt.tunnel.sentinels.queries >= asked + 20, {
+          timeoutMs: 5000,
+          message: "more poll rounds",
+        });
+        expect(db.master).toBe(`127.0.0.1:${master.port}`);
+        expect(fake.connections).toBe(0);
+        expect(fake.received.join("")).not.toContain(PASSWORD);
+        expect(liar.received.some((args) => args[1]?.toLowerCase() === "master")).toBe(true); // it was asked, and overruled
+        expect(tt.tunnel.sentinels.addresses[0]).not.toBe(liar.address); // and is not the one asked first for new clients
+      } finally {
+        fake.server.stop(true);
       }
-      // Several poll rounds with the liar's answer in them.
-      const asked = tt.tunnel.sentinels.queries;
-      await waitFor(() => tt.tunnel.sentinels.queries >= asked + 20, { timeoutMs: 5000, message: "more poll rounds" });
-      expect(db.master).toBe(`127.0.0.1:${master.port}`);
-      expect(fake.connections).toBe(0);
-      expect(fake.received.join("")).not.toContain(PASSWORD);
-      expect(liar.received.some((args) => args[1]?.toLowerCase() === "master")).toBe(true); // it was asked, and overruled
-      expect(tt.tunnel.sentinels.addresses[0]).not.toBe(liar.address); // and is not the one asked first for new clients
-    } finally {
-      fake.server.stop(true);
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });

@@ -4,7 +4,14 @@
  * tunnel acknowledged after the switch is lost when the old master comes back.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort, type Deployment } from "../harness/index.ts";
+import {
+  freePort,
+  startDeployment,
+  startTunnelProcess,
+  waitFor,
+  waitForPort,
+  type Deployment,
+} from "../harness/index.ts";
 import { WriteLoad } from "../support/write-load.ts";
 
 /** performance.now() when every running sentinel names another master than `old`. */
@@ -43,7 +50,10 @@ describe("chaos: master faults", () => {
       const switchedAt = await sentinelsSwitched(dep, `127.0.0.1:${old.port}`, 20_000);
       // After the switch, not after the kill: a reply from the old master still in transit at the
       // kill would count as "resumed" without a single write reaching the new master.
-      const firstAck = await waitFor(() => load.firstAckAfter(switchedAt), { timeoutMs: 5000, message: "a write acknowledged after the switch" });
+      const firstAck = await waitFor(() => load.firstAckAfter(switchedAt), {
+        timeoutMs: 5000,
+        message: "a write acknowledged after the switch",
+      });
       expect(firstAck - switchedAt).toBeLessThan(500);
       await load.stop();
       // Every command got an answer (reply, error or close) in bounded time.
@@ -76,13 +86,25 @@ describe("chaos: master faults", () => {
       // sessions are held (fenced), not cut. Sentinel flags the master down and fails over; the
       // confirmed new master closes the held sessions.
       const switchedAt = await sentinelsSwitched(dep, `127.0.0.1:${old.port}`, 20_000);
-      await waitFor(() => load.drops >= dropsBefore + 4, { timeoutMs: 3000, message: "sessions on the frozen master closed" });
+      await waitFor(() => load.drops >= dropsBefore + 4, {
+        timeoutMs: 3000,
+        message: "sessions on the frozen master closed",
+      });
       expect(performance.now() - switchedAt).toBeLessThan(1000);
-      await waitFor(() => load.firstAckAfter(switchedAt), { timeoutMs: 5000, message: "writes resume on the new master" });
+      await waitFor(() => load.firstAckAfter(switchedAt), {
+        timeoutMs: 5000,
+        message: "writes resume on the new master",
+      });
       old.sigcont();
       // The old master wakes up still believing it is master, until Sentinel converts it.
-      await waitFor(async () => (await old.role()) === "slave", { timeoutMs: 20_000, message: "Sentinel demotes the old master" });
-      await waitFor(async () => (await old.replication()).master_link_status === "up", { timeoutMs: 10_000, message: "old master resynced" });
+      await waitFor(async () => (await old.role()) === "slave", {
+        timeoutMs: 20_000,
+        message: "Sentinel demotes the old master",
+      });
+      await waitFor(async () => (await old.replication()).master_link_status === "up", {
+        timeoutMs: 10_000,
+        message: "old master resynced",
+      });
       await load.stop();
       const to = await dep.masterOf();
       const ackedAfterSwitch = load.ackedSince(switchedAt);

@@ -18,7 +18,9 @@ describe("misbehaving sentinels", () => {
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     const error = await c.command("GET", "x").catch((e: Error) => e);
     const named = `127.0.0.1:${replica.port}`;
-    expect(String(error)).toContain(`ERR sentinel-tunnel: no master for 'mymaster': ${named} is not a verified master: sentinels name ${named} but ${named} answers ROLE as slave`);
+    expect(String(error)).toContain(
+      `ERR sentinel-tunnel: no master for 'mymaster': ${named} is not a verified master: sentinels name ${named} but ${named} answers ROLE as slave`,
+    );
     await withTimeout(c.closed, 5000, "the refused client's connection is closed after the -ERR");
     expect(liar.received.length).toBeGreaterThan(1); // it asked again before giving up
   }, 30_000);
@@ -27,11 +29,17 @@ describe("misbehaving sentinels", () => {
     await using dep = await startDeployment();
     const replica = dep.servers.mymaster![1]!;
     await using liar = startMockSentinel(namesMaster("127.0.0.1", () => replica.port, { epoch: 7 }));
-    await using tt = await startTestTunnel([liar.address], ["mymaster"], { connectTimeoutMs: 300, failoverWaitMs: 200 });
+    await using tt = await startTestTunnel([liar.address], ["mymaster"], {
+      connectTimeoutMs: 300,
+      failoverWaitMs: 200,
+    });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     const named = `127.0.0.1:${replica.port}`;
     const problem = `sentinels name ${named} but ${named} answers ROLE as slave`;
-    await waitFor(() => db.lastProblem === problem, { timeoutMs: 5000, message: "the poller refuses the claimed master" });
+    await waitFor(() => db.lastProblem === problem, {
+      timeoutMs: 5000,
+      message: "the poller refuses the claimed master",
+    });
     expect(db.master).toBeNull();
     expect(db.state).not.toBe("healthy");
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
@@ -51,7 +59,9 @@ describe("misbehaving sentinels", () => {
     await using dep = await startDeployment();
     await using stutter = startMockSentinel(() => "*2\r\n$9\r\n127.0.0.1\r\n"); // half an address, then silence
     const sentinelTimeoutMs = 200;
-    await using tt = await startTestTunnel([stutter.address, ...dep.sentinelAddresses], ["mymaster"], { sentinelTimeoutMs });
+    await using tt = await startTestTunnel([stutter.address, ...dep.sentinelAddresses], ["mymaster"], {
+      sentinelTimeoutMs,
+    });
     const started = performance.now();
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await c.command("ROLE"))[0]).toBe("master");
@@ -63,7 +73,10 @@ describe("misbehaving sentinels", () => {
     await using dep = await startDeployment();
     await using mute = startMockSentinel(() => null);
     const sentinelTimeoutMs = 200;
-    await using tt = await startTestTunnel([mute.address, ...dep.sentinelAddresses], ["mymaster"], { sentinelTimeoutMs, pollIntervalMs: 60_000 });
+    await using tt = await startTestTunnel([mute.address, ...dep.sentinelAddresses], ["mymaster"], {
+      sentinelTimeoutMs,
+      pollIntervalMs: 60_000,
+    });
     const started = performance.now();
     await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect((await c.command("ROLE"))[0]).toBe("master");

@@ -65,21 +65,33 @@ describe("chaos: real client libraries through failovers", () => {
         const last = c.acks.reduce((max, a) => (a.seenAt <= until ? Math.max(max, a.value) : max), 0);
         const stored = Number(await redisCommand(to.port, "GET", c.key));
         const f = drillFigures(c.acks, from, until, last, stored);
-        rows.push(`${drill} | ${c.name} | ${Math.round(f.longestGapMs)} | ${f.acked} | ${f.lost} | ${c.drops - drops[i]!}`);
+        rows.push(
+          `${drill} | ${c.name} | ${Math.round(f.longestGapMs)} | ${f.acked} | ${f.lost} | ${c.drops - drops[i]!}`,
+        );
         const who = `drill ${drill} ${c.name}`;
         if (f.lost > 0 || f.regressions.length > 0) {
           const regressions = f.regressions.join(", ") || "none";
-          broken.push(`${who}: ${f.lost} lost (last acked ${last}, new master has ${stored}; out of order: ${regressions})`);
+          broken.push(
+            `${who}: ${f.lost} lost (last acked ${last}, new master has ${stored}; out of order: ${regressions})`,
+          );
         }
         if (f.longestGapMs > MAX_GAP_MS) broken.push(`${who}: gap ${Math.round(f.longestGapMs)} ms > ${MAX_GAP_MS} ms`);
       }
       const p = failoverPhases(dep.dir, wallFrom, Date.now(), tunnelLog);
       const ms = (a: number | null, b: number | null) => (a === null || b === null ? "?" : String(b - a));
-      const steps = [ms(p.requested, p.fenced), ms(p.fenced, p.promoted), ms(p.promoted, p.switched), ms(p.switched, p.announced)];
+      const steps = [
+        ms(p.requested, p.fenced),
+        ms(p.fenced, p.promoted),
+        ms(p.promoted, p.switched),
+        ms(p.switched, p.announced),
+      ];
       phases.push(`${drill} | ${steps.join(" | ")}`);
       if (broken.length > brokenBefore) {
         const lines = failoverTimeline(dep.dir, wallFrom, Date.now(), tunnelLog);
-        timelines.push(`drill ${drill} (${oldMaster.port} → ${to.port}), from its start:`, ...lines.map((l) => ` ${l}`));
+        timelines.push(
+          `drill ${drill} (${oldMaster.port} → ${to.port}), from its start:`,
+          ...lines.map((l) => ` ${l}`),
+        );
       }
       settled = performance.now();
     }

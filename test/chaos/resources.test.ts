@@ -19,7 +19,10 @@ describe("chaos: resources", () => {
     const config = await dep.configFile([{ name: "mymaster", port }]);
     const log = join(dep.dir, "tunnel.log");
     // Soft = hard = 64: the tunnel cannot raise it.
-    const proc = spawnTracked(["bash", "-c", `ulimit -n 64 && exec "${process.execPath}" "${CLI}" "${config}" "${log}"`], {});
+    const proc = spawnTracked(
+      ["bash", "-c", `ulimit -n 64 && exec "${process.execPath}" "${CLI}" "${config}" "${log}"`],
+      {},
+    );
     const clients: TestClient[] = [];
     try {
       await waitForPort(port, { timeoutMs: 10_000 });
@@ -39,7 +42,10 @@ describe("chaos: resources", () => {
       // descriptors run out on an accept); a client accepted with the last descriptor, whose
       // upstream connect then fails, gets the tunnel's -ERR instead.
       for (const message of refusals) expect(message).toMatch(/^no reply from server|out of file descriptors/);
-      await waitFor(() => readFileSync(log, "utf8").includes("(soft limit): new clients wait"), { timeoutMs: 5000, message: "EMFILE warning logged" });
+      await waitFor(() => readFileSync(log, "utf8").includes("(soft limit): new clients wait"), {
+        timeoutMs: 5000,
+        message: "EMFILE warning logged",
+      });
       for (const c of clients.slice(0, 3)) expect(await c.command("PING")).toBe("PONG"); // open sessions unaffected
       // Running out of descriptors here says nothing about the master: no session cut for it.
       expect(readFileSync(log, "utf8")).not.toContain("master lost");
@@ -51,7 +57,10 @@ describe("chaos: resources", () => {
         },
         { timeoutMs: 10_000, message: "accepting again once fds are free" },
       );
-      await waitFor(() => readFileSync(log, "utf8").includes("accepting normally"), { timeoutMs: 5000, message: "recovery logged" });
+      await waitFor(() => readFileSync(log, "utf8").includes("accepting normally"), {
+        timeoutMs: 5000,
+        message: "recovery logged",
+      });
       expect(proc.exitCode).toBeNull();
     } finally {
       for (const c of clients) c.close();
@@ -74,10 +83,15 @@ describe("chaos: resources", () => {
       const fdsBefore = fds(proc.pid);
       const rssBefore = rssKiB(proc.pid);
       let done = 0;
-      await Promise.all(Array.from({ length: 50 }, async () => {
-        while (done < 10_000) (done++, await cycle());
-      }));
-      await waitFor(() => fds(proc.pid) <= fdsBefore + 2, { timeoutMs: 5000, message: `descriptors back to ${fdsBefore} (now ${fds(proc.pid)})` });
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (done < 10_000) done++, await cycle();
+        }),
+      );
+      await waitFor(() => fds(proc.pid) <= fdsBefore + 2, {
+        timeoutMs: 5000,
+        message: `descriptors back to ${fdsBefore} (now ${fds(proc.pid)})`,
+      });
       const growthMiB = (rssKiB(proc.pid) - rssBefore) / 1024;
       expect(growthMiB).toBeLessThan(64);
       expect(proc.exitCode).toBeNull();

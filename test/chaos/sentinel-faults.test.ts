@@ -19,11 +19,17 @@ describe("chaos: sentinel faults", () => {
       for (const sentinel of dep.sentinels) {
         const acked = load.ackedCount;
         sentinel.kill("SIGKILL");
-        await waitFor(() => load.ackedCount >= acked + 2000, { timeoutMs: 10_000, message: `writes flow with ${sentinel.address} dead` });
+        await waitFor(() => load.ackedCount >= acked + 2000, {
+          timeoutMs: 10_000,
+          message: `writes flow with ${sentinel.address} dead`,
+        });
       }
       // No sentinel left: the open sessions carry on, a new client is told why it cannot connect.
       const acked = load.ackedCount;
-      await waitFor(() => load.ackedCount >= acked + 2000, { timeoutMs: 10_000, message: "writes flow with every sentinel dead" });
+      await waitFor(() => load.ackedCount >= acked + 2000, {
+        timeoutMs: 10_000,
+        message: "writes flow with every sentinel dead",
+      });
       await using refused = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
       expect(String(await refused.command("PING").catch((e: Error) => e))).toContain("no sentinel reachable");
       expect(load.errors).toBe(0);

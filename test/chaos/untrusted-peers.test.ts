@@ -21,20 +21,49 @@ describe("untrusted peers", () => {
     await using odd = startMockSentinel((args) => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", current);
-      if (sub === "master") return fields(["name", "mymaster", "ip", "127.0.0.1", "port", String(current), "flags", "master", "config-epoch", "abc", "quorum", "2"]);
+      if (sub === "master")
+        return fields([
+          "name",
+          "mymaster",
+          "ip",
+          "127.0.0.1",
+          "port",
+          String(current),
+          "flags",
+          "master",
+          "config-epoch",
+          "abc",
+          "quorum",
+          "2",
+        ]);
       if (sub === "sentinels") return "*0\r\n";
       return "-ERR unknown\r\n";
     });
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses], Databases: [{ Name: "mymaster", Local_port: port }], connectTimeoutMs: 3000 });
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses],
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      connectTimeoutMs: 3000,
+    });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
-    await waitFor(() => db.master === `127.0.0.1:${first.port}`, { timeoutMs: 5000, message: `the poller confirms the master (problem: ${db.lastProblem})` });
+    await waitFor(() => db.master === `127.0.0.1:${first.port}`, {
+      timeoutMs: 5000,
+      message: `the poller confirms the master (problem: ${db.lastProblem})`,
+    });
     const { to } = await dep.failover();
     current = to.port;
-    await waitFor(() => db.master === `127.0.0.1:${to.port}`, { timeoutMs: 10_000, message: `the tunnel follows the failover (now ${db.master}, ${db.lastProblem})` });
+    await waitFor(() => db.master === `127.0.0.1:${to.port}`, {
+      timeoutMs: 10_000,
+      message: `the tunnel follows the failover (now ${db.master}, ${db.lastProblem})`,
+    });
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(((await c.command("ROLE")) as unknown[])[0]).toBe("master");
-    const complaints = tt.log().split("\n").filter((line) => line.includes(`sentinel ${odd.address}: invalid reply to SENTINEL master: config-epoch "abc" is not a number`));
+    const complaints = tt
+      .log()
+      .split("\n")
+      .filter((line) =>
+        line.includes(`sentinel ${odd.address}: invalid reply to SENTINEL master: config-epoch "abc" is not a number`),
+      );
     expect(complaints).toHaveLength(1);
     expect(tt.log()).not.toMatch(/TypeError|unexpected error|unexpected rejection/);
   }, 60_000);
@@ -69,14 +98,26 @@ describe("unbounded replies are cut", () => {
     });
     const cuts: string[] = [];
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address], Databases: [{ Name: "mymaster", Local_port: port }] });
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address],
+      Databases: [{ Name: "mymaster", Local_port: port }],
+    });
     tt.tunnel.observe({ onPeerCut: (hop, peer) => cuts.push(`${hop} ${peer}`) });
-    const growth = await rssGrowthWhile(() => hog.cut >= 5 || hog.sent.some((n) => n > 400 * MiB), 20_000, "the hog streams");
+    const growth = await rssGrowthWhile(
+      () => hog.cut >= 5 || hog.sent.some((n) => n > 400 * MiB),
+      20_000,
+      "the hog streams",
+    );
     // Each connection got at most the bound plus what the kernel's socket buffers hold.
     expect(Math.max(...hog.sent)).toBeLessThan(32 * MiB);
     expect(growth).toBeLessThan(64 * MiB);
     expect(cuts.filter((c) => c === `sentinel ${hog.address}`).length).toBeGreaterThanOrEqual(5);
-    expect(tt.log().split("\n").filter((line) => line.includes(`sentinel ${hog.address} sent a reply over 1048576 bytes`))).toHaveLength(1);
+    expect(
+      tt
+        .log()
+        .split("\n")
+        .filter((line) => line.includes(`sentinel ${hog.address} sent a reply over 1048576 bytes`)),
+    ).toHaveLength(1);
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(((await c.command("ROLE")) as unknown[])[0]).toBe("master");
   }, 60_000);
@@ -91,20 +132,37 @@ describe("unbounded replies are cut", () => {
       if (control.has(connection)) return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
       return { stream: "*3\r\n$6\r\nmaster\r\n:0\r\n$2000000000\r\n" };
     });
-    await using sentinel = startMockSentinel((args) => (args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n"));
+    await using sentinel = startMockSentinel((args) =>
+      args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n",
+    );
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({ Sentinels_addresses_list: [sentinel.address], Databases: [{ Name: "mymaster", Local_port: port }], connectTimeoutMs: 1500, upstreamPoolSize: 0 });
-    await waitFor(() => tt.log().includes(`master is ${fakeRedis.address}`) && control.size >= 2, { timeoutMs: 5000, message: "the fake server is followed" });
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: [sentinel.address],
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      connectTimeoutMs: 1500,
+      upstreamPoolSize: 0,
+    });
+    await waitFor(() => tt.log().includes(`master is ${fakeRedis.address}`) && control.size >= 2, {
+      timeoutMs: 5000,
+      message: "the fake server is followed",
+    });
     followed = true;
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 10_000 });
     const reply = c.command("PING").catch((e: Error) => e);
     let done = false;
     void reply.finally(() => (done = true));
     const growth = await rssGrowthWhile(() => done, 10_000, "the client's -ERR");
-    expect(String(await reply)).toMatch(/no master for 'mymaster': 127\.0\.0\.1:\d+ is not a verified master: reply to ROLE is not RESP or too large: a reply over 16384 bytes/);
+    expect(String(await reply)).toMatch(
+      /no master for 'mymaster': 127\.0\.0\.1:\d+ is not a verified master: reply to ROLE is not RESP or too large: a reply over 16384 bytes/,
+    );
     expect(Math.max(...fakeRedis.sent)).toBeLessThan(32 * MiB);
     expect(growth).toBeLessThan(64 * MiB);
-    expect(tt.log().split("\n").filter((line) => line.includes(`redis ${fakeRedis.address} sent a reply over 16384 bytes`))).toHaveLength(1);
+    expect(
+      tt
+        .log()
+        .split("\n")
+        .filter((line) => line.includes(`redis ${fakeRedis.address} sent a reply over 16384 bytes`)),
+    ).toHaveLength(1);
   }, 30_000);
 });
 
@@ -114,11 +172,28 @@ describe("learned sentinels are bounded", () => {
     const master = await dep.masterOf();
     const fakePorts = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
     let peers = await fakePorts(300);
-    const peerList = () => `*${peers.length}\r\n${peers.map((p) => fields(["name", `peer-${p}`, "ip", "127.0.0.1", "port", String(p), "runid", "x", "flags", "sentinel"])).join("")}`;
+    const peerList = () =>
+      `*${peers.length}\r\n${peers.map((p) => fields(["name", `peer-${p}`, "ip", "127.0.0.1", "port", String(p), "runid", "x", "flags", "sentinel"])).join("")}`;
     await using lister = startMockSentinel((args) => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
-      if (sub === "master") return fields(["name", "mymaster", "ip", "127.0.0.1", "port", String(master.port), "flags", "master", "config-epoch", "0", "quorum", "2", "num-other-sentinels", "3"]);
+      if (sub === "master")
+        return fields([
+          "name",
+          "mymaster",
+          "ip",
+          "127.0.0.1",
+          "port",
+          String(master.port),
+          "flags",
+          "master",
+          "config-epoch",
+          "0",
+          "quorum",
+          "2",
+          "num-other-sentinels",
+          "3",
+        ]);
       if (sub === "sentinels") return peerList();
       return "-ERR unknown\r\n";
     });
@@ -131,26 +206,56 @@ describe("learned sentinels are bounded", () => {
     const sentinels = tt.tunnel.sentinels;
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await c.command("PING")).toBe("PONG"); // the lookup (lister first) triggers learning from it
-    await waitFor(() => sentinels.addresses.length === 7, { timeoutMs: 5000, message: `3 learned from the lister (have ${sentinels.addresses.length})` });
+    await waitFor(() => sentinels.addresses.length === 7, {
+      timeoutMs: 5000,
+      message: `3 learned from the lister (have ${sentinels.addresses.length})`,
+    });
     const learnedFirst = sentinels.addresses.filter((a) => ![lister.address, ...dep.sentinelAddresses].includes(a));
     expect(learnedFirst).toEqual(peers.slice(0, 3).map((p) => `127.0.0.1:${p}`));
-    const series = async () => (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).split("\n").filter((l) => l.startsWith("sentinel_tunnel_sentinel_errors_total{"));
+    const series = async () =>
+      (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())
+        .split("\n")
+        .filter((l) => l.startsWith("sentinel_tunnel_sentinel_errors_total{"));
     // The learned ones do not answer: the poller counts their errors, under their own label.
-    await waitFor(async () => (await series()).length === 3, { timeoutMs: 5000, message: "errors of the 3 learned sentinels counted" });
+    await waitFor(async () => (await series()).length === 3, {
+      timeoutMs: 5000,
+      message: "errors of the 3 learned sentinels counted",
+    });
 
     // It now reports 300 others: the first three are forgotten (their counts folded into `other`), three new learned.
     peers = await fakePorts(300);
-    expect(await sentinels.learn("mymaster", parseAddress(lister.address)!)).toEqual(peers.slice(0, 3).map((p) => `127.0.0.1:${p}`));
+    expect(await sentinels.learn("mymaster", parseAddress(lister.address)!)).toEqual(
+      peers.slice(0, 3).map((p) => `127.0.0.1:${p}`),
+    );
     expect(sentinels.addresses.length).toBe(7);
     for (const old of learnedFirst) expect(sentinels.addresses).not.toContain(old);
-    await waitFor(async () => (await series()).some((l) => l.includes('sentinel="other"')) && (await series()).length === 4, { timeoutMs: 5000, message: "3 current + other" });
+    await waitFor(
+      async () => (await series()).some((l) => l.includes('sentinel="other"')) && (await series()).length === 4,
+      { timeoutMs: 5000, message: "3 current + other" },
+    );
     expect((await series()).length).toBeLessThanOrEqual(sentinels.addresses.length + 1);
 
     // A sentinel naming another master than the majority teaches nothing, however many it lists.
     await using liar = startMockSentinel((args) => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", peers[0]!);
-      if (sub === "master") return fields(["name", "mymaster", "ip", "127.0.0.1", "port", String(peers[0]), "flags", "master", "config-epoch", "999", "quorum", "2", "num-other-sentinels", "300"]);
+      if (sub === "master")
+        return fields([
+          "name",
+          "mymaster",
+          "ip",
+          "127.0.0.1",
+          "port",
+          String(peers[0]),
+          "flags",
+          "master",
+          "config-epoch",
+          "999",
+          "quorum",
+          "2",
+          "num-other-sentinels",
+          "300",
+        ]);
       if (sub === "sentinels") return peerList();
       return "-ERR unknown\r\n";
     });

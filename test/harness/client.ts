@@ -76,10 +76,14 @@ export class TestClient implements AsyncDisposable {
         opts.timeoutMs ?? 2000,
         `connect to ${host}:${port} timed out`,
       );
-      if (opts.auth) await client.command("AUTH", ...(opts.auth.username ? [opts.auth.username] : []), opts.auth.password);
+      if (opts.auth)
+        await client.command("AUTH", ...(opts.auth.username ? [opts.auth.username] : []), opts.auth.password);
       return client;
     } catch (error) {
-      void connecting.then((s) => s.terminate(), () => {});
+      void connecting.then(
+        (s) => s.terminate(),
+        () => {},
+      );
       throw error;
     }
   }
@@ -125,7 +129,10 @@ export class TestClient implements AsyncDisposable {
 
   #enqueue(count: number, bytes: Uint8Array): Promise<Reply[]> {
     if (this.#error) return Promise.reject(this.#error);
-    const replies = Array.from({ length: count }, () => new Promise<Reply>((resolve, reject) => this.#pending.push({ resolve, reject })));
+    const replies = Array.from(
+      { length: count },
+      () => new Promise<Reply>((resolve, reject) => this.#pending.push({ resolve, reject })),
+    );
     this.write(bytes);
     const all = Promise.all(replies);
     if (this.#replyTimeoutMs === undefined) return all;
@@ -183,7 +190,11 @@ export async function commandWith(port: number, opts: ConnectOptions, ...args: A
 }
 
 /** INFO <section> as a record of `field: value`. */
-export async function infoRecord(port: number, section: string, opts: ConnectOptions = {}): Promise<Record<string, string>> {
+export async function infoRecord(
+  port: number,
+  section: string,
+  opts: ConnectOptions = {},
+): Promise<Record<string, string>> {
   const text = String(await commandWith(port, opts, "INFO", section));
   const out: Record<string, string> = {};
   for (const line of text.split("\r\n")) {

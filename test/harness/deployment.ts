@@ -41,7 +41,12 @@ export interface FailoverResult {
 /** Make `server` a replica of `master` as sentinel would, minus sentinel's CLIENT KILLs. */
 async function demoteTo(server: RedisProc, master: RedisProc): Promise<void> {
   await using client = await TestClient.connect(server.port, HOST, { replyTimeoutMs: 3000, ...server.clientOptions });
-  const replies = await client.pipeline([["MULTI"], ["REPLICAOF", master.host, master.port], ["CONFIG", "REWRITE"], ["EXEC"]]);
+  const replies = await client.pipeline([
+    ["MULTI"],
+    ["REPLICAOF", master.host, master.port],
+    ["CONFIG", "REWRITE"],
+    ["EXEC"],
+  ]);
   const failed = replies.flat().find((r) => r instanceof Error);
   if (failed) throw failed;
 }
@@ -87,7 +92,8 @@ export class Deployment implements AsyncDisposable {
   async masterOf(name = this.names[0]!): Promise<RedisProc> {
     const addr = await this.sentinelMasterAddr(name);
     const server = this.#serversOf(name).find((s) => `${s.host}:${s.port}` === addr);
-    if (!server) throw new Error(`sentinels name ${addr} as master of ${name}, which is none of this deployment's servers`);
+    if (!server)
+      throw new Error(`sentinels name ${addr} as master of ${name}, which is none of this deployment's servers`);
     const role = await server.role();
     if (role !== "master") throw new Error(`sentinels name ${addr} as master of ${name} but its ROLE is ${role}`);
     return server;
@@ -129,9 +135,15 @@ export class Deployment implements AsyncDisposable {
     if (replicas > 0) {
       // WAIT counts acks of this connection's own last write, so write and WAIT on one connection.
       await using admin = await TestClient.connect(from.port, HOST, { replyTimeoutMs: left() + 1000 });
-      const [, reply] = await admin.pipeline([["INCR", "__harness:sync"], ["WAIT", replicas, Math.round(left())]]);
+      const [, reply] = await admin.pipeline([
+        ["INCR", "__harness:sync"],
+        ["WAIT", replicas, Math.round(left())],
+      ]);
       const acked = Number(reply);
-      if (acked < replicas) throw new Error(`failover: only ${acked} of ${replicas} replica(s) acknowledged the replication stream of ${fromAddr}`);
+      if (acked < replicas)
+        throw new Error(
+          `failover: only ${acked} of ${replicas} replica(s) acknowledged the replication stream of ${fromAddr}`,
+        );
     }
     let requestedAt = 0;
     await waitFor(
@@ -158,14 +170,19 @@ export class Deployment implements AsyncDisposable {
         const running = this.sentinels.filter((s) => s.running);
         const addrs = await Promise.all(running.map((s) => s.masterAddr(name)));
         const addr = addrs[0];
-        if (!addr || addr === fromAddr || addrs.some((a) => a !== addr)) throw new Error(`sentinels report ${addrs.join(", ")}`);
+        if (!addr || addr === fromAddr || addrs.some((a) => a !== addr))
+          throw new Error(`sentinels report ${addrs.join(", ")}`);
         const to = this.#serversOf(name).find((s) => `${s.host}:${s.port}` === addr);
         if (!to) throw new Error(`sentinels report ${addr}, not a server of this deployment`);
         const role = await to.role();
         if (role !== "master") throw new Error(`sentinels report ${addr} but its ROLE is ${role}`);
         return to;
       },
-      { timeoutMs: left(), intervalMs: 50, message: `failover of ${name}: sentinels did not all switch away from ${fromAddr}` },
+      {
+        timeoutMs: left(),
+        intervalMs: 50,
+        message: `failover of ${name}: sentinels did not all switch away from ${fromAddr}`,
+      },
     );
 
     const demote = opts.demote ?? "harness";
@@ -191,7 +208,11 @@ export class Deployment implements AsyncDisposable {
   /** Stop every process (sentinels first, so they do not react to the servers going away). */
   async stop(): Promise<void> {
     await Promise.all(this.sentinels.map((s) => s.stop()));
-    await Promise.all(Object.values(this.servers).flat().map((s) => s.stop()));
+    await Promise.all(
+      Object.values(this.servers)
+        .flat()
+        .map((s) => s.stop()),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -212,8 +233,12 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
   try {
     const sec = opts.security ?? {};
     const redisConfig = [...redisSecurityConfig(sec), ...(opts.redisConfig ?? [])];
-    const redis = (replicaOf?: number) => RedisServer.start({ dir, replicaOf, extraConfig: redisConfig, tls: sec.tls, client: adminClient(sec, "redis") });
-    const masters = await allOrCleanup(names.map(() => redis()), started);
+    const redis = (replicaOf?: number) =>
+      RedisServer.start({ dir, replicaOf, extraConfig: redisConfig, tls: sec.tls, client: adminClient(sec, "redis") });
+    const masters = await allOrCleanup(
+      names.map(() => redis()),
+      started,
+    );
     const replicas = await allOrCleanup(
       masters.flatMap((m) => Array.from({ length: replicaCount }, () => redis(m.port))),
       started,
@@ -247,7 +272,9 @@ export async function startDeployment(opts: DeploymentOptions = {}): Promise<Dep
             const others = Number(state["num-other-sentinels"]);
             const slaves = Number(state["num-slaves"]);
             if (addr !== `${HOST}:${m.port}` || others !== sentinelCount - 1 || slaves < replicaCount)
-              throw new Error(`sentinel ${s.address} for ${m.name}: addr=${addr} num-other-sentinels=${others} num-slaves=${slaves}`);
+              throw new Error(
+                `sentinel ${s.address} for ${m.name}: addr=${addr} num-other-sentinels=${others} num-slaves=${slaves}`,
+              );
           }
         }
         return true;

@@ -34,7 +34,11 @@ export class RedisServer extends ManagedServer {
       port: opts.port,
       timeoutMs: opts.timeoutMs,
       client: { ...(opts.tls ? { tls: opts.tls.clientOptions } : {}), ...opts.client },
-      config: (port, dir) => [...redisConfigLines(port, dir, opts.replicaOf), ...(opts.tls ? tlsServerConfig(opts.tls, port) : []), ...(opts.extraConfig ?? [])],
+      config: (port, dir) => [
+        ...redisConfigLines(port, dir, opts.replicaOf),
+        ...(opts.tls ? tlsServerConfig(opts.tls, port) : []),
+        ...(opts.extraConfig ?? []),
+      ],
     });
   }
 
@@ -48,11 +52,19 @@ export class RedisServer extends ManagedServer {
     await waitFor(
       async () => {
         const r = await this.replication();
-        const ok = r.role === "slave" && r.master_link_status === "up" && (opts.masterPort === undefined || r.master_port === String(opts.masterPort));
-        if (!ok) throw new Error(`role=${r.role} master_port=${r.master_port} master_link_status=${r.master_link_status}`);
+        const ok =
+          r.role === "slave" &&
+          r.master_link_status === "up" &&
+          (opts.masterPort === undefined || r.master_port === String(opts.masterPort));
+        if (!ok)
+          throw new Error(`role=${r.role} master_port=${r.master_port} master_link_status=${r.master_link_status}`);
         return true;
       },
-      { timeoutMs: opts.timeoutMs ?? 10_000, message: `replica ${this.port}: link to master${opts.masterPort ? ` ${opts.masterPort}` : ""} not up`, intervalMs: 25 },
+      {
+        timeoutMs: opts.timeoutMs ?? 10_000,
+        message: `replica ${this.port}: link to master${opts.masterPort ? ` ${opts.masterPort}` : ""} not up`,
+        intervalMs: 25,
+      },
     );
   }
 }

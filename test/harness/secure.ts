@@ -42,15 +42,52 @@ function openssl(args: string[], cwd: string): void {
 export function makeCerts(dir: string, serverSan = "DNS:localhost,IP:127.0.0.1,IP:::1"): CertSet {
   const days = ["-days", "2"];
   for (const ca of ["test-ca", "other-ca"])
-    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${ca}.key`, "-out", `${ca}.crt`, ...days, "-subj", `/CN=${ca}`], dir);
+    openssl(
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${ca}.key`,
+        "-out",
+        `${ca}.crt`,
+        ...days,
+        "-subj",
+        `/CN=${ca}`,
+      ],
+      dir,
+    );
   const leaves = {
     server: `subjectAltName=${serverSan}\nextendedKeyUsage=serverAuth,clientAuth\n`,
     client: "extendedKeyUsage=clientAuth\n",
   };
   for (const [name, ext] of Object.entries(leaves)) {
     writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`], dir);
-    openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "test-ca.crt", "-CAkey", "test-ca.key", "-CAcreateserial", "-out", `${name}.crt`, ...days, "-extfile", `${name}.ext`], dir);
+    openssl(
+      ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`],
+      dir,
+    );
+    openssl(
+      [
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "test-ca.crt",
+        "-CAkey",
+        "test-ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${name}.crt`,
+        ...days,
+        "-extfile",
+        `${name}.ext`,
+      ],
+      dir,
+    );
   }
   return {
     dir,
@@ -114,7 +151,8 @@ export interface DeploymentSecurity {
   tls?: TlsServerFiles;
 }
 
-const aclLines = (users: AclUser[] = []) => users.map((u) => `user ${u.name} on >${u.password} ${u.rules ?? "~* &* +@all"}`);
+const aclLines = (users: AclUser[] = []) =>
+  users.map((u) => `user ${u.name} on >${u.password} ${u.rules ?? "~* &* +@all"}`);
 
 export function redisSecurityConfig(sec: DeploymentSecurity): string[] {
   return [
@@ -127,7 +165,9 @@ export function redisSecurityConfig(sec: DeploymentSecurity): string[] {
 export function sentinelSecurityConfig(sec: DeploymentSecurity, names: string[]): string[] {
   return [
     ...(sec.redisPassword ? names.map((n) => `sentinel auth-pass ${n} ${sec.redisPassword}`) : []),
-    ...(sec.sentinelPassword ? [`requirepass ${sec.sentinelPassword}`, `sentinel sentinel-pass ${sec.sentinelPassword}`] : []),
+    ...(sec.sentinelPassword
+      ? [`requirepass ${sec.sentinelPassword}`, `sentinel sentinel-pass ${sec.sentinelPassword}`]
+      : []),
     ...aclLines(sec.sentinelUsers),
   ];
 }

@@ -48,7 +48,10 @@ export class SentinelServer extends ManagedServer {
       timeoutMs: opts.timeoutMs,
       client: { ...(opts.tls ? { tls: opts.tls.clientOptions } : {}), ...opts.client },
       config: (port, dir) => [
-        ...sentinelConfigLines(port, dir, opts.masters, { downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs }),
+        ...sentinelConfigLines(port, dir, opts.masters, {
+          downAfterMs: opts.downAfterMs,
+          failoverTimeoutMs: opts.failoverTimeoutMs,
+        }),
         ...(opts.tls ? tlsServerConfig(opts.tls, port) : []),
         ...(opts.extraConfig ?? []),
       ],

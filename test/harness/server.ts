@@ -7,7 +7,17 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { commandWith, infoRecord, type ConnectOptions } from "./client.ts";
-import { collect, freePort, HOST, isRunning, makeTempDir, redisBinary, removeTempDir, spawnTracked, terminate } from "./procs.ts";
+import {
+  collect,
+  freePort,
+  HOST,
+  isRunning,
+  makeTempDir,
+  redisBinary,
+  removeTempDir,
+  spawnTracked,
+  terminate,
+} from "./procs.ts";
 import { waitFor } from "./wait.ts";
 
 export type Kind = "redis" | "sentinel";
@@ -82,7 +92,10 @@ export class ManagedServer implements AsyncDisposable {
       async () => {
         if (!isRunning(proc)) return "exited";
         // Our pid, not whoever else holds the port; and do not hang on a squatter that never answers.
-        const info = await Promise.race([infoRecord(this.port, "server", this.clientOptions), proc.exited.then(() => null)]);
+        const info = await Promise.race([
+          infoRecord(this.port, "server", this.clientOptions),
+          proc.exited.then(() => null),
+        ]);
         if (!info) return "exited";
         return info.process_id === String(proc.pid) && "ready";
       },
@@ -93,7 +106,9 @@ export class ManagedServer implements AsyncDisposable {
     });
     if (state === "exited") {
       await proc.exited;
-      throw new Error(`${this.kind} on port ${this.port} exited with ${proc.exitCode ?? proc.signalCode} during start\n--- ${this.logPath} ---\n${this.log().slice(-2000)}`);
+      throw new Error(
+        `${this.kind} on port ${this.port} exited with ${proc.exitCode ?? proc.signalCode} during start\n--- ${this.logPath} ---\n${this.log().slice(-2000)}`,
+      );
     }
   }
 

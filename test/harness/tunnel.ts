@@ -35,9 +35,17 @@ export interface TunnelProcessOptions {
 }
 
 /** Spawn `bun <repo>/src/cli.ts <configPath> [logFile] [args]` from the repo root (configPath null: flags/env only). */
-export async function startTunnelProcess(configPath: string | null, opts: TunnelProcessOptions = {}): Promise<TunnelProc> {
+export async function startTunnelProcess(
+  configPath: string | null,
+  opts: TunnelProcessOptions = {},
+): Promise<TunnelProc> {
   const command = opts.command ?? [process.execPath, `${REPO}/src/cli.ts`];
-  const cmd = [...command, ...(configPath ? [configPath] : []), ...(opts.logFile ? [opts.logFile] : []), ...(opts.args ?? [])];
+  const cmd = [
+    ...command,
+    ...(configPath ? [configPath] : []),
+    ...(opts.logFile ? [opts.logFile] : []),
+    ...(opts.args ?? []),
+  ];
   const proc = spawnTracked(cmd, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdout: "pipe" });
   const stdout = collect(proc.stdout as ReadableStream<Uint8Array>);
   const stderr = collect(proc.stderr);

@@ -72,7 +72,9 @@ export async function openPage(url: string, opts: { width?: number; height?: num
         if (reply.error) waiter?.reject(new Error(reply.error.message));
         else waiter?.resolve(reply.result);
       } else if (reply.method === "Runtime.exceptionThrown") {
-        problems.push(`exception: ${reply.params.exceptionDetails.exception?.description ?? reply.params.exceptionDetails.text}`);
+        problems.push(
+          `exception: ${reply.params.exceptionDetails.exception?.description ?? reply.params.exceptionDetails.text}`,
+        );
       } else if (reply.method === "Log.entryAdded" && ["error", "warning"].includes(reply.params.entry.level)) {
         problems.push(`${reply.params.entry.source}: ${reply.params.entry.text}`);
       } else if (reply.method === "Runtime.consoleAPICalled" && reply.params.type === "error") {
@@ -98,13 +100,24 @@ export async function openPage(url: string, opts: { width?: number; height?: num
         return r.result.value as T;
       },
       async viewport(width, height, o = {}) {
-        await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: o.scale ?? 1, mobile: !!o.mobile });
+        await send("Emulation.setDeviceMetricsOverride", {
+          width,
+          height,
+          deviceScaleFactor: o.scale ?? 1,
+          mobile: !!o.mobile,
+        });
       },
       async screenshot(path, o = {}) {
         const { cssContentSize, cssLayoutViewport } = await send("Page.getLayoutMetrics");
-        const size = o.viewport ? { width: cssLayoutViewport.clientWidth, height: cssLayoutViewport.clientHeight } : cssContentSize;
+        const size = o.viewport
+          ? { width: cssLayoutViewport.clientWidth, height: cssLayoutViewport.clientHeight }
+          : cssContentSize;
         const clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.ceil(size.height), scale: 1 };
-        const { data } = await send("Page.captureScreenshot", { format: "png", clip, captureBeyondViewport: !o.viewport });
+        const { data } = await send("Page.captureScreenshot", {
+          format: "png",
+          clip,
+          captureBeyondViewport: !o.viewport,
+        });
         writeFileSync(path, Buffer.from(data, "base64"));
       },
       async [Symbol.asyncDispose]() {
@@ -129,7 +142,10 @@ async function devtoolsEndpoint(stderr: ReadableStream<Uint8Array>): Promise<str
   const read = async (): Promise<string> => {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) throw new Error(`Chromium (${CHROMIUM}) exited before it opened its DevTools port; its stderr: ${seen.slice(-800)}`);
+      if (done)
+        throw new Error(
+          `Chromium (${CHROMIUM}) exited before it opened its DevTools port; its stderr: ${seen.slice(-800)}`,
+        );
       seen += decoder.decode(value);
       const found = /DevTools listening on (ws:\/\/\S+)/.exec(seen)?.[1];
       if (found) return found;

@@ -38,7 +38,9 @@ function entries(path: string, source: string, line: RegExp, wanted: RegExp): En
 function timeline(deploymentDir: string, from: number, to: number, tunnelLog?: string): Entry[] {
   const files = readdirSync(deploymentDir);
   const logs = (name: RegExp, wanted: RegExp) =>
-    files.filter((f) => name.test(f)).flatMap((f) => entries(join(deploymentDir, f), f.slice(0, -4), REDIS_LINE, wanted));
+    files
+      .filter((f) => name.test(f))
+      .flatMap((f) => entries(join(deploymentDir, f), f.slice(0, -4), REDIS_LINE, wanted));
   const all = [
     ...logs(/^sentinel-\d+\.log$/, SENTINEL),
     ...logs(/^redis-\d+\.log$/, REDIS),

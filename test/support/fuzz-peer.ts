@@ -56,12 +56,24 @@ export function value(rng: Rng, depth = 3): string {
 
 /** Bytes that are not RESP at all, or headers that lie. */
 export function garbage(rng: Rng): string {
-  return pick(rng, ["!what\r\n", "$abc\r\nxx\r\n", "*-5\r\n", ":12x\r\n", "%2\r\n", "\x00\x01\x02\r\n", `$-7\r\n`, "*1\r\n".repeat(50_000) + ":1\r\n", `${word(rng)}\r\n`]);
+  return pick(rng, [
+    "!what\r\n",
+    "$abc\r\nxx\r\n",
+    "*-5\r\n",
+    ":12x\r\n",
+    "%2\r\n",
+    "\x00\x01\x02\r\n",
+    `$-7\r\n`,
+    "*1\r\n".repeat(50_000) + ":1\r\n",
+    `${word(rng)}\r\n`,
+  ]);
 }
 
 /** Over the tunnel's bounds: a bulk string past 1 MiB, or more than 100,000 elements. */
 export function oversized(rng: Rng): string {
-  return int(rng, 2) ? `$${(1 << 20) + 4096}\r\n${"x".repeat((1 << 20) + 4096)}\r\n` : `*150000\r\n${":1\r\n".repeat(150_000)}`;
+  return int(rng, 2)
+    ? `$${(1 << 20) + 4096}\r\n${"x".repeat((1 << 20) + 4096)}\r\n`
+    : `*150000\r\n${":1\r\n".repeat(150_000)}`;
 }
 
 /** What to send for a command, and what to do after. */
@@ -103,5 +115,9 @@ export function startFuzzPeer(strategy: (args: string[]) => Move): FuzzPeer {
       data: (socket, chunk) => socket.data.reader.feed(chunk),
     },
   });
-  return Object.assign(peer, { port: listener.port, address: `127.0.0.1:${listener.port}`, [Symbol.asyncDispose]: async () => listener.stop(true) });
+  return Object.assign(peer, {
+    port: listener.port,
+    address: `127.0.0.1:${listener.port}`,
+    [Symbol.asyncDispose]: async () => listener.stop(true),
+  });
 }

@@ -36,27 +36,49 @@ async function command(port: number, ...args: (string | number)[]): Promise<Repl
 export async function startV6Deployment(): Promise<V6Deployment> {
   const dir = makeTempDir("st-ipv6-");
   const procs: Subprocess[] = [];
-  const common = (port: number) => [`port ${port}`, `bind ${V6}`, "protected-mode no", "daemonize no", `dir ${JSON.stringify(dir)}`];
+  const common = (port: number) => [
+    `port ${port}`,
+    `bind ${V6}`,
+    "protected-mode no",
+    "daemonize no",
+    `dir ${JSON.stringify(dir)}`,
+  ];
   const start = (kind: "redis-server" | "redis-sentinel", port: number, lines: string[]) => {
     const file = join(dir, `${kind}-${port}.conf`);
-    writeFileSync(file, [...common(port), `logfile ${JSON.stringify(join(dir, `${kind}-${port}.log`))}`, ...lines].join("\n") + "\n");
+    writeFileSync(
+      file,
+      [...common(port), `logfile ${JSON.stringify(join(dir, `${kind}-${port}.log`))}`, ...lines].join("\n") + "\n",
+    );
     procs.push(spawnTracked([redisBinary(kind), file], { cwd: dir }));
   };
-  const ready = (port: number) => waitFor(() => command(port, "PING").then((r) => r === "PONG"), { timeoutMs: 10_000, message: `[::1]:${port} does not answer` });
+  const ready = (port: number) =>
+    waitFor(() => command(port, "PING").then((r) => r === "PONG"), {
+      timeoutMs: 10_000,
+      message: `[::1]:${port} does not answer`,
+    });
   const stop = async () => {
     await Promise.all(procs.map((p) => terminate(p, 1000)));
     removeTempDir(dir);
   };
   try {
-    const [master, replica, ...sentinels] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [master, replica, ...sentinels] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const redis = ['save ""', "appendonly no", "repl-diskless-sync-delay 0", `replica-announce-ip ${V6}`];
     start("redis-server", master!, redis);
     start("redis-server", replica!, [...redis, `replicaof ${V6} ${master}`]);
     await Promise.all([ready(master!), ready(replica!)]);
-    await waitFor(async () => String(await command(replica!, "INFO", "replication")).includes("master_link_status:up"), {
-      timeoutMs: 10_000,
-      message: "the ::1 replica's link is not up",
-    });
+    await waitFor(
+      async () => String(await command(replica!, "INFO", "replication")).includes("master_link_status:up"),
+      {
+        timeoutMs: 10_000,
+        message: "the ::1 replica's link is not up",
+      },
+    );
     for (const port of sentinels) {
       start("redis-sentinel", port, [
         `sentinel announce-ip ${V6}`,
@@ -70,13 +92,21 @@ export async function startV6Deployment(): Promise<V6Deployment> {
       async () => {
         for (const port of sentinels) {
           const state = pairsToRecord(await command(port, "SENTINEL", "master", "mymaster"));
-          if (state.ip !== V6 || state["num-other-sentinels"] !== "2" || state["num-slaves"] !== "1") throw new Error(`sentinel ${port}: ${JSON.stringify(state)}`);
+          if (state.ip !== V6 || state["num-other-sentinels"] !== "2" || state["num-slaves"] !== "1")
+            throw new Error(`sentinel ${port}: ${JSON.stringify(state)}`);
         }
         return true;
       },
       { timeoutMs: 20_000, intervalMs: 50, message: "the ::1 sentinels did not discover each other and the replica" },
     );
-    return { master: master!, replica: replica!, sentinels, sentinelAddresses: sentinels.map((p) => `[${V6}]:${p}`), command, [Symbol.asyncDispose]: stop };
+    return {
+      master: master!,
+      replica: replica!,
+      sentinels,
+      sentinelAddresses: sentinels.map((p) => `[${V6}]:${p}`),
+      command,
+      [Symbol.asyncDispose]: stop,
+    };
   } catch (error) {
     await stop();
     throw error;

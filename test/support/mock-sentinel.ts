@@ -47,7 +47,11 @@ export function addrReply(host: string, port: number): string {
 }
 
 /** RESP for `SENTINEL master`: the field map a real sentinel gives (flags, config-epoch, quorum). */
-export function masterReply(host: string, port: number, opts: { flags?: string; epoch?: number; quorum?: number } = {}): string {
+export function masterReply(
+  host: string,
+  port: number,
+  opts: { flags?: string; epoch?: number; quorum?: number } = {},
+): string {
   const fields: [string, string][] = [
     ["name", "mymaster"],
     ["ip", host],
@@ -62,7 +66,11 @@ export function masterReply(host: string, port: number, opts: { flags?: string; 
 }
 
 /** A sentinel (alone, quorum 1) that names `host:port` as master, whatever it is asked. */
-export function namesMaster(host: string, port: () => number, opts: { flags?: string; epoch?: number } = {}): (args: string[]) => string {
+export function namesMaster(
+  host: string,
+  port: () => number,
+  opts: { flags?: string; epoch?: number } = {},
+): (args: string[]) => string {
   return (args) => {
     const sub = args[1]?.toLowerCase();
     if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";

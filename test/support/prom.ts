@@ -29,6 +29,10 @@ export async function pollingAt(metricsAt: string, seconds: number, up: number, 
       if (interval === seconds && connections === up) return true;
       throw new Error(`poll interval ${interval} s, ${connections} event connection(s) up`);
     },
-    { timeoutMs: 15_000, intervalMs: 100, message: `the tunnel polls every ${seconds} s with ${up} event connection(s) up` },
+    {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      message: `the tunnel polls every ${seconds} s with ${up} event connection(s) up`,
+    },
   );
 }

@@ -142,7 +142,11 @@ export class RedisPyLoop implements IncrClient {
   readonly #stderr: () => string;
   readonly #reading: Promise<void>;
 
-  constructor(python: string, port: number, readonly key: string) {
+  constructor(
+    python: string,
+    port: number,
+    readonly key: string,
+  ) {
     this.#proc = spawnTracked([python, "-u", PY_SCRIPT, String(port), key], { stdout: "pipe" });
     this.#stderr = collect(this.#proc.stderr);
     this.#reading = this.#read(this.#proc.stdout as ReadableStream<Uint8Array>);

@@ -5,7 +5,15 @@
  * the data, /readyz 200 from the metrics listener, and SIGTERM → exit 0.
  */
 import { expect } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort, withTimeout } from "../harness/index.ts";
+import {
+  freePort,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  waitForPort,
+  withTimeout,
+} from "../harness/index.ts";
 
 export interface ShippedCommand {
   /** The program and any leading arguments (e.g. [binary] or [bun, node_modules/.bin/sentinel-tunnel]). */
@@ -21,18 +29,29 @@ export async function shippedFailoverDrill(how: string, shipped: ShippedCommand)
   const port = await freePort();
   const metricsPort = await freePort();
   const config = await dep.configFile([{ name: "mymaster", port }], { pollIntervalMs: 100 });
-  await using tunnel = await startTunnelProcess(config, { ...shipped, logFile: "/dev/null", args: ["--metrics", String(metricsPort)] });
+  await using tunnel = await startTunnelProcess(config, {
+    ...shipped,
+    logFile: "/dev/null",
+    args: ["--metrics", String(metricsPort)],
+  });
   await waitForPort(port, { timeoutMs: 10_000 }).catch((error) => {
     throw new Error(`${how}: the tunnel did not listen (${error.message}); output: ${tunnel.output()}`);
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, { timeoutMs: 5000, message: `${how}: /readyz 200` });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, {
+    timeoutMs: 5000,
+    message: `${how}: /readyz 200`,
+  });
 
   const client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
   expect(await client.command("SET", "shipped", how)).toBe("OK");
   const from = await dep.masterOf();
   const { to } = await dep.failover("mymaster", { demote: "none" }); // the old master still says master
   // Closed by the tunnel: nothing else ends a session on a master that still answers.
-  await withTimeout(client.closed, 10_000, `${how}: the tunnel closes the session on the old master after the failover`);
+  await withTimeout(
+    client.closed,
+    10_000,
+    `${how}: the tunnel closes the session on the old master after the failover`,
+  );
   expect(await from.role()).toBe("master");
 
   {

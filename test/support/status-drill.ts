@@ -24,11 +24,14 @@ export async function afterFailover(
   await waitFor(ready, { timeoutMs: 10_000, message: "every database ready" });
   const result = await dep.failover(name);
   const failover = await waitFor(
-    async () => (await statusOf(metrics)).databases.find((d) => d.id === name)?.failovers.find((f) => f.outcome === "switched"),
+    async () =>
+      (await statusOf(metrics)).databases.find((d) => d.id === name)?.failovers.find((f) => f.outcome === "switched"),
     { timeoutMs: 15_000, message: `/status.json shows ${name}'s failover through to the first client` },
   ).catch(async (error: Error) => {
     const journal = (await statusOf(metrics)).databases.find((d) => d.id === name)?.journal ?? [];
-    throw new Error(`${error.message}; the journal: ${journal.map((e) => `${e.at} ${e.kind}: ${e.reason}`).join(" | ")}`);
+    throw new Error(
+      `${error.message}; the journal: ${journal.map((e) => `${e.at} ${e.kind}: ${e.reason}`).join(" | ")}`,
+    );
   });
   return { result, failover };
 }

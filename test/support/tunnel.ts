@@ -16,11 +16,20 @@ export interface TestTunnel extends AsyncDisposable {
 }
 
 /** `names`: master names; `name/replicas` makes a replica port for `name`. */
-export async function startTestTunnel(sentinels: string[], names: string[], overrides: Partial<Config> = {}): Promise<TestTunnel> {
+export async function startTestTunnel(
+  sentinels: string[],
+  names: string[],
+  overrides: Partial<Config> = {},
+): Promise<TestTunnel> {
   const databases: DatabaseConfig[] = [];
   for (const id of names) {
     const [name, replicas] = id.split("/");
-    databases.push({ name: name!, port: await freePort(), role: replicas ? "replica" : "master", replicaFallback: false });
+    databases.push({
+      name: name!,
+      port: await freePort(),
+      role: replicas ? "replica" : "master",
+      replicaFallback: false,
+    });
   }
   const config: Config = {
     ...DEFAULTS,

@@ -45,7 +45,9 @@ export class WriteLoad {
 
   /** Writes acknowledged at or after `t` (performance.now()), as `writer:seq` keys (the form `lost()` returns). */
   ackedSince(t: number): Set<string> {
-    return new Set(this.writers.flatMap((w) => w.acked.filter((_, i) => w.ackedAt[i]! >= t).map((seq) => `${w.id}:${seq}`)));
+    return new Set(
+      this.writers.flatMap((w) => w.acked.filter((_, i) => w.ackedAt[i]! >= t).map((seq) => `${w.id}:${seq}`)),
+    );
   }
 
   start(): void {
@@ -62,7 +64,9 @@ export class WriteLoad {
   async lost(server: { command(...args: (string | number)[]): Promise<any> }): Promise<string[]> {
     const missing: string[] = [];
     for (const w of this.writers) {
-      const stored = new Set(((await server.command("LRANGE", `${this.prefix}:${w.id}`, 0, -1)) as unknown[]).map(String));
+      const stored = new Set(
+        ((await server.command("LRANGE", `${this.prefix}:${w.id}`, 0, -1)) as unknown[]).map(String),
+      );
       for (const seq of w.acked) if (!stored.has(String(seq))) missing.push(`${w.id}:${seq}`);
     }
     return missing;
