@@ -13,7 +13,7 @@ import { formatAddress, type Address } from "../src/net/address.ts";
 import { RoleProbe } from "../src/discovery/control.ts";
 import { Sentinels } from "../src/discovery/sentinel.ts";
 import { silentLogger } from "../src/ops/log.ts";
-import type { Observation } from "../src/engine/master-state.ts";
+import type { Observation } from "../src/engine/state.ts";
 import { startDeployment, waitFor, type RedisProc } from "../test/harness/index.ts";
 
 type Scenario = "forced" | "killed" | "frozen" | "aborted";

@@ -9,16 +9,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Address } from "../src/net/address.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
-import {
-  INITIAL,
-  probes,
-  route,
-  step,
-  type Action,
-  type MasterState,
-  type Observation,
-  type RoleAnswer,
-} from "../src/engine/master-state.ts";
+import { step } from "../src/engine/master-state.ts";
+import { probes, route } from "../src/engine/readings.ts";
+import { INITIAL, type Action, type MasterState, type Observation, type RoleAnswer } from "../src/engine/state.ts";
 
 const SETTINGS = { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const };
 const at = (port: number): Address => ({ host: "127.0.0.1", port });

@@ -6,14 +6,9 @@
 import { describe, expect, test } from "bun:test";
 import { plan, SETTLE_MS, type RateInputs, type SentinelPoll } from "../src/discovery/poll-rate.ts";
 import { eventMaster } from "../src/discovery/sentinel-events.ts";
-import {
-  INITIAL,
-  quiet,
-  step,
-  type MasterState,
-  type Observation,
-  type RoleAnswer,
-} from "../src/engine/master-state.ts";
+import { step } from "../src/engine/master-state.ts";
+import { quiet } from "../src/engine/readings.ts";
+import { INITIAL, type MasterState, type Observation, type RoleAnswer } from "../src/engine/state.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
 
 const BEAT = { fastMs: 50, slowMs: 1000 };

@@ -12,7 +12,7 @@ import { formatAddress, sameAddress, type Address } from "../net/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import { isAuthReply, PLAIN_REDIS, target, type HopOptions } from "../config/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
-import type { RoleAnswer } from "../engine/master-state.ts";
+import type { RoleAnswer } from "../engine/state.ts";
 
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;

@@ -24,7 +24,7 @@ import type { HopOptions } from "../config/hops.ts";
 import { emit, type SentinelAnswer, type TunnelEvents } from "../events.ts";
 import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
-import type { ListedReplica } from "../engine/master-state.ts";
+import type { ListedReplica } from "../engine/state.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "./poll-rate.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";

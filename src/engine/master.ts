@@ -8,8 +8,9 @@
 import { formatAddress, type Address } from "../net/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../events.ts";
 import type { Logger } from "../ops/log.ts";
-import { INITIAL, probes, quiet, route, step } from "./master-state.ts";
-import type { Action, MasterState, Observation, Route, Settings } from "./master-state.ts";
+import { step } from "./master-state.ts";
+import { probes, quiet, route, type Route } from "./readings.ts";
+import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";
 
 /** What the engine's actions do outside it: implemented by the session registry (tunnel/). */
 export interface Orders {
