@@ -175,9 +175,13 @@ const rows: Row[] = [
     { master: null, fenced: true },
   ],
   [
-    "the master refuses the tunnel's credentials: noted, sessions kept",
+    "the master refuses the tunnel's credentials: noted once while it lasts (views in between), sessions kept",
     healthyOnA,
-    [role(10, A, { error: "refused", cause: "auth", detail: "WRONGPASS" })],
+    [
+      role(10, A, { error: "refused", cause: "auth", detail: "WRONGPASS" }),
+      views(20, "s1:6379@3", "s2:6379@3", "s3:6379@3"),
+      role(60, A, { error: "refused", cause: "auth", detail: "WRONGPASS" }),
+    ],
     ["note note"],
     { master: 6379, fenced: false },
   ],

@@ -128,11 +128,14 @@ function onRole(
           level: "info",
           message: `master ${label} answers ROLE again`,
         });
-      return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null }, actions);
+      return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null, refusal: null }, actions);
     }
     if ("error" in answer && answer.error === "refused") {
+      // Said once while it lasts (the refusal is kept in the state; a ROLE master answer clears it).
+      if (sameAddress(state.refusal?.address, address) && state.refusal?.detail === answer.detail) return state;
       const message = `master ${label} refuses the tunnel (${answer.detail}): sessions kept, new clients refused`;
-      return { ...state, told: tell(state, [...state.told, message], actions) };
+      actions.push({ kind: "note", event: "note", level: "warn", message });
+      return { ...state, refusal: { address, cause: answer.cause, detail: answer.detail } };
     }
     if ("error" in answer && answer.error !== "gone") {
       if (state.busy) return state;
