@@ -3,28 +3,11 @@
  * and environment alone, without a config file; with an address map, ROLE through the map and a MAPPED column.
  */
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort } from "./harness/index.ts";
+import { runCli } from "./support/cli.ts";
 import { startForwarder } from "./support/forwarder.ts";
 
-const cli = join(import.meta.dir, "..", "src", "cli.ts");
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, cli, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    env: { ...process.env, ...env },
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe("check and flags mode", () => {
   test("check: 0 with a verified master, 1 for an unknown name or dead sentinels, 2 for a bad config; flags/env run the tunnel", async () => {

@@ -5,17 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { freePort } from "./harness/index.ts";
+import { runCli } from "./support/cli.ts";
 
-const cli = join(import.meta.dir, "..", "src", "cli.ts");
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bun", cli, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]) => runCli(args);
 
 describe("cli", () => {
   test("--version prints the package version", async () => {

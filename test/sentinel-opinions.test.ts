@@ -5,14 +5,13 @@
  * is followed (with ROLE), and says that fencing needs `SENTINEL MASTER`.
  */
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { freePort, startDeployment, startRedis, TestClient, waitFor } from "./harness/index.ts";
 import { addrReply, startMockSentinel } from "./support/mock-sentinel.ts";
+import { runCli } from "./support/cli.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 import { Secret } from "../src/index.ts";
 
 const PASSWORD = "opinion-pw";
-const cli = join(import.meta.dir, "..", "src", "cli.ts");
 
 describe("sentinel opinions", () => {
   test("one sentinel of three reports the master s_down (stale auth-pass): clients served at once, sessions kept", async () => {
@@ -81,16 +80,8 @@ describe("sentinel opinions", () => {
     expect(ready.status).toBe(200);
     expect(db.engine.state.told.some((n) => n.includes("fencing during a failover needs SENTINEL MASTER"))).toBe(true);
 
-    const proc = Bun.spawn(
-      [process.execPath, cli, "check", "--sentinel", a.address, "--sentinel", b.address, "--db", "mymaster=6380"],
-      {
-        stdout: "pipe",
-        stderr: "pipe",
-        stdin: "ignore",
-      },
-    );
-    const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-    expect(out).toContain("all 1 database(s) have a verified master");
-    expect(code).toBe(0);
+    const checked = await runCli(["check", "--sentinel", a.address, "--sentinel", b.address, "--db", "mymaster=6380"]);
+    expect(checked.stdout).toContain("all 1 database(s) have a verified master");
+    expect(checked.code).toBe(0);
   }, 30_000);
 });

@@ -5,30 +5,13 @@
  * is a clear error and exit 2. It reads the tunnel's endpoint only, never Sentinel.
  */
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { freePort, startDeployment, waitFor } from "./harness/index.ts";
+import { runCli } from "./support/cli.ts";
 import { afterFailover, statusOf } from "./support/status-drill.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 import { WriteLoad } from "./support/write-load.ts";
 
-const cli = join(import.meta.dir, "..", "src", "cli.ts");
-async function status(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bun", cli, "status", ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    env: { ...process.env, ...env },
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const status = (args: string[], env: Record<string, string> = {}) => runCli(["status", ...args], env);
 
 describe("status command", () => {
   test("a ready tunnel after a failover: the table and --json, exit 0", async () => {
