@@ -126,7 +126,7 @@ function republish(json: string): void {
 }
 
 async function main(): Promise<void> {
-  // A signal would end the process without the "exit" hook (src/ops/procs.ts) that SIGKILLs the children
+  // A signal would end the process without the "exit" hook (src/lab/procs.ts) that SIGKILLs the children
   // (redis, sentinels, tunnel, HAProxy) and removes their temp dirs; process.exit runs it.
   process.on("SIGINT", () => process.exit(130));
   process.on("SIGTERM", () => process.exit(143));

@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatAddress, type Address } from "../src/net/address.ts";
+import { formatAddress, type Address } from "../src/core/address.ts";
 import { RoleProbe } from "../src/discovery/control.ts";
 import { Sentinels } from "../src/discovery/sentinel.ts";
 import { silentLogger } from "../src/ops/log.ts";

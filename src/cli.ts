@@ -13,10 +13,10 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
-import { formatAddress } from "./net/address.ts";
+import { formatAddress } from "./core/address.ts";
 import { formatCheck, runCheck } from "./ops/check.ts";
 import { fetchStatus, formatStatus, metricsAddress, StatusUnavailableError } from "./ops/status.ts";
-import { ConfigError, ListenError } from "./errors.ts";
+import { ConfigError, ListenError } from "./core/errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
 import { raiseFileLimit, sessionCapacity } from "./system/rlimit.ts";
@@ -232,7 +232,7 @@ Examples:
   $ sentinel-tunnel demo --keep    # then play with redis-cli; Ctrl-C removes everything`,
     )
     .action(async (opts: { keep?: boolean }) => {
-      const { runDemo } = await import("./ops/demo.ts");
+      const { runDemo } = await import("./lab/demo.ts");
       process.exit(await runDemo({ keep: !!opts.keep, out: process.stdout }));
     });
 

@@ -2,11 +2,12 @@
  * The library's public face: `startTunnel(config)` listens on every database's port and returns
  * a handle to inspect and close it. The CLI is a thin layer over this.
  */
-import { parseAddress } from "./net/address.ts";
+import { parseAddress } from "./core/address.ts";
 import { type Config } from "./config/config.ts";
-import { emit, type TunnelEvents } from "./events.ts";
-import { redisConnectOptions, sentinelConnectOptions } from "./config/hops.ts";
-import { isLoopback, refuseLiveUnixSockets } from "./tunnel/listeners.ts";
+import { emit, type TunnelEvents } from "./core/events.ts";
+import { redisConnectOptions, sentinelConnectOptions } from "./net/hops.ts";
+import { isLoopback } from "./core/loopback.ts";
+import { refuseLiveUnixSockets } from "./tunnel/listeners.ts";
 import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
 import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
@@ -14,19 +15,19 @@ import { peerCutReporter } from "./net/reply-limits.ts";
 import { securityWarnings } from "./ops/security-warnings.ts";
 import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
-import { Resolver } from "./discovery/resolver.ts";
+import { Resolver } from "./upstream/resolver.ts";
 import type { MasterEngine } from "./engine/master.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SentinelEvents } from "./discovery/sentinel-events.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
 import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
-export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./config/hops.ts";
+export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./net/hops.ts";
 export { Secret, type Credentials } from "./config/secrets.ts";
 export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config/config.ts";
 export { createLogger, type Logger } from "./ops/log.ts";
-export * from "./errors.ts";
-export type { TunnelEvents } from "./events.ts";
+export * from "./core/errors.ts";
+export type { TunnelEvents } from "./core/events.ts";
 
 export interface Tunnel {
   readonly config: Config;

@@ -4,8 +4,8 @@
  * connection goes with which TLS name (hops.ts `target`): the announced host, unless `servername`.
  */
 import { describe, expect, test } from "bun:test";
-import { parseAddressMap, reach } from "../src/net/address-map.ts";
-import { redisConnectOptions, target } from "../src/config/hops.ts";
+import { parseAddressMap, reach } from "../src/config/address-map.ts";
+import { redisConnectOptions, target } from "../src/net/hops.ts";
 import { DEFAULTS, type Config } from "../src/index.ts";
 
 const { map, problems } = parseAddressMap({

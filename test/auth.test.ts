@@ -16,12 +16,12 @@ import {
 } from "./harness/index.ts";
 import { startConfiguredTunnel } from "./support/config-tunnel.ts";
 import { ReplyError } from "redis-errors";
-import { isAuthReply, PLAIN_REDIS } from "../src/config/hops.ts";
-import { upstreamHandshake } from "../src/discovery/handshake.ts";
+import { isAuthReply, PLAIN_REDIS } from "../src/net/hops.ts";
+import { upstreamHandshake } from "../src/upstream/handshake.ts";
 import { Secret } from "../src/config/secrets.ts";
-import { AuthError, MasterNotVerifiedError } from "../src/errors.ts";
+import { AuthError, MasterNotVerifiedError } from "../src/core/errors.ts";
 import { ConnectionError, RespClient } from "../src/net/resp-client.ts";
-import { parseAddress } from "../src/net/address.ts";
+import { parseAddress } from "../src/core/address.ts";
 import { startMockSentinel } from "./support/mock-sentinel.ts";
 
 const REDIS_PW = "r3dis-Secret-4711";

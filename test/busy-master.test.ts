@@ -5,7 +5,7 @@
  * runaway script, Redis's own way out.
  */
 import { describe, expect, test } from "bun:test";
-import type { EngineEvent } from "../src/events.ts";
+import type { EngineEvent } from "../src/core/events.ts";
 import { startDeployment, TestClient, waitFor } from "./harness/index.ts";
 import { startTestTunnel, type TestTunnel } from "./support/tunnel.ts";
 

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { collect, spawnTracked, terminate } from "../src/ops/procs.ts";
+import { collect, spawnTracked, terminate } from "../src/lab/procs.ts";
 import { TestClient, waitFor } from "./harness/index.ts";
 
 const cli = join(import.meta.dir, "..", "src", "cli.ts");

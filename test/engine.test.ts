@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Address } from "../src/net/address.ts";
+import type { Address } from "../src/core/address.ts";
 import type { SentinelView } from "../src/engine/consensus.ts";
 import { step } from "../src/engine/master-state.ts";
 import { probes, route } from "../src/engine/readings.ts";

@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ReplyError } from "redis-errors";
 import pkg from "../package.json" with { type: "json" };
 import { loadConfigFile } from "../src/config/config.ts";
-import { spawnTracked, terminate } from "../src/ops/procs.ts";
+import { spawnTracked, terminate } from "../src/lab/procs.ts";
 import {
   freePort,
   makeTempDir,

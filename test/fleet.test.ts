@@ -13,7 +13,7 @@ import { startForwarder } from "./support/forwarder.ts";
 import { pollingAt, sample, scrape } from "./support/prom.ts";
 import { startTestTunnel, type TestTunnel } from "./support/tunnel.ts";
 import { WriteLoad } from "./support/write-load.ts";
-import type { EngineEvent } from "../src/events.ts";
+import type { EngineEvent } from "../src/core/events.ts";
 
 /** The measuring window: long enough that the background's own beats (1 s, 2 s) average out. */
 const WINDOW_MS = 8000;

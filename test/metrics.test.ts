@@ -4,7 +4,7 @@
  * is a clear error.
  */
 import { describe, expect, test } from "bun:test";
-import { ListenError } from "../src/errors.ts";
+import { ListenError } from "../src/core/errors.ts";
 import { freePort, startDeployment, TestClient, waitFor, withTimeout } from "./harness/index.ts";
 import { startTestTunnel } from "./support/tunnel.ts";
 

@@ -61,7 +61,7 @@ describe("package (bun pm pack → bun add → bunx)", () => {
       "package.json",
       "src/cli.ts",
       "src/index.ts",
-      "src/ops/demo.ts",
+      "src/lab/demo.ts",
       "README.md",
       "CHANGELOG.md",
       "LICENSE",

@@ -4,7 +4,7 @@
  * and which master a Sentinel event names (sentinel-events.ts `eventMaster`).
  */
 import { describe, expect, test } from "bun:test";
-import { plan, SETTLE_MS, type RateInputs, type SentinelPoll } from "../src/discovery/poll-rate.ts";
+import { plan, SETTLE_MS, type RateInputs, type SentinelPoll } from "../src/engine/poll-rate.ts";
 import { eventMaster } from "../src/discovery/sentinel-events.ts";
 import { step } from "../src/engine/master-state.ts";
 import { quiet } from "../src/engine/readings.ts";

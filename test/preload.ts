@@ -5,7 +5,7 @@
  * otherwise the suite stops with the exact command to run.
  */
 import { existsSync } from "node:fs";
-import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/ops/install.ts";
+import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/lab/install.ts";
 import { CHROMIUM } from "./support/chromium.ts";
 import { pythonWithRedis } from "./support/python.ts";
 

@@ -3,9 +3,9 @@
  * answer invalid with a message naming it, never a NaN, a throw elsewhere or a half-parsed view.
  */
 import { describe, expect, test } from "bun:test";
-import { addressOf, formatAddress, parseAddress } from "../src/net/address.ts";
+import { addressOf, formatAddress, parseAddress } from "../src/core/address.ts";
 import { masterAddress, masterState, replicaStates, sentinelAddresses } from "../src/discovery/sentinel-replies.ts";
-import { InvalidReplyError } from "../src/errors.ts";
+import { InvalidReplyError } from "../src/core/errors.ts";
 
 const master = (over: Record<string, string> = {}, drop: string[] = []) => {
   const fields: Record<string, string> = {

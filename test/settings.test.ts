@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "../src/errors.ts";
+import { ConfigError } from "../src/core/errors.ts";
 import { envName, maskSecrets, printableConfig, resolveSettings, type SettingSources } from "../src/config/settings.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-settings-"));

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Secret } from "../src/config/secrets.ts";
 import { freePort, startDeployment, waitFor } from "./harness/index.ts";
-import { parseAddressMap } from "../src/net/address-map.ts";
+import { parseAddressMap } from "../src/config/address-map.ts";
 import { openPage } from "./support/chromium.ts";
 import { startForwarder } from "./support/forwarder.ts";
 import { statusOf } from "./support/status-drill.ts";

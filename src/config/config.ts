@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { formatAddress, parseAddress, type Address } from "../net/address.ts";
-import { addressMapToJson, parseAddressMap, type AddressMap } from "../net/address-map.ts";
-import { ConfigError } from "../errors.ts";
+import { formatAddress, parseAddress, type Address } from "../core/address.ts";
+import { addressMapToJson, parseAddressMap, type AddressMap } from "./address-map.ts";
+import { ConfigError } from "../core/errors.ts";
 import { bindAddress, listenToJson, localPort, socketMode } from "./listen-config.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../ops/log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from "../core/logger.ts";
 import {
   securityKeys,
   SECURITY_KEYS,

@@ -4,7 +4,7 @@
  * without brackets); `unixSocketMode` as an octal string. And the way back to the file format.
  */
 import { z } from "zod";
-import { formatAddress, isPort, parseAddress } from "../net/address.ts";
+import { formatAddress, isPort, parseAddress } from "../core/address.ts";
 import type { DatabaseConfig } from "./config.ts";
 
 const toPort = (value: number | string) =>

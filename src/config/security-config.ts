@@ -4,7 +4,7 @@
  * into its schema and calls `securitySettings` on the validated result.
  */
 import { z } from "zod";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../core/errors.ts";
 import { readableByOthers, resolveCredentials, SecretProblem, type Credentials } from "./secrets.ts";
 import { clientTlsSchema, keyFileWarnings, listenerTlsSchema, tlsFiles, type TlsOptions } from "./tls.ts";
 

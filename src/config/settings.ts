@@ -6,8 +6,8 @@
  * Also: masking secrets for `--print-config`.
  */
 import { configToJson, DEFAULTS, readConfigFile, SWITCH_AT, validateConfig, type Config } from "./config.ts";
-import { LOG_FORMATS, LOG_LEVELS } from "../ops/log.ts";
-import { ConfigError } from "../errors.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../core/logger.ts";
+import { ConfigError } from "../core/errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";
 
 const ENV_PREFIX = "SENTINEL_TUNNEL_";

@@ -6,11 +6,11 @@
  * (refused, reset, closed, garbage); or nothing to conclude (this process is out of descriptors).
  */
 import { ReplyError } from "redis-errors";
-import { AuthError } from "../errors.ts";
+import { AuthError } from "../core/errors.ts";
 import { ConnectError } from "../net/sockets.ts";
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import { isAuthReply, PLAIN_REDIS, target, type HopOptions } from "../config/hops.ts";
+import { isAuthReply, PLAIN_REDIS, target, type HopOptions } from "../net/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import type { RoleAnswer } from "../engine/state.ts";
 

@@ -17,16 +17,16 @@
  * everything is asked at once and the episode runs fast. Decides nothing and knows nothing about
  * client sockets: the engine does.
  */
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import { RoleProbe } from "./control.ts";
-import { SentinelUnreachableError } from "../errors.ts";
-import type { HopOptions } from "../config/hops.ts";
-import { emit, type SentinelAnswer, type TunnelEvents } from "../events.ts";
+import { SentinelUnreachableError } from "../core/errors.ts";
+import type { HopOptions } from "../net/hops.ts";
+import { emit, type SentinelAnswer, type TunnelEvents } from "../core/events.ts";
 import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { ListedReplica } from "../engine/state.ts";
 import type { MasterEngine } from "../engine/master.ts";
-import { plan, type SentinelPoll } from "./poll-rate.ts";
+import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
 
 /** What to watch: every master name, and whether it has a replica port. */

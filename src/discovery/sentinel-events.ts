@@ -9,10 +9,10 @@
  * within `deadlineMs` counts as down (the poller then polls that sentinel fast) and is reconnected,
  * with backoff. Replies are read by RespClient's bounded ReplyReader: a peer over the bounds is cut.
  */
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import { RespClient } from "../net/resp-client.ts";
 import type { Reply } from "../net/resp.ts";
-import type { Logger } from "../ops/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Sentinels } from "./sentinel.ts";
 
 /** The channels subscribed to: everything Sentinel says about a master going down or failing over. */

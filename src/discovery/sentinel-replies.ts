@@ -5,9 +5,9 @@
  * (InvalidReplyError, saying which field): a sentinel that sends it is treated as one that did
  * not answer. Pure: no I/O.
  */
-import { addressOf, type Address } from "../net/address.ts";
+import { addressOf, type Address } from "../core/address.ts";
 import type { Reply } from "../net/resp.ts";
-import { InvalidReplyError } from "../errors.ts";
+import { InvalidReplyError } from "../core/errors.ts";
 
 /** One sentinel's view of a master (`SENTINEL master <name>`), validated. */
 export interface MasterState {

@@ -12,9 +12,9 @@
  * Connections are long-lived and pipelined (one per sentinel, opened on first use), and
  * concurrent lookups of the same master share one query. Knows nothing about client sockets.
  */
-import type { ConsolaInstance } from "consola";
+import type { Logger } from "../core/logger.ts";
 import { ReplyError } from "redis-errors";
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import type { SentinelView } from "../engine/consensus.ts";
 import {
   AuthError,
@@ -22,9 +22,9 @@ import {
   MasterUnknownError,
   NoSentinelReachableError,
   SentinelUnreachableError,
-} from "../errors.ts";
-import { describeTarget, isAuthReply, PLAIN_SENTINEL, target, type HopOptions } from "../config/hops.ts";
-import { reach } from "../net/address-map.ts";
+} from "../core/errors.ts";
+import { describeTarget, isAuthReply, PLAIN_SENTINEL, target, type HopOptions } from "../net/hops.ts";
+import { reach } from "../config/address-map.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { ConnectError } from "../net/sockets.ts";
 import type { Reply } from "../net/resp.ts";
@@ -33,7 +33,7 @@ import { masterAddress, masterState, replicaStates, sentinelAddresses, type Mast
 export interface SentinelOptions {
   /** Deadline for connecting to a sentinel and for each of its replies. */
   timeoutMs: number;
-  log: ConsolaInstance;
+  log: Logger;
   /** How often, at most, to ask for the other sentinels of a master. */
   learnIntervalMs?: number;
   /** Told about every query a sentinel failed (for metrics). */

@@ -16,7 +16,7 @@
  *     broken link or stale password is not an outage).
  * - No address backed: disputed (fence if a master was in use). No answer: unknown.
  */
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 
 export interface SentinelView {
   sentinel: string;

@@ -24,7 +24,7 @@
  * - A fence never outlasts `fenceTimeoutMs`: past it the held sessions are closed, never resumed
  *   unconfirmed.
  */
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
 import type { Action, ListedReplica, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 

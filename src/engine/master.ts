@@ -5,9 +5,9 @@
  * The poller feeds it observations; the resolver asks it where new clients go; parked clients
  * wait on it.
  */
-import { formatAddress, type Address } from "../net/address.ts";
-import { emit, type EngineEvent, type TunnelEvents } from "../events.ts";
-import type { Logger } from "../ops/log.ts";
+import { formatAddress, type Address } from "../core/address.ts";
+import { emit, type EngineEvent, type TunnelEvents } from "../core/events.ts";
+import type { Logger } from "../core/logger.ts";
 import { step } from "./master-state.ts";
 import { probes, quiet, route, type Route } from "./readings.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";

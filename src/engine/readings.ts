@@ -3,7 +3,7 @@
  * new client goes (`route`, the resolver), which servers to ask ROLE (`probes`, the poller), and
  * whether nothing is going on (`quiet`, the poll rate).
  */
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import type { MasterState, Refusal } from "./state.ts";
 
 /** Where new clients go, given what a sentinel just answered for this connection (resolver.ts). */

@@ -3,8 +3,8 @@
  * answers, replica lists, ticks), what it orders (fence, follow, close, remember, tell), its
  * settings, and the state itself — plain immutable data, written only by `step` (master-state.ts).
  */
-import type { Address } from "../net/address.ts";
-import type { EngineEvent } from "../events.ts";
+import type { Address } from "../core/address.ts";
+import type { EngineEvent } from "../core/events.ts";
 import type { SentinelView } from "./consensus.ts";
 
 /** What a server said to ROLE (or why it said nothing). */

@@ -5,7 +5,7 @@
  * bound is cut (its connection closed), logged once per peer and counted (`onPeerCut`), so one
  * sentinel or server streaming a 2 GB bulk string costs at most one bound of memory.
  */
-import type { Logger } from "../ops/log.ts";
+import type { Logger } from "../core/logger.ts";
 
 export interface ReplyLimits {
   /** Bytes buffered before a reply completes. */

@@ -7,10 +7,10 @@
  */
 import type { Socket } from "bun";
 import { ReplyError } from "redis-errors";
-import { formatAddress, type Address } from "./address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import { encodeCommand, ReplyReader, type Reply } from "./resp.ts";
 import { CONTROL_REPLY_LIMITS } from "./reply-limits.ts";
-import { authFailure, isAuthReply, type HopOptions } from "../config/hops.ts";
+import { authFailure, isAuthReply, type HopOptions } from "./hops.ts";
 import { authCommand } from "../config/secrets.ts";
 import { connectWithTimeout } from "./sockets.ts";
 

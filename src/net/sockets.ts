@@ -6,7 +6,7 @@
  * changes hands — ROLE verification, then the bridge — by assigning a new owner to `socket.data`.
  */
 import type { Socket, SocketHandler } from "bun";
-import type { Address } from "./address.ts";
+import type { Address } from "../core/address.ts";
 import type { TlsOptions } from "../config/tls.ts";
 
 export interface SocketOwner {

@@ -4,14 +4,14 @@
  * Opens no listener; usable as a CI step or a container readiness probe. With an `addressMap`,
  * ROLE is asked where the map sends the master, and a MAPPED column shows where that is.
  */
-import { formatAddress, parseAddress, type Address } from "../net/address.ts";
+import { formatAddress, parseAddress, type Address } from "../core/address.ts";
 import type { Config } from "../config/config.ts";
-import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../config/hops.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../net/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
-import { connectVerified } from "../discovery/resolver.ts";
+import { connectVerified } from "../upstream/resolver.ts";
 import { masterAddrReply } from "../discovery/sentinel.ts";
-import { MasterNotVerifiedError } from "../errors.ts";
-import { reach } from "../net/address-map.ts";
+import { MasterNotVerifiedError } from "../core/errors.ts";
+import { reach } from "../config/address-map.ts";
 
 export interface SentinelAnswer {
   sentinel: string;

@@ -5,7 +5,7 @@
  * no clock — every entry carries its own time — so it is fed alike from the engine's `onEngine`
  * events and from the events today's code emits (status-feed.ts).
  */
-import type { EngineEvent } from "../events.ts";
+import type { EngineEvent } from "../core/events.ts";
 
 export type JournalKind =
   | EngineEvent["kind"]

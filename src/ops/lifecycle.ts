@@ -12,20 +12,20 @@
  *
  * Drain stops accepting, lets open sessions finish up to a deadline, then closes the rest.
  */
-import { formatAddress, parseAddress, sameAddress } from "../net/address.ts";
-import { reach, type AddressMap } from "../net/address-map.ts";
-import { emit } from "../events.ts";
+import { formatAddress, parseAddress, sameAddress } from "../core/address.ts";
+import { reach, type AddressMap } from "../config/address-map.ts";
+import { emit } from "../core/events.ts";
 import { configToJson, databaseId, type Config } from "../config/config.ts";
-import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../config/hops.ts";
+import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../net/hops.ts";
 import { listenWhere } from "../tunnel/listeners.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Poller } from "../discovery/poller.ts";
-import type { Resolver } from "../discovery/resolver.ts";
+import type { Resolver } from "../upstream/resolver.ts";
 import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
 import type { Sentinels } from "../discovery/sentinel.ts";
 import type { SentinelEvents } from "../discovery/sentinel-events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../core/wait.ts";
 import { securityWarnings } from "./security-warnings.ts";
 
 export interface ReloadResult {

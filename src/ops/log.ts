@@ -8,13 +8,10 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { format } from "node:util";
-import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogType } from "consola";
+import { createConsola, LogLevels, type ConsolaReporter, type LogType } from "consola";
+import type { Logger, LogFormat, LogLevelName } from "../core/logger.ts";
 
-export type Logger = ConsolaInstance;
-export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
-export type LogLevelName = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ["text", "json"] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export type { Logger } from "../core/logger.ts";
 
 export interface LoggerOptions {
   /** Append to this file; `/dev/null` disables logging; absent: stderr. */

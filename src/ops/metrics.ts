@@ -8,10 +8,10 @@
  *   /status.json  every database's state, its sentinels' last answers, its journal and failovers (status.ts)
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { formatAddress, parseAddress } from "../net/address.ts";
-import { reach } from "../net/address-map.ts";
-import { ListenError } from "../errors.ts";
-import type { TunnelEvents } from "../events.ts";
+import { formatAddress, parseAddress } from "../core/address.ts";
+import { reach } from "../config/address-map.ts";
+import { ListenError } from "../core/errors.ts";
+import type { TunnelEvents } from "../core/events.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { readDatabase, sampleRates, snapshot } from "./status.ts";
 import { StatusFeed } from "./status-feed.ts";

@@ -5,7 +5,7 @@
  * or a unix socket its group or every user may connect to.
  */
 import type { Config } from "../config/config.ts";
-import { isLoopback } from "../tunnel/listeners.ts";
+import { isLoopback } from "../core/loopback.ts";
 
 export function securityWarnings(config: Config): string[] {
   const out: string[] = [];

@@ -11,7 +11,7 @@
  * fence-timeout). Always derived: the first `onSessionOpen` after a switch (first client through)
  * and `onClientRefused` (refused).
  */
-import type { EngineEvent, SentinelAnswer, TunnelEvents } from "../events.ts";
+import type { EngineEvent, SentinelAnswer, TunnelEvents } from "../core/events.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 
 /** What the feed needs to know of a database now (status.ts reads it from the registry). */

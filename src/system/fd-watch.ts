@@ -9,7 +9,7 @@
  * two per session) says it is far from the limit, the listing is skipped.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import type { Logger } from "../ops/log.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** The soft and hard limits on open files, from /proc/self/limits; null where unavailable. */
 function openFileLimits(): { soft: number; hard: number } | null {

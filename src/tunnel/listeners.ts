@@ -13,9 +13,9 @@
  */
 import { lstatSync, unlinkSync } from "node:fs";
 import type { SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
-import { formatAddress } from "../net/address.ts";
+import { formatAddress } from "../core/address.ts";
 import type { Config, DatabaseConfig } from "../config/config.ts";
-import { ListenError } from "../errors.ts";
+import { ListenError } from "../core/errors.ts";
 import { libc } from "../system/libc.ts";
 
 /** The backlog asked for; Linux caps it at net.core.somaxconn. */
@@ -27,10 +27,6 @@ export type Listener<T> = TCPSocketListener<T> | UnixSocketListener<T>;
 export function listenWhere(config: Config, db: DatabaseConfig, port = db.port): string {
   const where = db.unix ? `unix:${db.unix.path}` : formatAddress({ host: db.bind ?? config.bind, port });
   return config.listenerTls ? `tls ${where}` : where;
-}
-
-export function isLoopback(host: string): boolean {
-  return /^127\./.test(host) || host === "::1" || host === "localhost";
 }
 
 /** Listen for `db`; throws ListenError naming the database and the address. */

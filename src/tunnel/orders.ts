@@ -3,7 +3,7 @@
  * master name: its master port's sessions, and its replica port's (sessions on replicas, and
  * fallback sessions on the master). The engine decides; this only does.
  */
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import type { Orders } from "../engine/master.ts";
 import type { Database } from "./database.ts";
 

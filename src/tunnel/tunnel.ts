@@ -9,20 +9,20 @@
  * The registry also holds one failover engine per master name (src/engine/master.ts) and carries
  * out its orders on the sessions (orders.ts): fence, follow a new master, close.
  */
-import { formatAddress } from "../net/address.ts";
+import { formatAddress } from "../core/address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "../config/config.ts";
 import type { Target } from "../discovery/poller.ts";
 import { MasterEngine } from "../engine/master.ts";
 import { Database, type Session } from "./database.ts";
-import { MaxClientsError, NoMasterError } from "../errors.ts";
-import { emit, type TunnelEvents } from "../events.ts";
+import { MaxClientsError, NoMasterError } from "../core/errors.ts";
+import { emit, type TunnelEvents } from "../core/events.ts";
 import { listen, listenerPort, listenWhere, stopListener } from "./listeners.ts";
-import type { Logger } from "../ops/log.ts";
-import type { Resolver, VerifiedUpstream } from "../discovery/resolver.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Resolver, VerifiedUpstream } from "../upstream/resolver.ts";
 import { errorReply } from "../net/resp.ts";
 import { sessionOrders } from "./orders.ts";
-import { describeTarget } from "../config/hops.ts";
+import { describeTarget } from "../net/hops.ts";
 import { KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */

@@ -10,10 +10,10 @@
  * tunnel is the trust rule's business (consensus tests), not the parser's.
  */
 import { describe, expect, test } from "bun:test";
-import { formatAddress, parseAddress } from "../../src/net/address.ts";
-import { PLAIN_REDIS } from "../../src/config/hops.ts";
+import { formatAddress, parseAddress } from "../../src/core/address.ts";
+import { PLAIN_REDIS } from "../../src/net/hops.ts";
 import { Secret } from "../../src/config/secrets.ts";
-import { connectVerified } from "../../src/discovery/resolver.ts";
+import { connectVerified } from "../../src/upstream/resolver.ts";
 import { freePort, startDeployment, TestClient } from "../harness/index.ts";
 import { startTestTunnel } from "../support/tunnel.ts";
 import {

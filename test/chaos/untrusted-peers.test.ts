@@ -8,7 +8,7 @@ import { freePort, startDeployment, TestClient, waitFor } from "../harness/index
 import { startConfiguredTunnel } from "../support/config-tunnel.ts";
 import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
 import { startStreamingPeer } from "../support/streaming-peer.ts";
-import { parseAddress } from "../../src/net/address.ts";
+import { parseAddress } from "../../src/core/address.ts";
 
 const bulk = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
 const fields = (pairs: string[]) => `*${pairs.length}\r\n${pairs.map(bulk).join("")}`;

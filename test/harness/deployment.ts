@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ReplyError } from "redis-errors";
 import { TestClient } from "./client.ts";
-import { allOrCleanup } from "../../src/ops/lab.ts";
+import { allOrCleanup } from "../../src/lab/lab.ts";
 import { HOST, makeTempDir, removeTempDir } from "./procs.ts";
 import { RedisServer, type RedisProc } from "./redis.ts";
 import { adminClient, redisSecurityConfig, sentinelSecurityConfig, type DeploymentSecurity } from "./secure.ts";

@@ -1,2 +1,2 @@
 /** Moved to src/ops/procs.ts (the demo starts Redis processes too); re-exported for the fixtures. */
-export * from "../../src/ops/procs.ts";
+export * from "../../src/lab/procs.ts";

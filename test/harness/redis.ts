@@ -3,7 +3,7 @@
  * 127.0.0.1 (no persistence, data in its own temp dir unless one is given) and resolves once
  * it answers; `waitLinkUp()` waits for a replica's `master_link_status:up`.
  */
-import { redisConfigLines } from "../../src/ops/lab.ts";
+import { redisConfigLines } from "../../src/lab/lab.ts";
 import type { ConnectOptions } from "./client.ts";
 import { tlsServerConfig, type TlsServerFiles } from "./secure.ts";
 import { ManagedServer } from "./server.ts";

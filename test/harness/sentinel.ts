@@ -4,7 +4,7 @@
  * resolves once the sentinel answers. `restart()` reuses the port and the rewritten file.
  */
 import { pairsToRecord } from "../../src/net/resp.ts";
-import { sentinelConfigLines } from "../../src/ops/lab.ts";
+import { sentinelConfigLines } from "../../src/lab/lab.ts";
 import type { ConnectOptions } from "./client.ts";
 import { tlsServerConfig, type TlsServerFiles } from "./secure.ts";
 import { ManagedServer } from "./server.ts";

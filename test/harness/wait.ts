@@ -1,2 +1,2 @@
 /** Moved to src/ops/wait.ts (the demo waits on conditions too); re-exported for the fixtures. */
-export * from "../../src/ops/wait.ts";
+export * from "../../src/core/wait.ts";

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnTracked, terminate } from "../../src/ops/procs.ts";
+import { spawnTracked, terminate } from "../../src/lab/procs.ts";
 import { withTimeout } from "../harness/index.ts";
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";

@@ -2,7 +2,7 @@
  * In-process tunnel fixture: `startTunnel` on free ports in front of a test deployment, with
  * `await using` cleanup. (CLI tests use the subprocess fixture in harness/tunnel.ts instead.)
  */
-import { parseAddress } from "../../src/net/address.ts";
+import { parseAddress } from "../../src/core/address.ts";
 import { databaseId } from "../../src/config/config.ts";
 import { DEFAULTS, startTunnel, type Config, type DatabaseConfig, type Tunnel } from "../../src/index.ts";
 import { createLogger } from "../../src/ops/log.ts";

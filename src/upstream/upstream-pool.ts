@@ -8,8 +8,8 @@
  * sockets. A socket the server closes (Redis `timeout`, a restart) simply leaves the pool; the
  * pool is refilled when a socket is taken and whenever the master is confirmed again.
  */
-import { formatAddress, type Address } from "../net/address.ts";
-import { target, type RedisHopOptions } from "../config/hops.ts";
+import { formatAddress, type Address } from "../core/address.ts";
+import { target, type RedisHopOptions } from "../net/hops.ts";
 import { connectWithTimeout, KEEPALIVE_MS, ownerHandlers, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 
 /** The owner of an idle pooled socket: any byte or close from the server takes it out of the pool. */

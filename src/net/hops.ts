@@ -6,13 +6,13 @@
  * every connection to an address Sentinel gave out goes through `target()`.
  */
 import { ReplyError } from "redis-errors";
-import type { Config } from "./config.ts";
-import { AuthError } from "../errors.ts";
-import { formatAddress, type Address } from "../net/address.ts";
-import { describeReach, NO_MAP, reach, type AddressMap } from "../net/address-map.ts";
-import type { Credentials, Hop } from "./secrets.ts";
-import type { TlsOptions } from "./tls.ts";
-import type { PeerCut } from "../net/reply-limits.ts";
+import type { Config } from "../config/config.ts";
+import { AuthError } from "../core/errors.ts";
+import { formatAddress, type Address } from "../core/address.ts";
+import { describeReach, NO_MAP, reach, type AddressMap } from "../config/address-map.ts";
+import type { Credentials, Hop } from "../config/secrets.ts";
+import type { TlsOptions } from "../config/tls.ts";
+import type { PeerCut } from "./reply-limits.ts";
 
 export interface HopOptions {
   hop: Hop;

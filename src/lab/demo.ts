@@ -10,10 +10,10 @@ import { DEFAULTS, type Config } from "../config/config.ts";
 import { installRedis } from "./install.ts";
 import { startTunnel, type Tunnel } from "../index.ts";
 import { startLab, type Lab } from "./lab.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "../ops/log.ts";
 import { freePort, HOST } from "./procs.ts";
 import { RespClient } from "../net/resp-client.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../core/wait.ts";
 
 export interface DemoOptions {
   keep: boolean;

@@ -4,11 +4,11 @@
  * when the server answers as expected; a busy master the engine follows is accepted or waited for.
  * Used by the resolver for every client, by `check`, and by nothing that decides.
  */
-import type { Address } from "../net/address.ts";
+import type { Address } from "../core/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import { MasterNotVerifiedError, ServerBusyError, TlsRejectedError } from "../errors.ts";
+import { MasterNotVerifiedError, ServerBusyError, TlsRejectedError } from "../core/errors.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
-import { PLAIN_REDIS, target, type RedisHopOptions } from "../config/hops.ts";
+import { PLAIN_REDIS, target, type RedisHopOptions } from "../net/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
 import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
 import {

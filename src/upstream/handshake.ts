@@ -5,8 +5,8 @@
  * session stays authenticated. An unknown RESET means an older server (see connectVerified).
  */
 import { ReplyError } from "redis-errors";
-import { MasterNotVerifiedError, ServerBusyError } from "../errors.ts";
-import { authFailure, isAuthReply, type RedisHopOptions } from "../config/hops.ts";
+import { MasterNotVerifiedError, ServerBusyError } from "../core/errors.ts";
+import { authFailure, isAuthReply, type RedisHopOptions } from "../net/hops.ts";
 import { encodeCommand, type Reply } from "../net/resp.ts";
 import { authCommand, type Credentials } from "../config/secrets.ts";
 

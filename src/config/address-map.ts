@@ -7,7 +7,7 @@
  * reachable `host:port`, or a bare host (same port). IPv6 in brackets: `[fd00::5]:6379`, `[fd00::5]`.
  * An exact `host:port` entry wins over its host's bare entry. Host names compare case-insensitively.
  */
-import { formatAddress, isPort, type Address } from "./address.ts";
+import { formatAddress, isPort, type Address } from "../core/address.ts";
 
 /** One side of an entry: a host, with a port or (bare host) without. */
 export interface Endpoint {

@@ -7,7 +7,7 @@
  * follows — on an idle pooled socket when there is one (upstream-pool.ts), else on a new
  * connection; the socket is used only if the engine routes the client there.
  */
-import { formatAddress, sameAddress, type Address } from "../net/address.ts";
+import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import {
   AuthError,
   MasterNotVerifiedError,
@@ -16,12 +16,12 @@ import {
   NoSentinelReachableError,
   ServerBusyError,
   TlsRejectedError,
-} from "../errors.ts";
+} from "../core/errors.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { healthyReplicas } from "../engine/consensus.ts";
 import { connectVerified } from "./verified-connect.ts";
-import { describeTarget, PLAIN_REDIS, type RedisHopOptions } from "../config/hops.ts";
-import type { MasterAnswer, Sentinels } from "./sentinel.ts";
+import { describeTarget, PLAIN_REDIS, type RedisHopOptions } from "../net/hops.ts";
+import type { MasterAnswer, Sentinels } from "../discovery/sentinel.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
 import type { OwnedSocket } from "../net/sockets.ts";
 

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { formatAddress, type Address } from "../net/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import {
   freePort,
   HOST,
@@ -20,7 +20,7 @@ import {
 } from "./procs.ts";
 import { pairsToRecord, type Reply } from "../net/resp.ts";
 import { RespClient } from "../net/resp-client.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../core/wait.ts";
 
 /** redis-server config: loopback only, no persistence, replication that starts at once. */
 export function redisConfigLines(port: number, dir: string, replicaOf?: number): string[] {
