@@ -1,8 +1,9 @@
 /**
- * examples/ and the README: the configs load (the original's as it is; the full one names every key the schema
- * knows, and the README documents each), and the systemd unit is well-formed (`systemd-analyze
+ * examples/, the README and docs/: the configs load (the original's as it is; the full one names every key the
+ * schema knows, and docs/configuration.md documents each), and the systemd unit is well-formed (`systemd-analyze
  * verify` when installed), its flags are ours, and its reload/stop commands do what it promises
- * on a running tunnel. The README opens with the quick start and lists every example file.
+ * on a running tunnel. The README opens with the quick start and lists every example file;
+ * docs/operations.md lists every metric.
  */
 import { describe, expect, test } from "bun:test";
 import { Glob } from "bun";
@@ -84,16 +85,16 @@ describe("examples: config files", () => {
     expect(r.code).toBe(0);
   }, 30_000);
 
-  test("sentinel-tunnel.full.json sets every key there is, loads without a warning, and the README documents each key", async () => {
+  test("sentinel-tunnel.full.json sets every key there is, loads without a warning, and docs/configuration.md documents each key", async () => {
     const full = JSON.parse(read("examples/sentinel-tunnel.full.json"));
     // Password and password file of a hop are exclusive: the example uses the files.
     const inlineOnlyInReadme = ["sentinelPassword", "redisPassword"];
     expect(Object.keys(full).sort()).toEqual(TOP_KEYS_ALL.filter((k) => !inlineOnlyInReadme.includes(k)).sort());
     const dbKeys = new Set(full.Databases.flatMap((db: object) => Object.keys(db)));
     expect([...dbKeys].sort()).toEqual([...DB_KEYS].sort());
-    const readme = read("README.md");
-    for (const key of TOP_KEYS_ALL) expect(readme).toContain(`| \`${key}\``);
-    for (const key of DB_KEYS) expect(readme).toContain(`\`Databases[].${key}\``);
+    const reference = read("docs/configuration.md");
+    for (const key of TOP_KEYS_ALL) expect(reference).toContain(`| \`${key}\``);
+    for (const key of DB_KEYS) expect(reference).toContain(`\`Databases[].${key}\``);
 
     // Load it for real: the files it names (passwords, TLS, socket dir) made up in a temp dir.
     const dir = makeTempDir("st-full-config-");
@@ -129,11 +130,11 @@ describe("examples: config files", () => {
 });
 
 describe("examples: the tunnel on the host in front of a compose network (addressMap)", () => {
-  test("sentinel-tunnel.nat.json loads and agrees with the README's compose file: every container address mapped to its published port", () => {
+  test("sentinel-tunnel.nat.json loads and agrees with docs/address-map.md's compose file: every container address mapped to its published port", () => {
     const { config, warnings } = loadConfigFile(join(EXAMPLES, "sentinel-tunnel.nat.json"));
     expect(warnings).toEqual([]);
-    const readme = read("README.md");
-    const section = readme.slice(readme.indexOf("## Sentinel behind NAT, Docker or Kubernetes"));
+    const page = read("docs/address-map.md");
+    const section = page.slice(page.indexOf("## Docker Compose"));
     const compose = Bun.YAML.parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as any;
     const expected: Record<string, string> = {};
     for (const service of Object.values<any>(compose.services)) {
@@ -160,16 +161,18 @@ describe("examples: the tunnel on the host in front of a compose network (addres
   });
 });
 
-describe("README", () => {
-  test("its metrics table lists every metric the tunnel exports", () => {
+describe("docs", () => {
+  test("docs/operations.md's metrics table lists every metric the tunnel exports", () => {
     const registry = new Registry();
     tunnelMetrics(registry, {} as SessionRegistry); // names are registered up front; nothing is collected here
-    const readme = read("README.md");
+    const operations = read("docs/operations.md");
     const names = registry.getMetricsAsArray().map((m) => m.name);
     expect(names.length).toBeGreaterThan(10);
-    expect(names.filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
+    expect(names.filter((name) => !operations.includes(`| \`${name}\` |`))).toEqual([]);
   });
+});
 
+describe("README", () => {
   test("opens with the two quick-start commands, and every examples/ file it names exists and is in the table", () => {
     const readme = read("README.md");
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
