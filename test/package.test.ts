@@ -63,6 +63,8 @@ describe("package (bun pm pack → bun add → bunx)", () => {
       "src/index.ts",
       "src/lab/demo.ts",
       "README.md",
+      "docs/configuration.md",
+      "docs/failover.md",
       "CHANGELOG.md",
       "LICENSE",
       "examples/sentinel-tunnel.json",
