@@ -1,6 +1,6 @@
 /**
- * `bun run screenshot`: regenerate the README's pictures of the status page, the way the browser
- * test sees it — a real deployment (test/harness) with two databases, the tunnel in front of it
+ * `bun run screenshot`: regenerate docs/status-page*.png (shown in docs/operations.md), the way the
+ * browser test sees it — a real deployment (test/harness) with two databases, the tunnel in front of it
  * with the page on, writes flowing, a SENTINEL FAILOVER of `mymaster`, then headless Chromium
  * (test/support/chromium.ts) photographs the page at desktop width (whole page, mymaster's recent
  * events open) and the first screen of a 390 px phone.

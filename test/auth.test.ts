@@ -40,7 +40,7 @@ beforeAll(async () => {
         { name: "app", password: "app-pw" },
       ],
       sentinelPassword: SENTINEL_PW,
-      // Exactly what the README lists for the tunnel's sentinel user.
+      // Exactly what docs/security.md lists for the tunnel's sentinel user.
       sentinelUsers: [
         {
           name: "watcher",

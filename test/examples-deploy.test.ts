@@ -229,7 +229,7 @@ describe("examples: docker-compose lab", () => {
       expect(await client.command("SET", "lab", "1")).toBe("OK");
       expect(await client.command("WAIT", 1, 5000)).toBe(1);
 
-      // The README's "by hand" failover: SENTINEL FAILOVER on sentinel-1; the tunnel follows.
+      // The compose file's "by hand" failover: SENTINEL FAILOVER on sentinel-1; the tunnel follows.
       // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value and is thrown here.
       const failover = await waitFor(
         async () => {
