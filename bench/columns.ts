@@ -17,8 +17,8 @@ import {
   waitForPort,
   type Deployment,
   type TunnelProc,
-} from "../test/harness/index.ts";
-import { collect, isRunning, spawnTracked, terminate } from "../test/harness/procs.ts";
+} from "../test/fixtures/index.ts";
+import { collect, isRunning, spawnTracked, terminate } from "../test/fixtures/procs.ts";
 
 export type ColumnName = "direct" | "tunnel" | "haproxy";
 

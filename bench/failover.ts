@@ -7,7 +7,7 @@
  * old master was closed, when the first write was acknowledged by the new master (negative: before
  * the sentinels announced it). And how many acknowledged writes the new master does not have.
  */
-import { HOST, redisCommand, TestClient, type Deployment } from "../test/harness/index.ts";
+import { HOST, redisCommand, TestClient, type Deployment } from "../test/fixtures/index.ts";
 
 export interface FailoverFigure {
   /** ms from SENTINEL FAILOVER (the request the sentinel accepted) to the first write acknowledged by the new master. */

@@ -4,8 +4,8 @@
  * failover figure lives in failover.ts. Nothing here asserts a speed; it only measures.
  */
 import type { Socket } from "bun";
-import { HOST, redisBinary, TestClient } from "../test/harness/index.ts";
-import { collect, spawnTracked } from "../test/harness/procs.ts";
+import { HOST, redisBinary, TestClient } from "../test/fixtures/index.ts";
+import { collect, spawnTracked } from "../test/fixtures/procs.ts";
 import { memory, resetPeak } from "./columns.ts";
 
 /** `redis-benchmark -c 50 -P <pipeline> -n <requests> -t set,get`: requests/s of SET and GET. */

@@ -15,9 +15,9 @@ import {
   TestClient,
   waitForPort,
   type Deployment,
-} from "../test/harness/index.ts";
-import { commandRates, minus, type Server } from "../test/support/command-rates.ts";
-import { pollingAt } from "../test/support/prom.ts";
+} from "../test/fixtures/index.ts";
+import { commandRates, minus, type Server } from "../test/fixtures/command-rates.ts";
+import { pollingAt } from "../test/fixtures/prom.ts";
 
 export interface FleetCounts {
   /** The measuring window per rate (ms). */

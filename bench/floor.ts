@@ -10,8 +10,8 @@
  */
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { freePort, startRedis, waitForPort } from "../test/harness/index.ts";
-import { spawnTracked, terminate } from "../test/harness/procs.ts";
+import { freePort, startRedis, waitForPort } from "../test/fixtures/index.ts";
+import { spawnTracked, terminate } from "../test/fixtures/procs.ts";
 import { newConnectionLatency, percentile, storm } from "./figures.ts";
 
 const ROUNDS = 3;

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { Command } from "commander";
-import { startDeployment } from "../test/harness/index.ts";
+import { startDeployment } from "../test/fixtures/index.ts";
 import {
   directColumn,
   haproxyBinary,

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
-import { redisBinary } from "../test/harness/index.ts";
+import { redisBinary } from "../test/fixtures/index.ts";
 import { DEFAULTS } from "../src/config/config.ts";
 import type { Counts } from "./report.ts";
 
@@ -64,7 +64,7 @@ Do not edit the generated parts by hand: edit bench/FINDINGS.md or the bench, an
 ## Method
 
 One run starts its own deployment on 127.0.0.1 (a redis-server master, one replica, three
-redis-sentinels; the test harness in \`test/harness/\`) and three columns in front of the same master:
+redis-sentinels; the test fixtures in \`test/fixtures/\`) and three columns in front of the same master:
 
 - **direct**: the master's own port (whatever the sentinels name as master at the start of the round);
 - **sentinel-tunnel**: our CLI as users run it, \`bun src/cli.ts <seed config> /dev/null\` (defaults: every sentinel polled every ${DEFAULTS.pollIntervalMs} ms, ROLE-checked upstreams, fencing);

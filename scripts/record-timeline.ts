@@ -1,6 +1,6 @@
 /**
  * Records what the failover engine would observe during a real Sentinel failover, as a fixture
- * for test/engine.test.ts to replay through `step`: every sentinel's `SENTINEL master` and
+ * for test/unit/engine.test.ts to replay through `step`: every sentinel's `SENTINEL master` and
  * `SENTINEL replicas`, and every server's answer to `ROLE`, sampled every 10 ms (an unchanged
  * answer kept every 50 ms, the poller's interval), parsed and sorted by the tunnel's own code.
  * Ports are rewritten to fixed ones (old master 6379, replica 6380; sentinels s1..s3).
@@ -14,7 +14,7 @@ import { RoleProbe } from "../src/discovery/control.ts";
 import { Sentinels } from "../src/discovery/sentinel.ts";
 import { silentLogger } from "../src/ops/log.ts";
 import type { Observation } from "../src/engine/state.ts";
-import { startDeployment, waitFor, type RedisProc } from "../test/harness/index.ts";
+import { startDeployment, waitFor, type RedisProc } from "../test/fixtures/index.ts";
 
 type Scenario = "forced" | "killed" | "frozen" | "aborted";
 const scenario = process.argv[2] as Scenario;

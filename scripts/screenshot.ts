@@ -1,18 +1,18 @@
 /**
  * `bun run screenshot`: regenerate docs/status-page*.png (shown in docs/operations.md), the way the
- * browser test sees it — a real deployment (test/harness) with two databases, the tunnel in front of it
+ * browser test sees it — a real deployment (test/fixtures) with two databases, the tunnel in front of it
  * with the page on, writes flowing, a SENTINEL FAILOVER of `mymaster`, then headless Chromium
- * (test/support/chromium.ts) photographs the page at desktop width (whole page, mymaster's recent
+ * (test/fixtures/chromium.ts) photographs the page at desktop width (whole page, mymaster's recent
  * events open) and the first screen of a 390 px phone.
  *   bun run screenshot [out-dir]      (default docs/)
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { freePort, startDeployment, waitFor } from "../test/harness/index.ts";
-import { openPage } from "../test/support/chromium.ts";
-import { afterFailover, statusOf } from "../test/support/status-drill.ts";
-import { startTestTunnel } from "../test/support/tunnel.ts";
-import { WriteLoad } from "../test/support/write-load.ts";
+import { freePort, startDeployment, waitFor } from "../test/fixtures/index.ts";
+import { openPage } from "../test/fixtures/chromium.ts";
+import { afterFailover, statusOf } from "../test/fixtures/status-drill.ts";
+import { startTestTunnel } from "../test/fixtures/tunnel.ts";
+import { WriteLoad } from "../test/fixtures/write-load.ts";
 
 const out = resolve(process.argv[2] ?? join(import.meta.dir, "..", "docs"));
 mkdirSync(out, { recursive: true });

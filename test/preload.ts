@@ -6,8 +6,8 @@
  */
 import { existsSync } from "node:fs";
 import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/lab/install.ts";
-import { CHROMIUM } from "./support/chromium.ts";
-import { pythonWithRedis } from "./support/python.ts";
+import { CHROMIUM } from "./fixtures/chromium.ts";
+import { pythonWithRedis } from "./fixtures/python.ts";
 
 const NEEDS: SystemNeed[] = [
   REDIS_NEED,

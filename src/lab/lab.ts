@@ -1,7 +1,7 @@
 /**
  * A throwaway Sentinel deployment on loopback for the demo: a master, a replica and three
  * sentinels in one temp dir, on free ports, no persistence. The config lines are shared with the
- * test harness (test/harness/redis.ts, sentinel.ts), which builds its richer fixtures on them.
+ * test fixtures (test/fixtures/redis.ts, sentinel.ts), which builds its richer fixtures on them.
  * `close()` stops every process and removes the dir; procs.ts kills what is left at exit.
  */
 import { writeFileSync } from "node:fs";

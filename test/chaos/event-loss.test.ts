@@ -9,9 +9,9 @@
  * without events can see the failover in time.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../harness/index.ts";
-import { pollingAt } from "../support/prom.ts";
-import { WriteLoad } from "../support/write-load.ts";
+import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../fixtures/index.ts";
+import { pollingAt } from "../fixtures/prom.ts";
+import { WriteLoad } from "../fixtures/write-load.ts";
 
 const DRILLS = 3;
 

@@ -5,8 +5,8 @@
  * after the promotion and they vanish when it is turned into a replica.)
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../harness/index.ts";
-import { WriteLoad } from "../support/write-load.ts";
+import { freePort, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../fixtures/index.ts";
+import { WriteLoad } from "../fixtures/write-load.ts";
 
 const DRILLS = 10;
 

@@ -14,8 +14,8 @@ import { formatAddress, parseAddress } from "../../src/core/address.ts";
 import { PLAIN_REDIS } from "../../src/net/hops.ts";
 import { Secret } from "../../src/config/secrets.ts";
 import { connectVerified } from "../../src/upstream/resolver.ts";
-import { freePort, startDeployment, TestClient } from "../harness/index.ts";
-import { startTestTunnel } from "../support/tunnel.ts";
+import { freePort, startDeployment, TestClient } from "../fixtures/index.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import {
   array,
   bulk,
@@ -30,7 +30,7 @@ import {
   word,
   type Move,
   type Rng,
-} from "../support/fuzz-peer.ts";
+} from "../fixtures/fuzz-peer.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1414);
 const DURATION_MS = 20_000;

@@ -18,7 +18,7 @@ import {
   TestClient,
   waitFor,
   waitForPort,
-} from "../harness/index.ts";
+} from "../fixtures/index.ts";
 
 interface Ack {
   value: number;

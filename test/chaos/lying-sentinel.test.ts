@@ -7,9 +7,9 @@
 import { describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { Secret } from "../../src/index.ts";
-import { startDeployment, TestClient, waitFor } from "../harness/index.ts";
-import { masterReply, addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
-import { startTestTunnel } from "../support/tunnel.ts";
+import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
+import { masterReply, addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const PASSWORD = "liar-test-pw";
 

@@ -11,8 +11,8 @@ import {
   waitFor,
   waitForPort,
   type Deployment,
-} from "../harness/index.ts";
-import { WriteLoad } from "../support/write-load.ts";
+} from "../fixtures/index.ts";
+import { WriteLoad } from "../fixtures/write-load.ts";
 
 /** performance.now() when every running sentinel names another master than `old`. */
 async function sentinelsSwitched(dep: Deployment, old: string, timeoutMs: number): Promise<number> {

@@ -4,9 +4,9 @@
  * garbage and silence.
  */
 import { describe, expect, test } from "bun:test";
-import { startDeployment, TestClient, waitFor, withTimeout } from "../harness/index.ts";
-import { namesMaster, startMockSentinel } from "../support/mock-sentinel.ts";
-import { startTestTunnel } from "../support/tunnel.ts";
+import { startDeployment, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
+import { namesMaster, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 describe("misbehaving sentinels", () => {
   test("a sentinel that names a replica as master is refused by the ROLE check", async () => {

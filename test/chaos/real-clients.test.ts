@@ -8,10 +8,17 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freePort, redisCommand, startDeployment, startTunnelProcess, waitFor, waitForPort } from "../harness/index.ts";
-import { failoverPhases, failoverTimeline } from "../support/failover-timeline.ts";
-import { drillFigures, pythonWithRedis, type IncrClient } from "../support/real-clients.ts";
-import { startIoredis, startNodeRedis, startRedisPy } from "../support/real-clients.ts";
+import {
+  freePort,
+  redisCommand,
+  startDeployment,
+  startTunnelProcess,
+  waitFor,
+  waitForPort,
+} from "../fixtures/index.ts";
+import { failoverPhases, failoverTimeline } from "../fixtures/failover-timeline.ts";
+import { drillFigures, pythonWithRedis, type IncrClient } from "../fixtures/real-clients.ts";
+import { startIoredis, startNodeRedis, startRedisPy } from "../fixtures/real-clients.ts";
 
 const DRILLS = 10;
 const MAX_GAP_MS = 500;

@@ -5,8 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, startDeployment, TestClient, waitFor, waitForPort } from "../harness/index.ts";
-import { spawnTracked, terminate } from "../harness/procs.ts";
+import { freePort, startDeployment, TestClient, waitFor, waitForPort } from "../fixtures/index.ts";
+import { spawnTracked, terminate } from "../fixtures/procs.ts";
 
 const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts");
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;

@@ -3,8 +3,8 @@
  * clients notice nothing; with none left, new clients get -ERR; all recover without a restart.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "../harness/index.ts";
-import { WriteLoad } from "../support/write-load.ts";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "../fixtures/index.ts";
+import { WriteLoad } from "../fixtures/write-load.ts";
 
 describe("chaos: sentinel faults", () => {
   test("sentinels killed one by one and restarted: sessions on a healthy master never notice", async () => {

@@ -4,10 +4,10 @@
  * following the real deployment.
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, TestClient, waitFor } from "../harness/index.ts";
-import { startConfiguredTunnel } from "../support/config-tunnel.ts";
-import { addrReply, startMockSentinel } from "../support/mock-sentinel.ts";
-import { startStreamingPeer } from "../support/streaming-peer.ts";
+import { freePort, startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
+import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startStreamingPeer } from "../fixtures/streaming-peer.ts";
 import { parseAddress } from "../../src/core/address.ts";
 
 const bulk = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;

@@ -1,0 +1,98 @@
+/**
+ * `bun run build`: the one-file executable (bun build --compile), built once for this file into a
+ * temp dir, then run from another temp dir with no PATH — it needs neither bun nor the source tree:
+ * --version, a config error's exit code, `check`, and a real Sentinel failover.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { makeTempDir, removeTempDir, startDeployment } from "../fixtures/index.ts";
+import { shippedFailoverDrill } from "../fixtures/shipped-drill.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+let buildDir = "";
+let runDir = "";
+let binary = "";
+/** A PATH with nothing on it: the binary must not look for bun (or anything else). */
+const bare = () => ({ PATH: runDir });
+
+async function runBinary(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([binary, ...args], {
+    cwd: runDir,
+    env: bare(),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  buildDir = makeTempDir("st-build-");
+  runDir = makeTempDir("st-binary-run-");
+  const outfile = join(buildDir, "sentinel-tunnel");
+  // The package script, as a user runs it (output elsewhere, so dist/ is left alone).
+  const build = Bun.spawn([process.execPath, "run", "build", "--outfile", outfile], {
+    cwd: REPO,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(build.stdout).text(),
+    new Response(build.stderr).text(),
+    build.exited,
+  ]);
+  if (code !== 0) throw new Error(`bun run build failed (exit ${code}): ${out}${err}`);
+  binary = join(runDir, "sentinel-tunnel");
+  copyFileSync(outfile, binary); // a copy elsewhere: nothing next to it
+  statSync(binary); // exists
+}, 120_000);
+
+afterAll(() => {
+  removeTempDir(buildDir);
+  removeTempDir(runDir);
+});
+
+describe("compiled binary", () => {
+  test("is a standalone executable that prints the package version and its help", async () => {
+    expect(statSync(binary).mode & 0o111).not.toBe(0);
+    const magic = (await Bun.file(binary).slice(0, 4).bytes()).toString();
+    expect(magic).toBe([0x7f, 0x45, 0x4c, 0x46].toString()); // ELF
+    const version = await runBinary("--version");
+    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const help = await runBinary("--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: sentinel-tunnel [config_file_path] [log_file_path] [options]");
+  }, 20_000);
+
+  test("a config error names the file and the field and exits 2", async () => {
+    const path = join(runDir, "bad.json");
+    writeFileSync(
+      path,
+      JSON.stringify({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "a", Local_port: "12a" }] }),
+    );
+    const r = await runBinary(path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path}: Databases[0].Local_port:`);
+  }, 20_000);
+
+  test("check exits 0 against a live deployment and 1 when no sentinel answers", async () => {
+    await using dep = await startDeployment({ replicas: 0, sentinels: 1, quorum: 1 });
+    const live = await runBinary("check", "--sentinel", dep.sentinelAddresses[0]!, "--db", "mymaster=6380");
+    expect(live.stdout).toContain("all 1 database(s) have a verified master");
+    expect(live.code).toBe(0);
+    await dep.stop();
+    const dead = await runBinary("check", "--sentinel", dep.sentinelAddresses[0]!, "--db", "mymaster=6380");
+    expect(dead.code).toBe(1);
+  }, 30_000);
+
+  test("runs a tunnel through a real Sentinel failover", async () => {
+    await shippedFailoverDrill("compiled binary", { command: [binary], cwd: runDir, env: bare() });
+  }, 60_000);
+});

@@ -1,0 +1,134 @@
+/** The rules that turn every sentinel's view of a master into one verdict, as a table. */
+import { describe, expect, test } from "bun:test";
+import { healthyReplicas, judge, needed, type SentinelView } from "../../src/engine/consensus.ts";
+
+/** `a:6379@3 s_down` — sentinel a names port 6379 at config-epoch 3 with flag s_down (quorum 2 unless `q1`). */
+function views(...specs: string[]): SentinelView[] {
+  return specs.map((spec) => {
+    const [who, rest] = spec.split(":") as [string, string];
+    const [at, ...flags] = rest.split(" ");
+    const [port, epoch] = at!.split("@").map(Number) as [number, number];
+    const quorum = flags.includes("q1") ? 1 : flags.includes("q3") ? 3 : 2;
+    return { sentinel: who, address: { host: "127.0.0.1", port }, flags: new Set(["master", ...flags]), epoch, quorum };
+  });
+}
+
+type Row = [string, string[], string];
+/** Expected: `master 6380@4`, `failover 6379`, `disputed`, `unknown`. */
+const rows: Row[] = [
+  ["all agree", ["a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3"],
+  ["a majority at a higher epoch wins", ["a:6380@4", "b:6380@4", "c:6379@3"], "master 6380@4"],
+  ["one sentinel alone at a higher epoch is not followed", ["a:6380@999", "b:6379@3", "c:6379@3"], "master 6379@3"],
+  ["a liar beside three honest sentinels", ["liar:9999@999", "a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3"],
+  ["two of three down: one answer is short of the quorum", ["a:6379@3"], "disputed"],
+  ["a single sentinel with quorum 1 (dev setups)", ["a:6379@3 q1"], "master 6379@3"],
+  [
+    "failover_in_progress from the leader alone fences",
+    ["a:6379@3 failover_in_progress", "b:6379@3", "c:6379@3"],
+    "failover 6379",
+  ],
+  ["a lone flagging sentinel fences too", ["a:6379@3 failover_in_progress q1"], "failover 6379"],
+  [
+    "the leader still flagging the old address after the others announce the promoted replica",
+    ["leader:6379@4 failover_in_progress", "b:6380@4", "c:6380@4"],
+    "master 6380@4",
+  ],
+  [
+    "only one other has the promoted replica: not yet followed on the sentinels' word",
+    ["leader:6379@4 failover_in_progress", "b:6380@4", "c:6379@3"],
+    "failover 6379",
+  ],
+  ["o_down from any sentinel fences", ["a:6379@3 o_down", "b:6379@3", "c:6379@3"], "failover 6379"],
+  ["s_down from a quorum fences", ["a:6379@3 s_down", "b:6379@3 s_down", "c:6379@3"], "failover 6379"],
+  [
+    "s_down from one of three (quorum 2) is a note, not a failover",
+    ["a:6379@3 s_down", "b:6379@3", "c:6379@3"],
+    "master 6379@3",
+  ],
+  [
+    "s_down from one sentinel when the quorum is 1",
+    ["a:6379@3 s_down q1", "b:6379@3 q1", "c:6379@3 q1"],
+    "failover 6379",
+  ],
+  ["disagreement with no majority", ["a:6379@3", "b:6380@3"], "disputed"],
+  ["three different answers", ["a:6379@3", "b:6380@4", "c:6381@5"], "disputed"],
+  ["one lying quorum cannot move the median", ["a:6379@3 q1", "b:6379@3 s_down", "c:6379@3"], "master 6379@3"],
+];
+
+function summary(specs: string[]): string {
+  const v = judge(views(...specs));
+  if (v.kind === "master") return `master ${v.address.port}@${v.epoch}`;
+  if (v.kind === "failover") return `failover ${v.address?.port}`;
+  return v.kind;
+}
+
+describe("consensus", () => {
+  test.each(rows)(
+    "%s",
+    (_, specs, expected) => {
+      expect(summary(specs)).toBe(expected);
+    },
+    1000,
+  );
+
+  test("needed: a majority of those that answered, and at least the quorum", () => {
+    const table: [number, number | undefined, number][] = [
+      [3, 2, 2],
+      [2, 2, 2],
+      [1, 2, 2],
+      [1, 1, 1],
+      [4, 2, 3],
+      [5, 2, 3],
+      [5, 4, 4],
+      [2, undefined, 2],
+    ];
+    for (const [answered, quorum, need] of table)
+      expect([answered, quorum, needed(answered, quorum)]).toEqual([answered, quorum, need]);
+  }, 1000);
+
+  test("a minority's s_down comes back as a note, a lone higher epoch as dissent, naming the sentinel", () => {
+    const v = judge(views("a:6379@3 s_down", "b:6379@3", "c:6379@3", "d:7000@9"));
+    if (v.kind !== "master") throw new Error(`expected master, got ${v.kind}`);
+    expect(v.notes).toEqual([
+      "sentinel a (1 of 4, quorum 2) reports 127.0.0.1:6379 s_down: not enough for a failover, ignored",
+    ]);
+    expect(v.dissent).toEqual([{ sentinel: "d", address: { host: "127.0.0.1", port: 7000 }, epoch: 9 }]);
+  }, 1000);
+
+  test("no answer at all is unknown, with the reasons", () => {
+    expect(judge([], ["a: timeout"])).toEqual({
+      kind: "unknown",
+      reason: "no sentinel answered (a: timeout)",
+      notes: [],
+    });
+  }, 1000);
+});
+
+describe("healthy replicas (replica ports)", () => {
+  const r = (port: number, ...flags: string[]) => ({
+    address: { host: "127.0.0.1", port },
+    flags: new Set(["slave", ...flags]),
+    linkUp: !flags.includes("link-down"),
+  });
+  const ports = (lists: ReturnType<typeof r>[][]) => healthyReplicas(lists).map((a) => a.port);
+  test("a replica gets clients (and credentials) only when a majority of the sentinels list it healthy", () => {
+    const table: [string, ReturnType<typeof r>[][], number[]][] = [
+      [
+        "all list both",
+        [
+          [r(1), r(2)],
+          [r(1), r(2)],
+          [r(1), r(2)],
+        ],
+        [1, 2],
+      ],
+      ["one sentinel lists a replica the others do not know", [[r(1), r(9)], [r(1)], [r(1)]], [1]],
+      ["one sentinel sees it down: still a majority", [[r(1, "s_down")], [r(1)], [r(1)]], [1]],
+      ["two see it down", [[r(1, "s_down")], [r(1, "disconnected")], [r(1)]], []],
+      ["link down on two", [[r(1, "link-down")], [r(1, "link-down")], [r(1)]], []],
+      ["one sentinel answered", [[r(1)]], [1]],
+      ["none answered", [], []],
+    ];
+    for (const [what, lists, expected] of table) expect([what, ports(lists)]).toEqual([what, expected]);
+  }, 1000);
+});
