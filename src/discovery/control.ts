@@ -1,18 +1,17 @@
 /**
  * The poller's control connections: a long-lived connection on which it asks `ROLE` of one
  * server, instead of a new connection per check; it moves when asked about another address.
- * Answers are sorted the way the failover engine reads them: a role; busy (`-BUSY`, or no reply
- * in time: a slow command or a frozen process, no way to tell yet); loading (`-LOADING`); gone
- * (refused, reset, closed, garbage); or nothing to conclude (this process is out of descriptors).
+ * What comes back is sorted by the engine's one ROLE classifier (engine/role-reply.ts): a role,
+ * busy, loading, gone or refused; or nothing to conclude (this process is out of descriptors).
  */
 import { ReplyError } from "redis-errors";
 import { AuthError } from "../core/errors.ts";
 import { ConnectError } from "../net/sockets.ts";
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
-import { isAuthReply, PLAIN_REDIS, target, type HopOptions } from "../net/hops.ts";
+import { PLAIN_REDIS, target, type HopOptions } from "../net/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
-import type { RoleAnswer } from "../engine/state.ts";
+import { classifyRole, type RoleAnswer, type RoleOutcome } from "../engine/role-reply.ts";
 
 export class RoleProbe {
   #client: Promise<RespClient> | null = null;
@@ -48,36 +47,26 @@ export class RoleProbe {
     const to = target(this.connectOptions ?? PLAIN_REDIS, address);
     const moved = !sameAddress(this.#address, address) || !sameAddress(this.#reached, to.address);
     if (!this.#client || moved) this.#open(address, to.address, to.options);
-    const label = formatAddress(address);
+    let outcome: RoleOutcome;
     try {
       const client = await this.#client!;
       this.#connected = true;
-      const reply = await client.command(["ROLE"], this.timeoutMs);
-      if (Array.isArray(reply)) return { role: String(reply[0]) };
-      this.close();
-      return {
-        error: "gone",
-        detail: `${label} answers ROLE with ${JSON.stringify(reply)?.slice(0, 80)}`,
-        replied: true,
-      };
+      outcome = { kind: "reply", reply: await client.command(["ROLE"], this.timeoutMs) };
     } catch (error) {
-      const message = (error as Error).message;
-      if (isAuthReply(error)) return { error: "refused", cause: "auth", detail: message };
-      if (error instanceof ReplyError) {
-        // The connection is fine: the server answered, with an error.
-        if (/^BUSY/.test(message)) return { error: "busy", detail: message.split("\n")[0]!.slice(0, 120) };
-        if (/^LOADING/.test(message)) return { error: "loading", detail: message.slice(0, 120) };
-        return { error: "gone", detail: `${label} answers ROLE with -${message.slice(0, 120)}`, replied: true };
+      // An error reply: the connection is fine, the server answered.
+      if (error instanceof ReplyError) outcome = { kind: "reply", reply: error };
+      else {
+        this.close();
+        outcome = failure(error as Error, this.timeoutMs);
+        // Out of descriptors says nothing about the server: nothing to conclude (fd-watch logs it).
+        if (outcome.kind === "failed" && outOfFiles()) return null;
       }
-      this.close();
-      if (error instanceof AuthError) return { error: "refused", cause: "auth", detail: error.reply };
-      if (error instanceof ConnectError && error.certificateRejected)
-        return { error: "refused", cause: "tls", detail: message };
-      if ((error as { timedOut?: boolean }).timedOut === true)
-        return { error: "busy", detail: `no reply to ROLE within ${this.timeoutMs} ms` };
-      if (outOfFiles()) return null;
-      return { error: "gone", detail: `${label} did not answer ROLE: ${message}` };
     }
+    if (outcome.kind === "reply" && !Array.isArray(outcome.reply) && !(outcome.reply instanceof ReplyError))
+      this.close(); // not RESP's ROLE: a new connection next time
+    const answer = classifyRole(outcome, formatAddress(address));
+    const replied = outcome.kind === "reply";
+    return "error" in answer && answer.error === "gone" && replied ? { ...answer, replied } : answer;
   }
 
   close(): void {
@@ -101,4 +90,17 @@ export class RoleProbe {
     });
     this.#client = connecting;
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { timedOut?: boolean }).timedOut === true;
+}
+
+/** A failure to get any reply, as the classifier takes it. */
+function failure(error: Error, timeoutMs: number): RoleOutcome {
+  if (error instanceof AuthError) return { kind: "refused", cause: "auth", detail: error.reply };
+  if (error instanceof ConnectError && error.certificateRejected)
+    return { kind: "refused", cause: "tls", detail: error.message };
+  if (isTimeout(error)) return { kind: "timeout", ms: timeoutMs };
+  return { kind: "failed", detail: error.message };
 }

@@ -5,7 +5,8 @@
  * session stays authenticated. An unknown RESET means an older server (see connectVerified).
  */
 import { ReplyError } from "redis-errors";
-import { MasterNotVerifiedError, ServerBusyError } from "../core/errors.ts";
+import { AuthError, MasterNotVerifiedError, ServerBusyError } from "../core/errors.ts";
+import { classifyRole, waitable } from "../engine/role-reply.ts";
 import { authFailure, isAuthReply, type RedisHopOptions } from "../net/hops.ts";
 import { encodeCommand, type Reply } from "../net/resp.ts";
 import { authCommand, type Credentials } from "../config/secrets.ts";
@@ -26,17 +27,18 @@ const authStep: Step = (reply, label) =>
       ? new MasterNotVerifiedError(label, `AUTH failed: ${reply.message}`)
       : null;
 
+/** The engine's classification of the reply (engine/role-reply.ts), as the handshake's verdict. */
 const roleStep =
   (expected: ExpectedRole): Step =>
   (reply, label) => {
-    if (isAuthReply(reply)) return authFailure("redis", label, reply);
-    if (reply instanceof ReplyError && /^(BUSY|LOADING)\b/.test(reply.message)) {
-      return new ServerBusyError(label, `ROLE answered -${reply.message.split("\n")[0]!.slice(0, 100)}`, expected);
-    }
-    if (reply instanceof ReplyError)
-      return new MasterNotVerifiedError(label, `ROLE failed: ${reply.message}`, expected);
-    const role = Array.isArray(reply) ? String(reply[0]) : JSON.stringify(reply);
-    return role === expected ? null : new MasterNotVerifiedError(label, `ROLE says ${role}`, expected);
+    const answer = classifyRole({ kind: "reply", reply }, label);
+    if ("role" in answer)
+      return answer.role === expected ? null : new MasterNotVerifiedError(label, `ROLE says ${answer.role}`, expected);
+    if (answer.error === "refused") return new AuthError("redis", label, answer.detail);
+    // Busy or loading: there, and accepted by a patient check (verified-connect.ts).
+    if (waitable(answer)) return new ServerBusyError(label, `ROLE answered -${answer.detail.slice(0, 100)}`, expected);
+    const said = reply instanceof ReplyError ? `ROLE failed: ${reply.message}` : `ROLE says ${JSON.stringify(reply)}`;
+    return new MasterNotVerifiedError(label, said, expected);
   };
 
 const resetStep: Step = (reply, label) =>

@@ -7,6 +7,7 @@
 import type { Address } from "../core/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import { MasterNotVerifiedError, ServerBusyError, TlsRejectedError } from "../core/errors.ts";
+import { answerDetail, classifyRole, waitable } from "../engine/role-reply.ts";
 import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
 import { PLAIN_REDIS, target, type RedisHopOptions } from "../net/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
@@ -111,8 +112,10 @@ export async function connectVerified(
   const left = Math.max(1, timeoutMs - (performance.now() - started));
   const verdict = await new Promise<Error | null | "old">((resolve) => {
     const expire = () => {
-      if (patient()) timer = setTimeout(expire, timeoutMs);
-      else resolve(new MasterNotVerifiedError(label, `no reply to ROLE within ${timeoutMs} ms`, expected, true));
+      // No reply yet: busy (engine/role-reply.ts), waited for while the check is patient.
+      const answer = classifyRole({ kind: "timeout", ms: timeoutMs }, label);
+      if (waitable(answer) && patient()) timer = setTimeout(expire, timeoutMs);
+      else resolve(new MasterNotVerifiedError(label, answerDetail(answer), expected, true));
     };
     let timer = setTimeout(expire, left);
     check.settle = (error) => {
