@@ -14,6 +14,7 @@ import { Bridge, type CloseReason } from "./bridge.ts";
 import type { Config, DatabaseConfig } from "../config/config.ts";
 import type { Target } from "../discovery/poller.ts";
 import { MasterEngine } from "../engine/master.ts";
+import { afterReplicaSearch, noneIsFinal } from "../engine/replica-port.ts";
 import { Database, type Session } from "./database.ts";
 import { MaxClientsError, NoMasterError } from "../core/errors.ts";
 import { emit, type TunnelEvents } from "../core/events.ts";
@@ -222,28 +223,29 @@ export class SessionRegistry {
   }
 
   /**
-   * A replica port's upstream; with replicaFallback, the master as soon as Sentinel reports no
-   * healthy replica (one deadline for both). Said once when falling back starts and when it ends.
+   * A replica port's upstream, or the master instead, as engine/replica-port.ts decides (one
+   * deadline for both); falling back said once when it starts and when it ends.
    */
   async #replicaOrFallback(
     db: Database,
     gone: () => boolean,
   ): Promise<{ upstream: VerifiedUpstream; fallback: boolean }> {
     const deadline = Date.now() + this.config.connectTimeoutMs;
+    const fallback = db.config.replicaFallback;
+    let upstream: VerifiedUpstream | null = null;
+    let failure: unknown = null;
     try {
-      const upstream = await this.resolver.resolveReplica(db.name, deadline, gone, db.config.replicaFallback);
-      if (db.fallingBack) this.log.info(`${db.id}: a healthy replica again; clients go to replicas`);
-      db.fallingBack = false;
-      return { upstream, fallback: false };
+      upstream = await this.resolver.resolveReplica(db.name, deadline, gone, noneIsFinal(fallback));
     } catch (error) {
-      if (!db.config.replicaFallback || gone()) throw error;
-      if (!db.fallingBack)
-        this.log.warn(
-          `${db.id}: ${(error as Error).message}; clients fall back to the master until a replica is healthy`,
-        );
-      db.fallingBack = true;
-      return { upstream: await this.resolver.resolve(db.name, deadline, gone), fallback: true };
+      failure = error;
     }
+    const search = { found: upstream !== null, error: (failure as Error | null)?.message, fallback, gone: gone() };
+    const decision = afterReplicaSearch({ ...search, fallingBack: db.fallingBack });
+    db.fallingBack = decision.fallingBack;
+    if (decision.say) this.log[decision.say.level](`${db.id}: ${decision.say.message}`);
+    if (decision.go === "replica") return { upstream: upstream!, fallback: false };
+    if (decision.go === "refuse") throw failure;
+    return { upstream: await this.resolver.resolve(db.name, deadline, gone), fallback: true };
   }
 
   /** `-ERR ... max clients (N) reached` and close; logged once each time the database reaches the limit. */
