@@ -12,6 +12,7 @@ import { formatAddress, parseAddress } from "../core/address.ts";
 import { reach } from "../config/address-map.ts";
 import { ListenError } from "../core/errors.ts";
 import type { TunnelEvents } from "../core/events.ts";
+import { readiness as engineReadiness } from "../engine/readiness.ts";
 import type { SessionRegistry } from "../tunnel/tunnel.ts";
 import { readDatabase, sampleRates, snapshot } from "./status.ts";
 import { StatusFeed } from "./status-feed.ts";
@@ -28,15 +29,14 @@ export interface MetricsServer {
 
 type DatabaseReadiness = { ready: boolean; master: string | null; via?: string; state: string; problem?: string };
 
-/** Per database: ready, or why not; `via`: where the address map sends the master (absent: as announced). */
+/** Per database: ready, or why not (engine/readiness.ts); `via`: where the address map sends the master (absent: as announced). */
 export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, DatabaseReadiness> } {
   const databases: Record<string, DatabaseReadiness> = {};
   for (const [name, db] of sessions.databases) {
-    const ready = db.state === "healthy" && (db.master !== null || db.config.role === "replica");
+    const { ready, state, problem } = engineReadiness(db.engine.state, db.config);
     const reached = db.master ? reach(sessions.config.addressMap, parseAddress(db.master)!) : null;
     const via = reached?.mapped ? { via: formatAddress(reached.address) } : {};
-    const problem = ready ? {} : { problem: db.lastProblem ?? "no verified master yet" };
-    databases[name] = { ready, master: db.master, ...via, state: db.state, ...problem };
+    databases[name] = { ready, master: db.master, ...via, state, ...(problem === undefined ? {} : { problem }) };
   }
   return { ready: Object.values(databases).every((d) => d.ready), databases };
 }

@@ -9,6 +9,7 @@ import type { CloseReason } from "./bridge.ts";
 import type { Bridge } from "./bridge.ts";
 import { databaseId, type DatabaseConfig } from "../config/config.ts";
 import type { MasterEngine } from "../engine/master.ts";
+import { portState, type PortState } from "../engine/readiness.ts";
 import type { SocketOwner } from "../net/sockets.ts";
 
 export interface Session {
@@ -20,7 +21,7 @@ export interface Session {
   bridge: Bridge;
 }
 
-export type DbState = "starting" | "healthy" | "failing-over";
+export type DbState = PortState;
 
 export class Database {
   listener: Listener<SocketOwner> | null = null;
@@ -31,7 +32,7 @@ export class Database {
   parked = 0;
   /** Sessions of a replica port that went to the master (replicaFallback). */
   fallbackCount = 0;
-  /** A replica port currently sending new clients to the master (replicaFallback, no healthy replica). */
+  /** A replica port currently sending new clients to the master (engine/replica-port.ts decides). */
   fallingBack = false;
 
   constructor(
@@ -55,22 +56,14 @@ export class Database {
     return this.engine.master;
   }
 
-  /** Healthy: clients go through; failing over: they park (master port) or get none (replica port). */
+  /** Healthy: clients go through; failing over: they park (master port) or get none (replica port). engine/readiness.ts */
   get state(): DbState {
-    if (this.config.role === "replica") {
-      const healthy = this.engine.state.healthyReplicas;
-      if (healthy === null) return "starting";
-      return healthy.length > 0 || this.config.replicaFallback ? "healthy" : "failing-over";
-    }
-    if (this.engine.fenced) return "failing-over";
-    return this.engine.master ? "healthy" : "starting";
+    return portState(this.engine.state, this.config).state;
   }
 
   /** Why clients cannot go through now, or null. */
   get lastProblem(): string | null {
-    if (this.config.role === "replica")
-      return this.state === "failing-over" ? "Sentinel reports no healthy replica" : null;
-    return this.engine.problem;
+    return portState(this.engine.state, this.config).problem;
   }
 
   get sessionCount(): number {
