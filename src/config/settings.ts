@@ -76,6 +76,12 @@ export const SETTING_FLAGS = {
     help: "on failover, move clients at the promotion (fast) or the sentinels' announcement (default promotion)",
     choices: SWITCH_AT,
   },
+  lease: {
+    key: "lease",
+    flag: "--lease <on|off>",
+    help: "fence the master when no majority of the sentinels vouches for it in time, as in a partition (default on)",
+    choices: ["on", "off", "true", "false"],
+  },
   drainTimeout: {
     key: "drainTimeoutMs",
     flag: "--drain-timeout <ms>",
@@ -146,6 +152,8 @@ function typed(key: string, value: string): unknown {
   const fallback = (DEFAULTS as Record<string, unknown>)[key];
   if (typeof fallback === "number" && /^\s*\d+\s*$/.test(value)) return Number(value);
   if (fallback === null && (value === "" || value === "off")) return null;
+  if (typeof fallback === "boolean" && /^\s*(on|true|1|yes)\s*$/i.test(value)) return true;
+  if (typeof fallback === "boolean" && /^\s*(off|false|0|no)\s*$/i.test(value)) return false;
   return value;
 }
 

@@ -53,6 +53,7 @@ export interface EngineEvent {
   at: number;
   kind:
     | "fence" // a failover is flagged: sessions hold client bytes, new clients park
+    | "lease-ended" // no majority of the sentinels vouched for the master in time: fenced as in a failover
     | "promotion" // the replica Sentinel is promoting answers ROLE master
     | "switch" // a new master is followed: sessions on the old one closed, parked clients released
     | "lift" // the fence ends on the same master (failover aborted): sessions resume

@@ -27,6 +27,8 @@ import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { ListedReplica } from "../engine/state.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
+import { askFullView, freshAnswers, lacksSentinelMaster } from "../engine/sentinel-answers.ts";
+import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
 
 /** What to watch: every master name, and whether it has a replica port. */
@@ -64,12 +66,6 @@ function reported(answer: Answer<SentinelView | null>, latencyMs: number): Senti
   return { at, latencyMs, address: formatAddress(value.address), flags, epoch: value.epoch };
 }
 
-/**
- * An error reply to `SENTINEL master` other than these: the sentinel does not have the command (a
- * discovery service, an emulator): ask it get-master-addr-by-name.
- */
-const SENTINEL_MASTER_WORKS = /no such master|NOAUTH|WRONGPASS|NOPERM|invalid password|LOADING|BUSY/i;
-
 /** Immediate polls of one name at most this often; wake-ups in between ride on the fast ticks. */
 const WAKE_GAP_MS = 10;
 
@@ -78,8 +74,8 @@ class Watch {
   readonly views = new Map<string, Answer<SentinelView | null>>();
   readonly replicaLists = new Map<string, Answer<ListedReplica[]>>();
   readonly asking = new Set<string>();
-  /** Sentinels that answer only get-master-addr-by-name. */
-  readonly limited = new Set<string>();
+  /** Sentinels that answer only get-master-addr-by-name, and since when (sentinel-answers.ts). */
+  readonly limited = new Map<string, number>();
   readonly probes: Record<"liveness" | "confirm", { probe: RoleProbe; busy: boolean }>;
   listingReplicas = false;
   /** When each sentinel was last asked about this name, and the interval it is on. */
@@ -179,7 +175,7 @@ export class Poller {
 
   /** One tick: for every name, ask what is due (everything with `all`); the engine's clock tick. */
   tick(all = false): void {
-    const now = Date.now();
+    const now = clock();
     this.#tickEvents(now);
     const targets = new Map([...this.targets()].map((t) => [t.name, t]));
     for (const [name, watch] of this.#watches) {
@@ -192,7 +188,7 @@ export class Poller {
       const due = this.#plan(watch, now);
       this.#poll(watch, all ? null : due.sentinels, all || due.liveness);
       if (target.replicas && (all || due.replicaHealth)) this.#pollReplicaHealth(watch);
-      watch.engine.observe({ kind: "tick", at: Date.now() });
+      watch.engine.observe({ kind: "tick", at: clock() });
     }
   }
 
@@ -217,7 +213,17 @@ export class Poller {
     }
     const beat = { fastMs: this.options.intervalMs, slowMs: this.options.idleIntervalMs };
     const { livenessAt, replicaHealthAt, stirredAt } = watch;
-    const p = plan({ now, beat, quiet: watch.engine.quiet, stirredAt, sentinels, livenessAt, replicaHealthAt });
+    const leaseDue = watch.engine.leaseDue;
+    const p = plan({
+      now,
+      beat,
+      quiet: watch.engine.quiet,
+      stirredAt,
+      sentinels,
+      livenessAt,
+      replicaHealthAt,
+      leaseDue,
+    });
     watch.stirredAt = p.stirredAt;
     watch.intervals.clear();
     for (const [label, interval] of p.intervals) watch.intervals.set(label, interval);
@@ -230,7 +236,7 @@ export class Poller {
 
   /** Poll `watch` now, at most once per WAKE_GAP_MS (a flood of events costs one poll); the episode starts. */
   #wake(watch: Watch): void {
-    const now = Date.now();
+    const now = clock();
     watch.stirredAt = now;
     if (now - watch.wokenAt < WAKE_GAP_MS) return; // the episode's fast ticks take it from here
     watch.wokenAt = now;
@@ -251,7 +257,7 @@ export class Poller {
   /** Ask the sentinels in `only` (every one when null), and the master ROLE when `liveness`. */
   #poll(watch: Watch, only: ReadonlySet<string> | null, liveness: boolean): void {
     const fenced = watch.engine.fenced;
-    const now = Date.now();
+    const now = clock();
     for (const sentinel of this.sentinels.list) {
       const label = formatAddress(sentinel);
       if (only && !only.has(label)) continue;
@@ -295,8 +301,8 @@ export class Poller {
     watch.asking.add(key);
     ask()
       .then(
-        (value) => into.set(label, { value, at: Date.now() }),
-        (error: Error) => into.set(label, { error: error.message, at: Date.now() }),
+        (value) => into.set(label, { value, at: clock() }),
+        (error: Error) => into.set(label, { error: error.message, at: clock() }),
       )
       .finally(() => {
         watch.asking.delete(key);
@@ -306,13 +312,16 @@ export class Poller {
 
   /** `SENTINEL master`, or get-master-addr-by-name from a sentinel that lacks it. Null: it does not know the name. */
   async #view(watch: Watch, sentinel: Address, label: string): Promise<SentinelView | null> {
-    if (watch.limited.has(label)) return this.sentinels.limitedView(sentinel, watch.name);
+    if (!askFullView(watch.limited.get(label) ?? null, clock()))
+      return this.sentinels.limitedView(sentinel, watch.name);
     try {
-      return await this.sentinels.masterView(sentinel, watch.name);
+      const view = await this.sentinels.masterView(sentinel, watch.name);
+      watch.limited.delete(label);
+      return view;
     } catch (error) {
       const answered = error instanceof SentinelUnreachableError && error.answered;
-      if (!answered || SENTINEL_MASTER_WORKS.test(error.reason)) throw error;
-      watch.limited.add(label);
+      if (!answered || !lacksSentinelMaster(error.reason)) throw error;
+      watch.limited.set(label, clock());
       return this.sentinels.limitedView(sentinel, watch.name);
     }
   }
@@ -325,7 +334,7 @@ export class Poller {
       if (answer.value) views.push(answer.value);
       else errors.push(`${label}: ${answer.error ?? "does not know this master"}`);
     }
-    watch.engine.observe({ kind: "views", at: Date.now(), views, errors });
+    watch.engine.observe({ kind: "views", at: clock(), views, errors, asked: this.sentinels.list.length });
     this.#confirm(watch);
   }
 
@@ -333,7 +342,7 @@ export class Poller {
   #promoted(watch: Watch): void {
     if (!watch.engine.fenced) return;
     const lists = [...this.#fresh(watch, watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
-    watch.engine.observe({ kind: "replicas", at: Date.now(), lists });
+    watch.engine.observe({ kind: "replicas", at: clock(), lists });
     this.#confirm(watch);
   }
 
@@ -342,14 +351,10 @@ export class Poller {
     if (confirm) void this.#role(watch, "confirm", confirm);
   }
 
-  /** Answers recent enough to count (a few of the sentinel's intervals), from sentinels still in the list. */
-  *#fresh<T>(watch: Watch, answers: Map<string, Answer<T>>): Iterable<[string, Answer<T>]> {
-    const now = Date.now();
-    const current = new Set(this.sentinels.addresses);
-    for (const [label, answer] of answers) {
-      const interval = watch.intervals.get(label) ?? this.options.intervalMs;
-      if (answer.at >= now - 3 * interval - 1000 && current.has(label)) yield [label, answer];
-    }
+  /** The answers that count now (sentinel-answers.ts). */
+  #fresh<T>(watch: Watch, answers: Map<string, Answer<T>>): [string, Answer<T>][] {
+    const intervalOf = (label: string) => watch.intervals.get(label) ?? this.options.intervalMs;
+    return freshAnswers(answers, clock(), intervalOf, new Set(this.sentinels.addresses));
   }
 
   /** ROLE on a control connection, to the engine. */
@@ -360,7 +365,7 @@ export class Poller {
     try {
       const answer = await control.probe.role(address);
       // Out of descriptors says nothing about the server: nothing to conclude (fd-watch logs it).
-      if (answer) watch.engine.observe({ kind: "role", at: Date.now(), address, answer });
+      if (answer) watch.engine.observe({ kind: "role", at: clock(), address, answer });
     } finally {
       control.busy = false;
     }
@@ -373,12 +378,10 @@ export class Poller {
   #pollReplicaHealth(watch: Watch): void {
     if (watch.listingReplicas) return;
     watch.listingReplicas = true;
-    watch.replicaHealthAt = Date.now();
+    watch.replicaHealthAt = clock();
     this.sentinels
       .replicaLists(watch.name)
-      .then((lists) =>
-        watch.engine.observe({ kind: "replica-health", at: Date.now(), healthy: healthyReplicas(lists) }),
-      )
+      .then((lists) => watch.engine.observe({ kind: "replica-health", at: clock(), healthy: healthyReplicas(lists) }))
       .catch(() => {})
       .finally(() => {
         watch.listingReplicas = false;

@@ -4,6 +4,7 @@
  * until it answers well again) and counted like an unreachable sentinel.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import { clock } from "../core/clock.ts";
 import {
   InvalidReplyError,
   MasterUnknownError,
@@ -30,10 +31,18 @@ export class SentinelQueries {
     readonly connections: SentinelConnections,
   ) {}
 
-  /** One sentinel's view of master `name` (`SENTINEL master`): address, flags, config-epoch. */
+  /**
+   * One sentinel's view of master `name` (`SENTINEL master`): address, flags, config-epoch, and
+   * what the lease needs (when the question was sent, last-ok-ping-reply, down-after-milliseconds).
+   */
   async masterView(sentinel: Address, name: string): Promise<SentinelView> {
-    const { address, flags, epoch, quorum } = await this.masterState(sentinel, name);
-    return { sentinel: formatAddress(sentinel), address, flags, epoch, quorum };
+    const sentAt = clock();
+    const state = await this.masterState(sentinel, name);
+    const { address, flags, epoch, quorum, otherSentinels, lastOkPingMs, downAfterMs } = state;
+    const view: SentinelView = { sentinel: formatAddress(sentinel), address, flags, epoch, quorum };
+    if (lastOkPingMs === null || downAfterMs === null) return view;
+    const known = otherSentinels === null ? {} : { knownSentinels: otherSentinels + 1 };
+    return { ...view, sentAt, lastOkPingMs, downAfterMs, ...known };
   }
 
   /**

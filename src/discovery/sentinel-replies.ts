@@ -18,6 +18,10 @@ export interface MasterState {
   quorum: number;
   /** The other sentinels this one knows for the master (null: the field is absent). */
   otherSentinels: number | null;
+  /** ms since this sentinel last had a valid PING reply from the master (null: the field is absent). */
+  lastOkPingMs: number | null;
+  /** How long without a valid reply before this sentinel marks the master s_down (null: absent). */
+  downAfterMs: number | null;
 }
 
 export interface ReplicaState {
@@ -92,6 +96,8 @@ export function masterState(reply: Reply): MasterState {
     epoch: count(fields, "config-epoch", what, 0),
     quorum: count(fields, "quorum", what, 1),
     otherSentinels: count(fields, "num-other-sentinels", what, null),
+    lastOkPingMs: count(fields, "last-ok-ping-reply", what, null),
+    downAfterMs: count(fields, "down-after-milliseconds", what, null),
   };
 }
 

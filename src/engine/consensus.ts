@@ -27,6 +27,12 @@ export interface SentinelView {
   quorum?: number;
   /** Only `get-master-addr-by-name` answered (a discovery service, no flags or epoch). */
   limited?: boolean;
+  /** For the lease (lease.ts): when the question was sent, and Sentinel's `last-ok-ping-reply`, `down-after-milliseconds`. */
+  sentAt?: number;
+  lastOkPingMs?: number;
+  downAfterMs?: number;
+  /** `num-other-sentinels` + 1. */
+  knownSentinels?: number;
 }
 
 /** A sentinel naming another address than the backed one at a higher epoch (a liar, or the first to know). */

@@ -26,7 +26,16 @@
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
-import type { Action, ListedReplica, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
+import { leaseable, leaseNeeded, leaseUntil, slowWitnesses, within, witness } from "./lease.ts";
+import {
+  type Action,
+  type LeaseState,
+  type ListedReplica,
+  type MasterState,
+  type Observation,
+  type RoleAnswer,
+  type Settings,
+} from "./state.ts";
 
 export interface Step {
   state: MasterState;
@@ -38,7 +47,7 @@ export function step(state: MasterState, observation: Observation, settings: Set
   const next = ((): MasterState => {
     switch (observation.kind) {
       case "views":
-        return onViews(state, observation, judge(observation.views, observation.errors), actions);
+        return onViews(state, observation, judge(observation.views, observation.errors), settings, actions);
       case "role":
         return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":
@@ -60,7 +69,13 @@ function unflagged(view: SentinelView, backed: Address | null): boolean {
 
 type Views = Extract<Observation, { kind: "views" }>;
 
-function onViews(state: MasterState, observation: Views, verdict: Verdict, actions: Action[]): MasterState {
+function onViews(
+  state: MasterState,
+  observation: Views,
+  verdict: Verdict,
+  settings: Settings,
+  actions: Action[],
+): MasterState {
   const { at, views, errors } = observation;
   const notes = [...verdict.notes];
   // A sentinel ahead of the others with the master already followed (switched at the promotion) is no news.
@@ -73,7 +88,12 @@ function onViews(state: MasterState, observation: Views, verdict: Verdict, actio
   const limited = views.length > 0 && views.every((v) => v.limited);
   if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
-  const s = decide({ ...state, limited, backing });
+  const basis = witness(state.lease.basis, views, observation.asked ?? views.length + errors.length);
+  const computable = state.lease.computable || views.some(leaseable);
+  const answering = views.map((v) => v.sentinel);
+  const leased = { ...state, lease: { ...state.lease, basis, computable, answering } };
+  if (state.master && enforced(leased, settings)) notes.push(...slowWitnesses(basis, state.master).map(SLOW));
+  const s = decide({ ...leased, limited, backing, lease: renewed(leased, at, settings) });
   const calm = errors.length === 0 && views.length > 0 && views.every((v) => unflagged(v, backing));
   return { ...s, calm, told: tell(state, notes, actions) };
 
@@ -99,7 +119,7 @@ function onViews(state: MasterState, observation: Views, verdict: Verdict, actio
       case "master": {
         const { address, epoch } = verdict;
         if (sameAddress(address, s.master))
-          return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, actions);
+          return liftIfConfirmed({ ...s, candidate: null, switchedFrom: null, epoch }, at, settings, actions);
         if (s.switchedFrom && sameAddress(address, s.switchedFrom.address) && epoch <= s.switchedFrom.epoch) {
           return uncommitted(s, at, views, { address, epoch }, actions);
         }
@@ -128,7 +148,7 @@ function onRole(
           level: "info",
           message: `master ${label} answers ROLE again`,
         });
-      return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null, refusal: null }, actions);
+      return liftIfConfirmed({ ...state, masterSeenAt: at, busy: null, refusal: null }, at, settings, actions);
     }
     if ("error" in answer && answer.error === "refused") {
       // Said once while it lasts (the refusal is kept in the state; a ROLE master answer clears it).
@@ -162,7 +182,16 @@ function onRole(
   }
   if (state.candidate && sameAddress(address, state.candidate.address)) {
     if (isMaster)
-      return follow(state, at, address, state.candidate.epoch, "switch", `the sentinels back ${label}`, actions);
+      return follow(
+        state,
+        at,
+        address,
+        state.candidate.epoch,
+        "switch",
+        `the sentinels back ${label}`,
+        settings,
+        actions,
+      );
     if ("error" in answer && answer.error === "refused") {
       const refusal = { address, cause: answer.cause, detail: answer.detail };
       return { ...state, candidate: null, refusal, problem: state.master ? state.problem : answer.detail };
@@ -188,6 +217,7 @@ function onRole(
       state.epoch + 1,
       "promotion",
       `replica ${label} promoted: it answers ROLE master`,
+      settings,
       actions,
     );
     return from ? { ...s, switchedFrom: { address: from, epoch: state.epoch } } : s;
@@ -196,6 +226,11 @@ function onRole(
 }
 
 function onTick(state: MasterState, at: number, settings: Settings, actions: Action[]): MasterState {
+  if (state.master && !state.fence && enforced(state, settings) && at >= state.lease.until)
+    return leaseEnded(state, state.master, at, settings, actions);
+  // The lease switched off (reload) during a lease fence: the master answering ROLE is enough, as before.
+  if (state.fence?.lease && !settings.lease)
+    return liftIfConfirmed({ ...state, backing: state.master }, at, settings, actions);
   if (!state.fence || at - state.fence.since < settings.fenceTimeoutMs) return state;
   const detail = `fence held ${at - state.fence.since} ms without a confirmed master`;
   actions.push({ kind: "close", on: null, reason: "fence timeout", event: "fence-timeout", detail });
@@ -236,14 +271,69 @@ function uncommitted(
   return fence({ ...s, switchedFrom: null, candidate: backed }, at, reason, s.master, actions);
 }
 
-/** End a fence on the same master: the sentinels back it again, flag nothing, and it answered ROLE master since. */
-function liftIfConfirmed(state: MasterState, actions: Action[]): MasterState {
+/**
+ * End a fence on the same master: the sentinels back it again, flag nothing, it answered ROLE
+ * master since, and (with the lease) enough of them vouch for it now.
+ */
+function liftIfConfirmed(state: MasterState, at: number, settings: Settings, actions: Action[]): MasterState {
   const { fence, master } = state;
   if (!fence || !master || !sameAddress(state.backing, master) || state.masterSeenAt < fence.since) return state;
-  const reason = "the sentinels back it again and it answers ROLE master";
+  if (enforced(state, settings) && state.lease.until <= at) return state;
+  const reason = fence.lease
+    ? "a majority of the sentinels vouch for it again and it answers ROLE master: lease renewed"
+    : "the sentinels back it again and it answers ROLE master";
   actions.push({ kind: "follow", master, event: "lift", from: master, reason });
-  return { ...state, fence: null, promoted: null, problem: null };
+  const lease = { ...state.lease, endedAt: null };
+  return { ...state, fence: null, promoted: null, problem: null, lease };
 }
+
+/** The lease applies: on, computable (the sentinels report what it needs), not a discovery service. */
+function enforced(state: MasterState, settings: Settings): boolean {
+  return settings.lease && state.lease.computable && !state.limited;
+}
+
+/** The lease on the master followed after new answers; a promotion's grace stands until the sentinels vouch. */
+function renewed(state: MasterState, at: number, settings: Settings): LeaseState {
+  const { lease, master } = state;
+  if (!master) return lease;
+  const until = Math.max(leaseUntil(lease.basis, master, settings.leaseMarginMs), lease.grace);
+  const grew = until > lease.until && until > at;
+  return { ...lease, until, renewedAt: grew ? at : lease.renewedAt, renewals: lease.renewals + (grew ? 1 : 0) };
+}
+
+/** A lease for a master just followed: what its witnesses prove, or at a promotion one down-after from now. */
+function leaseFor(state: MasterState, master: Address, at: number, promotion: boolean, settings: Settings): LeaseState {
+  const { basis } = state.lease;
+  const grace = promotion && basis.downAfterMs !== null ? at + basis.downAfterMs - settings.leaseMarginMs : -Infinity;
+  const until = Math.max(leaseUntil(basis, master, settings.leaseMarginMs), grace);
+  return { ...state.lease, basis, grace, until, renewedAt: at, endedAt: null };
+}
+
+/**
+ * The lease ran out: no majority of the sentinels vouched for the master in time, so a failover
+ * may be under way where the tunnel cannot see it (a partition). Fence: nothing more reaches it.
+ */
+function leaseEnded(
+  state: MasterState,
+  master: Address,
+  at: number,
+  settings: Settings,
+  actions: Action[],
+): MasterState {
+  const { basis, renewedAt, answering } = state.lease;
+  const need = leaseNeeded(basis.known, basis.quorum ?? 1);
+  const still = within(basis, master, at + settings.leaseMarginMs);
+  const since = renewedAt === null ? "it was followed" : new Date(renewedAt).toISOString();
+  const heard = answering.length ? `answering: ${answering.join(", ")}` : "no sentinel answering";
+  const reason =
+    `master ${formatAddress(master)} not confirmed by a majority of the sentinels since ${since} ` +
+    `(lease ended: ${still.length} of the ${need} needed of ${basis.known} vouch; ${heard})`;
+  actions.push({ kind: "fence", reason, lease: true });
+  const lease = { ...state.lease, endedAt: at, expiries: state.lease.expiries + 1 };
+  return { ...state, fence: { since: at, reason, address: master, lease: true }, promoted: null, lease };
+}
+
+const SLOW = (why: string) => `${why}: the lease on it shortens`;
 
 function follow(
   state: MasterState,
@@ -252,12 +342,14 @@ function follow(
   epoch: number,
   event: "switch" | "promotion",
   reason: string,
+  settings: Settings,
   actions: Action[],
 ): MasterState {
   actions.push({ kind: "follow", master: address, event, from: state.master, reason });
   actions.push({ kind: "remember", master: address });
   const followed = { master: address, epoch, masterSeenAt: at, busy: null, problem: null, refusal: null };
-  return { ...state, ...followed, fence: null, candidate: null, promoted: null, switchedFrom: null };
+  const lease = leaseFor(state, address, at, event === "promotion", settings);
+  return { ...state, ...followed, lease, fence: null, candidate: null, promoted: null, switchedFrom: null };
 }
 
 /** The replica a sentinel marks `promoted`, if a majority of the answering sentinels list it. */

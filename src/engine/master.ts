@@ -8,6 +8,7 @@
 import { formatAddress, type Address } from "../core/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
+import { clock } from "../core/clock.ts";
 import { step } from "./master-state.ts";
 import { probes, quiet, route, type Route } from "./readings.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";
@@ -34,6 +35,8 @@ export class MasterEngine {
   #state: MasterState = INITIAL;
   readonly #waiters = new Set<() => void>();
   readonly #viewWaiters = new Set<() => void>();
+  #leaseTimer: Timer | null = null;
+  #leaseDue = Infinity;
   /** Ask the poller for a poll now (set by the poller). */
   pollNow: () => void = () => {};
 
@@ -94,6 +97,38 @@ export class MasterEngine {
     for (const action of actions) this.#carryOut(action, before, observation.at);
     if (before.fence !== state.fence || before.master !== state.master) for (const wake of [...this.#waiters]) wake();
     if (observation.kind === "views") for (const wake of [...this.#viewWaiters]) wake();
+    this.#armLease();
+  }
+
+  /** When the lease on the master followed runs out (Infinity: no lease in force). */
+  get leaseDue(): number {
+    const { lease, master, fence, limited } = this.#state;
+    return master && !fence && !limited && lease.computable && this.settings().lease ? lease.until : Infinity;
+  }
+
+  /** A timer at the lease's end, so that it is fenced on time, not at the next poll. */
+  #armLease(): void {
+    const due = this.leaseDue;
+    if (due === this.#leaseDue) return;
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = null;
+    this.#leaseDue = due;
+    if (due === Infinity) return;
+    this.#leaseTimer = setTimeout(
+      () => {
+        this.#leaseTimer = null;
+        this.#leaseDue = Infinity;
+        this.observe({ kind: "tick", at: clock() });
+      },
+      Math.max(0, due - clock()),
+    );
+    this.#leaseTimer.unref?.();
+  }
+
+  /** Stop the lease timer (the tunnel stops or forgets this name). */
+  close(): void {
+    if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = null;
   }
 
   /** Clients waiting for a change now (parked, or between retries). */
@@ -125,11 +160,10 @@ export class MasterEngine {
       case "fence": {
         const fenced = this.orders.fence(name);
         const waitMs = this.settings().failoverWaitMs;
-        log.warn(
-          `${name}: failing over (${action.reason}): fenced ${fenced} session(s); new clients wait up to ${waitMs} ms`,
-        );
+        const what = action.lease ? action.reason : `failing over (${action.reason})`;
+        log.warn(`${name}: ${what}: fenced ${fenced} session(s); new clients wait up to ${waitMs} ms`);
         emit(this.observers, "onFence", name, fenced, action.reason);
-        tell({ kind: "fence", reason: action.reason, sessions: fenced });
+        tell({ kind: action.lease ? "lease-ended" : "fence", reason: action.reason, sessions: fenced });
         return;
       }
       case "follow": {

@@ -9,7 +9,9 @@
  *   or silent (losing events costs load, never correctness); otherwise at the slow rate
  *   (`idlePollIntervalMs`);
  * - the master's liveness `ROLE` and a replica port's health check: fast during an episode or
- *   while any event connection is down or silent; otherwise slow.
+ *   while any event connection is down or silent; otherwise slow;
+ * - the lease (lease.ts): from `renewAheadMs` before it ends, every sentinel not asked within the
+ *   last fast interval is asked, so that a healthy deployment renews it before it runs out.
  */
 
 /** How long the engine must stay quiet, with nothing stirring, before the polls slow down again. */
@@ -41,6 +43,13 @@ export interface RateInputs {
   /** When the master was last asked ROLE (liveness), and the replicas' health last checked. */
   livenessAt: number;
   replicaHealthAt: number;
+  /** When the lease on the master ends (Infinity or absent: no lease in force). */
+  leaseDue?: number;
+}
+
+/** How long before the lease ends its renewal is asked: a round trip to the sentinels, with room to spare. */
+export function renewAheadMs(beat: Beat): number {
+  return Math.max(300, 3 * beat.fastMs);
 }
 
 export interface RatePlan {
@@ -67,12 +76,13 @@ export function plan(inputs: RateInputs): RatePlan {
   const due = (at: number, interval: number) => now - at >= interval - fast / 2;
   const intervals = new Map<string, number>();
   const dueNow: string[] = [];
+  const renew = now >= (inputs.leaseDue ?? Infinity) - renewAheadMs(beat);
   let allEvents = inputs.sentinels.size > 0;
   for (const [label, s] of inputs.sentinels) {
     const interval = episode || !s.events ? fast : slow;
     if (!s.events) allEvents = false;
     intervals.set(label, interval);
-    if (due(s.polledAt, interval)) dueNow.push(label);
+    if (due(s.polledAt, interval) || (renew && due(s.polledAt, fast))) dueNow.push(label);
   }
   const serverInterval = episode || !allEvents ? fast : slow;
   return {

@@ -15,6 +15,7 @@ export type Route =
   | { kind: "recheck"; reason: string };
 
 export function route(state: MasterState, answered: Address | null): Route {
+  if (state.fence?.lease) return { kind: "wait", reason: state.fence.reason };
   if (state.fence) return { kind: "wait", reason: `failover in progress: ${state.fence.reason}` };
   const master = state.master;
   if (!master) {

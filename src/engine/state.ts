@@ -6,6 +6,7 @@
 import type { Address } from "../core/address.ts";
 import type { EngineEvent } from "../core/events.ts";
 import type { SentinelView } from "./consensus.ts";
+import { NO_BASIS, type LeaseBasis } from "./lease.ts";
 
 /** What a server said to ROLE (or why it said nothing). */
 export type RoleAnswer =
@@ -28,7 +29,8 @@ export interface ListedReplica {
 }
 
 export type Observation =
-  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[] }
+  /** The fresh answers of the sentinels; `asked`: how many sentinels the tunnel asks (default: answers + errors). */
+  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[]; asked?: number }
   | { kind: "role"; at: number; address: Address; answer: RoleAnswer }
   /** Each answering sentinel's `SENTINEL REPLICAS` (asked while fenced). */
   | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[] }
@@ -38,7 +40,7 @@ export type Observation =
 
 export type Action =
   /** Hold every session's client bytes; new clients park. */
-  | { kind: "fence"; reason: string }
+  | { kind: "fence"; reason: string; lease?: true }
   /** Sessions on `master` go on (held bytes forwarded); every other session is closed; parked clients proceed. */
   | { kind: "follow"; master: Address; event: "switch" | "lift" | "promotion"; from: Address | null; reason: string }
   /** Close the sessions on `on` (every session when null). */
@@ -62,14 +64,55 @@ export interface Settings {
   failoverWaitMs: number;
   /** Follow the promoted replica when it answers ROLE master, or only once the sentinels back it. */
   switchAt: "promotion" | "announcement";
+  /** Fence the master when no majority of the sentinels has vouched for it recently enough (lease.ts). */
+  lease: boolean;
+  /** Taken off every lease: this process's timers and the fence's own delay. */
+  leaseMarginMs: number;
 }
+
+/** The lease on the master followed (lease.ts): what the sentinels proved, and until when it runs. */
+export interface LeaseState {
+  readonly basis: LeaseBasis;
+  /** No failover can have replaced the master before this (tunnel clock, ms); -Infinity: none. */
+  readonly until: number;
+  /** When the lease last grew, and how often it did. */
+  readonly renewedAt: number | null;
+  readonly renewals: number;
+  /** When it ran out (a fence followed), null while it runs; how often it did. */
+  readonly endedAt: number | null;
+  readonly expiries: number;
+  /** Some sentinel answered with `last-ok-ping-reply` and `down-after-milliseconds`: a lease can be computed. */
+  readonly computable: boolean;
+  /** After a switch at the promotion, before the sentinels name the new master: one down-after from then. */
+  readonly grace: number;
+  /** The sentinels that answered last (for the log line when the lease ends). */
+  readonly answering: readonly string[];
+}
+
+export const NO_LEASE: LeaseState = {
+  basis: NO_BASIS,
+  until: Number.NEGATIVE_INFINITY,
+  renewedAt: null,
+  renewals: 0,
+  endedAt: null,
+  expiries: 0,
+  computable: false,
+  grace: Number.NEGATIVE_INFINITY,
+  answering: [],
+};
 
 export interface MasterState {
   /** The master followed: backed by the sentinels (or promoted) and confirmed by ROLE. */
   readonly master: Address | null;
   readonly epoch: number;
   /** A fence in force: since when, why, and which address the sentinels flagged. */
-  readonly fence: { readonly since: number; readonly reason: string; readonly address: Address | null } | null;
+  readonly fence: {
+    readonly since: number;
+    readonly reason: string;
+    readonly address: Address | null;
+    /** The lease ran out (no failover seen): clients are told the master is not confirmed. */
+    readonly lease?: true;
+  } | null;
   /** The address the last views back with no failover flagged (the master, or a new one), or null. */
   readonly backing: Address | null;
   /** A new address the sentinels back, to be confirmed by ROLE. */
@@ -94,6 +137,7 @@ export interface MasterState {
   readonly limited: boolean;
   /** The last views: every sentinel answered, naming the backed address with no flag but `master`. */
   readonly calm: boolean;
+  readonly lease: LeaseState;
 }
 
 export const INITIAL: MasterState = {
@@ -112,4 +156,5 @@ export const INITIAL: MasterState = {
   healthyReplicas: null,
   limited: false,
   calm: false,
+  lease: NO_LEASE,
 };

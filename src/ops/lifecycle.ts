@@ -51,7 +51,7 @@ const LIVE = new Set([
     "fenceTimeoutMs",
     "drainTimeoutMs",
   ],
-  ...["switchAt"], // read by the engine at each step
+  ...["switchAt", "lease", "leaseMarginMs"], // read by the engine at each step
   ...["maxClients", "clientIdleTimeoutMs"], // read per accepted client / per idle sweep
   // applied in reload() below:
   ...["pollIntervalMs", "idlePollIntervalMs", "sentinelTimeoutMs", "roleTimeoutMs", "upstreamPoolSize", "addressMap"],

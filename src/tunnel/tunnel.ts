@@ -95,8 +95,8 @@ export class SessionRegistry {
     if (!engine) {
       // Read afresh at each step: a reload replaces the config.
       const settings = () => {
-        const { fenceTimeoutMs, failoverWaitMs, switchAt } = this.config;
-        return { fenceTimeoutMs, failoverWaitMs, switchAt };
+        const { fenceTimeoutMs, failoverWaitMs, switchAt, lease, leaseMarginMs } = this.config;
+        return { fenceTimeoutMs, failoverWaitMs, switchAt, lease, leaseMarginMs };
       };
       engine = new MasterEngine(name, settings, this.#orders, this.log, this.observers);
       this.engines.set(name, engine);
@@ -275,7 +275,12 @@ export class SessionRegistry {
     if (db.engine.fenced) {
       const waited =
         this.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${Date.now() - started} ms`;
-      throw new NoMasterError(db.name, `failover in progress (${waited}): ${db.lastProblem ?? "no confirmed master"}`);
+      const problem = db.lastProblem ?? "no confirmed master";
+      // The lease ran out: say so as it is (no failover was seen), not "failover in progress".
+      const why = db.engine.state.fence?.lease
+        ? `${problem} (${waited})`
+        : `failover in progress (${waited}): ${problem}`;
+      throw new NoMasterError(db.name, why);
     }
   }
 

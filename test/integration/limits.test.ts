@@ -122,7 +122,13 @@ describe("parked clients", () => {
     };
     const engine = new MasterEngine(
       "mymaster",
-      () => ({ fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" as const }),
+      () => ({
+        fenceTimeoutMs: 5000,
+        failoverWaitMs: 5000,
+        switchAt: "promotion" as const,
+        lease: true,
+        leaseMarginMs: 100,
+      }),
       orders,
       silentLogger(),
       [],

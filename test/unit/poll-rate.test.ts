@@ -74,6 +74,21 @@ const RATES: RateRow[] = [
   ["quiet since the settle time: slow again", inputs(true, SETTLE_MS, ["s1@-60 up"], 60), "-, idle, 1000 ms"],
   ["never asked: due at once", inputs(true, LONG_AGO, ["s1@-Infinity up"], Infinity), "s1 ROLE, idle, 1000 ms"],
   ["no sentinel known: the master is polled fast", inputs(true, LONG_AGO, [], 60), "ROLE, idle, 50 ms"],
+  [
+    "the lease ends in 1 s: nothing more than the slow rate",
+    { ...inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"], 500), leaseDue: NOW + 1000 },
+    "-, idle, 1000 ms",
+  ],
+  [
+    "the lease ends within the renewal time (300 ms): every sentinel asked at once",
+    { ...inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"], 500), leaseDue: NOW + 250 },
+    "s1 s2, idle, 1000 ms",
+  ],
+  [
+    "renewing: a sentinel asked within the last fast interval is not asked again",
+    { ...inputs(true, LONG_AGO, ["s1@-20 up", "s2@-500 up"], 500), leaseDue: NOW + 250 },
+    "s2, idle, 1000 ms",
+  ],
 ];
 
 describe("poll rate", () => {
@@ -117,7 +132,9 @@ function views(t: number, ...specs: [number, string[]][]): Observation {
 }
 function run(observations: Observation[], from: MasterState = INITIAL): MasterState {
   return observations.reduce(
-    (s, o) => step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion" }).state,
+    (s, o) =>
+      step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion", lease: true, leaseMarginMs: 100 })
+        .state,
     from,
   );
 }

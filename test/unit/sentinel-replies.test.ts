@@ -16,6 +16,8 @@ const master = (over: Record<string, string> = {}, drop: string[] = []) => {
     "config-epoch": "3",
     quorum: "2",
     "num-other-sentinels": "2",
+    "last-ok-ping-reply": "412",
+    "down-after-milliseconds": "30000",
     ...over,
   };
   for (const key of drop) delete fields[key];
@@ -66,6 +68,8 @@ describe("sentinel replies", () => {
       epoch: 3,
       quorum: 2,
       otherSentinels: 2,
+      lastOkPingMs: 412,
+      downAfterMs: 30000,
     });
     expect(masterState(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({
       host: "::1",
@@ -80,6 +84,8 @@ describe("sentinel replies", () => {
   test("SENTINEL master: each bad field invalidates the answer, naming the field (table)", () => {
     const bad: [unknown, RegExp][] = [
       [master({ "config-epoch": "abc" }), /config-epoch "abc" is not a number/],
+      [master({ "last-ok-ping-reply": "-5" }), /last-ok-ping-reply "-5" is not a number/],
+      [master({ "down-after-milliseconds": "1e9" }), /down-after-milliseconds "1e9" is not a number/],
       [master({ "config-epoch": "-1" }), /config-epoch/],
       [master({ "config-epoch": "1e3" }), /config-epoch/],
       [master({ "config-epoch": "99999999999999999999" }), /config-epoch/],
