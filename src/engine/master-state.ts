@@ -88,7 +88,7 @@ function onViews(
   const limited = views.length > 0 && views.every((v) => v.limited);
   if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
-  const basis = witness(state.lease.basis, views, observation.asked ?? views.length + errors.length);
+  const basis = witness(state.lease.basis, vouching(state, views), observation.asked ?? views.length + errors.length);
   const computable = state.lease.computable || views.some(leaseable);
   const answering = views.map((v) => v.sentinel);
   const leased = { ...state, lease: { ...state.lease, basis, computable, answering } };
@@ -232,7 +232,7 @@ function onTick(state: MasterState, at: number, settings: Settings, actions: Act
   if (state.fence?.lease && !settings.lease)
     return liftIfConfirmed({ ...state, backing: state.master }, at, settings, actions);
   if (!state.fence || at - state.fence.since < settings.fenceTimeoutMs) return state;
-  const detail = `fence held ${at - state.fence.since} ms without a confirmed master`;
+  const detail = `fence held ${Math.round(at - state.fence.since)} ms without a confirmed master`;
   actions.push({ kind: "close", on: null, reason: "fence timeout", event: "fence-timeout", detail });
   return { ...state, fence: { ...state.fence, since: at } };
 }
@@ -334,6 +334,21 @@ function leaseEnded(
 }
 
 const SLOW = (why: string) => `${why}: the lease on it shortens`;
+
+/**
+ * Followed at the promotion, before the sentinels announce it: a sentinel still naming the old
+ * master does not monitor the new one as a master yet, so it cannot mark it down before one
+ * down-after from its answer — it vouches for the new master with a fresh bound.
+ */
+function vouching(state: MasterState, views: readonly SentinelView[]): readonly SentinelView[] {
+  const { switchedFrom, master } = state;
+  if (!switchedFrom || !master) return views;
+  return views.map((v) =>
+    sameAddress(v.address, switchedFrom.address)
+      ? { ...v, address: master, flags: new Set(["master"]), lastOkPingMs: 0 }
+      : v,
+  );
+}
 
 function follow(
   state: MasterState,

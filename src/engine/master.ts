@@ -179,7 +179,7 @@ export class MasterEngine {
         }
         const { resumed, closed } = this.orders.follow(name, master);
         if (before.fence) {
-          const held = at - before.fence.since;
+          const held = Math.round(at - before.fence.since);
           log.info(
             `${name}: fence lifted after ${held} ms: ${resumed} session(s) resumed on ${master}, ` +
               `${closed} closed (master changed), ${parked} parked client(s) proceed`,

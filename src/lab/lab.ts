@@ -41,7 +41,7 @@ export function redisConfigLines(port: number, dir: string, replicaOf?: number):
 }
 
 export interface SentinelTimings {
-  /** `sentinel down-after-milliseconds` (default 1000). */
+  /** `sentinel down-after-milliseconds` (default 2000: room for the tunnel's lease between Sentinel's 1 s pings). */
   downAfterMs?: number;
   /** `sentinel failover-timeout` (default 5000). */
   failoverTimeoutMs?: number;
@@ -63,7 +63,7 @@ export function sentinelConfigLines(
     `logfile ${JSON.stringify(`${dir}/sentinel-${port}.log`)}`,
     ...masters.flatMap((m) => [
       `sentinel monitor ${m.name} ${HOST} ${m.port} ${m.quorum}`,
-      `sentinel down-after-milliseconds ${m.name} ${timings.downAfterMs ?? 1000}`,
+      `sentinel down-after-milliseconds ${m.name} ${timings.downAfterMs ?? 2000}`,
       `sentinel failover-timeout ${m.name} ${timings.failoverTimeoutMs ?? 5000}`,
       `sentinel parallel-syncs ${m.name} 1`,
     ]),

@@ -204,3 +204,25 @@ describe("lease: after a switch at the promotion", () => {
     expect(state.lease.until).toBe(1200 + 2000 - 100);
   });
 });
+
+describe("lease: the sentinels lag behind a switch at the promotion", () => {
+  test("a sentinel still naming the old master vouches for the promoted one from its answer", () => {
+    const promoted: Observation = {
+      kind: "replicas",
+      at: 1100,
+      lists: [1, 2, 3].map(() => [{ address: B, flags: new Set(["slave", "promoted"]) }]),
+    };
+    const { state, actions } = run([
+      ...FOLLOWED,
+      views(1000, "s1:6379@1 failover_in_progress", "s2:6379@1", "s3:6379@1"),
+      promoted,
+      role(1200, B),
+      views(2500, "s1:6379@1 failover_in_progress o_down", "s2:6379@1 ok=1500", "s3:6379@1 ok=1500"),
+      tick(3200),
+    ]);
+    expect(state.master).toEqual(B);
+    expect(state.fence).toBeNull();
+    expect(state.lease.until).toBe(2500 + 2000 - 100);
+    expect(actions.some((a) => a.kind === "fence" && a.lease)).toBe(false);
+  });
+});
