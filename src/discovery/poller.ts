@@ -334,7 +334,8 @@ export class Poller {
       if (answer.value) views.push(answer.value);
       else errors.push(`${label}: ${answer.error ?? "does not know this master"}`);
     }
-    watch.engine.observe({ kind: "views", at: clock(), views, errors, asked: this.sentinels.list.length });
+    const configured = this.sentinels.configuredCount;
+    watch.engine.observe({ kind: "views", at: clock(), views, errors, configured });
     this.#confirm(watch);
   }
 

@@ -75,6 +75,11 @@ export class Sentinels {
     return this.#list.addresses;
   }
 
+  /** How many sentinels are configured (learned peers not counted): the lease's trusted floor for N. */
+  get configuredCount(): number {
+    return this.#list.configuredCount;
+  }
+
   /** The sentinels themselves (a copy), for asking all of them. */
   get list(): Address[] {
     return this.#list.list;

@@ -14,8 +14,9 @@
  * majority. It cannot start while more than N - quorum sentinels are still within their bound:
  * the lease runs until the moment fewer than `needed` = max(majority of N, N - quorum + 1)
  * sentinels are, less a margin for this process's timers. N is the number of sentinels known
- * (ours, or what most of them report, whichever is larger); a flag (`s_down`, `o_down`, a
- * failover) or another address from a sentinel drops its bound at once.
+ * (configured, or what most of them report, whichever is larger: peers learned from one sentinel do
+ * not count on its word); a flag (`s_down`, `o_down`, a failover) or another address from a
+ * sentinel drops its bound at once.
  *
  * What a lying sentinel can do: claim a fresh bound it does not have. It counts as one of the
  * `needed`, so it can stretch the lease at most to the next honest sentinel's bound; its claimed
@@ -79,10 +80,10 @@ function median(values: number[]): number | undefined {
 }
 
 /**
- * The basis after a round of answers. `asked`: how many sentinels the tunnel asks (configured and
- * learned). A sentinel that names another address or flags anything loses its bound.
+ * The basis after a round of answers. `configured`: how many sentinels the operator listed. A
+ * sentinel that names another address or flags anything loses its bound.
  */
-export function witness(basis: LeaseBasis, answers: readonly LeaseAnswer[], asked: number): LeaseBasis {
+export function witness(basis: LeaseBasis, answers: readonly LeaseAnswer[], configured: number): LeaseBasis {
   const withBound = answers.filter(leaseable);
   const reportedDownAfter = median(withBound.map((a) => a.downAfterMs!));
   const cap = reportedDownAfter ?? 0;
@@ -107,7 +108,7 @@ export function witness(basis: LeaseBasis, answers: readonly LeaseAnswer[], aske
   }
   const reported = median(answers.flatMap((a) => (a.knownSentinels === undefined ? [] : [a.knownSentinels])));
   const quorum = median(answers.flatMap((a) => (a.quorum === undefined ? [] : [a.quorum]))) ?? basis.quorum;
-  const known = Math.max(asked, reported ?? basis.known);
+  const known = Math.max(configured, reported ?? basis.known);
   const downAfterMs = reportedDownAfter ?? basis.downAfterMs;
   return { witnesses: [...byName.values()], quorum, known, downAfterMs };
 }

@@ -88,7 +88,11 @@ function onViews(
   const limited = views.length > 0 && views.every((v) => v.limited);
   if (limited) notes.push(LIMITED);
   const backing = verdict.kind === "master" ? verdict.address : null;
-  const basis = witness(state.lease.basis, vouching(state, views), observation.asked ?? views.length + errors.length);
+  const basis = witness(
+    state.lease.basis,
+    vouching(state, views),
+    observation.configured ?? views.length + errors.length,
+  );
   const computable = state.lease.computable || views.some(leaseable);
   const answering = views.map((v) => v.sentinel);
   const leased = { ...state, lease: { ...state.lease, basis, computable, answering } };

@@ -10,7 +10,7 @@ import { emit, type EngineEvent, type TunnelEvents } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
 import { clock } from "../core/clock.ts";
 import { step } from "./master-state.ts";
-import { probes, quiet, route, type Route } from "./readings.ts";
+import { leaseReading, probes, quiet, route, type LeaseReading, type Route } from "./readings.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";
 
 /** What the engine's actions do outside it: implemented by the session registry (tunnel/). */
@@ -98,6 +98,11 @@ export class MasterEngine {
     if (before.fence !== state.fence || before.master !== state.master) for (const wake of [...this.#waiters]) wake();
     if (observation.kind === "views") for (const wake of [...this.#viewWaiters]) wake();
     this.#armLease();
+  }
+
+  /** The lease now, for observers (readings.ts); null: none in force. */
+  get lease(): LeaseReading | null {
+    return leaseReading(this.#state, this.settings().lease, clock());
   }
 
   /** When the lease on the master followed runs out (Infinity: no lease in force). */

@@ -53,3 +53,23 @@ export function quiet(state: MasterState): boolean {
   const settled = master !== null && sameAddress(state.backing, master) && calm && !limited && told.length === 0;
   return settled && !fence && !candidate && !promoted && !switchedFrom && !busy && !refusal;
 }
+
+/** The lease as observers see it (metrics, the status page); null: no lease in force (off, or not computable). */
+export interface LeaseReading {
+  /** ms left (0 once ended). */
+  remainingMs: number;
+  ended: boolean;
+  renewedAt: number | null;
+  endedAt: number | null;
+  renewals: number;
+  expiries: number;
+}
+
+export function leaseReading(state: MasterState, on: boolean, now: number): LeaseReading | null {
+  const { lease, master, limited } = state;
+  if (!on || !lease.computable || limited || !master) return null;
+  const ended = state.fence?.lease === true;
+  const remainingMs = ended ? 0 : Math.max(0, Math.round(lease.until - now));
+  const { renewedAt, endedAt, renewals, expiries } = lease;
+  return { remainingMs, ended, renewedAt, endedAt, renewals, expiries };
+}

@@ -29,8 +29,8 @@ export interface ListedReplica {
 }
 
 export type Observation =
-  /** The fresh answers of the sentinels; `asked`: how many sentinels the tunnel asks (default: answers + errors). */
-  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[]; asked?: number }
+  /** The fresh answers of the sentinels; `configured`: how many sentinels are configured (default: answers + errors). */
+  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[]; configured?: number }
   | { kind: "role"; at: number; address: Address; answer: RoleAnswer }
   /** Each answering sentinel's `SENTINEL REPLICAS` (asked while fenced). */
   | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[] }

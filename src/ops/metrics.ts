@@ -161,6 +161,38 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
   const pollInterval = new Gauge(opts("poll_interval_seconds", pollHelp, ["database"]));
   const peerCutsHelp = "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.";
   const peerCuts = new Counter(opts("peer_cuts_total", peerCutsHelp, ["hop"]));
+  const masterPorts = () => [...sessions.databases].filter(([, db]) => db.config.role !== "replica");
+  const leaseHelp =
+    "Seconds until the lease on the master ends (0: ended, fenced); no sample when the lease is off or the " +
+    "sentinels do not report last-ok-ping-reply.";
+  new Gauge({
+    ...opts("lease_remaining_seconds", leaseHelp, ["database"]),
+    collect() {
+      this.reset();
+      for (const [name, db] of masterPorts()) {
+        const lease = db.engine.lease;
+        if (lease) this.set({ database: name }, lease.remainingMs / 1000);
+      }
+    },
+  });
+  const leaseCount = (name: string, help: string, read: (l: { renewals: number; expiries: number }) => number) =>
+    new Counter({
+      ...opts(name, help, ["database"]),
+      collect() {
+        this.reset();
+        for (const [database, db] of masterPorts()) this.inc({ database }, read(db.engine.state.lease));
+      },
+    });
+  leaseCount(
+    "lease_renewals_total",
+    "Times a majority of the sentinels extended the lease on the master.",
+    (l) => l.renewals,
+  );
+  leaseCount(
+    "lease_expiries_total",
+    "Times the lease on the master ran out with no new confirmation (sessions fenced, as in a partition).",
+    (l) => l.expiries,
+  );
   new Gauge({
     ...opts("master_info", "The current verified master of each database (value 1).", ["database", "master"]),
     collect() {

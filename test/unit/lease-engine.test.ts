@@ -44,7 +44,7 @@ function views(t: number, ...specs: string[]): Observation {
       knownSentinels: 3,
     };
   });
-  return { kind: "views", at: t, views: list, errors: [], asked: 3 };
+  return { kind: "views", at: t, views: list, errors: [], configured: 3 };
 }
 const role = (t: number, address: Address, r = "master"): Observation => ({
   kind: "role",

@@ -35,8 +35,8 @@ function answer(spec: string): LeaseAnswer {
     knownSentinels: num("n"),
   };
 }
-const basisOf = (asked: number, ...rounds: string[][]): LeaseBasis =>
-  rounds.reduce((basis, round) => witness(basis, round.map(answer), asked), NO_BASIS);
+const basisOf = (configured: number, ...rounds: string[][]): LeaseBasis =>
+  rounds.reduce((basis, round) => witness(basis, round.map(answer), configured), NO_BASIS);
 
 describe("lease: how many sentinels must hold a bound", () => {
   test.each([
@@ -54,7 +54,7 @@ describe("lease: how many sentinels must hold a bound", () => {
 
 describe("lease: until when", () => {
   const rows: [string, number, string[][], number][] = [
-    // name, sentinels asked, rounds of answers, lease end (margin 0) for A
+    // name, sentinels configured, rounds of answers, lease end (margin 0) for A
     [
       "three sentinels, fresh pings: the 2nd largest bound",
       3,
@@ -143,6 +143,12 @@ describe("lease: until when", () => {
   test("the margin comes off the end", () => {
     const basis = basisOf(3, ["s1 6379 sent=1000 ok=0", "s2 6379 sent=1000 ok=0"]);
     expect(leaseUntil(basis, A, 150)).toBe(2850);
+  });
+
+  test("one sentinel claiming many others does not move N (the median of the reports)", () => {
+    const basis = basisOf(3, ["s1 6379 sent=0 ok=0 n=300", "s2 6379 sent=0 ok=0 n=3", "s3 6379 sent=0 ok=0 n=3"]);
+    expect(basis.known).toBe(3);
+    expect(leaseUntil(basis, A, 0)).toBe(2000);
   });
 
   test("the quorum and the count of sentinels are kept when nobody answers", () => {
