@@ -23,6 +23,11 @@ describe("control connection", () => {
         .filter((line) => / cmd=role\b/.test(line))
         .map((line) => /\bid=(\d+)/.exec(line)![1]!);
     };
+    // The session's own upstream socket said ROLE in its handshake: kill only once it is in BLPOP.
+    await waitFor(async () => / cmd=blpop\b/.test(String(await master.command("CLIENT", "LIST"))), {
+      timeoutMs: 5000,
+      message: "the session's BLPOP reached the master",
+    });
     await waitFor(async () => (await roleConnections()).length > 0, {
       timeoutMs: 5000,
       message: "the poller's ROLE connection",
