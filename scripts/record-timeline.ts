@@ -70,7 +70,9 @@ async function sample(): Promise<void> {
     errors: views.filter((v): v is string => typeof v === "string"),
   });
   const lists = await Promise.all(sentinels.list.map((s) => sentinels.replicas(s, "mymaster").catch(() => null)));
-  const listed = lists.flatMap((l) => (l ? [l.map((r) => ({ address: fixed(r.address), flags: r.flags }))] : []));
+  const listed = lists.flatMap((l) =>
+    l ? [l.map((r) => ({ address: fixed(r.address), flags: r.flags, linkUp: r.linkUp }))] : [],
+  );
   keep("replicas", { kind: "replicas", at: Date.now(), lists: listed });
   for (const p of probes) {
     if (p.busy) continue;

@@ -44,8 +44,8 @@ export class SentinelPeers {
       );
       return [...(this.#learned.get(name) ?? [])];
     }
-    const state = await this.queries.masterState(sentinel, name);
-    const bound = Math.min(state.otherSentinels ?? Math.max(0, this.sentinels.configuredCount - 1), MAX_LEARNED);
+    const info = await this.queries.masterInfo(sentinel, name);
+    const bound = Math.min(info.otherSentinels ?? Math.max(0, this.sentinels.configuredCount - 1), MAX_LEARNED);
     const reported = await this.queries.peers(sentinel, name);
     const next = new Map<string, Address>();
     for (const address of reported) {
@@ -69,7 +69,7 @@ export class SentinelPeers {
     for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
     if (reported.length > bound)
       this.options.log.debug(
-        `${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`,
+        `${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${info.otherSentinels}: learned at most ${bound}`,
       );
     return [...next.keys()];
   }

@@ -25,8 +25,8 @@
  *   unconfirmed.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
-import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
-import type { Action, ListedReplica, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
+import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
+import type { Action, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 
 export interface Step {
   state: MasterState;

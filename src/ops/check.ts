@@ -9,7 +9,7 @@ import type { Config } from "../config/config.ts";
 import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../net/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { connectVerified } from "../upstream/resolver.ts";
-import { masterAddrReply } from "../discovery/sentinel.ts";
+import { masterAddrReply } from "../discovery/sentinel-replies.ts";
 import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
 
