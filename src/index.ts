@@ -100,8 +100,8 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     events,
     observers: registry.observers,
   };
-  const targets = () => registry.targets();
-  const poller: Poller = new Poller(sentinels, targets, (name) => registry.engine(name), pollerOptions);
+  const watched = () => registry.watchedNames();
+  const poller: Poller = new Poller(sentinels, watched, (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
     if (config.metrics) metrics = startMetrics(config.metrics, registry);

@@ -18,6 +18,7 @@
  * client sockets: the engine does.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import type { WatchedName } from "../config/config.ts";
 import { RoleProbe } from "./control.ts";
 import { SentinelUnreachableError } from "../core/errors.ts";
 import type { HopOptions } from "../net/hops.ts";
@@ -27,12 +28,6 @@ import { healthyReplicas, type ListedReplica, type SentinelView } from "../engin
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
-
-/** What to watch: every master name, and whether it has a replica port. */
-export interface Target {
-  name: string;
-  replicas: boolean;
-}
 
 export interface PollerOptions {
   /** The fast rate (`pollIntervalMs`): the timer's tick. */
@@ -120,7 +115,7 @@ export class Poller {
 
   constructor(
     readonly sentinels: Sentinels,
-    readonly targets: () => Iterable<Target>,
+    readonly targets: () => Iterable<WatchedName>,
     readonly engineFor: (name: string) => MasterEngine,
     readonly options: PollerOptions,
   ) {}

@@ -13,7 +13,8 @@ import { masterAddrReply } from "../discovery/sentinel-replies.ts";
 import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
 
-export interface SentinelAnswer {
+/** One sentinel's answer to `check` (get-master-addr-by-name) and how long it took. */
+export interface CheckAnswer {
   sentinel: string;
   /** `host:port`, or null with `error` set. */
   master: string | null;
@@ -23,7 +24,7 @@ export interface SentinelAnswer {
 
 export interface DatabaseCheck {
   name: string;
-  answers: SentinelAnswer[];
+  answers: CheckAnswer[];
   /** The address most sentinels name. */
   master: string | null;
   /** Where the address map sends `master` (null: no entry matches it, or no master). */
@@ -41,7 +42,7 @@ export interface CheckReport {
   databases: DatabaseCheck[];
 }
 
-async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopOptions): Promise<SentinelAnswer> {
+async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopOptions): Promise<CheckAnswer> {
   const label = formatAddress(sentinel);
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;

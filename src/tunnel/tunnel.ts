@@ -11,8 +11,7 @@
  */
 import { formatAddress } from "../core/address.ts";
 import { Bridge, type CloseReason } from "./bridge.ts";
-import type { Config, DatabaseConfig } from "../config/config.ts";
-import type { Target } from "../discovery/poller.ts";
+import { watchedNames, type Config, type DatabaseConfig, type WatchedName } from "../config/config.ts";
 import { MasterEngine } from "../engine/master.ts";
 import { afterReplicaSearch, noneIsFinal } from "../engine/replica-port.ts";
 import { Database, type Session } from "./database.ts";
@@ -288,11 +287,8 @@ export class SessionRegistry {
   }
 
   /** What the poller should watch: every master name, and whether it has a replica port. */
-  *targets(): Iterable<Target> {
-    const names = new Map<string, boolean>();
-    for (const db of this.databases.values())
-      names.set(db.name, names.get(db.name) === true || db.config.role === "replica");
-    for (const [name, replicas] of names) yield { name, replicas };
+  watchedNames(): WatchedName[] {
+    return watchedNames([...this.databases.values()].map((db) => db.config));
   }
 
   /** Stop listening and close every session. */
