@@ -17,6 +17,7 @@ import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./upstream/resolver.ts";
 import type { MasterEngine } from "./engine/master.ts";
+import { learnFrom } from "./engine/peers.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SentinelEvents } from "./discovery/sentinel-events.ts";
 import { SessionRegistry } from "./tunnel/tunnel.ts";
@@ -73,6 +74,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     log,
     onError,
     connect: sentinelHop,
+    learnFrom, // peers are learned by the engine's majority rule (engine/peers.ts)
   });
   const resolverOptions = {
     connectTimeoutMs: config.connectTimeoutMs,

@@ -1,6 +1,6 @@
 /**
  * Learning the other sentinels of a master from `SENTINEL sentinels <name>`, bounded: only from a
- * sentinel whose answer agrees with the majority of the configured ones (`agrees`), at most as
+ * sentinel whose answer the configured ones back (the engine's rule, `learnFrom`), at most as
  * many as it reports (`num-other-sentinels`; configured count - 1 when it does not say, never more
  * than MAX_LEARNED), and forgotten when no longer reported. Configured sentinels always stay; a
  * peer the address map sends to a configured sentinel is that one, not another vote.
@@ -38,10 +38,10 @@ export class SentinelPeers {
   async learn(name: string, sentinel: Address, answer?: Address): Promise<string[]> {
     const label = formatAddress(sentinel);
     const said = answer ?? (await this.queries.masterAddr(sentinel, name));
-    if (!said || !(await (this.options.agrees ?? ((n, _s, a) => this.#majorityNames(n, a)))(name, sentinel, said))) {
-      this.options.log.debug(
-        `not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`,
-      );
+    // The configured sentinels are asked only when it names a master (naming none, it teaches nothing).
+    const decision = this.options.learnFrom(said ? await this.#configuredAnswers(name) : [], said);
+    if (!decision.learn) {
+      this.options.log.debug(`not learning sentinels from ${label} ('${name}'): ${decision.reason}`);
       return [...(this.#learned.get(name) ?? [])];
     }
     const info = await this.queries.masterInfo(sentinel, name);
@@ -90,12 +90,9 @@ export class SentinelPeers {
     this.#learned.clear();
   }
 
-  /** Whether a majority of the configured sentinels name `answer` as master of `name` (the default `agrees`). */
-  async #majorityNames(name: string, answer: Address): Promise<boolean> {
-    const configured = this.sentinels.configured;
-    const answers = await Promise.all(configured.map((s) => this.queries.masterAddr(s, name).catch(() => null)));
-    const agreeing = answers.filter((a) => a && a.host === answer.host && a.port === answer.port).length;
-    return agreeing * 2 > this.sentinels.configuredCount;
+  /** What each configured sentinel names as master of `name` (null: nothing, or no answer). */
+  #configuredAnswers(name: string): Promise<(Address | null)[]> {
+    return Promise.all(this.sentinels.configured.map((s) => this.queries.masterAddr(s, name).catch(() => null)));
   }
 
   /** Drop a learned sentinel no master name reports any more (a configured one never). */

@@ -18,6 +18,7 @@ import { SentinelConnections } from "./sentinel-connections.ts";
 import { CommandCounts } from "./sentinel-counts.ts";
 import { SentinelList } from "./sentinel-list.ts";
 import { SentinelPeers } from "./sentinel-peers.ts";
+import type { PeerDecision } from "../engine/peers.ts";
 import { SentinelQueries } from "./sentinel-queries.ts";
 import { masterAddress, type MasterInfo } from "./sentinel-replies.ts";
 
@@ -32,11 +33,10 @@ export interface SentinelOptions {
   /** TLS and credentials for every sentinel connection (see hops.ts); default plain, no AUTH. */
   connect?: HopOptions;
   /**
-   * May `sentinel`, which names `answer` as master of `name`, teach us other sentinels? Default:
-   * `answer` is the address a majority of the configured sentinels give (the failover engine may
-   * put its own rule here).
+   * May a sentinel that names `candidate` as master teach us other sentinels, given what each
+   * configured sentinel names? The engine's rule (engine/peers.ts `learnFrom`), wired by its builder.
    */
-  agrees?: (name: string, sentinel: Address, answer: Address) => Promise<boolean>;
+  learnFrom: (configured: readonly (Address | null)[], candidate: Address | null) => PeerDecision;
 }
 
 export interface MasterAnswer {
