@@ -104,7 +104,6 @@ class Watch {
   close(): void {
     this.probes.liveness.probe.close();
     this.probes.confirm.probe.close();
-    this.engine.pollNow = () => {};
   }
 }
 
@@ -235,8 +234,6 @@ export class Poller {
     let watch = this.#watches.get(name);
     if (!watch) {
       watch = new Watch(this.engineFor(name), this.options.roleTimeoutMs, this.options.redis);
-      const polled = watch;
-      watch.engine.pollNow = () => this.#wake(polled);
       this.#watches.set(name, watch);
     }
     return watch;

@@ -34,15 +34,14 @@ export class MasterEngine {
   #state: MasterState = INITIAL;
   readonly #waiters = new Set<() => void>();
   readonly #viewWaiters = new Set<() => void>();
-  /** Ask the poller for a poll now (set by the poller). */
-  pollNow: () => void = () => {};
-
   constructor(
     readonly name: string,
     readonly settings: () => Settings,
     readonly orders: Orders,
     readonly log: Logger,
     readonly observers: TunnelEvents[],
+    /** Ask the poller for a poll of this name now (wired where the engine, poller and resolver are built: index.ts). */
+    readonly pollNow: () => void = () => {},
   ) {}
 
   get state(): MasterState {

@@ -86,6 +86,8 @@ export class SessionRegistry {
     public config: Config,
     readonly resolver: Resolver,
     readonly log: Logger,
+    /** Poll master `name` now (the poller's `wake`): each engine's `pollNow`, wired by index.ts. */
+    readonly pollNow: (name: string) => void = () => {},
   ) {}
 
   /** The failover engine of master `name` (made on first use). */
@@ -97,7 +99,8 @@ export class SessionRegistry {
         const { fenceTimeoutMs, failoverWaitMs, switchAt } = this.config;
         return { fenceTimeoutMs, failoverWaitMs, switchAt };
       };
-      engine = new MasterEngine(name, settings, this.#orders, this.log, this.observers);
+      const pollNow = () => this.pollNow(name);
+      engine = new MasterEngine(name, settings, this.#orders, this.log, this.observers, pollNow);
       this.engines.set(name, engine);
     }
     return engine;
