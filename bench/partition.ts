@@ -55,17 +55,21 @@ export function partitionTable(result: DrillResult): string {
   return rows.map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
 
-/** Where the drill's new clients went during the partition and after it. */
+/** Where the drill's new clients went during the partition, and after the heal. */
 function probeSummary(probes: ProbeResult[], result: DrillResult): string {
   const heal = result.healedAt - result.startedAt;
-  const during = probes.filter((p) => p.atMs >= 0 && p.atMs < heal);
-  const n1 = during.filter((p) => p.reached === "n1");
-  const failed = during.filter((p) => p.error !== null);
+  // Started after the partition's start and answered (or failed) before the heal.
+  const during = probes.filter((p) => p.atMs >= 0 && p.doneMs < heal);
+  const counts = new Map<string, number>();
+  for (const p of during) counts.set(p.reached ?? "failed", (counts.get(p.reached ?? "failed") ?? 0) + 1);
+  const lastN1 = during.filter((p) => p.reached === "n1").at(-1);
+  const failed = during.find((p) => p.error !== null);
   const after = probes.find((p) => p.atMs >= heal && p.reached === result.finalMaster);
   return [
-    `${n1.length} of ${during.length} started during the partition reached n1${n1.length ? ` (the last started at +${seconds(n1.at(-1)!.atMs)})` : ""}`,
-    `${failed.length} failed${failed.length ? ` (first: ${failed[0]!.error})` : ""}`,
-    `first to reach ${result.finalMaster} after the heal started at +${seconds(after ? after.atMs : null)}`,
+    `done during the partition: ${[...counts].map(([k, n]) => `${k} x${n}`).join(", ")}`,
+    lastN1 ? `the last to reach n1 started at +${seconds(lastN1.atMs)}` : "none reached n1",
+    ...(failed ? [`first failure: ${failed.error}`] : []),
+    `after the heal the first to reach ${result.finalMaster} started at +${seconds(after ? after.atMs : null)}`,
   ].join("; ");
 }
 
