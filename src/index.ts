@@ -20,7 +20,7 @@ import type { MasterEngine } from "./engine/master.ts";
 import { learnFrom } from "./engine/peers.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SentinelEvents } from "./discovery/sentinel-events.ts";
-import { SessionRegistry } from "./tunnel/tunnel.ts";
+import { SessionRegistry } from "./tunnel/registry.ts";
 import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
 export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./net/hops.ts";

@@ -14,7 +14,7 @@ import { ListenError } from "../core/errors.ts";
 import type { TunnelEvents } from "../core/events.ts";
 import { OTHER } from "../discovery/sentinel-counts.ts";
 import { readiness as engineReadiness } from "../engine/readiness.ts";
-import type { SessionRegistry } from "../tunnel/tunnel.ts";
+import type { SessionRegistry } from "../tunnel/registry.ts";
 import { readDatabase, sampleRates, snapshot } from "./status.ts";
 import { StatusFeed } from "./status-feed.ts";
 import { STATUS_PAGE } from "./status-page.ts";
