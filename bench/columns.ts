@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { formatAddress, type Address } from "../src/core/address.ts";
 import {
   freePort,
   HOST,
@@ -63,8 +64,12 @@ export function haproxyBinary(): string | null {
   return Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/usr/local/sbin" });
 }
 
-/** The HAProxy config the issue describes: TCP, PING + INFO replication expecting role:master, inter 250ms. */
-export function haproxyConfig(port: number, servers: number[], maxconn: number): string {
+/**
+ * The HAProxy config the issue describes: TCP, PING + INFO replication expecting role:master, inter 250ms.
+ * `servers`: ports on 127.0.0.1, or addresses (the partition drill's namespaces).
+ */
+export function haproxyConfig(port: number, servers: (number | Address)[], maxconn: number): string {
+  const at = (s: number | Address) => formatAddress(typeof s === "number" ? { host: HOST, port: s } : s);
   return [
     "global",
     `  nbthread ${cpus().length}`,
@@ -86,7 +91,7 @@ export function haproxyConfig(port: number, servers: number[], maxconn: number):
     "  tcp-check expect string role:master",
     "  tcp-check send QUIT\\r\\n",
     "  tcp-check expect string +OK",
-    ...servers.map((p, i) => `  server redis${i} ${HOST}:${p} check inter 250ms on-marked-down shutdown-sessions`),
+    ...servers.map((s, i) => `  server redis${i} ${at(s)} check inter 250ms on-marked-down shutdown-sessions`),
     "",
   ].join("\n");
 }

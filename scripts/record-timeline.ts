@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { formatAddress, type Address } from "../src/core/address.ts";
 import { RoleProbe } from "../src/discovery/control.ts";
 import { Sentinels } from "../src/discovery/sentinel.ts";
+import { learnFrom } from "../src/engine/peers.ts";
 import { silentLogger } from "../src/ops/log.ts";
 import type { Observation } from "../src/engine/state.ts";
 import { startDeployment, waitFor, type RedisProc } from "../test/fixtures/index.ts";
@@ -24,7 +25,7 @@ if (!["forced", "killed", "frozen", "aborted"].includes(scenario))
 const dep = await startDeployment({ downAfterMs: 1000, failoverTimeoutMs: scenario === "aborted" ? 2000 : 10_000 });
 const [a, b] = dep.servers.mymaster as [RedisProc, RedisProc];
 const sentinelAddrs = dep.sentinels.map((s) => ({ host: s.host, port: s.port }));
-const sentinels = new Sentinels(sentinelAddrs, { timeoutMs: 200, log: silentLogger() });
+const sentinels = new Sentinels(sentinelAddrs, { timeoutMs: 200, log: silentLogger(), learnFrom });
 const rename = new Map<string, string>([
   [`127.0.0.1:${a.port}`, "127.0.0.1:6379"],
   [`127.0.0.1:${b.port}`, "127.0.0.1:6380"],
@@ -70,7 +71,9 @@ async function sample(): Promise<void> {
     errors: views.filter((v): v is string => typeof v === "string"),
   });
   const lists = await Promise.all(sentinels.list.map((s) => sentinels.replicas(s, "mymaster").catch(() => null)));
-  const listed = lists.flatMap((l) => (l ? [l.map((r) => ({ address: fixed(r.address), flags: r.flags }))] : []));
+  const listed = lists.flatMap((l) =>
+    l ? [l.map((r) => ({ address: fixed(r.address), flags: r.flags, linkUp: r.linkUp }))] : [],
+  );
   keep("replicas", { kind: "replicas", at: Date.now(), lists: listed });
   for (const p of probes) {
     if (p.busy) continue;

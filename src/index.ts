@@ -17,9 +17,10 @@ import { watchOpenFiles } from "./system/fd-watch.ts";
 import { Poller } from "./discovery/poller.ts";
 import { Resolver } from "./upstream/resolver.ts";
 import type { MasterEngine } from "./engine/master.ts";
+import { learnFrom } from "./engine/peers.ts";
 import { Sentinels } from "./discovery/sentinel.ts";
 import { SentinelEvents } from "./discovery/sentinel-events.ts";
-import { SessionRegistry } from "./tunnel/tunnel.ts";
+import { SessionRegistry } from "./tunnel/registry.ts";
 import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
 export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./net/hops.ts";
@@ -73,6 +74,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     log,
     onError,
     connect: sentinelHop,
+    learnFrom, // peers are learned by the engine's majority rule (engine/peers.ts)
   });
   const resolverOptions = {
     connectTimeoutMs: config.connectTimeoutMs,
@@ -81,7 +83,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   };
   const resolver: Resolver = new Resolver(sentinels, resolverOptions, (name): MasterEngine => registry.engine(name));
   for (const warning of securityWarnings(config)) log.warn(warning);
-  const registry: SessionRegistry = new SessionRegistry(config, resolver, log);
+  // The back-channel, wired here: a client-side symptom (resolver) or a recheck (engine) polls that name now.
+  const pollNow = (name: string) => poller.wake(name);
+  const registry: SessionRegistry = new SessionRegistry(config, resolver, log, pollNow);
   registry.observers.push(...(options.events ?? []));
   registry.listen();
   // Sentinel events wake the poller; they decide nothing (discovery/sentinel-events.ts).
@@ -100,8 +104,8 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     events,
     observers: registry.observers,
   };
-  const targets = () => registry.targets();
-  const poller: Poller = new Poller(sentinels, targets, (name) => registry.engine(name), pollerOptions);
+  const watched = () => registry.watchedNames();
+  const poller: Poller = new Poller(sentinels, watched, (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
     if (config.metrics) metrics = startMetrics(config.metrics, registry);

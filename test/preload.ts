@@ -1,7 +1,7 @@
 /**
  * Runs once before the suite: the tests start real redis-server and redis-sentinel processes, make
  * TLS certificates with openssl, drive headless Chromium (the status page) and redis-py (a real
- * client). What is missing is installed where that is safe to do unasked (as the demo does),
+ * client), and partition a deployment in network namespaces with iproute2's `ip`. What is missing is installed where that is safe to do unasked (as the demo does),
  * otherwise the suite stops with the exact command to run.
  */
 import { existsSync } from "node:fs";
@@ -18,6 +18,12 @@ const NEEDS: SystemNeed[] = [
     brew: ["openssl"],
   },
   { what: `chromium (status page test; or set CHROMIUM)`, present: () => existsSync(CHROMIUM), apt: ["chromium"] },
+  {
+    what: "iproute2 (ip netns: the real-partition tests and drill)",
+    present: () => !!(Bun.which("ip") ?? Bun.which("ip", { PATH: "/usr/sbin:/sbin:/usr/bin:/bin" })),
+    apt: ["iproute2"],
+    brew: [],
+  },
   {
     what: "redis-py (the real-clients failover test)",
     present: () => pythonWithRedis() !== null,

@@ -15,7 +15,7 @@ import {
   SECURITY_KEYS,
   securitySettings,
   securityToJson,
-  securityWarnings,
+  secretFileWarnings,
   withoutSecurity,
   type SecuritySettings,
 } from "./security-config.ts";
@@ -38,6 +38,19 @@ export interface DatabaseConfig {
 /** How a database is named in logs and the registry: its master name, plus `/replicas` for a replica port. */
 export function databaseId(db: Pick<DatabaseConfig, "name" | "role">): string {
   return db.role === "replica" ? `${db.name}/replicas` : db.name;
+}
+
+/** A master name to watch, and whether a replica port serves it (its replicas' health is then asked too). */
+export interface WatchedName {
+  name: string;
+  replicas: boolean;
+}
+
+/** Every master name of these databases once, with whether any of them is a replica port. */
+export function watchedNames(databases: Iterable<Pick<DatabaseConfig, "name" | "role">>): WatchedName[] {
+  const names = new Map<string, boolean>();
+  for (const db of databases) names.set(db.name, names.get(db.name) === true || db.role === "replica");
+  return [...names].map(([name, replicas]) => ({ name, replicas }));
 }
 
 export interface Config extends SecuritySettings {
@@ -279,7 +292,7 @@ export function readConfigFile(file: string): { input: Record<string, unknown>; 
     throw new ConfigError(file, "", `is not valid JSON: ${(error as Error).message}`);
   }
   const { input, warnings } = canonicalConfig(json, file);
-  return { input, warnings: [...warnings, ...securityWarnings(input, file)].map((w) => `${file}: ${w}`) };
+  return { input, warnings: [...warnings, ...secretFileWarnings(input, file)].map((w) => `${file}: ${w}`) };
 }
 
 /** Validate an already parsed config object; `source` names it in errors. */

@@ -105,7 +105,7 @@ export function securityToJson(config: SecuritySettings): Record<string, unknown
  * Warnings about a config file that holds passwords, or names password/key files, others can read.
  * `input`: the config with its keys in their canonical spelling (config.ts canonicalConfig).
  */
-export function securityWarnings(input: Record<string, unknown>, file: string): string[] {
+export function secretFileWarnings(input: Record<string, unknown>, file: string): string[] {
   const record = input;
   const out: string[] = [];
   const inline = (["sentinelPassword", "redisPassword"] as const).filter((k) => record[k] !== undefined);

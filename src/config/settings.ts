@@ -101,7 +101,7 @@ export interface SettingSources {
   env?: Record<string, string | undefined>;
 }
 
-export interface Settings {
+export interface ResolvedSettings {
   config: Config;
   warnings: string[];
   /** Where each top-level key came from: the file path, a flag, or an env var name. */
@@ -158,7 +158,7 @@ function typed(key: string, value: string): unknown {
 }
 
 /** Merge the layers and validate; throws ConfigError naming the layer and the field. */
-export function resolveSettings(sources: SettingSources): Settings {
+export function resolveSettings(sources: SettingSources): ResolvedSettings {
   const input: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
   const warnings: string[] = [];

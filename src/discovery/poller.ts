@@ -18,24 +18,18 @@
  * client sockets: the engine does.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import type { WatchedName } from "../config/config.ts";
 import { RoleProbe } from "./control.ts";
 import { SentinelUnreachableError } from "../core/errors.ts";
 import type { HopOptions } from "../net/hops.ts";
 import { emit, type SentinelAnswer, type TunnelEvents } from "../core/events.ts";
 import type { Sentinels } from "./sentinel.ts";
-import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
-import type { ListedReplica } from "../engine/state.ts";
+import { healthyReplicas, type ListedReplica, type SentinelView } from "../engine/consensus.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
 import { askFullView, freshAnswers, lacksSentinelMaster } from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
-
-/** What to watch: every master name, and whether it has a replica port. */
-export interface Target {
-  name: string;
-  replicas: boolean;
-}
 
 export interface PollerOptions {
   /** The fast rate (`pollIntervalMs`): the timer's tick. */
@@ -106,7 +100,6 @@ class Watch {
   close(): void {
     this.probes.liveness.probe.close();
     this.probes.confirm.probe.close();
-    this.engine.pollNow = () => {};
   }
 }
 
@@ -117,7 +110,7 @@ export class Poller {
 
   constructor(
     readonly sentinels: Sentinels,
-    readonly targets: () => Iterable<Target>,
+    readonly targets: () => Iterable<WatchedName>,
     readonly engineFor: (name: string) => MasterEngine,
     readonly options: PollerOptions,
   ) {}
@@ -247,8 +240,6 @@ export class Poller {
     let watch = this.#watches.get(name);
     if (!watch) {
       watch = new Watch(this.engineFor(name), this.options.roleTimeoutMs, this.options.redis);
-      const polled = watch;
-      watch.engine.pollNow = () => this.#wake(polled);
       this.#watches.set(name, watch);
     }
     return watch;

@@ -1,6 +1,6 @@
 /**
  * Learning the other sentinels of a master from `SENTINEL sentinels <name>`, bounded: only from a
- * sentinel whose answer agrees with the majority of the configured ones (`agrees`), at most as
+ * sentinel whose answer the configured ones back (the engine's rule, `learnFrom`), at most as
  * many as it reports (`num-other-sentinels`; configured count - 1 when it does not say, never more
  * than MAX_LEARNED), and forgotten when no longer reported. Configured sentinels always stay; a
  * peer the address map sends to a configured sentinel is that one, not another vote.
@@ -38,14 +38,14 @@ export class SentinelPeers {
   async learn(name: string, sentinel: Address, answer?: Address): Promise<string[]> {
     const label = formatAddress(sentinel);
     const said = answer ?? (await this.queries.masterAddr(sentinel, name));
-    if (!said || !(await (this.options.agrees ?? ((n, _s, a) => this.#majorityNames(n, a)))(name, sentinel, said))) {
-      this.options.log.debug(
-        `not learning sentinels from ${label}: its answer for '${name}' (${said ? formatAddress(said) : "none"}) is not the majority's`,
-      );
+    // The configured sentinels are asked only when it names a master (naming none, it teaches nothing).
+    const decision = this.options.learnFrom(said ? await this.#configuredAnswers(name) : [], said);
+    if (!decision.learn) {
+      this.options.log.debug(`not learning sentinels from ${label} ('${name}'): ${decision.reason}`);
       return [...(this.#learned.get(name) ?? [])];
     }
-    const state = await this.queries.masterState(sentinel, name);
-    const bound = Math.min(state.otherSentinels ?? Math.max(0, this.sentinels.configuredCount - 1), MAX_LEARNED);
+    const info = await this.queries.masterInfo(sentinel, name);
+    const bound = Math.min(info.otherSentinels ?? Math.max(0, this.sentinels.configuredCount - 1), MAX_LEARNED);
     const reported = await this.queries.peers(sentinel, name);
     const next = new Map<string, Address>();
     for (const address of reported) {
@@ -69,7 +69,7 @@ export class SentinelPeers {
     for (const key of before) if (!next.has(key)) this.#forget(key, `no longer reported by ${label} ('${name}')`);
     if (reported.length > bound)
       this.options.log.debug(
-        `${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${state.otherSentinels}: learned at most ${bound}`,
+        `${label} reports ${reported.length} sentinels for '${name}' and num-other-sentinels ${info.otherSentinels}: learned at most ${bound}`,
       );
     return [...next.keys()];
   }
@@ -90,12 +90,9 @@ export class SentinelPeers {
     this.#learned.clear();
   }
 
-  /** Whether a majority of the configured sentinels name `answer` as master of `name` (the default `agrees`). */
-  async #majorityNames(name: string, answer: Address): Promise<boolean> {
-    const configured = this.sentinels.configured;
-    const answers = await Promise.all(configured.map((s) => this.queries.masterAddr(s, name).catch(() => null)));
-    const agreeing = answers.filter((a) => a && a.host === answer.host && a.port === answer.port).length;
-    return agreeing * 2 > this.sentinels.configuredCount;
+  /** What each configured sentinel names as master of `name` (null: nothing, or no answer). */
+  #configuredAnswers(name: string): Promise<(Address | null)[]> {
+    return Promise.all(this.sentinels.configured.map((s) => this.queries.masterAddr(s, name).catch(() => null)));
   }
 
   /** Drop a learned sentinel no master name reports any more (a configured one never). */

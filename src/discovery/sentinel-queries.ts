@@ -11,12 +11,12 @@ import {
   NoSentinelReachableError,
   SentinelUnreachableError,
 } from "../core/errors.ts";
-import type { SentinelView } from "../engine/consensus.ts";
+import type { ListedReplica, SentinelView } from "../engine/consensus.ts";
 import type { Reply } from "../net/resp.ts";
 import type { SentinelConnections } from "./sentinel-connections.ts";
 import type { SentinelList } from "./sentinel-list.ts";
-import { masterAddress, masterState, replicaStates, sentinelAddresses, type MasterState } from "./sentinel-replies.ts";
-import type { ReplicaView, SentinelOptions } from "./sentinel.ts";
+import { listedReplicas, masterAddress, masterInfo, sentinelAddresses, type MasterInfo } from "./sentinel-replies.ts";
+import type { SentinelOptions } from "./sentinel.ts";
 
 /** Sentinels remembered as "invalid answer logged" before the set starts over (it cannot grow without bound). */
 const MAX_COMPLAINTS = 1024;
@@ -37,7 +37,7 @@ export class SentinelQueries {
    */
   async masterView(sentinel: Address, name: string): Promise<SentinelView> {
     const sentAt = clock();
-    const state = await this.masterState(sentinel, name);
+    const state = await this.masterInfo(sentinel, name);
     const { address, flags, epoch, quorum, otherSentinels, lastOkPingMs, downAfterMs } = state;
     const view: SentinelView = { sentinel: formatAddress(sentinel), address, flags, epoch, quorum };
     if (lastOkPingMs === null || downAfterMs === null) return view;
@@ -57,20 +57,20 @@ export class SentinelQueries {
   }
 
   /** `SENTINEL master` on one sentinel, every field validated (quorum and num-other-sentinels too). */
-  masterState(sentinel: Address, name: string): Promise<MasterState> {
-    return this.#validated(sentinel, ["SENTINEL", "master", name], masterState);
+  masterInfo(sentinel: Address, name: string): Promise<MasterInfo> {
+    return this.#validated(sentinel, ["SENTINEL", "master", name], masterInfo);
   }
 
   /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */
-  replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
-    return this.#validated(sentinel, ["SENTINEL", "replicas", name], replicaStates);
+  replicas(sentinel: Address, name: string): Promise<ListedReplica[]> {
+    return this.#validated(sentinel, ["SENTINEL", "replicas", name], listedReplicas);
   }
 
   /**
    * Every sentinel's list of replicas of `name`, asked in parallel (engine/consensus.ts
    * `healthyReplicas` keeps those a majority lists healthy). Rejects when none answered.
    */
-  async replicaLists(name: string): Promise<ReplicaView[][]> {
+  async replicaLists(name: string): Promise<ListedReplica[][]> {
     const answers = await Promise.allSettled(this.sentinels.list.map((sentinel) => this.replicas(sentinel, name)));
     const lists = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
     if (lists.length > 0) return lists;

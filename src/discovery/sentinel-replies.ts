@@ -8,9 +8,10 @@
 import { addressOf, type Address } from "../core/address.ts";
 import type { Reply } from "../net/resp.ts";
 import { InvalidReplyError } from "../core/errors.ts";
+import type { ListedReplica } from "../engine/consensus.ts";
 
-/** One sentinel's view of a master (`SENTINEL master <name>`), validated. */
-export interface MasterState {
+/** What one sentinel says of a master (`SENTINEL master <name>`), validated. */
+export interface MasterInfo {
   address: Address;
   flags: Set<string>;
   epoch: number;
@@ -22,13 +23,6 @@ export interface MasterState {
   lastOkPingMs: number | null;
   /** How long without a valid reply before this sentinel marks the master s_down (null: absent). */
   downAfterMs: number | null;
-}
-
-export interface ReplicaState {
-  address: Address;
-  flags: Set<string>;
-  /** The replica's link to its master is up. */
-  linkUp: boolean;
 }
 
 /** Field/value pairs Sentinel answers with, as a record; at most this many fields. */
@@ -87,7 +81,7 @@ function flags(fields: Record<string, string>, what: string): Set<string> {
 }
 
 /** `SENTINEL master <name>`. */
-export function masterState(reply: Reply): MasterState {
+export function masterInfo(reply: Reply): MasterInfo {
   const what = "SENTINEL master";
   const fields = fieldRecord(reply, what);
   return {
@@ -101,8 +95,8 @@ export function masterState(reply: Reply): MasterState {
   };
 }
 
-/** `SENTINEL replicas <name>`: every entry valid, or the whole answer is refused. */
-export function replicaStates(reply: Reply): ReplicaState[] {
+/** `SENTINEL replicas <name>` (engine/consensus.ts `ListedReplica`): every entry valid, or the whole answer is refused. */
+export function listedReplicas(reply: Reply): ListedReplica[] {
   const what = "SENTINEL replicas";
   if (!Array.isArray(reply)) throw new InvalidReplyError(what, `not a list (${describe(reply)})`);
   return reply.map((entry) => {
@@ -130,6 +124,15 @@ export function masterAddress(reply: Reply): Address {
   const address = addressOf(reply[0], reply[1]);
   if (!address) throw new InvalidReplyError(what, `${describe(reply)} is not an address`);
   return address;
+}
+
+/** The address in a reply to `SENTINEL get-master-addr-by-name` (null reply: handled by callers), or null if malformed. */
+export function masterAddrReply(reply: Reply): Address | null {
+  try {
+    return masterAddress(reply);
+  } catch {
+    return null;
+  }
 }
 
 /** A short printable form of a reply for messages (never a whole 1 MiB string). */

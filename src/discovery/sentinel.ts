@@ -11,15 +11,16 @@
 import { formatAddress, type Address } from "../core/address.ts";
 import type { Logger } from "../core/logger.ts";
 import { MasterUnknownError, NoSentinelReachableError, SentinelUnreachableError } from "../core/errors.ts";
-import type { SentinelView } from "../engine/consensus.ts";
+import type { ListedReplica, SentinelView } from "../engine/consensus.ts";
 import type { HopOptions } from "../net/hops.ts";
 import type { Reply } from "../net/resp.ts";
 import { SentinelConnections } from "./sentinel-connections.ts";
 import { CommandCounts } from "./sentinel-counts.ts";
 import { SentinelList } from "./sentinel-list.ts";
 import { SentinelPeers } from "./sentinel-peers.ts";
+import type { PeerDecision } from "../engine/peers.ts";
 import { SentinelQueries } from "./sentinel-queries.ts";
-import { masterAddress, type MasterState } from "./sentinel-replies.ts";
+import { masterAddress, type MasterInfo } from "./sentinel-replies.ts";
 
 export interface SentinelOptions {
   /** Deadline for connecting to a sentinel and for each of its replies. */
@@ -32,18 +33,10 @@ export interface SentinelOptions {
   /** TLS and credentials for every sentinel connection (see hops.ts); default plain, no AUTH. */
   connect?: HopOptions;
   /**
-   * May `sentinel`, which names `answer` as master of `name`, teach us other sentinels? Default:
-   * `answer` is the address a majority of the configured sentinels give (the failover engine may
-   * put its own rule here).
+   * May a sentinel that names `candidate` as master teach us other sentinels, given what each
+   * configured sentinel names? The engine's rule (engine/peers.ts `learnFrom`), wired by its builder.
    */
-  agrees?: (name: string, sentinel: Address, answer: Address) => Promise<boolean>;
-}
-
-export interface ReplicaView {
-  address: Address;
-  flags: Set<string>;
-  /** The replica's link to its master is up. */
-  linkUp: boolean;
+  learnFrom: (configured: readonly (Address | null)[], candidate: Address | null) => PeerDecision;
 }
 
 export interface MasterAnswer {
@@ -109,17 +102,17 @@ export class Sentinels {
   }
 
   /** `SENTINEL master` on one sentinel, every field validated (quorum and num-other-sentinels too). */
-  masterState(sentinel: Address, name: string): Promise<MasterState> {
-    return this.#queries.masterState(sentinel, name);
+  masterInfo(sentinel: Address, name: string): Promise<MasterInfo> {
+    return this.#queries.masterInfo(sentinel, name);
   }
 
   /** One sentinel's list of replicas of `name` (`SENTINEL replicas`), with their flags and link state. */
-  replicas(sentinel: Address, name: string): Promise<ReplicaView[]> {
+  replicas(sentinel: Address, name: string): Promise<ListedReplica[]> {
     return this.#queries.replicas(sentinel, name);
   }
 
   /** Every sentinel's list of replicas of `name`, asked in parallel. Rejects when none answered. */
-  replicaLists(name: string): Promise<ReplicaView[][]> {
+  replicaLists(name: string): Promise<ListedReplica[][]> {
     return this.#queries.replicaLists(name);
   }
 
@@ -205,14 +198,5 @@ export class Sentinels {
 
   close(): void {
     this.#connections.close();
-  }
-}
-
-/** The address in a reply to `SENTINEL get-master-addr-by-name` (null reply: handled by callers), or null if malformed. */
-export function masterAddrReply(reply: Reply): Address | null {
-  try {
-    return masterAddress(reply);
-  } catch {
-    return null;
   }
 }

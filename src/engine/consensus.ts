@@ -141,7 +141,7 @@ function backedAddress(
 }
 
 /** A replica as one sentinel lists it (`SENTINEL replicas`). */
-export interface ListedReplicaView {
+export interface ListedReplica {
   address: Address;
   flags: ReadonlySet<string>;
   linkUp: boolean;
@@ -153,7 +153,7 @@ const UNHEALTHY = ["s_down", "o_down", "disconnected"];
  * The replicas a majority of the answering sentinels list as healthy (link up, not down or
  * disconnected): only those get clients — and the tunnel's credentials — on a replica port.
  */
-export function healthyReplicas(lists: readonly (readonly ListedReplicaView[])[]): Address[] {
+export function healthyReplicas(lists: readonly (readonly ListedReplica[])[]): Address[] {
   const need = needed(lists.length, undefined);
   const votes = new Map<string, { address: Address; count: number }>();
   for (const list of lists) {

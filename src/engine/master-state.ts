@@ -25,17 +25,9 @@
  *   unconfirmed.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
-import { judge, needed, type SentinelView, type Verdict } from "./consensus.ts";
+import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
 import { leaseable, leaseNeeded, leaseUntil, slowWitnesses, within, witness } from "./lease.ts";
-import {
-  type Action,
-  type LeaseState,
-  type ListedReplica,
-  type MasterState,
-  type Observation,
-  type RoleAnswer,
-  type Settings,
-} from "./state.ts";
+import type { Action, LeaseState, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 
 export interface Step {
   state: MasterState;

@@ -37,15 +37,14 @@ export class MasterEngine {
   readonly #viewWaiters = new Set<() => void>();
   #leaseTimer: Timer | null = null;
   #leaseDue = Infinity;
-  /** Ask the poller for a poll now (set by the poller). */
-  pollNow: () => void = () => {};
-
   constructor(
     readonly name: string,
     readonly settings: () => Settings,
     readonly orders: Orders,
     readonly log: Logger,
     readonly observers: TunnelEvents[],
+    /** Ask the poller for a poll of this name now (wired where the engine, poller and resolver are built: index.ts). */
+    readonly pollNow: () => void = () => {},
   ) {}
 
   get state(): MasterState {

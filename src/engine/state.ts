@@ -5,7 +5,7 @@
  */
 import type { Address } from "../core/address.ts";
 import type { EngineEvent } from "../core/events.ts";
-import type { SentinelView } from "./consensus.ts";
+import type { ListedReplica, SentinelView } from "./consensus.ts";
 import { NO_BASIS, type LeaseBasis } from "./lease.ts";
 
 /** What a server said to ROLE (or why it said nothing). */
@@ -21,11 +21,6 @@ export interface Refusal {
   readonly address: Address;
   readonly cause: "tls" | "auth";
   readonly detail: string;
-}
-
-export interface ListedReplica {
-  address: Address;
-  flags: ReadonlySet<string>;
 }
 
 export type Observation =

@@ -22,11 +22,20 @@ import { pairsToRecord, type Reply } from "../net/resp.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { waitFor } from "../core/wait.ts";
 
-/** redis-server config: loopback only, no persistence, replication that starts at once. */
-export function redisConfigLines(port: number, dir: string, replicaOf?: number): string[] {
+/**
+ * redis-server config: no persistence, replication that starts at once; on loopback unless `bind` says
+ * otherwise (the partition lab's namespaces). `replicaOf`: a port on 127.0.0.1, or an address.
+ */
+export function redisConfigLines(
+  port: number,
+  dir: string,
+  replicaOf?: number | Address,
+  bind: string = HOST,
+): string[] {
+  const source = typeof replicaOf === "number" ? { host: HOST, port: replicaOf } : replicaOf;
   return [
     `port ${port}`,
-    `bind ${HOST}`,
+    `bind ${bind}`,
     "protected-mode no",
     "daemonize no",
     'save ""',
@@ -36,7 +45,7 @@ export function redisConfigLines(port: number, dir: string, replicaOf?: number):
     `logfile ${JSON.stringify(`${dir}/redis-${port}.log`)}`,
     // Full syncs start at once instead of after the default 5 s diskless-sync delay.
     "repl-diskless-sync-delay 0",
-    ...(replicaOf !== undefined ? [`replicaof ${HOST} ${replicaOf}`] : []),
+    ...(source !== undefined ? [`replicaof ${source.host} ${source.port}`] : []),
   ];
 }
 
@@ -47,22 +56,23 @@ export interface SentinelTimings {
   failoverTimeoutMs?: number;
 }
 
-/** redis-sentinel config monitoring `masters` on 127.0.0.1 with short timings. */
+/** redis-sentinel config monitoring `masters` (on 127.0.0.1 unless a master says its host) with short timings. */
 export function sentinelConfigLines(
   port: number,
   dir: string,
-  masters: { name: string; port: number; quorum: number }[],
+  masters: { name: string; host?: string; port: number; quorum: number }[],
   timings: SentinelTimings = {},
+  bind: string = HOST,
 ): string[] {
   return [
     `port ${port}`,
-    `bind ${HOST}`,
+    `bind ${bind}`,
     "protected-mode no",
     "daemonize no",
     `dir ${JSON.stringify(dir)}`,
     `logfile ${JSON.stringify(`${dir}/sentinel-${port}.log`)}`,
     ...masters.flatMap((m) => [
-      `sentinel monitor ${m.name} ${HOST} ${m.port} ${m.quorum}`,
+      `sentinel monitor ${m.name} ${m.host ?? HOST} ${m.port} ${m.quorum}`,
       `sentinel down-after-milliseconds ${m.name} ${timings.downAfterMs ?? 2000}`,
       `sentinel failover-timeout ${m.name} ${timings.failoverTimeoutMs ?? 5000}`,
       `sentinel parallel-syncs ${m.name} 1`,

@@ -1,6 +1,7 @@
 /**
  * `sentinel-tunnel check`: for each database, ask every configured sentinel where the master is
- * (with latency), verify the majority answer with ROLE, and report a table and a verdict.
+ * (with latency), judge the answers as the tunnel does (engine/consensus.ts: a majority, at least
+ * the quorum), verify the master they back with ROLE, and report a table and a verdict.
  * Opens no listener; usable as a CI step or a container readiness probe. With an `addressMap`,
  * ROLE is asked where the map sends the master, and a MAPPED column shows where that is.
  */
@@ -9,11 +10,17 @@ import type { Config } from "../config/config.ts";
 import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../net/hops.ts";
 import { RespClient } from "../net/resp-client.ts";
 import { connectVerified } from "../upstream/resolver.ts";
-import { masterAddrReply } from "../discovery/sentinel.ts";
+import { masterAddrReply, masterInfo } from "../discovery/sentinel-replies.ts";
+import { judge, type SentinelView } from "../engine/consensus.ts";
+import { learnFrom } from "../engine/peers.ts";
+import { Sentinels } from "../discovery/sentinel.ts";
+import { silentLogger } from "./log.ts";
+import { ReplyError } from "redis-errors";
 import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
 
-export interface SentinelAnswer {
+/** One sentinel's answer to `check` (`SENTINEL master`, else get-master-addr-by-name) and how long it took. */
+export interface CheckAnswer {
   sentinel: string;
   /** `host:port`, or null with `error` set. */
   master: string | null;
@@ -23,8 +30,8 @@ export interface SentinelAnswer {
 
 export interface DatabaseCheck {
   name: string;
-  answers: SentinelAnswer[];
-  /** The address most sentinels name. */
+  answers: CheckAnswer[];
+  /** The address the sentinels back as the tunnel judges them (engine/consensus.ts `judge`), or null. */
   master: string | null;
   /** Where the address map sends `master` (null: no entry matches it, or no master). */
   mapped: string | null;
@@ -41,21 +48,39 @@ export interface CheckReport {
   databases: DatabaseCheck[];
 }
 
-async function ask(sentinel: Address, name: string, timeoutMs: number, hop: HopOptions): Promise<SentinelAnswer> {
-  const label = formatAddress(sentinel);
+/** One sentinel's answer, and its view as the engine judges it (null: no answer). */
+interface Asked {
+  answer: CheckAnswer;
+  view: SentinelView | null;
+}
+
+/**
+ * What one sentinel says of master `name`, as the poller asks it: `SENTINEL master` (address, flags,
+ * config-epoch, quorum); a sentinel that answers that with an error reply (a discovery service
+ * without the command, or a name it does not monitor) is asked `get-master-addr-by-name` instead.
+ */
+async function ask(label: string, sentinel: Address, name: string, timeoutMs: number, hop: HopOptions): Promise<Asked> {
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  const failed = (error: string): Asked => ({ answer: { sentinel: label, master: null, error, ms: ms() }, view: null });
   let client: RespClient | null = null;
   try {
     client = await RespClient.connect(sentinel, timeoutMs, hop);
-    const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
-    if (reply === null) return { sentinel: label, master: null, error: "does not know this master", ms: ms() };
-    const address = masterAddrReply(reply);
-    if (!address)
-      return { sentinel: label, master: null, error: `unexpected reply ${JSON.stringify(reply)}`, ms: ms() };
-    return { sentinel: label, master: formatAddress(address), ms: ms() };
+    let view: SentinelView;
+    try {
+      const info = masterInfo(await client.command(["SENTINEL", "master", name], timeoutMs));
+      view = { sentinel: label, address: info.address, flags: info.flags, epoch: info.epoch, quorum: info.quorum };
+    } catch (error) {
+      if (!(error instanceof ReplyError)) throw error;
+      const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
+      if (reply === null) return failed("does not know this master");
+      const address = masterAddrReply(reply);
+      if (!address) return failed(`unexpected reply ${JSON.stringify(reply)}`);
+      view = { sentinel: label, address, flags: new Set(), epoch: 0, limited: true };
+    }
+    return { answer: { sentinel: label, master: formatAddress(view.address), ms: ms() }, view };
   } catch (error) {
-    return { sentinel: label, master: null, error: (error as Error).message, ms: ms() };
+    return failed((error as Error).message);
   } finally {
     client?.destroy("check done");
   }
@@ -72,25 +97,36 @@ async function role(address: string, timeoutMs: number, hop: RedisHopOptions): P
   }
 }
 
+/**
+ * One master name: every configured sentinel asked (and those learned from them, as the tunnel
+ * learns them), their views judged as the tunnel judges them
+ * (engine/consensus.ts `judge`: a master a majority of the answering sentinels, and at least the
+ * quorum, back at the top epoch, no failover flagged), then ROLE on it. A minority is not OK: the
+ * verdict gives the reason the tunnel would refuse clients with.
+ */
 async function checkDatabase(config: Config, name: string): Promise<DatabaseCheck> {
   const timeoutMs = Math.max(config.sentinelTimeoutMs, 1000);
-  const answers = await Promise.all(
-    config.sentinels.map((s) => ask(s, name, timeoutMs, sentinelConnectOptions(config))),
-  );
-  const votes = new Map<string, number>();
-  for (const a of answers) if (a.master) votes.set(a.master, (votes.get(a.master) ?? 0) + 1);
-  const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
-  const master = ranked[0]?.[0] ?? null;
-  if (!master) {
-    const verdict = answers.some((a) => a.error === "does not know this master")
-      ? "FAIL: no sentinel knows this master"
-      : "FAIL: no sentinel answered";
-    return { name, answers, master, mapped: null, role: "-", ok: false, verdict };
-  }
-  const reached = reach(config.addressMap, parseAddress(master)!);
-  const mapped = reached.mapped ? formatAddress(reached.address) : null;
+  const hop = sentinelConnectOptions(config);
+  const asked = await Promise.all(config.sentinels.map((s) => ask(formatAddress(s), s, name, timeoutMs, hop)));
+  asked.push(...(await askPeers(config, name, asked, timeoutMs)));
+  const answers = asked.map((a) => a.answer);
+  const views = asked.flatMap((a) => (a.view ? [a.view] : []));
+  const fail = (verdict: string): DatabaseCheck => {
+    return { name, answers, master: null, mapped: null, role: "-", ok: false, verdict: `FAIL: ${verdict}` };
+  };
+  if (views.length === 0)
+    return fail(
+      answers.some((a) => a.error === "does not know this master")
+        ? "no sentinel knows this master"
+        : "no sentinel answered",
+    );
+  const errors = answers.flatMap((a) => (a.error ? [`${a.sentinel}: ${a.error}`] : []));
+  const verdict = judge(views, errors);
+  if (verdict.kind === "failover") return fail(`failover in progress: ${verdict.reason}`);
+  if (verdict.kind !== "master") return fail(verdict.reason);
+  const master = formatAddress(verdict.address);
+  const mapped = mappedTo(config, master);
   const said = await role(master, Math.max(config.connectTimeoutMs, 1000), redisConnectOptions(config));
-  const dissent = answers.length - (ranked[0]![1] ?? 0);
   if (said !== "master") {
     return {
       name,
@@ -102,8 +138,40 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
       verdict: `FAIL: sentinels name ${master} but it is not a master`,
     };
   }
-  const verdict = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
-  return { name, answers, master, mapped, role: said, ok: true, verdict };
+  const dissent = answers.length - verdict.backers;
+  const ok = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
+  return { name, answers, master, mapped, role: said, ok: true, verdict: ok };
+}
+
+/**
+ * The other sentinels the tunnel would learn (discovery/sentinel-peers.ts, by the engine's rule
+ * engine/peers.ts): from the first configured sentinel that names a master the configured majority
+ * backs, the sentinels it reports (bounded); each asked like the configured ones, through the
+ * address map, its row marked `(learned)`.
+ */
+async function askPeers(config: Config, name: string, asked: Asked[], timeoutMs: number): Promise<Asked[]> {
+  const first = asked.findIndex((a) => a.view !== null);
+  if (first < 0) return [];
+  const options = { timeoutMs, log: silentLogger(), connect: sentinelConnectOptions(config), learnFrom };
+  const sentinels = new Sentinels(config.sentinels, options);
+  try {
+    const from = config.sentinels[first]!;
+    const learned = await sentinels.learn(name, from, asked[first]!.view!.address).catch(() => []);
+    return await Promise.all(
+      learned.map((label) => {
+        const to = sentinels.connectTarget(parseAddress(label)!);
+        return ask(`${label} (learned)`, to.address, name, timeoutMs, to.options);
+      }),
+    );
+  } finally {
+    sentinels.close();
+  }
+}
+
+/** Where the address map sends `master` (null: no entry matches it). */
+function mappedTo(config: Config, master: string): string | null {
+  const reached = reach(config.addressMap, parseAddress(master)!);
+  return reached.mapped ? formatAddress(reached.address) : null;
 }
 
 /** Ask every sentinel about every database; never throws for a dead deployment (that is a FAIL row). */

@@ -24,7 +24,7 @@ import type { Resolver } from "../upstream/resolver.ts";
 import { LIVE_SECURITY_KEYS } from "../config/security-config.ts";
 import type { Sentinels } from "../discovery/sentinel.ts";
 import type { SentinelEvents } from "../discovery/sentinel-events.ts";
-import type { SessionRegistry } from "../tunnel/tunnel.ts";
+import type { SessionRegistry } from "../tunnel/registry.ts";
 import { waitFor } from "../core/wait.ts";
 import { securityWarnings } from "./security-warnings.ts";
 

@@ -12,14 +12,12 @@ import { formatAddress, parseAddress } from "../core/address.ts";
 import { reach } from "../config/address-map.ts";
 import { ListenError } from "../core/errors.ts";
 import type { TunnelEvents } from "../core/events.ts";
+import { OTHER } from "../discovery/sentinel-counts.ts";
 import { readiness as engineReadiness } from "../engine/readiness.ts";
-import type { SessionRegistry } from "../tunnel/tunnel.ts";
+import type { SessionRegistry } from "../tunnel/registry.ts";
 import { readDatabase, sampleRates, snapshot } from "./status.ts";
 import { StatusFeed } from "./status-feed.ts";
 import { STATUS_PAGE } from "./status-page.ts";
-
-/** The `sentinel` label of errors from sentinels that are neither configured nor currently learned. */
-const OTHER = "other";
 
 export interface MetricsServer {
   readonly url: string;

@@ -8,7 +8,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { formatAddress, parseAddress } from "../core/address.ts";
 import { reach } from "../config/address-map.ts";
 import { listenerPort, listenWhere } from "../tunnel/listeners.ts";
-import type { SessionRegistry } from "../tunnel/tunnel.ts";
+import type { SessionRegistry } from "../tunnel/registry.ts";
 import type { SentinelAnswer } from "../core/events.ts";
 import { failovers, type Failover, type FailoverStep, type JournalEntry } from "./journal.ts";
 import type { Bytes, DatabasePeek, StatusFeed } from "./status-feed.ts";

@@ -5,7 +5,7 @@
  * second), and reads the setting afresh each time, so a reload applies it at once.
  */
 import type { Session } from "./database.ts";
-import type { SessionRegistry } from "./tunnel.ts";
+import type { SessionRegistry } from "./registry.ts";
 
 interface Seen {
   bytes: number;

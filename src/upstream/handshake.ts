@@ -14,13 +14,13 @@ import { authCommand, type Credentials } from "../config/secrets.ts";
 export type ExpectedRole = "master" | "slave";
 
 /** The verdict on one reply: null = fine, "old" = RESET unknown (Redis < 6.2), else the error. */
-export type Step = (reply: Reply, label: string) => Error | null | "old";
+export type HandshakeStep = (reply: Reply, label: string) => Error | null | "old";
 
 const ROLE = encodeCommand(["ROLE"]);
 const RESET = encodeCommand(["RESET"]);
 
 /** Only a credentials reply is final; another error to AUTH (max clients reached, ...) is retried. */
-const authStep: Step = (reply, label) =>
+const authStep: HandshakeStep = (reply, label) =>
   isAuthReply(reply)
     ? authFailure("redis", label, reply)
     : reply instanceof ReplyError
@@ -29,7 +29,7 @@ const authStep: Step = (reply, label) =>
 
 /** The engine's classification of the reply (engine/role-reply.ts), as the handshake's verdict. */
 const roleStep =
-  (expected: ExpectedRole): Step =>
+  (expected: ExpectedRole): HandshakeStep =>
   (reply, label) => {
     const answer = classifyRole({ kind: "reply", reply }, label);
     if ("role" in answer)
@@ -41,7 +41,7 @@ const roleStep =
     return new MasterNotVerifiedError(label, said, expected);
   };
 
-const resetStep: Step = (reply, label) =>
+const resetStep: HandshakeStep = (reply, label) =>
   !(reply instanceof ReplyError)
     ? null
     : /unknown command/i.test(reply.message)
@@ -50,10 +50,10 @@ const resetStep: Step = (reply, label) =>
 
 export interface Handshake {
   bytes: Buffer;
-  steps: Step[];
+  steps: HandshakeStep[];
 }
 
-const ROLE_STEP: Record<ExpectedRole, Step> = { master: roleStep("master"), slave: roleStep("slave") };
+const ROLE_STEP: Record<ExpectedRole, HandshakeStep> = { master: roleStep("master"), slave: roleStep("slave") };
 const PLAIN: Record<ExpectedRole, Handshake> = {
   master: { bytes: ROLE, steps: [ROLE_STEP.master] },
   slave: { bytes: ROLE, steps: [ROLE_STEP.slave] },

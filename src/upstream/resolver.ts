@@ -13,12 +13,11 @@ import {
   MasterNotVerifiedError,
   NoHealthyReplicaError,
   NoMasterError,
-  NoSentinelReachableError,
-  ServerBusyError,
   TlsRejectedError,
 } from "../core/errors.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { healthyReplicas } from "../engine/consensus.ts";
+import { FAILURE_POLICY, policyFor } from "../engine/failure-policy.ts";
 import { connectVerified } from "./verified-connect.ts";
 import { describeTarget, PLAIN_REDIS, type RedisHopOptions } from "../net/hops.ts";
 import type { MasterAnswer, Sentinels } from "../discovery/sentinel.ts";
@@ -96,8 +95,9 @@ export class Resolver {
   }
 
   /**
-   * Run `attempt` until it succeeds, `deadline` passes or the caller has `abandoned` it; a config
-   * problem (retrying cannot fix it) or an error the caller will `giveUp` on ends it at once.
+   * Run `attempt` until it succeeds, `deadline` passes or the caller has `abandoned` it; a failure
+   * retrying cannot fix (a config problem: engine/failure-policy.ts) or an error the caller will
+   * `giveUp` on ends it at once.
    */
   async #retry(
     name: string,
@@ -120,7 +120,7 @@ export class Resolver {
           error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
         if (!cutShort) reason = (error as Error).message;
         failed++;
-        if (isConfigProblem(error) || giveUp?.(error)) throw new NoMasterError(name, reason, role);
+        if (!policyFor(error).retry || giveUp?.(error)) throw new NoMasterError(name, reason, role);
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new NoMasterError(name, reason, role);
@@ -152,7 +152,7 @@ export class Resolver {
           address,
         };
       } catch (error) {
-        if (isConfigProblem(error)) throw error;
+        if (!policyFor(error).retry) throw error;
         last = error;
       }
     }
@@ -185,7 +185,8 @@ export class Resolver {
       await engine.recheck(Math.max(1, deadline - Date.now()));
       route = engine.route(null);
       // Overruled by the majority: that sentinel goes to the back of the list for the next clients.
-      if (route.kind === "go" && !sameAddress(route.address, answer.address)) this.sentinels.demote(answer.sentinel);
+      const overruled = route.kind === "go" && !sameAddress(route.address, answer.address);
+      if (overruled && FAILURE_POLICY.overruled.demote) this.sentinels.demote(answer.sentinel);
     }
     if (route.kind !== "go") {
       drop();
@@ -212,11 +213,10 @@ export class Resolver {
 /**
  * A client-side symptom — the master refused or reset the connection, or answered ROLE as
  * something else — wakes the poller at once (the engine decides on what the poll finds); a slow
- * or busy answer does not. Returns the error, to be thrown on.
+ * or busy answer does not (engine/failure-policy.ts). Returns the error, to be thrown on.
  */
 function symptom(engine: MasterEngine, error: Error): Error {
-  const refused = error instanceof MasterNotVerifiedError && !error.timedOut && !(error instanceof ServerBusyError);
-  if (refused) engine.pollNow();
+  if (policyFor(error).wake) engine.pollNow();
   return error;
 }
 
@@ -225,10 +225,4 @@ function settled(p: Promise<OwnedSocket>): Promise<{ socket?: OwnedSocket; error
     (socket) => ({ socket }),
     (error: Error) => ({ error }),
   );
-}
-
-/** Wrong credentials or TLS settings on the redis hop, or every sentinel refused ours. */
-function isConfigProblem(error: unknown): boolean {
-  if (error instanceof AuthError || error instanceof TlsRejectedError) return true;
-  return error instanceof NoSentinelReachableError && error.misconfigured;
 }

@@ -8,7 +8,7 @@ import type { Address } from "../core/address.ts";
 import { outOfFiles } from "../system/fd-watch.ts";
 import { MasterNotVerifiedError, ServerBusyError, TlsRejectedError } from "../core/errors.ts";
 import { answerDetail, classifyRole, waitable } from "../engine/role-reply.ts";
-import { upstreamHandshake, type ExpectedRole, type Step } from "./handshake.ts";
+import { upstreamHandshake, type ExpectedRole, type HandshakeStep } from "./handshake.ts";
 import { PLAIN_REDIS, target, type RedisHopOptions } from "../net/hops.ts";
 import { ReplyReader, type Reply } from "../net/resp.ts";
 import { HANDSHAKE_REPLY_LIMITS } from "../net/reply-limits.ts";
@@ -30,7 +30,7 @@ class RoleCheck implements SocketOwner {
   #next = 0;
   constructor(
     readonly label: string,
-    readonly steps: Step[],
+    readonly steps: HandshakeStep[],
     /** A busy answer to ROLE is good enough (the master followed, busy: its clients must reach it). */
     readonly patient: () => boolean,
     cut?: (problem: string) => void,

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort } from "../fixtures/index.ts";
 import { runCli } from "../fixtures/cli.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
+import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
 
 const run = runCli;
 
@@ -66,6 +67,50 @@ describe("check and flags mode", () => {
     const firstLine = JSON.parse(tunnel.stderr().split("\n")[0]!);
     expect(firstLine).toMatchObject({ level: "info", msg: `mymaster: listening on 127.0.0.1:${port}` });
     expect(typeof firstLine.time).toBe("string");
+  }, 60_000);
+});
+
+describe("check judges as the tunnel does", () => {
+  test("1 of 3 sentinels answering is not OK: exit 1 with the tunnel's reason (a majority, at least the quorum); 2 of 3 and 3 of 3 are OK", async () => {
+    await using dep = await startDeployment(); // 3 sentinels, quorum 2
+    const master = `127.0.0.1:${(await dep.masterOf()).port}`;
+    const args = ["check", ...dep.sentinelAddresses.flatMap((s) => ["--sentinel", s]), "--db", "mymaster=6380"];
+
+    const all = await run(args);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`${master}\\s+master\\s+OK\\n`));
+
+    // One sentinel configured: like the tunnel, check learns the others from it (a majority of one backs it).
+    const single = await run(["check", "--sentinel", dep.sentinelAddresses[0]!, "--db", "mymaster=6380"]);
+    expect(single.code).toBe(0);
+    for (const peer of dep.sentinelAddresses.slice(1)) expect(single.stdout).toContain(`${peer} (learned)  ${master}`);
+    expect(single.stdout).toMatch(new RegExp(`${master}\\s+master\\s+OK\\n`));
+
+    await dep.sentinels[2]!.stop();
+    const two = await run(args);
+    expect(two.code).toBe(0);
+    expect(two.stdout).toContain(`${master}  master  OK (1 of 3 sentinel(s) disagree or did not answer)`);
+
+    // One sentinel alone is a minority, whatever it says: FAIL, naming the majority rule.
+    await dep.sentinels[1]!.stop();
+    const one = await run(args);
+    const reason = `only 1 sentinel(s) answered, 2 must agree (a majority, at least the quorum): ${master}@`;
+    expect(one.code).toBe(1);
+    expect(one.stdout).toContain(`FAIL: ${reason}`);
+    expect(one.stdout).toContain(`${dep.sentinelAddresses[1]}  error: connect failed`);
+    expect(one.stdout).toContain("1 of 1 database(s) have no verified master");
+
+    // The tunnel refuses its clients for the same reason.
+    const port = await freePort();
+    await using tt = await startConfiguredTunnel({
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      connectTimeoutMs: 1000,
+    });
+    await using client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+    const refused = await client.command("PING").catch((e: Error) => e);
+    expect(String(refused)).toContain(`no master for 'mymaster': ${master} is not a verified master: ${reason}`);
+    expect(tt.tunnel.registry.engine("mymaster").master).toBeNull();
   }, 60_000);
 });
 

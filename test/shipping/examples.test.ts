@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { Registry } from "prom-client";
 import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../../src/config/config.ts";
 import { tunnelMetrics } from "../../src/ops/metrics.ts";
-import type { SessionRegistry } from "../../src/tunnel/tunnel.ts";
+import type { SessionRegistry } from "../../src/tunnel/registry.ts";
 import {
   freePort,
   makeTempDir,

@@ -51,7 +51,7 @@ const role = (t: number, address: Address, answer: RoleAnswer | string): Observa
 function replicas(t: number, ...lists: string[][]): Observation {
   const parse = (entry: string) => {
     const [port, ...flags] = entry.split(" ");
-    return { address: at(Number(port)), flags: new Set(["slave", ...flags]) };
+    return { address: at(Number(port)), flags: new Set(["slave", ...flags]), linkUp: true };
   };
   return { kind: "replicas", at: t, lists: lists.map((l) => l.map(parse)) };
 }

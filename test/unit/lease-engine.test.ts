@@ -192,7 +192,7 @@ describe("lease: after a switch at the promotion", () => {
     const promoted: Observation = {
       kind: "replicas",
       at: 1100,
-      lists: [1, 2, 3].map(() => [{ address: B, flags: new Set(["slave", "promoted"]) }]),
+      lists: [1, 2, 3].map(() => [{ address: B, flags: new Set(["slave", "promoted"]), linkUp: true }]),
     };
     const { state } = run([
       ...FOLLOWED,
@@ -210,7 +210,7 @@ describe("lease: the sentinels lag behind a switch at the promotion", () => {
     const promoted: Observation = {
       kind: "replicas",
       at: 1100,
-      lists: [1, 2, 3].map(() => [{ address: B, flags: new Set(["slave", "promoted"]) }]),
+      lists: [1, 2, 3].map(() => [{ address: B, flags: new Set(["slave", "promoted"]), linkUp: true }]),
     };
     const { state, actions } = run([
       ...FOLLOWED,

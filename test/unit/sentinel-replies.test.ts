@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { addressOf, formatAddress, parseAddress } from "../../src/core/address.ts";
-import { masterAddress, masterState, replicaStates, sentinelAddresses } from "../../src/discovery/sentinel-replies.ts";
+import { masterAddress, masterInfo, listedReplicas, sentinelAddresses } from "../../src/discovery/sentinel-replies.ts";
 import { InvalidReplyError } from "../../src/core/errors.ts";
 
 const master = (over: Record<string, string> = {}, drop: string[] = []) => {
@@ -62,7 +62,7 @@ describe("addresses", () => {
 
 describe("sentinel replies", () => {
   test("SENTINEL master: valid fields, IPv6 included", () => {
-    expect(masterState(master())).toEqual({
+    expect(masterInfo(master())).toEqual({
       address: { host: "127.0.0.1", port: 6379 },
       flags: new Set(["master"]),
       epoch: 3,
@@ -71,11 +71,11 @@ describe("sentinel replies", () => {
       lastOkPingMs: 412,
       downAfterMs: 30000,
     });
-    expect(masterState(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({
+    expect(masterInfo(master({ ip: "::1", port: "24520", flags: "master,failover_in_progress" })).address).toEqual({
       host: "::1",
       port: 24520,
     });
-    expect(masterState(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({
+    expect(masterInfo(master({}, ["config-epoch", "num-other-sentinels"]))).toMatchObject({
       epoch: 0,
       otherSentinels: null,
     });
@@ -105,7 +105,7 @@ describe("sentinel replies", () => {
     for (const [reply, message] of bad) {
       const error = (() => {
         try {
-          masterState(reply as never);
+          masterInfo(reply as never);
           return null;
         } catch (e) {
           return e;
@@ -124,10 +124,10 @@ describe("sentinel replies", () => {
     expect(() => masterAddress(["::1"])).toThrow(InvalidReplyError);
     expect(() => masterAddress(["::1", "port"])).toThrow(/not an address/);
     const replica = ["ip", "::1", "port", "7000", "flags", "slave", "master-link-status", "ok"];
-    expect(replicaStates([replica])).toEqual([
+    expect(listedReplicas([replica])).toEqual([
       { address: { host: "::1", port: 7000 }, flags: new Set(["slave"]), linkUp: true },
     ]);
-    expect(() => replicaStates([replica, ["ip", "x y", "port", "1", "flags", "slave"]])).toThrow(
+    expect(() => listedReplicas([replica, ["ip", "x y", "port", "1", "flags", "slave"]])).toThrow(
       /SENTINEL replicas: .*not an address/,
     );
     expect(sentinelAddresses([["ip", "::1", "port", "26379", "runid", "abc"]])).toEqual([{ host: "::1", port: 26379 }]);
