@@ -15,7 +15,7 @@ import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { formatAddress } from "./core/address.ts";
 import { formatCheck, runCheck } from "./ops/check.ts";
-import { fetchStatus, formatStatus, metricsAddress, StatusUnavailableError } from "./ops/status.ts";
+import { fetchStatus, formatStatus, metricsAddress, StatusUnavailableError } from "./status/command.ts";
 import { ConfigError, ListenError } from "./core/errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";

@@ -4,8 +4,8 @@
  *             from the session registry at scrape time)
  *   /healthz  200 while the process runs
  *   /readyz   200 when every database has a verified master, else 503; JSON says which are not
- *   /         the status page (status-page.ts): what /status.json says, drawn, refreshed every second
- *   /status.json  every database's state, its sentinels' last answers, its journal and failovers (status.ts)
+ *   /         the status page (status/page.ts): what /status.json says, drawn, refreshed every second
+ *   /status.json  every database's state, its sentinels' last answers, its journal and failovers (status/snapshot.ts)
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { formatAddress, parseAddress } from "../core/address.ts";
@@ -15,9 +15,9 @@ import type { TunnelEvents } from "../core/events.ts";
 import { OTHER } from "../discovery/sentinel-counts.ts";
 import { readiness as engineReadiness } from "../engine/readiness.ts";
 import type { SessionRegistry } from "../tunnel/registry.ts";
-import { readDatabase, sampleRates, snapshot } from "./status.ts";
-import { StatusFeed } from "./status-feed.ts";
-import { STATUS_PAGE } from "./status-page.ts";
+import { readDatabase, sampleRates, snapshot } from "../status/snapshot.ts";
+import { StatusFeed } from "../status/feed.ts";
+import { STATUS_PAGE } from "../status/page.ts";
 
 export interface MetricsServer {
   readonly url: string;

@@ -6,8 +6,8 @@
  * and records the engine's own events without duplicating them.
  */
 import { describe, expect, test } from "bun:test";
-import { failovers, Journal, type JournalEntry, type JournalKind } from "../../src/ops/journal.ts";
-import { StatusFeed, type DatabasePeek } from "../../src/ops/status-feed.ts";
+import { failovers, Journal, type JournalEntry, type JournalKind } from "../../src/status/journal.ts";
+import { StatusFeed, type DatabasePeek } from "../../src/status/feed.ts";
 
 const entry = (at: number, kind: JournalKind, extra: Partial<JournalEntry> = {}): JournalEntry => ({
   at,

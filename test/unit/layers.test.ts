@@ -18,6 +18,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["discovery"],
   ["upstream"],
   ["tunnel"],
+  ["status"], // the status page, its feed and journal, /status.json, the status command
   ["ops"],
   ["index.ts"], // startTunnel: wires the parts
   ["lab"], // the demo runs a tunnel

@@ -3,7 +3,7 @@
  * entries are dropped), and the failovers read back from it as timelines (fence → promotion seen →
  * switch → sessions closed → first client through, each with its offset in ms). Pure: no I/O and
  * no clock — every entry carries its own time — so it is fed alike from the engine's `onEngine`
- * events and from the events today's code emits (status-feed.ts).
+ * events and from the events today's code emits (feed.ts).
  */
 import type { EngineEvent } from "../core/events.ts";
 
@@ -17,7 +17,7 @@ export type JournalKind =
 /** An engine decision (events.ts `EngineEvent`: time, reason, master, counts) or an entry of the page's own. */
 export interface JournalEntry extends Omit<EngineEvent, "kind"> {
   kind: JournalKind;
-  /** The engine's own report, or derived from today's events (status-feed.ts). */
+  /** The engine's own report, or derived from today's events (feed.ts). */
   source: "engine" | "derived";
   /** Entries counted instead of repeated (refused clients, the same note): how many, the last one's time. */
   count?: number;

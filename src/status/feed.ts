@@ -1,7 +1,7 @@
 /**
  * What the status page remembers, fed by TunnelEvents: a journal per database, each sentinel's
  * last answer per master, sentinel error counts, bytes of closed sessions, when each master was
- * confirmed, and byte rates between samples (taken every second by status.ts `sampleRates`).
+ * confirmed, and byte rates between samples (taken every second by snapshot.ts `sampleRates`).
  *
  * Journal entries come from two sources. The engine's `onEngine` events are recorded as they are.
  * Until a database's engine reports, entries are also derived from today's events: `onFence`
@@ -14,7 +14,7 @@
 import type { EngineEvent, SentinelAnswer, TunnelEvents } from "../core/events.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 
-/** What the feed needs to know of a database now (status.ts reads it from the registry). */
+/** What the feed needs to know of a database now (snapshot.ts reads it from the registry). */
 export interface DatabasePeek {
   state: string;
   master: string | null;
@@ -67,7 +67,7 @@ export class StatusFeed implements TunnelEvents {
       for (const sentinel of byName.keys()) if (!inUse.has(sentinel)) byName.delete(sentinel);
   }
 
-  /** A sample of a database's byte totals (status.ts takes one a second): rates are per second between samples. */
+  /** A sample of a database's byte totals (snapshot.ts takes one a second): rates are per second between samples. */
   sample(id: string, bytes: Bytes): void {
     const at = this.now();
     const previous = this.#samples.get(id);

@@ -1,6 +1,6 @@
 /**
- * The tunnel's status as one JSON document (`/status.json`, drawn by the status page) and as the
- * `status` command's table. `readDatabase` is the one place that reads the registry's databases
+ * The tunnel's status as one JSON document (`/status.json`: drawn by the status page, printed by
+ * the `status` command). `readDatabase` is the one place that reads the registry's databases
  * (state, master, parked, sessions, bytes); when their shape changes, only it follows. The
  * document carries no secrets: names, addresses, states, counts and reasons, as /metrics does.
  */
@@ -10,8 +10,8 @@ import { reach } from "../config/address-map.ts";
 import { listenerPort, listenWhere } from "../tunnel/listeners.ts";
 import type { SessionRegistry } from "../tunnel/registry.ts";
 import type { SentinelAnswer } from "../core/events.ts";
-import { failovers, type Failover, type FailoverStep, type JournalEntry } from "./journal.ts";
-import type { Bytes, DatabasePeek, StatusFeed } from "./status-feed.ts";
+import { failovers, type Failover, type JournalEntry } from "./journal.ts";
+import type { Bytes, DatabasePeek, StatusFeed } from "./feed.ts";
 
 /** One database as the registry has it now. */
 export interface DatabaseReading extends DatabasePeek {
@@ -184,129 +184,4 @@ export function snapshot(
     });
   }
   return { tunnel: "sentinel-tunnel", version: pkg.version, at, ready: databases.every((d) => d.ready), databases };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `status` command: fetch /status.json from a running tunnel, print it as tables.
-
-/** No tunnel answers at the address, or what answers is not one (the CLI exits 2). */
-export class StatusUnavailableError extends Error {
-  override name = "StatusUnavailableError";
-}
-
-/** `host:port`, or a bare port meaning 127.0.0.1 (as the `metrics` setting); null: not an address. */
-export function metricsAddress(value: string): string | null {
-  const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value.trim());
-  return address ? formatAddress(address) : null;
-}
-
-export async function fetchStatus(where: string, timeoutMs = 3000): Promise<StatusSnapshot> {
-  let response: Response;
-  try {
-    response = await fetch(`http://${where}/status.json`, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    const refused = e.code === "ECONNREFUSED" ? "connection refused" : e.message;
-    const why = e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : refused;
-    throw new StatusUnavailableError(`no tunnel answers at ${where} (${why}); is it running with --metrics ${where}?`);
-  }
-  const body = (await response.json().catch(() => null)) as StatusSnapshot | null;
-  if (!response.ok || body?.tunnel !== "sentinel-tunnel" || !Array.isArray(body.databases))
-    throw new StatusUnavailableError(
-      `${where} answered /status.json with HTTP ${response.status}, not a sentinel-tunnel status ` +
-        "(an older version, or another service?)",
-    );
-  return body;
-}
-
-const STEP_NAMES: Record<string, string> = {
-  fence: "fence",
-  promotion: "promotion seen",
-  switch: "switch",
-  closed: "sessions closed",
-  "first-client": "first client through",
-  lift: "fence lifted",
-  lost: "master lost",
-  "fence-timeout": "fence timeout",
-  busy: "master busy",
-  answering: "master answers",
-};
-
-export function stepName(kind: string): string {
-  return STEP_NAMES[kind] ?? kind;
-}
-
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.floor((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.floor((ms % 3_600_000) / 60_000)} min`;
-}
-
-export function rate(perSecond: number | undefined): string {
-  if (perSecond === undefined) return "-";
-  if (perSecond < 1000) return `${Math.round(perSecond)} B/s`;
-  if (perSecond < 1e6) return `${(perSecond / 1e3).toFixed(1)} kB/s`;
-  return `${(perSecond / 1e6).toFixed(1)} MB/s`;
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)));
-  return rows.map((r) => line(r).join("  ").trimEnd());
-}
-
-function stateLabel(db: DatabaseStatus): string {
-  if (db.fenced) return `fenced ${duration(db.fencedForMs ?? 0)}`;
-  if (db.ready) return "ready";
-  return db.state === "starting" ? "starting" : "not ready";
-}
-
-/** The snapshot as text: databases, sentinels, the last failover of each database, a verdict. */
-export function formatStatus(status: StatusSnapshot, where: string): string {
-  const lines = [`sentinel-tunnel ${status.version} at ${where}, ${new Date(status.at).toISOString()}`, ""];
-  const dbRows = [["DATABASE", "STATE", "MASTER", "SINCE", "SESSIONS", "PARKED", "IN", "OUT", "POOL", "LISTEN"]];
-  for (const db of status.databases) {
-    const mapped = db.master.mapped ? ` (→ ${db.master.mapped})` : "";
-    const master = db.master.announced ? `${db.master.announced}${mapped}` : "-";
-    const since = db.master.since ? duration(status.at - db.master.since) : "-";
-    const rates = [rate(db.perSecond?.fromClient), rate(db.perSecond?.fromUpstream)];
-    const counts = [String(db.sessions), String(db.parked)];
-    dbRows.push([db.id, stateLabel(db), master, since, ...counts, ...rates, String(db.pool), db.listen]);
-  }
-  lines.push(...table(dbRows));
-  for (const db of status.databases) if (db.reason) lines.push(`  ${db.id}: ${db.reason}`);
-
-  const sentinelRows = [["SENTINEL", "DATABASE", "ANSWER", "FLAGS", "EPOCH", "LATENCY", "AGE", "ERRORS"]];
-  for (const db of status.databases) {
-    // A replica port's sentinels are its master port's: said once.
-    if (db.role === "replica" && status.databases.some((d) => d.id === db.name)) continue;
-    for (const s of db.sentinels) {
-      const answer = s.error ? `error: ${s.error}` : (s.address ?? "-");
-      const latency = s.latencyMs === undefined ? "-" : `${s.latencyMs.toFixed(1)} ms`;
-      const age = s.ageMs === null ? "-" : duration(s.ageMs);
-      const flags = s.flags?.join(",") ?? "-";
-      sentinelRows.push([s.sentinel, db.name, answer, flags, String(s.epoch ?? "-"), latency, age, String(s.errors)]);
-    }
-  }
-  lines.push("", ...table(sentinelRows));
-
-  for (const db of status.databases) {
-    const last = db.failovers.at(-1);
-    if (!last) continue;
-    const open = `in progress for ${duration(status.at - last.startedAt)}`;
-    const pause = last.pauseMs === null ? open : `${last.outcome}, writes paused ${last.pauseMs} ms`;
-    const fenced = last.steps.some((s) => s.kind === "fence");
-    const unfenced = fenced ? "" : " (no fence: the failover was not seen in progress)";
-    lines.push("", `last failover of ${db.id}: ${new Date(last.startedAt).toISOString()}, ${pause}${unfenced}`);
-    const sessions = (s: FailoverStep) => (s.sessions !== undefined ? ` [${s.sessions} session(s)]` : "");
-    const rows = last.steps.map((s) => [`  +${s.offsetMs} ms`, stepName(s.kind), s.reason + sessions(s)]);
-    lines.push(...table(rows));
-  }
-  const notReady = status.databases.filter((d) => !d.ready).map((d) => d.id);
-  const total = status.databases.length;
-  const notReadyLine = `${notReady.length} of ${total} database(s) not ready: ${notReady.join(", ")}`;
-  const verdict = notReady.length === 0 ? `all ${total} database(s) ready` : notReadyLine;
-  lines.push("", verdict);
-  return lines.join("\n") + "\n";
 }
