@@ -134,5 +134,5 @@ export function within(basis: LeaseBasis, master: Address, at: number): string[]
 export function slowWitnesses(basis: LeaseBasis, master: Address): string[] {
   return basis.witnesses
     .filter((w) => sameAddress(w.address, master) && w.lastOkPingMs > SLOW_PING_MS)
-    .map((w) => `sentinel ${w.sentinel} last heard master ${formatAddress(w.address)} ${w.lastOkPingMs} ms ago`);
+    .map((w) => `sentinel ${w.sentinel} has not heard master ${formatAddress(w.address)} for over ${SLOW_PING_MS} ms`);
 }

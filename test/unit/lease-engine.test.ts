@@ -124,7 +124,9 @@ describe("lease: ends → fence", () => {
     expect(state.lease.until).toBe(1900); // the bounds of t=0 stand; the new ones are earlier
     const notes = actions.flatMap((a) => (a.kind === "note" ? [a.message] : []));
     expect(
-      notes.some((n) => /sentinel s1 last heard master 127.0.0.1:6379 2500 ms ago: the lease on it shortens/.test(n)),
+      notes.some((n) =>
+        /sentinel s1 has not heard master 127.0.0.1:6379 for over 2000 ms: the lease on it shortens/.test(n),
+      ),
     ).toBe(true);
   });
 
