@@ -18,6 +18,7 @@ import { silentLogger } from "./log.ts";
 import { ReplyError } from "redis-errors";
 import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
+import { minReplicasWarning, readMinReplicas } from "./min-replicas.ts";
 
 /** One sentinel's answer to `check` (`SENTINEL master`, else get-master-addr-by-name) and how long it took. */
 export interface CheckAnswer {
@@ -39,6 +40,8 @@ export interface DatabaseCheck {
   role: string;
   ok: boolean;
   verdict: string;
+  /** What does not fail the check but bounds what a failover can lose (min-replicas-to-write 0). */
+  warnings: string[];
 }
 
 export interface CheckReport {
@@ -112,7 +115,16 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
   const answers = asked.map((a) => a.answer);
   const views = asked.flatMap((a) => (a.view ? [a.view] : []));
   const fail = (verdict: string): DatabaseCheck => {
-    return { name, answers, master: null, mapped: null, role: "-", ok: false, verdict: `FAIL: ${verdict}` };
+    return {
+      name,
+      answers,
+      master: null,
+      mapped: null,
+      role: "-",
+      ok: false,
+      verdict: `FAIL: ${verdict}`,
+      warnings: [],
+    };
   };
   if (views.length === 0)
     return fail(
@@ -136,11 +148,14 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
       role: said,
       ok: false,
       verdict: `FAIL: sentinels name ${master} but it is not a master`,
+      warnings: [],
     };
   }
+  const setting = await readMinReplicas(verdict.address, timeoutMs, redisConnectOptions(config));
+  const warning = minReplicasWarning(master, setting);
   const dissent = answers.length - verdict.backers;
   const ok = dissent > 0 ? `OK (${dissent} of ${answers.length} sentinel(s) disagree or did not answer)` : "OK";
-  return { name, answers, master, mapped, role: said, ok: true, verdict: ok };
+  return { name, answers, master, mapped, role: said, ok: true, verdict: ok, warnings: warning ? [warning] : [] };
 }
 
 /**
@@ -216,6 +231,7 @@ export function formatCheck(report: CheckReport): string {
       .trimEnd(),
   );
   const failed = report.databases.filter((d) => !d.ok).length;
+  for (const db of report.databases) for (const warning of db.warnings) lines.push("", `WARN ${db.name}: ${warning}`);
   lines.push(
     "",
     report.ok

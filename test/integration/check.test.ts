@@ -22,8 +22,19 @@ describe("check and flags mode", () => {
     expect(good.stdout).toMatch(/^DATABASE\s+SENTINEL\s+ANSWER\s+LATENCY\s+MASTER\s+ROLE\s+VERDICT/);
     expect(good.stdout).toContain(`mymaster  ${dep.sentinelAddresses[0]}`);
     expect(good.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${master.port}\\s+master\\s+OK`));
-    expect(good.stdout.split("\n").filter((l) => l.includes(`127.0.0.1:${master.port}`)).length).toBe(3); // every sentinel's answer
+    const rows = good.stdout.split("\n").filter((l) => !l.startsWith("WARN"));
+    expect(rows.filter((l) => l.includes(`127.0.0.1:${master.port}`)).length).toBe(3); // every sentinel's answer
     expect(good.stdout).toContain("all 1 database(s) have a verified master");
+    // Redis's default min-replicas-to-write 0: a failover can discard what the master acknowledged alone.
+    expect(good.stdout).toContain(
+      `WARN mymaster: min-replicas-to-write is 0 on 127.0.0.1:${master.port}: a failover can discard writes the master acknowledged alone`,
+    );
+    await master.command("CONFIG", "SET", "min-replicas-to-write", "1");
+    await master.command("CONFIG", "SET", "min-replicas-max-lag", "10");
+    const bounded = await run(["check", ...sentinelFlags, "--db", "mymaster=6380"]);
+    expect(bounded.code).toBe(0);
+    expect(bounded.stdout).not.toContain("WARN");
+    await master.command("CONFIG", "SET", "min-replicas-to-write", "0");
 
     // A master port and a replica port of the same master are one check, not two identical rows.
     const both = await run(["check", ...sentinelFlags, "--db", "mymaster=6380", "--db", "mymaster/replicas=6381"]);
@@ -134,7 +145,8 @@ describe("check with an address map", () => {
     expect(mapped.code).toBe(0);
     expect(mapped.stdout).toMatch(/^DATABASE\s+SENTINEL\s+ANSWER\s+LATENCY\s+MASTER\s+MAPPED\s+ROLE\s+VERDICT\n/);
     expect(mapped.stdout).toMatch(new RegExp(`${announced}\\s+127\\.0\\.0\\.1:${forwarder.port}\\s+master\\s+OK\\n`));
-    expect(forwarder.firstCommands).toEqual(["ROLE"]); // the ROLE check went through the map
+    // The ROLE check, and the min-replicas read after it, went through the map.
+    expect(forwarder.firstCommands).toEqual(["ROLE", "CONFIG"]);
 
     // A map that sends the master to a dead port: ROLE cannot be asked there, whatever the announced address says.
     const dead = await freePort();
