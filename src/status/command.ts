@@ -82,14 +82,17 @@ function stateLabel(db: DatabaseStatus): string {
 /** The snapshot as text: databases, sentinels, the last failover of each database, a verdict. */
 export function formatStatus(status: StatusSnapshot, where: string): string {
   const lines = [`sentinel-tunnel ${status.version} at ${where}, ${new Date(status.at).toISOString()}`, ""];
-  const dbRows = [["DATABASE", "STATE", "MASTER", "SINCE", "SESSIONS", "PARKED", "IN", "OUT", "POOL", "LISTEN"]];
+  const dbRows = [
+    ["DATABASE", "STATE", "MASTER", "SINCE", "LEASE", "SESSIONS", "PARKED", "IN", "OUT", "POOL", "LISTEN"],
+  ];
   for (const db of status.databases) {
     const mapped = db.master.mapped ? ` (→ ${db.master.mapped})` : "";
     const master = db.master.announced ? `${db.master.announced}${mapped}` : "-";
     const since = db.master.since ? duration(status.at - db.master.since) : "-";
     const rates = [rate(db.perSecond?.fromClient), rate(db.perSecond?.fromUpstream)];
     const counts = [String(db.sessions), String(db.parked)];
-    dbRows.push([db.id, stateLabel(db), master, since, ...counts, ...rates, String(db.pool), db.listen]);
+    const lease = !db.lease ? "-" : db.lease.ended ? "ended" : duration(db.lease.remainingMs);
+    dbRows.push([db.id, stateLabel(db), master, since, lease, ...counts, ...rates, String(db.pool), db.listen]);
   }
   lines.push(...table(dbRows));
   for (const db of status.databases) if (db.reason) lines.push(`  ${db.id}: ${db.reason}`);

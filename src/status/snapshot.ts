@@ -10,6 +10,7 @@ import { reach } from "../config/address-map.ts";
 import { listenerPort, listenWhere } from "../tunnel/listeners.ts";
 import type { SessionRegistry } from "../tunnel/registry.ts";
 import type { SentinelAnswer } from "../core/events.ts";
+import type { LeaseReading } from "../engine/readings.ts";
 import { failovers, type Failover, type JournalEntry } from "./journal.ts";
 import type { Bytes, DatabasePeek, StatusFeed } from "./feed.ts";
 
@@ -31,6 +32,8 @@ export interface DatabaseReading extends DatabasePeek {
   pool: number;
   /** Bytes of the open sessions (with `bytes`). */
   bytes: Bytes;
+  /** The lease on the master (engine/readings.ts); null: a replica port, the lease off or not computable. */
+  lease: LeaseReading | null;
 }
 
 /** The adapter: everything the status reads of one database, by id. */
@@ -68,6 +71,7 @@ export function readDatabase(
     waiting: db.waiting,
     pool,
     bytes,
+    lease: db.config.role === "master" ? db.engine.lease : null,
   };
 }
 
@@ -104,6 +108,8 @@ export interface DatabaseStatus {
   bytes: Bytes;
   /** Bytes per second over the last second (null until two samples were taken). */
   perSecond: Bytes | null;
+  /** The lease on the master: ms left (0: ended, fenced), when last renewed or ended; null: none in force. */
+  lease: LeaseReading | null;
   sentinels: SentinelRow[];
   failovers: Failover[];
   journal: JournalEntry[];
@@ -177,6 +183,7 @@ export function snapshot(
       pool: db.pool,
       bytes,
       perSecond: feed.perSecond(id),
+      lease: db.lease,
       sentinels,
       failovers: failovers(entries),
       journal: entries.slice(Math.max(0, entries.length - journal)),

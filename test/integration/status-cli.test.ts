@@ -39,10 +39,11 @@ describe("status command", () => {
     const lines = table.stdout.split("\n");
     expect(lines[0]).toStartWith(`sentinel-tunnel 0.`);
     expect(lines.find((l) => l.startsWith("DATABASE"))).toMatch(
-      /^DATABASE +STATE +MASTER +SINCE +SESSIONS +PARKED +IN +OUT +POOL +LISTEN$/,
+      /^DATABASE +STATE +MASTER +SINCE +LEASE +SESSIONS +PARKED +IN +OUT +POOL +LISTEN$/,
     );
     const rate = "[\\d.]+ [kM]?B/s";
-    const row = `^mymaster +ready +${failed.to} +[\\d.]+ (ms|s) +0 +0 +${rate} +${rate} +\\d+ +127\\.0\\.0\\.1:${t.port}$`;
+    // LEASE: time left on the lease the sentinels gave the master (down-after 2 s: under 2 s).
+    const row = `^mymaster +ready +${failed.to} +[\\d.]+ (ms|s) +[\\d.]+ (ms|s) +0 +0 +${rate} +${rate} +\\d+ +127\\.0\\.0\\.1:${t.port}$`;
     expect(lines.find((l) => l.startsWith("mymaster"))).toMatch(new RegExp(row));
     const sentinelRows = lines.filter((l) => dep.sentinelAddresses.some((s) => l.startsWith(s)));
     expect(sentinelRows).toHaveLength(3);
@@ -61,6 +62,8 @@ describe("status command", () => {
     const parsed = JSON.parse(json.stdout);
     const mymaster = { id: "mymaster", master: { announced: failed.to, mapped: null } };
     expect(parsed).toMatchObject({ tunnel: "sentinel-tunnel", ready: true, databases: [mymaster] });
+    expect(parsed.databases[0].lease).toMatchObject({ ended: false, endedAt: null });
+    expect(parsed.databases[0].lease.remainingMs).toBeGreaterThan(0);
     expect(parsed.databases[0].failovers.at(-1)).toMatchObject({
       from: failed.from,
       to: failed.to,
