@@ -130,6 +130,23 @@ export function within(basis: LeaseBasis, master: Address, at: number): string[]
   return basis.witnesses.filter((w) => sameAddress(w.address, master) && w.until > at).map((w) => w.sentinel);
 }
 
+/**
+ * Below this `down-after-milliseconds` the lease cannot run without gaps: Sentinel hears the master
+ * once a second, and a bound reaches only down-after past the last reply it had.
+ */
+export const SHORTEST_DOWN_AFTER_MS = 1500;
+
+/** A note when the sentinels' down-after leaves the lease no room (null: enough). */
+export function downAfterNote(basis: LeaseBasis): string | null {
+  const ms = basis.downAfterMs;
+  if (ms === null || ms >= SHORTEST_DOWN_AFTER_MS) return null;
+  return (
+    `the sentinels' down-after-milliseconds is ${ms}: too short for a lease without gaps (Sentinel hears the ` +
+    "master once a second), so sessions are fenced for a moment between its PINGs; set it to 2000 or more, " +
+    "or lease off"
+  );
+}
+
 /** Sentinels not hearing the master (a growing last-ok-ping-reply): why the lease is short. */
 export function slowWitnesses(basis: LeaseBasis, master: Address): string[] {
   return basis.witnesses

@@ -26,7 +26,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
-import { leaseable, leaseNeeded, leaseUntil, slowWitnesses, within, witness } from "./lease.ts";
+import { downAfterNote, leaseable, leaseNeeded, leaseUntil, slowWitnesses, within, witness } from "./lease.ts";
 import type { Action, LeaseState, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 
 export interface Step {
@@ -88,7 +88,11 @@ function onViews(
   const computable = state.lease.computable || views.some(leaseable);
   const answering = views.map((v) => v.sentinel);
   const leased = { ...state, lease: { ...state.lease, basis, computable, answering } };
-  if (state.master && enforced(leased, settings)) notes.push(...slowWitnesses(basis, state.master).map(SLOW));
+  if (state.master && enforced(leased, settings)) {
+    notes.push(...slowWitnesses(basis, state.master).map(SLOW));
+    const short = downAfterNote(basis);
+    if (short) notes.push(short);
+  }
   const s = decide({ ...leased, limited, backing, lease: renewed(leased, at, settings) });
   const calm = errors.length === 0 && views.length > 0 && views.every((v) => unflagged(v, backing));
   return { ...s, calm, told: tell(state, notes, actions) };

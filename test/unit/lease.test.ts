@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Address } from "../../src/core/address.ts";
 import {
+  downAfterNote,
   leaseNeeded,
   leaseUntil,
   NO_BASIS,
@@ -165,5 +166,17 @@ describe("lease: what the log says", () => {
     expect(within(basis, B, 1500)).toEqual(["s3"]);
     // Said once while it lasts: no figure in the text that would change at every poll.
     expect(slowWitnesses(basis, A)).toEqual(["sentinel s2 has not heard master 127.0.0.1:6379 for over 2000 ms"]);
+  });
+});
+
+describe("lease: a down-after too short for it", () => {
+  test.each([
+    [1000, true],
+    [1499, true],
+    [1500, false],
+    [30000, false],
+  ])("down-after %i ms: said %p", (da, said) => {
+    const basis = basisOf(3, [`s1 6379 sent=0 ok=0 da=${da}`, `s2 6379 sent=0 ok=0 da=${da}`]);
+    expect(downAfterNote(basis) !== null).toBe(said);
   });
 });
