@@ -4,6 +4,7 @@
  */
 import { formatAddress, parseAddress } from "../core/address.ts";
 import type { FailoverStep } from "./journal.ts";
+import { duration, rate, stepName } from "./page/format.ts";
 import type { DatabaseStatus, StatusSnapshot } from "./snapshot.ts";
 
 /** No tunnel answers at the address, or what answers is not one (the CLI exits 2). */
@@ -34,37 +35,6 @@ export async function fetchStatus(where: string, timeoutMs = 3000): Promise<Stat
         "(an older version, or another service?)",
     );
   return body;
-}
-
-const STEP_NAMES: Record<string, string> = {
-  fence: "fence",
-  promotion: "promotion seen",
-  switch: "switch",
-  closed: "sessions closed",
-  "first-client": "first client through",
-  lift: "fence lifted",
-  lost: "master lost",
-  "fence-timeout": "fence timeout",
-  busy: "master busy",
-  answering: "master answers",
-};
-
-export function stepName(kind: string): string {
-  return STEP_NAMES[kind] ?? kind;
-}
-
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.floor((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.floor((ms % 3_600_000) / 60_000)} min`;
-}
-
-export function rate(perSecond: number | undefined): string {
-  if (perSecond === undefined) return "-";
-  if (perSecond < 1000) return `${Math.round(perSecond)} B/s`;
-  if (perSecond < 1e6) return `${(perSecond / 1e3).toFixed(1)} kB/s`;
-  return `${(perSecond / 1e6).toFixed(1)} MB/s`;
 }
 
 function table(rows: string[][]): string[] {

@@ -14,7 +14,7 @@ import { freePort, startDeployment, waitFor } from "../fixtures/index.ts";
 import { parseAddressMap } from "../../src/config/address-map.ts";
 import { openPage } from "../fixtures/chromium.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
-import { statusOf } from "../fixtures/status-drill.ts";
+import { expectPageFromFiles, statusOf } from "../fixtures/status-drill.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { WriteLoad } from "../fixtures/write-load.ts";
 
@@ -87,6 +87,7 @@ describe("status page", () => {
       const csp = response.headers.get("content-security-policy")!;
       expect(csp).toContain("default-src 'none'");
       expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+      await expectPageFromFiles(metrics, "from source");
       const source = await response.text();
       expect(source).not.toContain(fromAddr); // what the test reads below was drawn by the script, not served
 
