@@ -13,6 +13,7 @@ import { connectVerified } from "../upstream/resolver.ts";
 import { masterAddrReply, masterInfo } from "../discovery/sentinel-replies.ts";
 import { judge, type SentinelView } from "../engine/consensus.ts";
 import { learnFrom } from "../engine/peers.ts";
+import { lacksSentinelMaster } from "../engine/sentinel-answers.ts";
 import { Sentinels } from "../discovery/sentinel.ts";
 import { silentLogger } from "./log.ts";
 import { ReplyError } from "redis-errors";
@@ -74,7 +75,10 @@ async function ask(label: string, sentinel: Address, name: string, timeoutMs: nu
       const info = masterInfo(await client.command(["SENTINEL", "master", name], timeoutMs));
       view = { sentinel: label, address: info.address, flags: info.flags, epoch: info.epoch, quorum: info.quorum };
     } catch (error) {
-      if (!(error instanceof ReplyError)) throw error;
+      // The poller's rule (engine/sentinel-answers.ts): only a sentinel without the command is asked the address alone.
+      if (error instanceof ReplyError && /no such master/i.test(error.message))
+        return failed("does not know this master");
+      if (!(error instanceof ReplyError) || !lacksSentinelMaster(error.message)) throw error;
       const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
       if (reply === null) return failed("does not know this master");
       const address = masterAddrReply(reply);

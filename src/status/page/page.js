@@ -54,6 +54,7 @@ function clock(t, millis) {
 
 function stateBadge(db) {
   if (db.ready && !db.fenced) return el("span", "badge ok state", "● ready");
+  if (db.fenced && db.lease?.ended) return el("span", "badge warn state", "◆ fenced · lease ended");
   if (db.fenced) return el("span", "badge warn state", "◆ fenced · failing over");
   if (db.state === "starting") return el("span", "badge muted state", "○ starting");
   return el("span", "badge bad state", "✕ not ready");
@@ -64,6 +65,13 @@ function stat(cls, label, value, sub) {
   d.append(el("dt", null, label), el("dd", "value", value));
   if (sub) d.append(el("dd", "sub", sub));
   return d;
+}
+
+/** The lease on the master (docs/failover.md#partitions): time left, or since when it ended. */
+function leaseStat(lease) {
+  if (lease.ended) return stat("lease bad", "Lease", "ended", lease.endedAt ? `at ${clock(lease.endedAt)}` : null);
+  var renewed = lease.renewedAt ? `renewed ${clock(lease.renewedAt)}` : null;
+  return stat("lease", "Lease", duration(lease.remainingMs), renewed);
 }
 
 function marker(kind, x, y) {
@@ -274,6 +282,7 @@ function database(db, now, figures) {
     stat("parked", "Parked", db.parked, db.waiting > db.parked ? `${db.waiting - db.parked} resolving` : null),
   );
   stats.append(stat("pool", "Pool", `${db.pool} idle`));
+  if (db.lease) stats.append(leaseStat(db.lease));
   stats.append(stat("in", "Client → Redis", rate(db.perSecond?.fromClient, "–")));
   stats.append(stat("out", "Redis → client", rate(db.perSecond?.fromUpstream, "–")));
   sec.append(stats);
