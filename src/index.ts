@@ -25,7 +25,8 @@ import { startIdleSweep } from "./tunnel/idle-sweep.ts";
 
 export { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "./net/hops.ts";
 export { Secret, type Credentials } from "./config/secrets.ts";
-export { loadConfigFile, parseConfig, DEFAULTS, type Config, type DatabaseConfig } from "./config/config.ts";
+export { DEFAULTS, type Config, type DatabaseConfig } from "./config/config.ts";
+export { loadConfigFile, parseConfig } from "./config/config-file.ts";
 export { createLogger, type Logger } from "./ops/log.ts";
 export * from "./core/errors.ts";
 export type { TunnelEvents } from "./core/events.ts";

@@ -103,7 +103,7 @@ export function securityToJson(config: SecuritySettings): Record<string, unknown
 
 /**
  * Warnings about a config file that holds passwords, or names password/key files, others can read.
- * `input`: the config with its keys in their canonical spelling (config.ts canonicalConfig).
+ * `input`: the config with its keys in their canonical spelling (config-file.ts canonicalConfig).
  */
 export function secretFileWarnings(input: Record<string, unknown>, file: string): string[] {
   const record = input;

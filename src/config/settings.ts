@@ -5,7 +5,9 @@
  * Errors name the layer the bad value came from (`--poll-interval`, `SENTINEL_TUNNEL_DBS`, the file).
  * Also: masking secrets for `--print-config`.
  */
-import { configToJson, DEFAULTS, readConfigFile, SWITCH_AT, validateConfig, type Config } from "./config.ts";
+import { DEFAULTS, SWITCH_AT, type Config } from "./config.ts";
+import { configToJson, readConfigFile } from "./config-file.ts";
+import { validateConfig } from "./config-schema.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../core/logger.ts";
 import { ConfigError } from "../core/errors.ts";
 import { SECURITY_ENV_KEYS } from "./security-config.ts";

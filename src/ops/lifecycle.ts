@@ -15,7 +15,8 @@
 import { formatAddress, parseAddress, sameAddress } from "../core/address.ts";
 import { reach, type AddressMap } from "../config/address-map.ts";
 import { emit } from "../core/events.ts";
-import { configToJson, databaseId, type Config } from "../config/config.ts";
+import { databaseId, type Config } from "../config/config.ts";
+import { configToJson } from "../config/config-file.ts";
 import { redisConnectOptions, sentinelConnectOptions, type HopOptions, type RedisHopOptions } from "../net/hops.ts";
 import { listenWhere } from "../tunnel/listeners.ts";
 import type { Logger } from "../core/logger.ts";

@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { basename, dirname, join, resolve } from "node:path";
 import { ReplyError } from "redis-errors";
 import pkg from "../../package.json" with { type: "json" };
-import { loadConfigFile } from "../../src/config/config.ts";
+import { loadConfigFile } from "../../src/config/config-file.ts";
 import { spawnTracked, terminate } from "../../src/lab/procs.ts";
 import {
   freePort,

@@ -10,7 +10,8 @@ import { Glob } from "bun";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Registry } from "prom-client";
-import { DB_KEYS, loadConfigFile, TOP_KEYS_ALL } from "../../src/config/config.ts";
+import { DB_KEYS, TOP_KEYS_ALL } from "../../src/config/config.ts";
+import { loadConfigFile } from "../../src/config/config-file.ts";
 import { tunnelMetrics } from "../../src/ops/metrics.ts";
 import type { SessionRegistry } from "../../src/tunnel/registry.ts";
 import {

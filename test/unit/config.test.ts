@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configToJson, readConfigFile } from "../../src/config/config.ts";
+import { configToJson, readConfigFile } from "../../src/config/config-file.ts";
 import { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from "../../src/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-config-"));
