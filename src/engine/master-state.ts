@@ -382,7 +382,7 @@ export function promotedReplica(lists: readonly (readonly ListedReplica[])[]): A
 
 const LIMITED =
   "the sentinels answer SENTINEL get-master-addr-by-name but not SENTINEL MASTER (a discovery service?): " +
-  "following their answer with ROLE; fencing during a failover needs SENTINEL MASTER";
+  "following their answer with ROLE; fencing during a failover and the lease need SENTINEL MASTER";
 
 /** Notes told once while they last: the ones not told before become actions. */
 function tell(state: MasterState, notes: readonly string[], actions: Action[]): readonly string[] {
