@@ -9,7 +9,7 @@ import { redisConnectOptions, sentinelConnectOptions } from "./net/hops.ts";
 import { isLoopback } from "./core/loopback.ts";
 import { refuseLiveUnixSockets } from "./tunnel/listeners.ts";
 import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
-import { startMetrics, type MetricsServer } from "./ops/metrics.ts";
+import { startMetrics, type MetricsServer } from "./ops/metrics-listener.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
 import { peerCutReporter } from "./net/reply-limits.ts";
 import { securityWarnings } from "./ops/security-warnings.ts";

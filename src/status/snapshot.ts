@@ -134,7 +134,7 @@ function totalBytes(feed: StatusFeed, db: DatabaseReading): Bytes {
 }
 
 /**
- * Every second (metrics.ts): a byte-total sample of every database, for the rates; and the feed
+ * Every second (metrics-listener.ts): a byte-total sample of every database, for the rates; and the feed
  * forgets sentinels no longer in use, so no peer can grow its memory.
  */
 export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
@@ -142,7 +142,7 @@ export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
   feed.keepSentinels(new Set(registry.resolver.sentinels.addresses));
 }
 
-/** Readiness as /readyz has it (metrics.ts `readiness`), passed in. */
+/** Readiness as /readyz has it (ops/metrics.ts `readiness`), passed in. */
 export type ReadinessOf = (id: string) => { ready: boolean; problem?: string } | undefined;
 
 /** Everything the page draws; `journal`: how many journal entries per database (newest). */
