@@ -78,7 +78,9 @@ describe("sentinel opinions", () => {
     expect(await c.command("SET", "k", "v")).toBe("OK");
     const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
     expect(ready.status).toBe(200);
-    expect(db.engine.state.told.some((n) => n.includes("fencing during a failover and the lease need SENTINEL MASTER"))).toBe(true);
+    expect(
+      db.engine.state.told.some((n) => n.includes("fencing during a failover and the lease need SENTINEL MASTER")),
+    ).toBe(true);
 
     const checked = await runCli(["check", "--sentinel", a.address, "--sentinel", b.address, "--db", "mymaster=6380"]);
     expect(checked.stdout).toContain("all 1 database(s) have a verified master");
