@@ -13,7 +13,7 @@ import type { SessionRegistry } from "../tunnel/registry.ts";
 import { readDatabase, sampleRates, snapshot } from "../status/snapshot.ts";
 import { StatusFeed } from "../status/feed.ts";
 import { STATUS_PAGE } from "../status/page.ts";
-import { readiness, tunnelMetrics } from "./metrics.ts";
+import { readinessReport, tunnelMetrics } from "./metrics.ts";
 
 export interface MetricsServer {
   readonly url: string;
@@ -28,7 +28,7 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
   const events = tunnelMetrics(registry, sessions);
   const feed = new StatusFeed((id) => readDatabase(sessions, id, { bytes: false }));
   const status = (journal: number) => {
-    const ready = readiness(sessions).databases;
+    const ready = readinessReport(sessions).databases;
     return snapshot(sessions, feed, (id) => ready[id], journal);
   };
   const json = (body: unknown, status: number) =>
@@ -44,7 +44,7 @@ export function startMetrics(where: string, sessions: SessionRegistry): MetricsS
           return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
         if (path === "/healthz") return json({ ok: true }, 200);
         if (path === "/readyz") {
-          const state = readiness(sessions);
+          const state = readinessReport(sessions);
           return json(
             state.ready
               ? state

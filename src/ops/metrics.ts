@@ -2,7 +2,7 @@
  * The Prometheus metrics (prom-client, a registry of our own): counters and histograms fed by
  * TunnelEvents, gauges read from the session registry at scrape time, served at /metrics by
  * metrics-listener.ts; labelled by database, reason, hop, or a bounded list of sentinels. And
- * `readiness`: every database ready or why not, as /readyz and the database_ready gauge say it.
+ * `readinessReport`: every database ready or why not, as /readyz and the database_ready gauge say it.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { formatAddress, parseAddress } from "../core/address.ts";
@@ -15,7 +15,10 @@ import type { SessionRegistry } from "../tunnel/registry.ts";
 type DatabaseReadiness = { ready: boolean; master: string | null; via?: string; state: string; problem?: string };
 
 /** Per database: ready, or why not (engine/readiness.ts); `via`: where the address map sends the master (absent: as announced). */
-export function readiness(sessions: SessionRegistry): { ready: boolean; databases: Record<string, DatabaseReadiness> } {
+export function readinessReport(sessions: SessionRegistry): {
+  ready: boolean;
+  databases: Record<string, DatabaseReadiness>;
+} {
   const databases: Record<string, DatabaseReadiness> = {};
   for (const [name, db] of sessions.databases) {
     const { ready, state, problem } = engineReadiness(db.engine.state, db.config);
@@ -191,7 +194,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
     ]),
     collect() {
       this.reset();
-      for (const [name, state] of Object.entries(readiness(sessions).databases))
+      for (const [name, state] of Object.entries(readinessReport(sessions).databases))
         this.set({ database: name }, state.ready ? 1 : 0);
     },
   });

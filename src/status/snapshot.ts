@@ -142,7 +142,7 @@ export function sampleRates(registry: SessionRegistry, feed: StatusFeed): void {
   feed.keepSentinels(new Set(registry.resolver.sentinels.addresses));
 }
 
-/** Readiness as /readyz has it (ops/metrics.ts `readiness`), passed in. */
+/** Readiness as /readyz has it (ops/metrics.ts `readinessReport`), passed in. */
 export type ReadinessOf = (id: string) => { ready: boolean; problem?: string } | undefined;
 
 /** Everything the page draws; `journal`: how many journal entries per database (newest). */

@@ -9,7 +9,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ReplyError } from "redis-errors";
-import { readiness } from "../../src/ops/metrics.ts";
+import { readinessReport } from "../../src/ops/metrics.ts";
 import {
   freePort,
   makeTempDir,
@@ -112,7 +112,7 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
         timeoutMs: 5000,
         message: "the log names the master as announced and where it is reached",
       });
-      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({
+      expect(readinessReport(tunnel.registry).databases.mymaster).toMatchObject({
         master: at(announced.master),
         via: at(master.port),
         ready: true,
@@ -161,7 +161,7 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
       expect(landed).toBe("1");
       expect(String(await replica.command("GET", "after"))).toBe("1");
       expect(st.log()).toContain(`mymaster: master is ${at(announced.replica)} (via ${at(replica.port)})`);
-      expect(readiness(tunnel.registry).databases.mymaster).toMatchObject({
+      expect(readinessReport(tunnel.registry).databases.mymaster).toMatchObject({
         master: at(announced.replica),
         via: at(replica.port),
       });

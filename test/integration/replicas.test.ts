@@ -4,7 +4,7 @@
  * falls back to the master only when asked to.
  */
 import { describe, expect, test } from "bun:test";
-import { readiness } from "../../src/ops/metrics.ts";
+import { readinessReport } from "../../src/ops/metrics.ts";
 import { startDeployment, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
@@ -26,7 +26,7 @@ describe("replica ports", () => {
       expect(String(await c.command("SET", "k", "v").catch((e: Error) => e))).toContain("READONLY");
     }
     expect([...seen].sort()).toEqual(replicaPorts);
-    expect(readiness(tt.tunnel.registry).databases["mymaster/replicas"]).toMatchObject({
+    expect(readinessReport(tt.tunnel.registry).databases["mymaster/replicas"]).toMatchObject({
       ready: true,
       state: "healthy",
     });
@@ -68,7 +68,7 @@ describe("replica ports", () => {
       async () => (await dep.sentinels[0]!.replicas("mymaster")).every((r) => r.flags?.includes("s_down")),
       { timeoutMs: 10_000, message: "sentinel sees the replica down" },
     );
-    await waitFor(() => !readiness(strict.tunnel.registry).ready, {
+    await waitFor(() => !readinessReport(strict.tunnel.registry).ready, {
       timeoutMs: 5000,
       message: "replica port not ready without a healthy replica",
     });
