@@ -171,6 +171,14 @@ describe("lease: heal", () => {
     expect(state.lease.until).toBe(4900);
   });
 
+  test("the lease switched off (SIGHUP) during its fence: lifted once the master answers ROLE", () => {
+    const off = { ...SETTINGS, lease: false };
+    let { state } = run(ENDED);
+    expect(state.fence?.lease).toBe(true);
+    state = run([role(2000, A), tick(2050)], off, state).state;
+    expect(state.fence).toBeNull();
+  });
+
   test("answers again but no ROLE since the fence: still fenced", () => {
     const { state } = run([...ENDED, views(3000, "s1:6379@1", "s2:6379@1", "s3:6379@1")]);
     expect(state.fence?.lease).toBe(true);
