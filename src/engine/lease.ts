@@ -136,15 +136,27 @@ export function within(basis: LeaseBasis, master: Address, at: number): string[]
  */
 export const SHORTEST_DOWN_AFTER_MS = 1500;
 
-/** A note when the sentinels' down-after leaves the lease no room (null: enough). */
+/** Marks the warning below (said as a warning, not a note). */
+export const TOO_SHORT = "too short for a lease";
+
+/** A warning when the sentinels' down-after leaves the lease no room (null: enough). */
 export function downAfterNote(basis: LeaseBasis): string | null {
   const ms = basis.downAfterMs;
   if (ms === null || ms >= SHORTEST_DOWN_AFTER_MS) return null;
   return (
-    `the sentinels' down-after-milliseconds is ${ms}: too short for a lease without gaps (Sentinel hears the ` +
-    "master once a second), so sessions are fenced for a moment between its PINGs; set it to 2000 or more, " +
-    "or lease off"
+    `the sentinels' down-after-milliseconds is ${ms}: ${TOO_SHORT} (Sentinel hears the master at most ` +
+    "once a second, so it would lapse between PINGs): served without one, as with lease off — in a partition " +
+    "writes can be lost; set it to 2000 or more"
   );
+}
+
+/**
+ * Whether a lease is held on the master: switched on, the sentinels report what it needs (not a
+ * discovery service), and their down-after leaves it room (shorter, it would fence between PINGs).
+ */
+export function leaseApplies(on: boolean, computable: boolean, limited: boolean, basis: LeaseBasis): boolean {
+  const roomy = basis.downAfterMs === null || basis.downAfterMs >= SHORTEST_DOWN_AFTER_MS;
+  return on && computable && !limited && roomy;
 }
 
 /** Sentinels not hearing the master (a growing last-ok-ping-reply): why the lease is short. */

@@ -26,7 +26,17 @@
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
-import { downAfterNote, leaseable, leaseNeeded, leaseUntil, slowWitnesses, within, witness } from "./lease.ts";
+import {
+  downAfterNote,
+  leaseable,
+  leaseApplies,
+  leaseNeeded,
+  leaseUntil,
+  slowWitnesses,
+  TOO_SHORT,
+  within,
+  witness,
+} from "./lease.ts";
 import type { Action, LeaseState, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 
 export interface Step {
@@ -88,11 +98,9 @@ function onViews(
   const computable = state.lease.computable || views.some(leaseable);
   const answering = views.map((v) => v.sentinel);
   const leased = { ...state, lease: { ...state.lease, basis, computable, answering } };
-  if (state.master && enforced(leased, settings)) {
-    notes.push(...slowWitnesses(basis, state.master).map(SLOW));
-    const short = downAfterNote(basis);
-    if (short) notes.push(short);
-  }
+  if (state.master && enforced(leased, settings)) notes.push(...slowWitnesses(basis, state.master).map(SLOW));
+  const short = settings.lease && computable ? downAfterNote(basis) : null;
+  if (short) notes.push(short);
   const s = decide({ ...leased, limited, backing, lease: renewed(leased, at, settings) });
   const calm = errors.length === 0 && views.length > 0 && views.every((v) => unflagged(v, backing));
   return { ...s, calm, told: tell(state, notes, actions) };
@@ -287,9 +295,9 @@ function liftIfConfirmed(state: MasterState, at: number, settings: Settings, act
   return { ...state, fence: null, promoted: null, problem: null, lease };
 }
 
-/** The lease applies: on, computable (the sentinels report what it needs), not a discovery service. */
+/** The lease applies (lease.ts `leaseApplies`): on, computable, not a discovery service, down-after roomy. */
 function enforced(state: MasterState, settings: Settings): boolean {
-  return settings.lease && state.lease.computable && !state.limited;
+  return leaseApplies(settings.lease, state.lease.computable, state.limited, state.lease.basis);
 }
 
 /** The lease on the master followed after new answers; a promotion's grace stands until the sentinels vouch. */
@@ -388,7 +396,8 @@ const LIMITED =
 function tell(state: MasterState, notes: readonly string[], actions: Action[]): readonly string[] {
   for (const note of notes) {
     if (state.told.includes(note)) continue;
-    actions.push({ kind: "note", event: "note", level: note === LIMITED ? "warn" : "info", message: note });
+    const warn = note === LIMITED || note.includes(TOO_SHORT);
+    actions.push({ kind: "note", event: "note", level: warn ? "warn" : "info", message: note });
   }
   return notes.length === 0 && state.told.length === 0 ? state.told : notes;
 }

@@ -9,6 +9,7 @@ import { formatAddress, type Address } from "../core/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
 import { clock } from "../core/clock.ts";
+import { leaseApplies } from "./lease.ts";
 import { step } from "./master-state.ts";
 import { leaseReading, probes, quiet, route, type LeaseReading, type Route } from "./readings.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";
@@ -107,7 +108,8 @@ export class MasterEngine {
   /** When the lease on the master followed runs out (Infinity: no lease in force). */
   get leaseDue(): number {
     const { lease, master, fence, limited } = this.#state;
-    return master && !fence && !limited && lease.computable && this.settings().lease ? lease.until : Infinity;
+    const applies = leaseApplies(this.settings().lease, lease.computable, limited, lease.basis);
+    return master && !fence && applies ? lease.until : Infinity;
   }
 
   /** A timer at the lease's end, so that it is fenced on time, not at the next poll. */

@@ -4,6 +4,7 @@
  * whether nothing is going on (`quiet`, the poll rate).
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
+import { leaseApplies } from "./lease.ts";
 import type { MasterState, Refusal } from "./state.ts";
 
 /** Where new clients go, given what a sentinel just answered for this connection (resolver.ts). */
@@ -67,7 +68,7 @@ export interface LeaseReading {
 
 export function leaseReading(state: MasterState, on: boolean, now: number): LeaseReading | null {
   const { lease, master, limited } = state;
-  if (!on || !lease.computable || limited || !master) return null;
+  if (!master || !leaseApplies(on, lease.computable, limited, lease.basis)) return null;
   const ended = state.fence?.lease === true;
   const remainingMs = ended ? 0 : Math.max(0, Math.round(lease.until - now));
   const { renewedAt, endedAt, renewals, expiries } = lease;

@@ -141,6 +141,19 @@ describe("lease: ends → fence", () => {
     expect(route(state, null)).toEqual({ kind: "go", address: A });
   });
 
+  test("a down-after too short for a lease (500 ms): served without one, said once as a warning", () => {
+    const short = (t: number) => {
+      const o = views(t, "s1:6379@1", "s2:6379@1", "s3:6379@1");
+      return o.kind === "views" ? { ...o, views: o.views.map((v) => ({ ...v, downAfterMs: 500 })) } : o;
+    };
+    const { state, actions } = run([short(0), role(10, A), short(1000), tick(5000)]);
+    expect(kinds(actions).filter((k) => k.includes("fence"))).toEqual([]);
+    expect(route(state, null)).toEqual({ kind: "go", address: A });
+    const warnings = actions.filter((a) => a.kind === "note" && a.level === "warn");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.kind === "note" && warnings[0]!.message).toContain("down-after-milliseconds is 500");
+  });
+
   test("sentinels without last-ok-ping-reply (a discovery service, old mocks): no lease, no fence", () => {
     const plain: Observation = {
       kind: "views",
