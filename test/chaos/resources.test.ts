@@ -6,9 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startDeployment, TestClient, waitFor, waitForPort } from "../fixtures/index.ts";
-import { spawnTracked, terminate } from "../fixtures/procs.ts";
+import { spawnTracked, terminate } from "../fixtures/index.ts";
+import { CLI } from "../fixtures/cli.ts";
 
-const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts");
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 

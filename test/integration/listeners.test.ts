@@ -11,6 +11,7 @@ import {
   freePort,
   makeTempDir,
   removeTempDir,
+  spawnTracked,
   startDeployment,
   startTunnelProcess,
   TestClient,
@@ -96,11 +97,14 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   }
   expect(existsSync(path)).toBe(false);
   // A socket file left by a killed process: the next tunnel takes the path over (default mode 600).
-  const squatter = Bun.spawn([
-    process.execPath,
-    "-e",
-    `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`,
-  ]);
+  const squatter = spawnTracked(
+    [
+      process.execPath,
+      "-e",
+      `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`,
+    ],
+    {},
+  );
   await waitFor(() => existsSync(path), { timeoutMs: 5000, message: "squatter's socket file" });
   squatter.kill("SIGKILL");
   await squatter.exited;

@@ -17,6 +17,7 @@ import {
   waitForPort,
   type Deployment,
 } from "../fixtures/index.ts";
+import { runCli } from "../fixtures/cli.ts";
 import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
 
 const REDIS_PW = "Redis-Secret-7f3a9c";
@@ -39,14 +40,9 @@ afterAll(async () => {
   await dep?.[Symbol.asyncDispose]();
 }, 30_000);
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync({
-    cmd: [process.execPath, join(import.meta.dir, "../../src/cli.ts"), ...args],
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: result.exitCode, output: result.stdout.toString() + result.stderr.toString() };
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const result = await runCli(args, env);
+  return { code: result.code, output: result.stdout + result.stderr };
 }
 
 function expectNoSecret(what: string, text: string): void {
@@ -66,7 +62,7 @@ test("no output of any kind contains a password; readable config and password fi
   const logFile = join(dep.dir, "secrets.log");
 
   // --print-config: masked, and what it prints loads again as a config.
-  const printed = cli([config, "--print-config"]);
+  const printed = await cli([config, "--print-config"]);
   outputs.push(["--print-config", printed.output]);
   expect(printed.code).toBe(0);
   expect(JSON.parse(printed.output)).toMatchObject({ sentinelPassword: "***", redisPassword: "***" });
@@ -108,7 +104,7 @@ test("no output of any kind contains a password; readable config and password fi
     const refused = await app.command("GET", "k").catch((e: Error) => e.message);
     expect(refused).toMatch(new RegExp(`${hop} .*authentication failed \\(WRONGPASS`));
     outputs.push([`-ERR (${hop})`, refused]);
-    const checked = cli(["check", config], { [variable]: WRONG_PW });
+    const checked = await cli(["check", config], { [variable]: WRONG_PW });
     expect(checked.code).toBe(1);
     outputs.push([`check (${hop})`, checked.output]);
     await tunnel.stop();
@@ -125,10 +121,10 @@ test("no output of any kind contains a password; readable config and password fi
     redisPasswordFile: pwFile,
   });
   writeFileSync(pwFile.replace("redis.pw", "sentinel.pw"), SENTINEL_PW, { mode: 0o600 });
-  const checked = cli(["check", fileConfig]);
+  const checked = await cli(["check", fileConfig]);
   outputs.push(["check (password files)", checked.output]);
   expect(checked.code).toBe(0);
-  const printedFiles = cli([fileConfig, "--print-config"]);
+  const printedFiles = await cli([fileConfig, "--print-config"]);
   outputs.push(["--print-config (password files)", printedFiles.output]);
   expect(JSON.parse(printedFiles.output)).toMatchObject({ redisPasswordFile: pwFile });
   const fileLog = join(dep.dir, "file.log");
