@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { startDeployment, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
-import { namesMaster, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { namesMaster } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 describe("misbehaving sentinels", () => {
@@ -28,7 +29,7 @@ describe("misbehaving sentinels", () => {
   test("the poller: a master the sentinels claim but that answers ROLE as replica is never followed (fail closed)", async () => {
     await using dep = await startDeployment();
     const replica = dep.servers.mymaster![1]!;
-    await using liar = startMockSentinel(namesMaster("127.0.0.1", () => replica.port, { epoch: 7 }));
+    await using liar = startMockSentinel(namesMaster("127.0.0.1", () => replica.port, { "config-epoch": 7 }));
     await using tt = await startTestTunnel([liar.address], ["mymaster"], {
       connectTimeoutMs: 300,
       failoverWaitMs: 200,

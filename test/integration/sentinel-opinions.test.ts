@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, startRedis, TestClient, waitFor } from "../fixtures/index.ts";
-import { addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { addrReply } from "../fixtures/replies.ts";
 import { runCli } from "../fixtures/cli.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { Secret } from "../../src/index.ts";
