@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
 import { addrReply, listReply, masterReply, ROLE_MASTER, sentinelPairs } from "../fixtures/replies.ts";
 import { startStreamingPeer } from "../fixtures/streaming-peer.ts";
@@ -25,10 +25,12 @@ describe("untrusted peers", () => {
       return "-ERR unknown\r\n";
     });
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 3000,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        connectTimeoutMs: 3000,
+      },
     });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.master === `127.0.0.1:${first.port}`, {
@@ -83,9 +85,11 @@ describe("unbounded replies are cut", () => {
     });
     const cuts: string[] = [];
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address],
-      Databases: [{ Name: "mymaster", Local_port: port }],
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+      },
     });
     tt.tunnel.observe({ onPeerCut: (hop, peer) => cuts.push(`${hop} ${peer}`) });
     const growth = await rssGrowthWhile(
@@ -121,11 +125,13 @@ describe("unbounded replies are cut", () => {
       args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n",
     );
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [sentinel.address],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 1500,
-      upstreamPoolSize: 0,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [sentinel.address],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        connectTimeoutMs: 1500,
+        upstreamPoolSize: 0,
+      },
     });
     await waitFor(() => tt.log().includes(`master is ${fakeRedis.address}`) && control.size >= 2, {
       timeoutMs: 5000,
@@ -168,10 +174,12 @@ describe("learned sentinels are bounded", () => {
       return "-ERR unknown\r\n";
     });
     const [port, metricsPort] = [await freePort(), await freePort()];
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [lister.address, ...dep.sentinelAddresses],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      metrics: `127.0.0.1:${metricsPort}`,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [lister.address, ...dep.sentinelAddresses],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        metrics: `127.0.0.1:${metricsPort}`,
+      },
     });
     const sentinels = tt.tunnel.sentinels;
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });

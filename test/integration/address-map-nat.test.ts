@@ -20,7 +20,7 @@ import {
   waitFor,
   withTimeout,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 
 const at = (port: number) => `127.0.0.1:${port}`;
@@ -81,19 +81,21 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
       );
 
       const [masterPort, replicaPort, deadPort] = [await freePort(), await freePort(), await freePort()];
-      await using st = await startConfiguredTunnel({
-        Sentinels_addresses_list: [s1.address, s2.address],
-        Databases: [
-          { Name: "mymaster", Local_port: masterPort },
-          { Name: "mymaster", Local_port: replicaPort, Role: "replica" },
-        ],
-        pollIntervalMs: 50,
-        addressMap: {
-          [at(announced.master)]: at(master.port),
-          [at(announced.replica)]: at(replica.port),
-          [at(announced.s2)]: at(s2.port),
-          [at(announced.s3)]: at(s3.port),
-          [s1.address]: at(deadPort), // the configured sentinel list is never mapped
+      await using st = await startTestTunnel({
+        json: {
+          Sentinels_addresses_list: [s1.address, s2.address],
+          Databases: [
+            { Name: "mymaster", Local_port: masterPort },
+            { Name: "mymaster", Local_port: replicaPort, Role: "replica" },
+          ],
+          pollIntervalMs: 50,
+          addressMap: {
+            [at(announced.master)]: at(master.port),
+            [at(announced.replica)]: at(replica.port),
+            [at(announced.s2)]: at(s2.port),
+            [at(announced.s3)]: at(s3.port),
+            [s1.address]: at(deadPort), // the configured sentinel list is never mapped
+          },
         },
       });
       const { tunnel } = st;

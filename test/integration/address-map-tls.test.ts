@@ -16,7 +16,7 @@ import {
   tlsFiles,
   waitFor,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 
 describe("addressMap with TLS", () => {
@@ -50,7 +50,7 @@ describe("addressMap with TLS", () => {
       });
 
       {
-        await using st = await startConfiguredTunnel(await tunnelConfig({ caFile: certs.caFile }));
+        await using st = await startTestTunnel({ json: await tunnelConfig({ caFile: certs.caFile }) });
         await using app = await TestClient.connect(st.tunnel.port("named")!, "127.0.0.1", { replyTimeoutMs: 5000 });
         expect(String(await app.command("GET", "k"))).toBe("through the map");
         expect(forwarder.open).toBeGreaterThan(0); // reached through the map
@@ -63,9 +63,11 @@ describe("addressMap with TLS", () => {
         );
       }
 
-      await using named = await startConfiguredTunnel({
-        ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })),
-        connectTimeoutMs: 1000,
+      await using named = await startTestTunnel({
+        json: {
+          ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })),
+          connectTimeoutMs: 1000,
+        },
       });
       await using refused = await TestClient.connect(named.tunnel.port("named")!, "127.0.0.1", {
         replyTimeoutMs: 5000,

@@ -14,7 +14,7 @@ import {
   waitFor,
   type Deployment,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { ReplyError } from "redis-errors";
 import { isAuthReply, PLAIN_REDIS } from "../../src/net/hops.ts";
 import { upstreamHandshake } from "../../src/upstream/handshake.ts";
@@ -59,10 +59,12 @@ afterAll(async () => {
 
 async function tunnelWith(settings: object) {
   const port = await freePort();
-  const tt = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: port }],
-    ...settings,
+  const tt = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      ...settings,
+    },
   });
   return Object.assign(tt, { port });
 }
@@ -136,12 +138,14 @@ describe("requirepass and ACL users on both hops", () => {
         { Name: "mymaster", Local_port: `unix:${dir}/world.sock`, unixSocketMode: "666", Role: "replica" },
         { Name: "other", Local_port: `unix:${dir}/private.sock` },
       ];
-      await using tt = await startConfiguredTunnel({
-        Sentinels_addresses_list: dep.sentinelAddresses,
-        Databases: databases,
-        sentinelPassword: SENTINEL_PW,
-        redisPassword: REDIS_PW,
-        authenticateClients: true,
+      await using tt = await startTestTunnel({
+        json: {
+          Sentinels_addresses_list: dep.sentinelAddresses,
+          Databases: databases,
+          sentinelPassword: SENTINEL_PW,
+          redisPassword: REDIS_PW,
+          authenticateClients: true,
+        },
       });
       const lines = () =>
         tt
@@ -217,12 +221,14 @@ describe("wrong or missing credentials: a clear -ERR for the client, a log line 
 
   test("a replica port with a wrong redis password is refused at once too, not at the deadline", async () => {
     const port = await freePort();
-    await using _tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: port, Role: "replica" }],
-      sentinelPassword: SENTINEL_PW,
-      redisPassword: "wrong-redis-pw",
-      connectTimeoutMs: 3000,
+    await using _tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: port, Role: "replica" }],
+        sentinelPassword: SENTINEL_PW,
+        redisPassword: "wrong-redis-pw",
+        connectTimeoutMs: 3000,
+      },
     });
     await using client = await connect(port);
     const started = performance.now();

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig, startTunnel } from "../../src/index.ts";
+import { parseConfig } from "../../src/index.ts";
 import {
   freePort,
   makeTempDir,
@@ -201,7 +201,8 @@ describe("lifecycle", () => {
       Databases: [{ Name: "mymaster", Local_port: port }],
       redisPassword: "old-secret",
     };
-    const tunnel = await startTunnel(parseConfig(base, "a.json").config);
+    await using tt = await startTestTunnel({ json: base });
+    const { tunnel } = tt;
     // With no sentinel to answer, a client is refused when its connectTimeoutMs runs out.
     const refusedAfterMs = async () => {
       const started = performance.now();
@@ -209,24 +210,20 @@ describe("lifecycle", () => {
       expect(String(await c.command("PING").catch((e: Error) => e))).toContain(`127.0.0.1:${dead}`);
       return performance.now() - started;
     };
-    try {
-      const same = tunnel.reload(parseConfig(base, "a.json").config);
-      expect(same).toEqual({ added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] });
-      expect(await refusedAfterMs()).toBeGreaterThan(1500); // the default, 2000 ms
-      const next = parseConfig(
-        { ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500, logFormat: "json" },
-        "b.json",
-      ).config;
-      const result = tunnel.reload(next);
-      expect(result.needRestart).toEqual(["logFormat"]); // a rotated password and the timings apply at once
-      const refused = await refusedAfterMs(); // the next client already gets the new timeout
-      expect(refused).toBeGreaterThan(400);
-      expect(refused).toBeLessThan(1500);
-      expect(result.added).toEqual([]); // the database itself did not change: its listener stays
-      expect(tunnel.port("mymaster")).toBe(port);
-    } finally {
-      await tunnel.close();
-    }
+    const same = tunnel.reload(parseConfig(base, "a.json").config);
+    expect(same).toEqual({ added: [], removed: [], failed: [], sentinelsChanged: false, needRestart: [] });
+    expect(await refusedAfterMs()).toBeGreaterThan(1500); // the default, 2000 ms
+    const next = parseConfig(
+      { ...base, redisPassword: "new-secret", pollIntervalMs: 100, connectTimeoutMs: 500, logFormat: "json" },
+      "b.json",
+    ).config;
+    const result = tunnel.reload(next);
+    expect(result.needRestart).toEqual(["logFormat"]); // a rotated password and the timings apply at once
+    const refused = await refusedAfterMs(); // the next client already gets the new timeout
+    expect(refused).toBeGreaterThan(400);
+    expect(refused).toBeLessThan(1500);
+    expect(result.added).toEqual([]); // the database itself did not change: its listener stays
+    expect(tunnel.port("mymaster")).toBe(port);
   }, 15_000);
 
   test("reload applies the poll interval and the pool size at once", async () => {

@@ -19,7 +19,7 @@ import {
   waitForPort,
   type Deployment,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 let dep: Deployment;
 let dir: string;
@@ -57,12 +57,14 @@ async function pingUnix(path: string): Promise<string> {
 
 test("per-database bind: ::1 for one database, the global 127.0.0.1 for another, [::1]:port as Local_port", async () => {
   const [v6, v4, v6b] = [await freePort(), await freePort(), await freePort()];
-  await using tt = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [
-      { Name: "mymaster", Local_port: v6, bind: "::1" },
-      { Name: "mymaster", Local_port: v4, Role: "replica", replicaFallback: true },
-    ],
+  await using tt = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [
+        { Name: "mymaster", Local_port: v6, bind: "::1" },
+        { Name: "mymaster", Local_port: v4, Role: "replica", replicaFallback: true },
+      ],
+    },
   });
   expect(tt.log()).toContain(`mymaster: listening on [::1]:${v6}`);
   expect(tt.log()).toContain(`mymaster/replicas: listening on 127.0.0.1:${v4}`);
@@ -73,9 +75,11 @@ test("per-database bind: ::1 for one database, the global 127.0.0.1 for another,
   expect(await c4.command("PING")).toBe("PONG");
   await expect(TestClient.connect(v4, "::1")).rejects.toThrow();
 
-  await using tt2 = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }],
+  await using tt2 = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }],
+    },
   });
   await using c = await TestClient.connect(v6b, "::1", { replyTimeoutMs: 5000 });
   expect(await c.command("PING")).toBe("PONG");
@@ -85,9 +89,11 @@ test("per-database bind: ::1 for one database, the global 127.0.0.1 for another,
 test("unix socket listener: Local_port unix:/path with its mode; the file is removed on close and a stale one replaced", async () => {
   const path = join(dir, "db.sock");
   {
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "660" }],
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "660" }],
+      },
     });
     expect(tt.log()).toContain(`mymaster: listening on unix:${path}`);
     expect(statSync(path).isSocket()).toBe(true);
@@ -109,9 +115,11 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   squatter.kill("SIGKILL");
   await squatter.exited;
   expect(existsSync(path)).toBe(true);
-  await using next = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  await using next = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+    },
   });
   expect(next.log()).toContain(`listening on unix:${path}`);
   expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -120,9 +128,11 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
     message: "PING over the unix socket",
   });
   // ... but a path a live tunnel serves is not stale: a second tunnel is refused, the first keeps it.
-  const second = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  const second = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+    },
   }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (error: Error) => error,
@@ -144,9 +154,11 @@ test("a unix socket is created with its final mode (no moment others may connect
     return listener;
   }) as unknown as typeof Bun.listen);
   try {
-    await using _tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }],
+    await using _tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }],
+      },
     });
     expect(modes).toEqual([0o600]);
     expect(await pingUnix(path)).toBe("+PONG\r\n");
@@ -159,9 +171,11 @@ test("a unix socket is created with its final mode (no moment others may connect
   chmodSync(target, 0o644);
   const link = join(dir, "link.sock");
   symlinkSync(target, link);
-  const error = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }],
+  const error = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }],
+    },
   }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (e: Error) => e,

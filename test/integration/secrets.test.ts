@@ -18,7 +18,7 @@ import {
   type Deployment,
 } from "../fixtures/index.ts";
 import { runCli } from "../fixtures/cli.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const REDIS_PW = "Redis-Secret-7f3a9c";
 const SENTINEL_PW = "Sentinel-Secret-2b8e4d";
@@ -157,7 +157,7 @@ test("reload rereads a password file: after the password changes, new connection
     redisPasswordFile: pwFile,
     connectTimeoutMs: 3000,
   };
-  await using tt = await startConfiguredTunnel(json);
+  await using tt = await startTestTunnel({ json: json });
   const master = await dep.masterOf();
   const read = async (password: string) => {
     await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });

@@ -20,7 +20,7 @@ import {
   type CertSet,
   type Deployment,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 let dep: Deployment;
 let certs: CertSet;
@@ -41,11 +41,13 @@ const mutual = () => ({ caFile: certs.caFile, certFile: certs.clientCert, keyFil
 
 async function tunnelWith(settings: object) {
   const port = await freePort();
-  const tt = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: port }],
-    connectTimeoutMs: 3000,
-    ...settings,
+  const tt = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: port }],
+      connectTimeoutMs: 3000,
+      ...settings,
+    },
   });
   return Object.assign(tt, { port });
 }
@@ -187,11 +189,13 @@ test("a hostname announced by Sentinel (resolve-hostnames, announce-hostnames) i
       await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" }),
     ).toBe(`localhost:${redis.port}`);
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [sentinel.address],
-      Databases: [{ Name: "named", Local_port: port }],
-      sentinelTls: { caFile: certs.caFile },
-      redisTls: { caFile: certs.caFile },
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [sentinel.address],
+        Databases: [{ Name: "named", Local_port: port }],
+        sentinelTls: { caFile: certs.caFile },
+        redisTls: { caFile: certs.caFile },
+      },
     });
     await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await app.command("GET", "named-key")).toBe("by-hostname");
