@@ -187,57 +187,6 @@ test("a unix socket is created with its final mode (no moment others may connect
   expect(statSync(target).mode & 0o777).toBe(0o644);
 }, 20_000);
 
-test("listener config errors name the field", async () => {
-  const { parseConfig } = await import("../../src/index.ts");
-  const base = { Sentinels_addresses_list: ["127.0.0.1:1"] };
-  expect(() =>
-    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: "unix:relative.sock" }] }, "c.json"),
-  ).toThrow('c.json: Databases[0].Local_port: "unix:relative.sock": the unix socket path must be absolute');
-  expect(() =>
-    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1, unixSocketMode: "999" }] }, "c.json"),
-  ).toThrow("c.json: Databases[0].unixSocketMode: must be an octal mode string");
-  expect(() =>
-    parseConfig(
-      {
-        ...base,
-        Databases: [
-          { Name: "a", Local_port: 1 },
-          { Name: "b", Local_port: 1, bind: "::1" },
-        ],
-      },
-      "c.json",
-    ),
-  ).not.toThrow();
-  expect(() =>
-    parseConfig(
-      {
-        ...base,
-        Databases: [
-          { Name: "a", Local_port: 1 },
-          { Name: "b", Local_port: "127.0.0.1:1" },
-        ],
-      },
-      "c.json",
-    ),
-  ).toThrow("port 1 is already used by Databases[0]");
-}, 5_000);
-
-test("flags: --db name=[::1]:port and --bind ::1", async () => {
-  const { resolveSettings } = await import("../../src/config/settings.ts");
-  const fromFlags = resolveSettings({
-    flags: {
-      sentinel: ["127.0.0.1:26379"],
-      db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"],
-      bind: "[::1]",
-    },
-  });
-  expect(fromFlags.config.bind).toBe("::1");
-  expect(fromFlags.config.databases.map((d) => [d.name, d.bind, d.port, d.unix?.path])).toEqual([
-    ["mymaster", "::1", 6380, undefined],
-    ["cache", undefined, 0, "/run/st/cache.sock"],
-  ]);
-}, 5_000);
-
 test("a burst of clients beyond Bun's 512 accept backlog waits in the kernel's queue instead of having its SYNs dropped", async () => {
   // While the tunnel process is stopped, nothing accepts: a client's connect completes only if the
   // listening socket's queue has room. Bun listens with 512; the tunnel widens it to somaxconn.

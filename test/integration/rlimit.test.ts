@@ -2,22 +2,12 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sessionCapacity } from "../../src/system/rlimit.ts";
 
 const limits = (pid: number | "self") =>
   readFileSync(`/proc/${pid}/limits`, "utf8")
     .match(/^Max open files\s+(\d+)\s+(\d+)/m)!
     .slice(1)
     .map(Number);
-
-test("sessionCapacity: two descriptors a session after 64 kept back; none below that; unknown when the limit is unknown or unlimited", () => {
-  expect(sessionCapacity(1088)).toBe(512);
-  expect(sessionCapacity(1089)).toBe(512);
-  expect(sessionCapacity(64)).toBe(0);
-  expect(sessionCapacity(10)).toBe(0);
-  expect(sessionCapacity(null)).toBeNull();
-  expect(sessionCapacity(Number.POSITIVE_INFINITY)).toBeNull();
-}, 5000);
 
 test("a lowered soft limit is raised back to the hard limit", async () => {
   const module = join(import.meta.dir, "..", "..", "src", "system", "rlimit.ts");
