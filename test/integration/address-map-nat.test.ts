@@ -8,7 +8,6 @@
  * only: not one of its connections goes to an announced address.
  */
 import { describe, expect, test } from "bun:test";
-import { ReplyError } from "redis-errors";
 import { readiness } from "../../src/ops/metrics.ts";
 import {
   freePort,
@@ -17,6 +16,7 @@ import {
   startRedis,
   startSentinel,
   TestClient,
+  untilFailoverAccepted,
   waitFor,
   withTimeout,
 } from "../fixtures/index.ts";
@@ -137,18 +137,7 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
 
       // A real failover: the promoted replica is confirmed, and reached, through the map.
       // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value.
-      const failover = await waitFor(
-        () =>
-          s1.command("SENTINEL", "FAILOVER", "mymaster").then(
-            () => ({ refused: null }),
-            (error: ReplyError) => {
-              if (/NOGOODSLAVE|INPROG/.test(error.message)) throw error; // not yet: retry
-              return { refused: error };
-            },
-          ),
-        { timeoutMs: 15_000, intervalMs: 200, message: "SENTINEL FAILOVER accepted" },
-      );
-      if (failover.refused) throw new Error(`SENTINEL FAILOVER refused: ${failover.refused.message}`);
+      await untilFailoverAccepted(() => s1.command("SENTINEL", "FAILOVER", "mymaster"));
       await withTimeout(client.closed, 15_000, "the tunnel closes the session on the old master");
       const landed = await waitFor(
         async () => {

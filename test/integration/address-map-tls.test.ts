@@ -10,8 +10,7 @@ import {
   makeCerts,
   makeTempDir,
   removeTempDir,
-  startRedis,
-  startSentinel,
+  startNamedByHost,
   TestClient,
   tlsFiles,
   waitFor,
@@ -26,19 +25,9 @@ describe("addressMap with TLS", () => {
       const certs = makeCerts(dir, "DNS:localhost"); // no IP: verifying against 127.0.0.1 would fail
       const files = tlsFiles(certs);
       const tls = { ...files, clientOptions: { ...files.clientOptions, serverName: "localhost" } }; // the harness's own clients
-      await using redis = await startRedis({ dir, tls, extraConfig: ["replica-announce-ip localhost"] });
-      await using sentinel = await startSentinel({
-        dir,
-        tls,
-        masters: [],
-        extraConfig: [
-          "sentinel resolve-hostnames yes",
-          "sentinel announce-hostnames yes",
-          `sentinel monitor named localhost ${redis.port} 1`,
-        ],
-      });
+      await using pair = await startNamedByHost(dir, tls);
+      const { redis, sentinel } = pair;
       await redis.command("SET", "k", "through the map");
-      await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" });
       await using forwarder = startForwarder(await freePort(), redis.port, { raw: true });
       const tunnelConfig = async (redisTls: object) => ({
         Sentinels_addresses_list: [sentinel.address],

@@ -55,17 +55,9 @@ afterAll(async () => {
   await dep?.[Symbol.asyncDispose]();
 }, 30_000);
 
-async function tunnelWith(settings: object) {
-  const port = await freePort();
-  const tt = await startTestTunnel({
-    json: {
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      ...settings,
-    },
-  });
-  return Object.assign(tt, { port });
-}
+/** A tunnel in front of the deployment for `mymaster` on a free port (`.port`), these keys over the config. */
+const tunnelWith = async (settings: object) =>
+  startTestTunnel({ json: dep.json([{ name: "mymaster", port: await freePort() }], settings) });
 
 const connect = (port: number) => TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
 

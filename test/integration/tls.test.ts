@@ -12,8 +12,7 @@ import {
   makeTempDir,
   removeTempDir,
   startDeployment,
-  startRedis,
-  startSentinel,
+  startNamedByHost,
   TestClient,
   tlsFiles,
   waitFor,
@@ -40,18 +39,11 @@ afterAll(async () => {
 
 const mutual = () => ({ caFile: certs.caFile, certFile: certs.clientCert, keyFile: certs.clientKey });
 
-async function tunnelWith(settings: object) {
-  const port = await freePort();
-  const tt = await startTestTunnel({
-    json: {
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 10_000,
-      ...settings,
-    },
+/** A tunnel in front of the deployment for `mymaster` on a free port (`.port`), these keys over the config. */
+const tunnelWith = async (settings: object) =>
+  startTestTunnel({
+    json: dep.json([{ name: "mymaster", port: await freePort() }], { connectTimeoutMs: 10_000, ...settings }),
   });
-  return Object.assign(tt, { port });
-}
 
 /** The -ERR a client gets; a certificate problem is reported at once, not after retrying to the deadline. */
 async function refusal(port: number, opts: { fast?: boolean } = { fast: true }): Promise<string> {
@@ -178,21 +170,10 @@ test("a hostname announced by Sentinel (resolve-hostnames, announce-hostnames) i
   const dir = makeTempDir("st-hostnames-");
   const tls = tlsFiles(certs);
   try {
-    await using redis = await startRedis({ dir, tls, extraConfig: ["replica-announce-ip localhost"] });
-    await using sentinel = await startSentinel({
-      dir,
-      tls,
-      masters: [],
-      extraConfig: [
-        "sentinel resolve-hostnames yes",
-        "sentinel announce-hostnames yes",
-        `sentinel monitor named localhost ${redis.port} 1`,
-      ],
-    });
+    await using pair = await startNamedByHost(dir, tls);
+    const { redis, sentinel } = pair;
     await redis.command("SET", "named-key", "by-hostname");
-    expect(
-      await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" }),
-    ).toBe(`localhost:${redis.port}`);
+    expect(await sentinel.masterAddr("named")).toBe(`localhost:${redis.port}`);
     const port = await freePort();
     await using tt = await startTestTunnel({
       json: {

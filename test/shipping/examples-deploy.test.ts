@@ -10,7 +10,6 @@
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ReplyError } from "redis-errors";
 import pkg from "../../package.json" with { type: "json" };
 import { loadConfigFile } from "../../src/config/config.ts";
 import {
@@ -24,6 +23,7 @@ import {
   startDeployment,
   startTunnelProcess,
   TestClient,
+  untilFailoverAccepted,
   waitFor,
   waitForPort,
   terminate,
@@ -219,21 +219,10 @@ describe("examples: docker-compose lab", () => {
       expect(await client.command("WAIT", 1, 5000)).toBe(1);
 
       // The compose file's "by hand" failover: SENTINEL FAILOVER on sentinel-1; the tunnel follows.
-      // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value and is thrown here.
-      const failover = await waitFor(
-        async () => {
-          await using s = await TestClient.connect(sentinelPorts[0]!, "127.0.0.1", { replyTimeoutMs: 1000 });
-          return await s.command("SENTINEL", "FAILOVER", "mymaster").then(
-            () => ({ refused: null }),
-            (e: ReplyError) => {
-              if (/NOGOODSLAVE|INPROG/.test(e.message)) throw e; // not yet: retry
-              return { refused: e };
-            },
-          );
-        },
-        { timeoutMs: 15_000, intervalMs: 200, message: "SENTINEL FAILOVER accepted" },
-      );
-      if (failover.refused) throw new Error(`SENTINEL FAILOVER refused: ${failover.refused.message}`);
+      await untilFailoverAccepted(async () => {
+        await using s = await TestClient.connect(sentinelPorts[0]!, "127.0.0.1", { replyTimeoutMs: 1000 });
+        return await s.command("SENTINEL", "FAILOVER", "mymaster");
+      });
       await withTimeout(client.closed, 15_000, "the tunnel closes the session on the old master after the failover");
       const landed = await waitFor(
         async () => {
