@@ -1,5 +1,5 @@
 /**
- * Self-test of the test harness: real redis-server and redis-sentinel processes on loopback,
+ * Self-test of the test fixtures (test/fixtures/): real redis-server and redis-sentinel processes on loopback,
  * ROLE checks, a forced failover (twice), the RESP client with a 64 MiB value, and clean teardown.
  */
 import { expect, test } from "bun:test";
