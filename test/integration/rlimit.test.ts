@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { run } from "../fixtures/index.ts";
 
 const limits = (pid: number | "self") =>
   readFileSync(`/proc/${pid}/limits`, "utf8")
@@ -27,8 +28,8 @@ test("a lowered soft limit is raised back to the hard limit", async () => {
     await readUntil("ready\n"); // Bun has raised its own limit at start by now
     const [, hard] = limits("self");
     // Lowering a soft limit is always allowed; the child then has to raise it itself.
-    const lowered = Bun.spawnSync(["prlimit", `--pid=${child.pid}`, `--nofile=256:${hard}`]);
-    expect(lowered.exitCode).toBe(0);
+    const lowered = await run(["prlimit", `--pid=${child.pid}`, `--nofile=256:${hard}`]);
+    expect(lowered.code).toBe(0);
     expect(limits(child.pid)[0]).toBe(256);
     child.stdin.write("go\n");
     await child.stdin.flush();
