@@ -17,9 +17,6 @@ import { connectVerified } from "../../src/upstream/resolver.ts";
 import { freePort, startDeployment, TestClient } from "../fixtures/index.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 import {
-  array,
-  bulk,
-  fields,
   garbage,
   int,
   oversized,
@@ -31,6 +28,7 @@ import {
   type Move,
   type Rng,
 } from "../fixtures/fuzz-peer.ts";
+import { addrReply, array, bulk, fields, listReply, masterPairs, sentinelPairs } from "../fixtures/replies.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1414);
 const DURATION_MS = 20_000;
@@ -48,29 +46,16 @@ const INVALID: Record<string, string[]> = {
 };
 
 function sentinelStrategy(rng: Rng, masterPort: number, fakeSentinels: number[]): (args: string[]) => Move {
-  const honestPairs = [
-    "name",
-    "mymaster",
-    "ip",
-    "127.0.0.1",
-    "port",
-    String(masterPort),
-    "flags",
-    "master",
-    "config-epoch",
-    "0",
-    "quorum",
-    "2",
-  ];
+  const honestPairs = masterPairs("127.0.0.1", masterPort, {
+    "config-epoch": 0,
+    quorum: 2,
+    "num-other-sentinels": null,
+  });
   const honest = (sub: string): string => {
     if (sub === "master") return fields(honestPairs);
-    if (sub === "get-master-addr-by-name") return array([bulk("127.0.0.1"), bulk(String(masterPort))]);
+    if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", masterPort);
     if (sub === "sentinels")
-      return array(
-        fakeSentinels
-          .slice(0, int(rng, 4))
-          .map((p) => fields(["ip", "127.0.0.1", "port", String(p), "flags", "sentinel"])),
-      );
+      return listReply(fakeSentinels.slice(0, int(rng, 4)).map((p) => sentinelPairs("127.0.0.1", p)));
     if (sub === "replicas") return "*0\r\n";
     return "-ERR unknown subcommand\r\n";
   };

@@ -19,6 +19,7 @@ import {
   waitFor,
   waitForPort,
 } from "../fixtures/index.ts";
+import { expectWithin } from "../fixtures/timing.ts";
 
 interface Ack {
   value: number;
@@ -108,8 +109,10 @@ describe("chaos: the leading sentinel dies between the promotion and its announc
         );
         if (switchAt === "announcement") expect(onB).toEqual([]);
         else {
-          expect(backOnA).toBeLessThan(1000);
-          expect(lastOnB!).toBeLessThan(600); // nothing acknowledged by B once the tunnel saw no sentinel flag the failover
+          // Bounded loss: back on A soon after the kill, and nothing acknowledged by B once the tunnel saw no
+          // sentinel flag the failover (one writer, in order: B's last ack comes before A's first).
+          expectWithin("leader killed → writes back on A", backOnA, 3000, "B stays a master until Sentinel turns it");
+          expect(lastOnB!).toBeLessThanOrEqual(backOnA);
         }
         expect(tunnel.running).toBe(true);
       } finally {

@@ -8,7 +8,8 @@ import { describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { Secret } from "../../src/index.ts";
 import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
-import { masterReply, addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { addrReply, bulk, masterReply, ROLE_MASTER } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const PASSWORD = "liar-test-pw";
@@ -25,7 +26,7 @@ function startFakeRedis(): { server: TCPSocketListener<undefined>; connections: 
       },
       data(socket, chunk) {
         seen.received.push(chunk.toString());
-        socket.write("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n+OK\r\n$4\r\nfake\r\n"); // ROLE master, OK, "fake"
+        socket.write(`${ROLE_MASTER}+OK\r\n${bulk("fake")}`); // ROLE master, OK, "fake"
       },
     },
   });
@@ -44,7 +45,7 @@ describe("a lying sentinel", () => {
         await using liar = startMockSentinel((args) => {
           const sub = args[1]?.toLowerCase();
           if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
-          if (sub === "master") return masterReply("127.0.0.1", port, { epoch: 999, quorum: 1 });
+          if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
           if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
           return "*0\r\n";
         });

@@ -5,12 +5,12 @@
  * no process and no namespace; a run that died before its cleanup is swept by the next one.
  */
 import { describe, expect, test } from "bun:test";
-import { waitFor } from "../fixtures/index.ts";
+import { mustRun, run, waitFor } from "../fixtures/index.ts";
 import { startWriterProcess, stopWriter, writerProgress } from "../fixtures/partition-writer.ts";
 import { ADDRESS, REDIS_PORT, startPartitionLab, sweepStaleLabs } from "../fixtures/partition-lab.ts";
 
 async function namespaceNames(): Promise<string[]> {
-  const out = await new Response(Bun.spawn(["ip", "netns", "list"]).stdout).text();
+  const out = (await run(["ip", "netns", "list"])).stdout;
   return out.split("\n").map((l) => l.trim().split(/\s+/)[0] ?? "");
 }
 
@@ -78,13 +78,13 @@ describe("partition lab", () => {
     let dead = 4_000_000;
     while (alive(dead)) dead++;
     const stale = `stpart-${dead}-1-hub`;
-    Bun.spawnSync(["ip", "netns", "add", stale]);
+    await mustRun(["ip", "netns", "add", stale]);
     try {
       expect(await namespaceNames()).toContain(stale);
       expect(await sweepStaleLabs()).toContain(stale);
       expect(await namespaceNames()).not.toContain(stale);
     } finally {
-      Bun.spawnSync(["ip", "netns", "del", stale]);
+      await run(["ip", "netns", "del", stale]);
     }
   }, 10_000);
 });

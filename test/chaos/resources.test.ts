@@ -5,10 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, startDeployment, TestClient, waitFor, waitForPort } from "../fixtures/index.ts";
-import { spawnTracked, terminate } from "../fixtures/procs.ts";
+import { freePort, startDeployment, startTunnelProcess, TestClient, waitFor, waitForPort } from "../fixtures/index.ts";
+import { CLI } from "../fixtures/cli.ts";
 
-const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts");
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 
@@ -19,10 +18,10 @@ describe("chaos: resources", () => {
     const config = await dep.configFile([{ name: "mymaster", port }]);
     const log = join(dep.dir, "tunnel.log");
     // Soft = hard = 64: the tunnel cannot raise it.
-    const proc = spawnTracked(
-      ["bash", "-c", `ulimit -n 64 && exec "${process.execPath}" "${CLI}" "${config}" "${log}"`],
-      {},
-    );
+    await using tunnel = await startTunnelProcess(config, {
+      logFile: log,
+      command: ["bash", "-c", 'ulimit -n 64 && exec "$@"', "bash", process.execPath, CLI],
+    });
     const clients: TestClient[] = [];
     try {
       await waitForPort(port, { timeoutMs: 10_000 });
@@ -61,10 +60,9 @@ describe("chaos: resources", () => {
         timeoutMs: 5000,
         message: "recovery logged",
       });
-      expect(proc.exitCode).toBeNull();
+      expect(tunnel.running).toBe(true);
     } finally {
       for (const c of clients) c.close();
-      await terminate(proc, 2000);
     }
   }, 60_000);
 
@@ -72,31 +70,27 @@ describe("chaos: resources", () => {
     await using dep = await startDeployment();
     const port = await freePort();
     const config = await dep.configFile([{ name: "mymaster", port }]);
-    const proc = spawnTracked([process.execPath, CLI, config, "/dev/null"], {});
-    try {
-      await waitForPort(port, { timeoutMs: 10_000 });
-      const cycle = async () => {
-        await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
-        await c.command("PING");
-      };
-      for (let i = 0; i < 200; i++) await cycle(); // warm-up
-      const fdsBefore = fds(proc.pid);
-      const rssBefore = rssKiB(proc.pid);
-      let done = 0;
-      await Promise.all(
-        Array.from({ length: 50 }, async () => {
-          while (done < 10_000) done++, await cycle();
-        }),
-      );
-      await waitFor(() => fds(proc.pid) <= fdsBefore + 2, {
-        timeoutMs: 5000,
-        message: `descriptors back to ${fdsBefore} (now ${fds(proc.pid)})`,
-      });
-      const growthMiB = (rssKiB(proc.pid) - rssBefore) / 1024;
-      expect(growthMiB).toBeLessThan(64);
-      expect(proc.exitCode).toBeNull();
-    } finally {
-      await terminate(proc, 2000);
-    }
+    await using tunnel = await startTunnelProcess(config, { logFile: "/dev/null" });
+    await waitForPort(port, { timeoutMs: 10_000 });
+    const cycle = async () => {
+      await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
+      await c.command("PING");
+    };
+    for (let i = 0; i < 200; i++) await cycle(); // warm-up
+    const fdsBefore = fds(tunnel.pid);
+    const rssBefore = rssKiB(tunnel.pid);
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (done < 10_000) done++, await cycle();
+      }),
+    );
+    await waitFor(() => fds(tunnel.pid) <= fdsBefore + 2, {
+      timeoutMs: 5000,
+      message: `descriptors back to ${fdsBefore} (now ${fds(tunnel.pid)})`,
+    });
+    const growthMiB = (rssKiB(tunnel.pid) - rssBefore) / 1024;
+    expect(growthMiB).toBeLessThan(64);
+    expect(tunnel.running).toBe(true);
   }, 90_000);
 });

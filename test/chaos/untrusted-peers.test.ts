@@ -5,13 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
-import { addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { addrReply, listReply, masterReply, ROLE_MASTER, sentinelPairs } from "../fixtures/replies.ts";
 import { startStreamingPeer } from "../fixtures/streaming-peer.ts";
 import { parseAddress } from "../../src/core/address.ts";
-
-const bulk = (v: string) => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
-const fields = (pairs: string[]) => `*${pairs.length}\r\n${pairs.map(bulk).join("")}`;
 
 describe("untrusted peers", () => {
   test("a sentinel reporting config-epoch 'abc': its answer is ignored (logged once), real failovers are followed", async () => {
@@ -22,28 +20,17 @@ describe("untrusted peers", () => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", current);
       if (sub === "master")
-        return fields([
-          "name",
-          "mymaster",
-          "ip",
-          "127.0.0.1",
-          "port",
-          String(current),
-          "flags",
-          "master",
-          "config-epoch",
-          "abc",
-          "quorum",
-          "2",
-        ]);
+        return masterReply("127.0.0.1", current, { "config-epoch": "abc", quorum: 2, "num-other-sentinels": null });
       if (sub === "sentinels") return "*0\r\n";
       return "-ERR unknown\r\n";
     });
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 3000,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [odd.address, ...dep.sentinelAddresses],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        connectTimeoutMs: 3000,
+      },
     });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.master === `127.0.0.1:${first.port}`, {
@@ -98,9 +85,11 @@ describe("unbounded replies are cut", () => {
     });
     const cuts: string[] = [];
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address],
-      Databases: [{ Name: "mymaster", Local_port: port }],
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [...dep.sentinelAddresses, hog.address],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+      },
     });
     tt.tunnel.observe({ onPeerCut: (hop, peer) => cuts.push(`${hop} ${peer}`) });
     const growth = await rssGrowthWhile(
@@ -129,18 +118,20 @@ describe("unbounded replies are cut", () => {
     let followed = false;
     await using fakeRedis = startStreamingPeer((_args, connection) => {
       if (!followed) control.add(connection);
-      if (control.has(connection)) return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+      if (control.has(connection)) return ROLE_MASTER;
       return { stream: "*3\r\n$6\r\nmaster\r\n:0\r\n$2000000000\r\n" };
     });
     await using sentinel = startMockSentinel((args) =>
       args[1]?.toLowerCase() === "get-master-addr-by-name" ? addrReply("127.0.0.1", fakeRedis.port) : "-ERR no\r\n",
     );
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [sentinel.address],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 1500,
-      upstreamPoolSize: 0,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [sentinel.address],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        connectTimeoutMs: 1500,
+        upstreamPoolSize: 0,
+      },
     });
     await waitFor(() => tt.log().includes(`master is ${fakeRedis.address}`) && control.size >= 2, {
       timeoutMs: 5000,
@@ -173,35 +164,22 @@ describe("learned sentinels are bounded", () => {
     const fakePorts = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
     let peers = await fakePorts(300);
     const peerList = () =>
-      `*${peers.length}\r\n${peers.map((p) => fields(["name", `peer-${p}`, "ip", "127.0.0.1", "port", String(p), "runid", "x", "flags", "sentinel"])).join("")}`;
+      listReply(peers.map((p) => sentinelPairs("127.0.0.1", p, { name: `peer-${p}`, runid: "x" })));
     await using lister = startMockSentinel((args) => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
       if (sub === "master")
-        return fields([
-          "name",
-          "mymaster",
-          "ip",
-          "127.0.0.1",
-          "port",
-          String(master.port),
-          "flags",
-          "master",
-          "config-epoch",
-          "0",
-          "quorum",
-          "2",
-          "num-other-sentinels",
-          "3",
-        ]);
+        return masterReply("127.0.0.1", master.port, { "config-epoch": 0, quorum: 2, "num-other-sentinels": 3 });
       if (sub === "sentinels") return peerList();
       return "-ERR unknown\r\n";
     });
     const [port, metricsPort] = [await freePort(), await freePort()];
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: [lister.address, ...dep.sentinelAddresses],
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      metrics: `127.0.0.1:${metricsPort}`,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: [lister.address, ...dep.sentinelAddresses],
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        metrics: `127.0.0.1:${metricsPort}`,
+      },
     });
     const sentinels = tt.tunnel.sentinels;
     await using c = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
@@ -240,22 +218,7 @@ describe("learned sentinels are bounded", () => {
       const sub = args[1]?.toLowerCase();
       if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", peers[0]!);
       if (sub === "master")
-        return fields([
-          "name",
-          "mymaster",
-          "ip",
-          "127.0.0.1",
-          "port",
-          String(peers[0]),
-          "flags",
-          "master",
-          "config-epoch",
-          "999",
-          "quorum",
-          "2",
-          "num-other-sentinels",
-          "300",
-        ]);
+        return masterReply("127.0.0.1", peers[0]!, { "config-epoch": 999, quorum: 2, "num-other-sentinels": 300 });
       if (sub === "sentinels") return peerList();
       return "-ERR unknown\r\n";
     });

@@ -8,7 +8,6 @@
  * only: not one of its connections goes to an announced address.
  */
 import { describe, expect, test } from "bun:test";
-import { ReplyError } from "redis-errors";
 import { readinessReport } from "../../src/ops/metrics.ts";
 import {
   freePort,
@@ -17,10 +16,11 @@ import {
   startRedis,
   startSentinel,
   TestClient,
+  untilFailoverAccepted,
   waitFor,
   withTimeout,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 
 const at = (port: number) => `127.0.0.1:${port}`;
@@ -81,19 +81,21 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
       );
 
       const [masterPort, replicaPort, deadPort] = [await freePort(), await freePort(), await freePort()];
-      await using st = await startConfiguredTunnel({
-        Sentinels_addresses_list: [s1.address, s2.address],
-        Databases: [
-          { Name: "mymaster", Local_port: masterPort },
-          { Name: "mymaster", Local_port: replicaPort, Role: "replica" },
-        ],
-        pollIntervalMs: 50,
-        addressMap: {
-          [at(announced.master)]: at(master.port),
-          [at(announced.replica)]: at(replica.port),
-          [at(announced.s2)]: at(s2.port),
-          [at(announced.s3)]: at(s3.port),
-          [s1.address]: at(deadPort), // the configured sentinel list is never mapped
+      await using st = await startTestTunnel({
+        json: {
+          Sentinels_addresses_list: [s1.address, s2.address],
+          Databases: [
+            { Name: "mymaster", Local_port: masterPort },
+            { Name: "mymaster", Local_port: replicaPort, Role: "replica" },
+          ],
+          pollIntervalMs: 50,
+          addressMap: {
+            [at(announced.master)]: at(master.port),
+            [at(announced.replica)]: at(replica.port),
+            [at(announced.s2)]: at(s2.port),
+            [at(announced.s3)]: at(s3.port),
+            [s1.address]: at(deadPort), // the configured sentinel list is never mapped
+          },
         },
       });
       const { tunnel } = st;
@@ -135,18 +137,7 @@ describe("addressMap: a deployment that announces addresses the tunnel cannot us
 
       // A real failover: the promoted replica is confirmed, and reached, through the map.
       // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value.
-      const failover = await waitFor(
-        () =>
-          s1.command("SENTINEL", "FAILOVER", "mymaster").then(
-            () => ({ refused: null }),
-            (error: ReplyError) => {
-              if (/NOGOODSLAVE|INPROG/.test(error.message)) throw error; // not yet: retry
-              return { refused: error };
-            },
-          ),
-        { timeoutMs: 15_000, intervalMs: 200, message: "SENTINEL FAILOVER accepted" },
-      );
-      if (failover.refused) throw new Error(`SENTINEL FAILOVER refused: ${failover.refused.message}`);
+      await untilFailoverAccepted(() => s1.command("SENTINEL", "FAILOVER", "mymaster"));
       await withTimeout(client.closed, 15_000, "the tunnel closes the session on the old master");
       const landed = await waitFor(
         async () => {

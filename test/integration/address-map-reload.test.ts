@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/index.ts";
 import { freePort, startDeployment, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 
 describe("addressMap: reload", () => {
@@ -28,7 +28,7 @@ describe("addressMap: reload", () => {
       upstreamPoolSize: 2,
       addressMap: { [announced]: `127.0.0.1:${via}` },
     });
-    await using st = await startConfiguredTunnel(json(first.port));
+    await using st = await startTestTunnel({ json: json(first.port) });
 
     const a = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     expect(await a.command("SET", "k", "1")).toBe("OK");

@@ -10,13 +10,12 @@ import {
   makeCerts,
   makeTempDir,
   removeTempDir,
-  startRedis,
-  startSentinel,
+  startNamedByHost,
   TestClient,
   tlsFiles,
   waitFor,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 
 describe("addressMap with TLS", () => {
@@ -26,19 +25,9 @@ describe("addressMap with TLS", () => {
       const certs = makeCerts(dir, "DNS:localhost"); // no IP: verifying against 127.0.0.1 would fail
       const files = tlsFiles(certs);
       const tls = { ...files, clientOptions: { ...files.clientOptions, serverName: "localhost" } }; // the harness's own clients
-      await using redis = await startRedis({ dir, tls, extraConfig: ["replica-announce-ip localhost"] });
-      await using sentinel = await startSentinel({
-        dir,
-        tls,
-        masters: [],
-        extraConfig: [
-          "sentinel resolve-hostnames yes",
-          "sentinel announce-hostnames yes",
-          `sentinel monitor named localhost ${redis.port} 1`,
-        ],
-      });
+      await using pair = await startNamedByHost(dir, tls);
+      const { redis, sentinel } = pair;
       await redis.command("SET", "k", "through the map");
-      await waitFor(() => sentinel.masterAddr("named"), { timeoutMs: 5000, message: "sentinel knows 'named'" });
       await using forwarder = startForwarder(await freePort(), redis.port, { raw: true });
       const tunnelConfig = async (redisTls: object) => ({
         Sentinels_addresses_list: [sentinel.address],
@@ -50,7 +39,7 @@ describe("addressMap with TLS", () => {
       });
 
       {
-        await using st = await startConfiguredTunnel(await tunnelConfig({ caFile: certs.caFile }));
+        await using st = await startTestTunnel({ json: await tunnelConfig({ caFile: certs.caFile }) });
         await using app = await TestClient.connect(st.tunnel.port("named")!, "127.0.0.1", { replyTimeoutMs: 5000 });
         expect(String(await app.command("GET", "k"))).toBe("through the map");
         expect(forwarder.open).toBeGreaterThan(0); // reached through the map
@@ -63,9 +52,11 @@ describe("addressMap with TLS", () => {
         );
       }
 
-      await using named = await startConfiguredTunnel({
-        ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })),
-        connectTimeoutMs: 1000,
+      await using named = await startTestTunnel({
+        json: {
+          ...(await tunnelConfig({ caFile: certs.caFile, servername: "redis.example" })),
+          connectTimeoutMs: 1000,
+        },
       });
       await using refused = await TestClient.connect(named.tunnel.port("named")!, "127.0.0.1", {
         replyTimeoutMs: 5000,

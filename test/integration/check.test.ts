@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, startTunnelProcess, TestClient, waitForPort } from "../fixtures/index.ts";
 import { runCli } from "../fixtures/cli.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const run = runCli;
 
@@ -113,10 +113,12 @@ describe("check judges as the tunnel does", () => {
 
     // The tunnel refuses its clients for the same reason.
     const port = await freePort();
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: port }],
-      connectTimeoutMs: 1000,
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: port }],
+        connectTimeoutMs: 1000,
+      },
     });
     await using client = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
     const refused = await client.command("PING").catch((e: Error) => e);

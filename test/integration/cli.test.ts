@@ -1,13 +1,19 @@
 /** The command line as users run it: usage errors and config errors exit 2 with a message on stderr. */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { freePort } from "../fixtures/index.ts";
+import { freePort, makeTempDir } from "../fixtures/index.ts";
 import { runCli } from "../fixtures/cli.ts";
 
 const run = (...args: string[]) => runCli(args);
+
+/** A config file with this content, in a temp dir removed at exit. */
+function configFile(json: object): string {
+  const path = join(makeTempDir("st-cli-"), "c.json");
+  writeFileSync(path, JSON.stringify(json));
+  return path;
+}
 
 describe("cli", () => {
   test("--version prints the package version", async () => {
@@ -38,16 +44,11 @@ describe("cli", () => {
   }, 10_000);
 
   test("--print-config prints the effective config (flags over the file) and exits 0 without listening", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
-    const path = join(dir, "c.json");
-    writeFileSync(
-      path,
-      JSON.stringify({
-        Sentinels_addresses_list: ["127.0.0.1:26379"],
-        Databases: [{ Name: "a", Local_port: "1" }],
-        bind: "127.0.0.3",
-      }),
-    );
+    const path = configFile({
+      Sentinels_addresses_list: ["127.0.0.1:26379"],
+      Databases: [{ Name: "a", Local_port: "1" }],
+      bind: "127.0.0.3",
+    });
     const r = await run(path, "--poll-interval", "75", "--metrics", "9121", "--print-config");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
@@ -66,18 +67,13 @@ describe("cli", () => {
   }, 10_000);
 
   test("a config error names the file and the field and exits 2", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
-    const path = join(dir, "c.json");
-    writeFileSync(
-      path,
-      JSON.stringify({
-        Sentinels_addresses_list: ["127.0.0.1:26379"],
-        Databases: [
-          { Name: "a", Local_port: "1" },
-          { Name: "b", Local_port: "12a" },
-        ],
-      }),
-    );
+    const path = configFile({
+      Sentinels_addresses_list: ["127.0.0.1:26379"],
+      Databases: [
+        { Name: "a", Local_port: "1" },
+        { Name: "b", Local_port: "12a" },
+      ],
+    });
     const r = await run(path, "/dev/null");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path}: Databases[1].Local_port: "12a" is not a port`);
@@ -89,15 +85,10 @@ describe("cli", () => {
       port: 0,
       socket: { data() {} },
     }) as unknown as AsyncDisposable & { port: number };
-    const dir = mkdtempSync(join(tmpdir(), "sentinel-tunnel-cli-"));
-    const path = join(dir, "c.json");
-    writeFileSync(
-      path,
-      JSON.stringify({
-        Sentinels_addresses_list: ["127.0.0.1:1"],
-        Databases: [{ Name: "mymaster", Local_port: busy.port }],
-      }),
-    );
+    const path = configFile({
+      Sentinels_addresses_list: ["127.0.0.1:1"],
+      Databases: [{ Name: "mymaster", Local_port: busy.port }],
+    });
     const r = await run(path, "/dev/null");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(

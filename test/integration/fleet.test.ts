@@ -4,7 +4,8 @@
  * measured on the servers against the background; Sentinel's events wake the poll, so a failover
  * is still fenced at once; a sentinel without a working event connection is polled fast; a
  * client-side symptom (the master refuses a new client's connection) polls at once; the slow rate
- * applies live on reload.
+ * applies live on reload. "At once" is told apart from the next slow poll (5 s in those tests) with
+ * a wide margin and printed; the figures on a quiet machine are the bench's (BENCHMARKS.md).
  */
 import { describe, expect, test } from "bun:test";
 import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "../fixtures/index.ts";
@@ -12,6 +13,7 @@ import { commandRates, minus, type Server } from "../fixtures/command-rates.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 import { pollingAt, sample, scrape } from "../fixtures/prom.ts";
 import { startTestTunnel, type TestTunnel } from "../fixtures/tunnel.ts";
+import { expectWithin } from "../fixtures/timing.ts";
 import { WriteLoad } from "../fixtures/write-load.ts";
 import type { EngineEvent } from "../../src/core/events.ts";
 
@@ -19,6 +21,8 @@ import type { EngineEvent } from "../../src/core/events.ts";
 const WINDOW_MS = 8000;
 /** Commands/s the background may wander between two windows (sentinels greet each other every 2 s). */
 const NOISE = 1;
+/** The slow poll rate where a test tells "woken at once" from "the next slow poll": far beyond any scheduling delay. */
+const SLOW_POLL_S = 5;
 
 function serversOf(dep: Deployment, masterPort: number): Server[] {
   return [...dep.sentinels.map((s) => ({ label: s.address, port: s.port })), { label: "master", port: masterPort }];
@@ -71,31 +75,38 @@ describe("fleet scale", () => {
     await pollingAt(metricsAt, 0.25, 3);
   }, 60_000);
 
-  test("an event wakes the poll: SENTINEL FAILOVER after a slow poll fenced within ~100 ms, writes back in 0.5 s", async () => {
+  test("an event wakes the poll: SENTINEL FAILOVER just after a slow poll is fenced and written through long before the next", async () => {
     await using dep = await startDeployment();
     const metricsAt = `127.0.0.1:${await freePort()}`;
-    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], { metrics: metricsAt });
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], {
+      metrics: metricsAt,
+      idlePollIntervalMs: SLOW_POLL_S * 1000,
+    });
     const events: (EngineEvent & { t: number })[] = [];
     const answers = new Map<string, number>();
     tt.tunnel.observe({
       onEngine: (_db, e) => void events.push({ ...e, t: performance.now() }),
       onSentinelAnswer: (_name, sentinel) => void answers.set(sentinel, (answers.get(sentinel) ?? 0) + 1),
     });
-    await pollingAt(metricsAt, 1, 3);
+    await pollingAt(metricsAt, SLOW_POLL_S, 3);
     const load = new WriteLoad(tt.port, 4, "wake");
     load.start();
     try {
       await waitFor(() => load.ackedCount >= 300, { timeoutMs: 10_000, message: "writes flowing" });
-      await pollingAt(metricsAt, 1, 3); // writes alone change nothing: still slow
+      await pollingAt(metricsAt, SLOW_POLL_S, 3); // writes alone change nothing: still slow
       let sentAt = 0;
       const leader = dep.sentinels[1]!;
       const { from, to } = await dep.failover("mymaster", {
         via: leader,
-        // Just after the leader's slow poll: without its event, the next is a second away.
+        // Just after the leader's slow poll: without its event, the next is SLOW_POLL_S away.
         before: async () => {
           const seen = answers.get(leader.address) ?? 0;
           const polled = () => (answers.get(leader.address) ?? 0) > seen;
-          await waitFor(polled, { timeoutMs: 3000, intervalMs: 1, message: "a poll of the leader" });
+          await waitFor(polled, {
+            timeoutMs: SLOW_POLL_S * 1000 + 3000,
+            intervalMs: 1,
+            message: "a poll of the leader",
+          });
           sentAt = performance.now();
         },
       });
@@ -112,8 +123,9 @@ describe("fleet scale", () => {
       const after = (t: number) => `+${Math.round(t - sentAt)} ms`;
       const timeline = `fenced ${after(fence!.t)}, switch ${after(switched!.t)}, writes back ${after(firstAck)}`;
       console.log(`SENTINEL FAILOVER while polling slowly: ${timeline}`);
-      expect(fence!.t - sentAt).toBeLessThan(150);
-      expect(firstAck - sentAt).toBeLessThan(500);
+      const nextPoll = `the next slow poll is ${SLOW_POLL_S} s after SENTINEL FAILOVER`;
+      expectWithin("SENTINEL FAILOVER → fenced", fence!.t - sentAt, (SLOW_POLL_S * 1000) / 2, nextPoll);
+      expectWithin("SENTINEL FAILOVER → writes back", firstAck - sentAt, (SLOW_POLL_S * 1000) / 2, nextPoll);
       expect(await from.role()).toBe("slave");
       expect(await load.lost(to)).toEqual([]);
     } finally {
@@ -143,7 +155,7 @@ describe("fleet scale", () => {
     await waitFor(slowly, { timeoutMs: 15_000, message: "the sentinels with events polled slowly" });
     const rate = await rates(2000);
     console.log(`without events ${rate(fast).toFixed(1)} commands/s, with events ${rate(slow).toFixed(1)}/s`);
-    expect(rate(fast)).toBeGreaterThan(10); // every 50 ms
+    expect(rate(fast)).toBeGreaterThan(5); // every 50 ms: 20/s on a quiet machine
     expect(rate(slow)).toBeLessThanOrEqual(2.5);
     expect(forwarder.refused.filter((c) => c === "SUBSCRIBE").length).toBeGreaterThan(0);
     const page = await scrape(metricsAt);
@@ -155,16 +167,16 @@ describe("fleet scale", () => {
     // Sentinel itself would notice only after 5 s (down-after): no event comes first.
     await using dep = await startDeployment({ downAfterMs: 5000 });
     const metricsAt = `127.0.0.1:${await freePort()}`;
-    const settings = { metrics: metricsAt, connectTimeoutMs: 500 };
+    const settings = { metrics: metricsAt, connectTimeoutMs: 500, idlePollIntervalMs: SLOW_POLL_S * 1000 };
     await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"], settings);
     const events: (EngineEvent & { t: number })[] = [];
     tt.tunnel.observe({ onEngine: (_db, e) => void events.push({ ...e, t: performance.now() }) });
-    await pollingAt(metricsAt, 1, 3);
+    await pollingAt(metricsAt, SLOW_POLL_S, 3);
     const engine = tt.tunnel.registry.engine("mymaster");
     const seen = engine.state.masterSeenAt;
-    // Just after the slow liveness ROLE: the next one is a second away.
+    // Just after the slow liveness ROLE: the next one is SLOW_POLL_S away.
     const asked = () => engine.state.masterSeenAt > seen;
-    await waitFor(asked, { timeoutMs: 3000, intervalMs: 1, message: "a liveness ROLE" });
+    await waitFor(asked, { timeoutMs: SLOW_POLL_S * 1000 + 3000, intervalMs: 1, message: "a liveness ROLE" });
     const master = await dep.masterOf();
     master.kill("SIGKILL");
     const killedAt = performance.now();
@@ -173,7 +185,7 @@ describe("fleet scale", () => {
       .catch(() => {}); // refused or parked: what matters is what the tunnel learns from it
     const found = () => events.find((e) => e.kind === "lost" && e.t >= killedAt);
     const lost = await waitFor(found, { timeoutMs: 3000, message: "the master found lost" });
-    console.log(`master killed; a client connects; found lost +${Math.round(lost.t - killedAt)} ms (${lost.reason})`);
-    expect(lost.t - killedAt).toBeLessThan(300);
+    const why = `the next liveness ROLE is ${SLOW_POLL_S} s away, Sentinel's down-after 5 s`;
+    expectWithin(`master killed, a client connects → found lost (${lost.reason})`, lost.t - killedAt, 2500, why);
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/index.ts";
 import { formatCheck, runCheck } from "../../src/ops/check.ts";
 import { freePort, TestClient, waitFor } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { startV6Deployment, V6 } from "../fixtures/ipv6-deployment.ts";
 
 describe("IPv6: master, replica and sentinels announced as ::1", () => {
@@ -20,7 +20,7 @@ describe("IPv6: master, replica and sentinels announced as ::1", () => {
       Databases: [{ Name: "mymaster", Local_port: `[${V6}]:${port}` }],
       connectTimeoutMs: 3000,
     };
-    await using tt = await startConfiguredTunnel(json);
+    await using tt = await startTestTunnel({ json: json });
     const db = tt.tunnel.registry.databases.get("mymaster")!;
     await waitFor(() => db.master === `[${V6}]:${dep.master}`, {
       timeoutMs: 5000,

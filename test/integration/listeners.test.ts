@@ -11,6 +11,7 @@ import {
   freePort,
   makeTempDir,
   removeTempDir,
+  spawnTracked,
   startDeployment,
   startTunnelProcess,
   TestClient,
@@ -18,7 +19,7 @@ import {
   waitForPort,
   type Deployment,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 let dep: Deployment;
 let dir: string;
@@ -56,12 +57,14 @@ async function pingUnix(path: string): Promise<string> {
 
 test("per-database bind: ::1 for one database, the global 127.0.0.1 for another, [::1]:port as Local_port", async () => {
   const [v6, v4, v6b] = [await freePort(), await freePort(), await freePort()];
-  await using tt = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [
-      { Name: "mymaster", Local_port: v6, bind: "::1" },
-      { Name: "mymaster", Local_port: v4, Role: "replica", replicaFallback: true },
-    ],
+  await using tt = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [
+        { Name: "mymaster", Local_port: v6, bind: "::1" },
+        { Name: "mymaster", Local_port: v4, Role: "replica", replicaFallback: true },
+      ],
+    },
   });
   expect(tt.log()).toContain(`mymaster: listening on [::1]:${v6}`);
   expect(tt.log()).toContain(`mymaster/replicas: listening on 127.0.0.1:${v4}`);
@@ -72,9 +75,11 @@ test("per-database bind: ::1 for one database, the global 127.0.0.1 for another,
   expect(await c4.command("PING")).toBe("PONG");
   await expect(TestClient.connect(v4, "::1")).rejects.toThrow();
 
-  await using tt2 = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }],
+  await using tt2 = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `[::1]:${v6b}` }],
+    },
   });
   await using c = await TestClient.connect(v6b, "::1", { replyTimeoutMs: 5000 });
   expect(await c.command("PING")).toBe("PONG");
@@ -84,9 +89,11 @@ test("per-database bind: ::1 for one database, the global 127.0.0.1 for another,
 test("unix socket listener: Local_port unix:/path with its mode; the file is removed on close and a stale one replaced", async () => {
   const path = join(dir, "db.sock");
   {
-    await using tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "660" }],
+    await using tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "660" }],
+      },
     });
     expect(tt.log()).toContain(`mymaster: listening on unix:${path}`);
     expect(statSync(path).isSocket()).toBe(true);
@@ -96,18 +103,23 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
   }
   expect(existsSync(path)).toBe(false);
   // A socket file left by a killed process: the next tunnel takes the path over (default mode 600).
-  const squatter = Bun.spawn([
-    process.execPath,
-    "-e",
-    `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`,
-  ]);
+  const squatter = spawnTracked(
+    [
+      process.execPath,
+      "-e",
+      `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`,
+    ],
+    {},
+  );
   await waitFor(() => existsSync(path), { timeoutMs: 5000, message: "squatter's socket file" });
   squatter.kill("SIGKILL");
   await squatter.exited;
   expect(existsSync(path)).toBe(true);
-  await using next = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  await using next = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+    },
   });
   expect(next.log()).toContain(`listening on unix:${path}`);
   expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -116,9 +128,11 @@ test("unix socket listener: Local_port unix:/path with its mode; the file is rem
     message: "PING over the unix socket",
   });
   // ... but a path a live tunnel serves is not stale: a second tunnel is refused, the first keeps it.
-  const second = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+  const second = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${path}` }],
+    },
   }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (error: Error) => error,
@@ -140,9 +154,11 @@ test("a unix socket is created with its final mode (no moment others may connect
     return listener;
   }) as unknown as typeof Bun.listen);
   try {
-    await using _tt = await startConfiguredTunnel({
-      Sentinels_addresses_list: dep.sentinelAddresses,
-      Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }],
+    await using _tt = await startTestTunnel({
+      json: {
+        Sentinels_addresses_list: dep.sentinelAddresses,
+        Databases: [{ Name: "mymaster", Local_port: `unix:${path}`, unixSocketMode: "600" }],
+      },
     });
     expect(modes).toEqual([0o600]);
     expect(await pingUnix(path)).toBe("+PONG\r\n");
@@ -155,9 +171,11 @@ test("a unix socket is created with its final mode (no moment others may connect
   chmodSync(target, 0o644);
   const link = join(dir, "link.sock");
   symlinkSync(target, link);
-  const error = await startConfiguredTunnel({
-    Sentinels_addresses_list: dep.sentinelAddresses,
-    Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }],
+  const error = await startTestTunnel({
+    json: {
+      Sentinels_addresses_list: dep.sentinelAddresses,
+      Databases: [{ Name: "mymaster", Local_port: `unix:${link}`, unixSocketMode: "666" }],
+    },
   }).then(
     async (t) => (await t[Symbol.asyncDispose](), null),
     (e: Error) => e,
@@ -168,57 +186,6 @@ test("a unix socket is created with its final mode (no moment others may connect
   expect(lstatSync(link).isSymbolicLink()).toBe(true);
   expect(statSync(target).mode & 0o777).toBe(0o644);
 }, 20_000);
-
-test("listener config errors name the field", async () => {
-  const { parseConfig } = await import("../../src/index.ts");
-  const base = { Sentinels_addresses_list: ["127.0.0.1:1"] };
-  expect(() =>
-    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: "unix:relative.sock" }] }, "c.json"),
-  ).toThrow('c.json: Databases[0].Local_port: "unix:relative.sock": the unix socket path must be absolute');
-  expect(() =>
-    parseConfig({ ...base, Databases: [{ Name: "a", Local_port: 1, unixSocketMode: "999" }] }, "c.json"),
-  ).toThrow("c.json: Databases[0].unixSocketMode: must be an octal mode string");
-  expect(() =>
-    parseConfig(
-      {
-        ...base,
-        Databases: [
-          { Name: "a", Local_port: 1 },
-          { Name: "b", Local_port: 1, bind: "::1" },
-        ],
-      },
-      "c.json",
-    ),
-  ).not.toThrow();
-  expect(() =>
-    parseConfig(
-      {
-        ...base,
-        Databases: [
-          { Name: "a", Local_port: 1 },
-          { Name: "b", Local_port: "127.0.0.1:1" },
-        ],
-      },
-      "c.json",
-    ),
-  ).toThrow("port 1 is already used by Databases[0]");
-}, 5_000);
-
-test("flags: --db name=[::1]:port and --bind ::1", async () => {
-  const { resolveSettings } = await import("../../src/config/settings.ts");
-  const fromFlags = resolveSettings({
-    flags: {
-      sentinel: ["127.0.0.1:26379"],
-      db: ["mymaster=[::1]:6380", "cache=unix:/run/st/cache.sock"],
-      bind: "[::1]",
-    },
-  });
-  expect(fromFlags.config.bind).toBe("::1");
-  expect(fromFlags.config.databases.map((d) => [d.name, d.bind, d.port, d.unix?.path])).toEqual([
-    ["mymaster", "::1", 6380, undefined],
-    ["cache", undefined, 0, "/run/st/cache.sock"],
-  ]);
-}, 5_000);
 
 test("a burst of clients beyond Bun's 512 accept backlog waits in the kernel's queue instead of having its SYNs dropped", async () => {
   // While the tunnel process is stopped, nothing accepts: a client's connect completes only if the

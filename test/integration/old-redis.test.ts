@@ -9,7 +9,8 @@ import type { TCPSocketListener } from "bun";
 import { Secret } from "../../src/index.ts";
 import { ReplyReader } from "../../src/net/resp.ts";
 import { TestClient } from "../fixtures/index.ts";
-import { namesMaster, startMockSentinel, type MockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel, type MockSentinel } from "../fixtures/mock-sentinel.ts";
+import { namesMaster, ROLE_MASTER } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 interface Conn {
@@ -30,7 +31,7 @@ function answer(conn: Conn, args: string[]): string {
       conn.authed = rest.at(-1) === "old-pw";
       return conn.authed ? "+OK\r\n" : "-WRONGPASS invalid username-password pair\r\n";
     case "ROLE":
-      return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+      return ROLE_MASTER;
     case "RESET":
       return `-ERR unknown command 'RESET', with args beginning with: \r\n`;
     case "GET":

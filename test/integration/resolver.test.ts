@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { startDeployment, startRedis, TestClient, waitFor } from "../fixtures/index.ts";
-import { addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { addrReply } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const portOf = async (c: TestClient) => Number((await c.command("CONFIG", "GET", "port"))[1]);

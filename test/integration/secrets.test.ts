@@ -17,7 +17,8 @@ import {
   waitForPort,
   type Deployment,
 } from "../fixtures/index.ts";
-import { startConfiguredTunnel } from "../fixtures/config-tunnel.ts";
+import { runCli } from "../fixtures/cli.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const REDIS_PW = "Redis-Secret-7f3a9c";
 const SENTINEL_PW = "Sentinel-Secret-2b8e4d";
@@ -39,14 +40,9 @@ afterAll(async () => {
   await dep?.[Symbol.asyncDispose]();
 }, 30_000);
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync({
-    cmd: [process.execPath, join(import.meta.dir, "../../src/cli.ts"), ...args],
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: result.exitCode, output: result.stdout.toString() + result.stderr.toString() };
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const result = await runCli(args, env);
+  return { code: result.code, output: result.stdout + result.stderr };
 }
 
 function expectNoSecret(what: string, text: string): void {
@@ -66,7 +62,7 @@ test("no output of any kind contains a password; readable config and password fi
   const logFile = join(dep.dir, "secrets.log");
 
   // --print-config: masked, and what it prints loads again as a config.
-  const printed = cli([config, "--print-config"]);
+  const printed = await cli([config, "--print-config"]);
   outputs.push(["--print-config", printed.output]);
   expect(printed.code).toBe(0);
   expect(JSON.parse(printed.output)).toMatchObject({ sentinelPassword: "***", redisPassword: "***" });
@@ -108,7 +104,7 @@ test("no output of any kind contains a password; readable config and password fi
     const refused = await app.command("GET", "k").catch((e: Error) => e.message);
     expect(refused).toMatch(new RegExp(`${hop} .*authentication failed \\(WRONGPASS`));
     outputs.push([`-ERR (${hop})`, refused]);
-    const checked = cli(["check", config], { [variable]: WRONG_PW });
+    const checked = await cli(["check", config], { [variable]: WRONG_PW });
     expect(checked.code).toBe(1);
     outputs.push([`check (${hop})`, checked.output]);
     await tunnel.stop();
@@ -125,10 +121,10 @@ test("no output of any kind contains a password; readable config and password fi
     redisPasswordFile: pwFile,
   });
   writeFileSync(pwFile.replace("redis.pw", "sentinel.pw"), SENTINEL_PW, { mode: 0o600 });
-  const checked = cli(["check", fileConfig]);
+  const checked = await cli(["check", fileConfig]);
   outputs.push(["check (password files)", checked.output]);
   expect(checked.code).toBe(0);
-  const printedFiles = cli([fileConfig, "--print-config"]);
+  const printedFiles = await cli([fileConfig, "--print-config"]);
   outputs.push(["--print-config (password files)", printedFiles.output]);
   expect(JSON.parse(printedFiles.output)).toMatchObject({ redisPasswordFile: pwFile });
   const fileLog = join(dep.dir, "file.log");
@@ -161,7 +157,7 @@ test("reload rereads a password file: after the password changes, new connection
     redisPasswordFile: pwFile,
     connectTimeoutMs: 3000,
   };
-  await using tt = await startConfiguredTunnel(json);
+  await using tt = await startTestTunnel({ json: json });
   const master = await dep.masterOf();
   const read = async (password: string) => {
     await using app = await TestClient.connect(port, "127.0.0.1", { replyTimeoutMs: 5000 });
@@ -187,31 +183,3 @@ test("reload rereads a password file: after the password changes, new connection
     master.clientOptions = { auth: { password: REDIS_PW } };
   }
 }, 30_000);
-
-test("a config error about a secret field does not echo the value", () => {
-  const base = { Sentinels_addresses_list: ["127.0.0.1:1"], Databases: [{ Name: "a", Local_port: 1 }] };
-  const attempt = (extra: object) => {
-    try {
-      parseConfig({ ...base, ...extra }, "c.json");
-      return "no error";
-    } catch (error) {
-      return (error as Error).message;
-    }
-  };
-  expect(attempt({ redisPassword: 12345 })).toBe("c.json: redisPassword: must be a string");
-  expect(attempt({ redisPassword: REDIS_PW, redisPasswordFile: "/x" })).toBe(
-    "c.json: redisPassword: set either redisPassword or redisPasswordFile, not both",
-  );
-  expect(attempt({ sentinelUsername: "watcher" })).toBe(
-    "c.json: sentinelUsername: needs a password too: set sentinelPassword or sentinelPasswordFile",
-  );
-  expect(attempt({ sentinelPasswordFile: "/nonexistent/pw" })).toBe(
-    "c.json: sentinelPasswordFile: cannot read /nonexistent/pw (ENOENT)",
-  );
-  const { config } = parseConfig({ ...base, redisPassword: REDIS_PW }, "c.json");
-  expectNoSecret(
-    "String/JSON/inspect of the config",
-    `${JSON.stringify(config)} ${String(config.redisAuth!.password)} ${Bun.inspect(config)}`,
-  );
-  expect(config.redisAuth!.password.reveal()).toBe(REDIS_PW);
-}, 5_000);

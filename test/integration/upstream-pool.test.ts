@@ -6,30 +6,18 @@
 import { describe, expect, test } from "bun:test";
 import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
 import { idleConnections } from "../fixtures/idle-connections.ts";
-import { addrReply, startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { addrReply, masterReply } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 describe("upstream pool", () => {
   test("a pooled socket is ROLE-checked when a client takes it: a master demoted since the pool filled is refused", async () => {
     await using dep = await startDeployment();
     const [a, b] = [dep.servers.mymaster![0]!, dep.servers.mymaster![1]!];
-    const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
-    const view = [
-      "name",
-      "mymaster",
-      "ip",
-      "127.0.0.1",
-      "port",
-      String(a.port),
-      "flags",
-      "master",
-      "config-epoch",
-      "1",
-    ];
     // A sentinel that keeps naming `a`, whatever happens to it (real ones would notice the demotion).
     await using stubborn = startMockSentinel((args) =>
       args[1]?.toLowerCase() === "master"
-        ? `*${view.length}\r\n${view.map(bulk).join("")}`
+        ? masterReply("127.0.0.1", a.port, { quorum: null, "num-other-sentinels": null })
         : addrReply("127.0.0.1", a.port),
     );
     await using tt = await startTestTunnel([stubborn.address], ["mymaster"], {

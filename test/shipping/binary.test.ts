@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { makeTempDir, removeTempDir, startDeployment } from "../fixtures/index.ts";
+import { makeTempDir, mustRun, removeTempDir, run, startDeployment } from "../fixtures/index.ts";
 import { shippedFailoverDrill } from "../fixtures/shipped-drill.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -17,38 +17,14 @@ let binary = "";
 /** A PATH with nothing on it: the binary must not look for bun (or anything else). */
 const bare = () => ({ PATH: runDir });
 
-async function runBinary(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([binary, ...args], {
-    cwd: runDir,
-    env: bare(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const runBinary = (...args: string[]) => run([binary, ...args], { cwd: runDir, env: bare() });
 
 beforeAll(async () => {
   buildDir = makeTempDir("st-build-");
   runDir = makeTempDir("st-binary-run-");
   const outfile = join(buildDir, "sentinel-tunnel");
   // The package script, as a user runs it (output elsewhere, so dist/ is left alone).
-  const build = Bun.spawn([process.execPath, "run", "build", "--outfile", outfile], {
-    cwd: REPO,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(build.stdout).text(),
-    new Response(build.stderr).text(),
-    build.exited,
-  ]);
-  if (code !== 0) throw new Error(`bun run build failed (exit ${code}): ${out}${err}`);
+  await mustRun([process.execPath, "run", "build", "--outfile", outfile], { cwd: REPO });
   binary = join(runDir, "sentinel-tunnel");
   copyFileSync(outfile, binary); // a copy elsewhere: nothing next to it
   statSync(binary); // exists

@@ -7,10 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { collect, spawnTracked, terminate } from "../../src/lab/procs.ts";
-import { TestClient, waitFor } from "../fixtures/index.ts";
-
-const cli = join(import.meta.dir, "..", "..", "src", "cli.ts");
+import { collect, run, spawnTracked, terminate, TestClient, waitFor } from "../fixtures/index.ts";
+import { CLI as cli } from "../fixtures/cli.ts";
 
 function startDemo(args: string[] = [], env: Record<string, string | undefined> = process.env) {
   const proc = spawnTracked([process.execPath, cli, "demo", ...args], { env, stdout: "pipe" });
@@ -24,8 +22,7 @@ async function expectNothingLeft(output: string): Promise<void> {
   const dir = /files in (\S+)/.exec(output)?.[1];
   expect(dir).toBeDefined();
   expect(existsSync(dir!)).toBe(false);
-  const pgrep = Bun.spawnSync(["pgrep", "-f", dir!]);
-  expect(pgrep.stdout.toString().trim()).toBe("");
+  expect((await run(["pgrep", "-f", dir!])).stdout.trim()).toBe("");
   for (const port of output.match(/127\.0\.0\.1:(\d+)/g)!.map((a) => Number(a.split(":")[1]))) {
     expect(
       await TestClient.connect(port, "127.0.0.1", { timeoutMs: 1000 }).then(

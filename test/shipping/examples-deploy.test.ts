@@ -10,22 +10,26 @@
 import { describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ReplyError } from "redis-errors";
 import pkg from "../../package.json" with { type: "json" };
 import { loadConfigFile } from "../../src/config/config-file.ts";
-import { spawnTracked, terminate } from "../../src/lab/procs.ts";
 import {
   freePort,
   makeTempDir,
   redisBinary,
   removeTempDir,
+  run,
+  type RunOptions,
+  spawnTracked,
   startDeployment,
   startTunnelProcess,
   TestClient,
+  untilFailoverAccepted,
   waitFor,
   waitForPort,
+  terminate,
   withTimeout,
 } from "../fixtures/index.ts";
+import { runCli } from "../fixtures/cli.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const read = (path: string) => readFileSync(join(REPO, path), "utf8");
@@ -37,23 +41,10 @@ function tempDir(prefix: string): { path: string } & Disposable {
   return { path, [Symbol.dispose]: () => removeTempDir(path) };
 }
 
-async function run(
-  cmd: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined> },
-): Promise<{ code: number; output: string }> {
-  const proc = Bun.spawn(cmd, {
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, output: stdout + stderr };
+/** `run` with stdout and stderr as one text. */
+async function runAll(cmd: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
+  const r = await run(cmd, opts);
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 describe("examples: GitHub Actions workflow", () => {
@@ -99,7 +90,7 @@ describe("examples: GitHub Actions workflow", () => {
       const s = step(id);
       const stepEnv = Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, expand(String(v))]));
       // GitHub's default shell for `run`: bash --noprofile --norc -eo pipefail {0}
-      const r = await run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(s.run)], {
+      const r = await runAll(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", expand(s.run)], {
         cwd: work.path,
         env: { ...process.env, ...env, ...stepEnv },
       });
@@ -122,10 +113,8 @@ describe("examples: GitHub Actions workflow", () => {
           process.kill(pid, "SIGTERM");
         } catch {}
         await waitFor(
-          () =>
-            Bun.spawnSync(["pgrep", "-f", `${work.path}/node_modules/.bin/sentinel-tunnel`])
-              .stdout.toString()
-              .trim() === "",
+          async () =>
+            (await run(["pgrep", "-f", `${work.path}/node_modules/.bin/sentinel-tunnel`])).stdout.trim() === "",
           { timeoutMs: 10_000, message: "the background tunnel exits" },
         );
       }
@@ -230,21 +219,10 @@ describe("examples: docker-compose lab", () => {
       expect(await client.command("WAIT", 1, 5000)).toBe(1);
 
       // The compose file's "by hand" failover: SENTINEL FAILOVER on sentinel-1; the tunnel follows.
-      // waitFor retries whatever throws inside it: a refusal that retrying cannot fix comes out as a value and is thrown here.
-      const failover = await waitFor(
-        async () => {
-          await using s = await TestClient.connect(sentinelPorts[0]!, "127.0.0.1", { replyTimeoutMs: 1000 });
-          return await s.command("SENTINEL", "FAILOVER", "mymaster").then(
-            () => ({ refused: null }),
-            (e: ReplyError) => {
-              if (/NOGOODSLAVE|INPROG/.test(e.message)) throw e; // not yet: retry
-              return { refused: e };
-            },
-          );
-        },
-        { timeoutMs: 15_000, intervalMs: 200, message: "SENTINEL FAILOVER accepted" },
-      );
-      if (failover.refused) throw new Error(`SENTINEL FAILOVER refused: ${failover.refused.message}`);
+      await untilFailoverAccepted(async () => {
+        await using s = await TestClient.connect(sentinelPorts[0]!, "127.0.0.1", { replyTimeoutMs: 1000 });
+        return await s.command("SENTINEL", "FAILOVER", "mymaster");
+      });
       await withTimeout(client.closed, 15_000, "the tunnel closes the session on the old master after the failover");
       const landed = await waitFor(
         async () => {
@@ -300,10 +278,7 @@ describe("examples: Kubernetes sidecar", () => {
     expect(warnings).toEqual([]);
     expect(config.sentinelAuth?.password.reveal()).toBe(secret.stringData["sentinel-password"]);
     // Our CLI takes the container's arguments.
-    const r = await run(
-      [process.execPath, join(REPO, "src", "cli.ts"), local, ...tunnel.args.slice(1), "--print-config"],
-      { cwd: dir.path },
-    );
+    const r = await runCli([local, ...tunnel.args.slice(1), "--print-config"], {}, dir.path);
     expect(r.code).toBe(0);
 
     // The kubelet probes the pod IP: metrics listen on all interfaces, on the probed port.
@@ -345,13 +320,13 @@ describe("examples: Dockerfile", () => {
       for (const source of sources) cpSync(join(REPO, source), join(dir.path, source), { recursive: true });
     const out = join(dir.path, "out");
     for (const command of runs) {
-      const r = await run(["sh", "-c", command.replaceAll("/out/", `${out}/`)], {
+      const r = await runAll(["sh", "-c", command.replaceAll("/out/", `${out}/`)], {
         cwd: dir.path,
         env: { ...process.env, TARGETARCH: "amd64" },
       });
       if (r.code !== 0) throw new Error(`RUN ${command} exited ${r.code}: ${r.output}`);
     }
-    const version = await run([join(out, "sentinel-tunnel"), "--version"], { cwd: dir.path });
+    const version = await runAll([join(out, "sentinel-tunnel"), "--version"], { cwd: dir.path });
     expect(version.output.trim()).toBe(pkg.version);
     const copyFrom = lines.find((l) => l.startsWith("COPY --from=build"))!.split(/\s+/);
     expect(copyFrom.slice(2)).toEqual(["/out/sentinel-tunnel", "/usr/local/bin/sentinel-tunnel"]);

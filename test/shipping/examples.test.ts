@@ -18,32 +18,21 @@ import {
   freePort,
   makeTempDir,
   removeTempDir,
+  run,
   startDeployment,
   startTunnelProcess,
   TestClient,
   waitFor,
   waitForPort,
 } from "../fixtures/index.ts";
+import { runCli } from "../fixtures/cli.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const EXAMPLES = join(REPO, "examples");
 const read = (path: string) => readFileSync(join(REPO, path), "utf8");
 
-/** The CLI with these arguments; resolves with exit code and output. */
-async function cli(args: string[], cwd = REPO): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, join(REPO, "src", "cli.ts"), ...args], {
-    cwd,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+/** The CLI with these arguments, from the repo root; resolves with exit code and output. */
+const cli = (args: string[]) => runCli(args, {}, REPO);
 
 /** A systemd unit as section → key → values (keys may repeat); comments and blank lines dropped. */
 function parseUnit(text: string): Record<string, Record<string, string[]>> {
@@ -241,10 +230,10 @@ describe("examples: systemd unit", () => {
           copy,
           read(unitPath).replace("ExecStart=/usr/local/bin/sentinel-tunnel", `ExecStart=${process.execPath}`),
         );
-        const verify = Bun.spawnSync([analyze, "verify", copy], { stdout: "pipe", stderr: "pipe" });
-        const output = verify.stdout.toString() + verify.stderr.toString();
+        const verify = await run([analyze, "verify", copy]);
+        const output = verify.stdout + verify.stderr;
         expect(output.split("\n").filter((l) => l.includes("sentinel-tunnel.service"))).toEqual([]);
-        expect(verify.exitCode).toBe(0);
+        expect(verify.code).toBe(0);
       } finally {
         removeTempDir(dir);
       }
@@ -275,7 +264,7 @@ describe("examples: systemd unit", () => {
       }),
     );
     const reload = one("ExecReload").replace("$MAINPID", String(tunnel.pid)).split(" ");
-    expect(Bun.spawnSync(reload).exitCode).toBe(0);
+    expect((await run(reload)).code).toBe(0);
     await waitFor(() => log().includes("reload done: 1 database(s) added"), {
       timeoutMs: 5000,
       message: `reload logged: ${log()}`,

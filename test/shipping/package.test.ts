@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { makeTempDir, removeTempDir } from "../fixtures/index.ts";
+import { makeTempDir, mustRun, removeTempDir, run } from "../fixtures/index.ts";
 import { shippedFailoverDrill } from "../fixtures/shipped-drill.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -16,34 +16,18 @@ let packDir = "";
 let project = "";
 let tarball = "";
 
-async function sh(cmd: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-async function mustRun(cmd: string[], cwd: string): Promise<string> {
-  const r = await sh(cmd, cwd);
-  if (r.code !== 0) throw new Error(`${cmd.join(" ")} (in ${cwd}) exited ${r.code}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-const bunx = (...args: string[]) => sh([process.execPath, "x", "sentinel-tunnel", ...args], project);
+const bunx = (...args: string[]) => run([process.execPath, "x", "sentinel-tunnel", ...args], { cwd: project });
 
 beforeAll(async () => {
   packDir = makeTempDir("st-pack-");
   project = makeTempDir("st-pack-app-");
-  const name = (await mustRun([process.execPath, "pm", "pack", "--quiet", "--destination", packDir], REPO))
+  const name = (await mustRun([process.execPath, "pm", "pack", "--quiet", "--destination", packDir], { cwd: REPO }))
     .trim()
     .split("\n")
     .pop()!;
   tarball = name.startsWith("/") ? name : join(packDir, name);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true }));
-  await mustRun([process.execPath, "add", tarball], project);
+  await mustRun([process.execPath, "add", tarball], { cwd: project });
 }, 120_000);
 
 afterAll(() => {
@@ -53,7 +37,7 @@ afterAll(() => {
 
 describe("package (bun pm pack → bun add → bunx)", () => {
   test("the tarball holds the CLI, its sources and docs, and no tests, benchmarks or build output", async () => {
-    const files = (await mustRun(["tar", "tzf", tarball], packDir))
+    const files = (await mustRun(["tar", "tzf", tarball], { cwd: packDir }))
       .trim()
       .split("\n")
       .map((f) => f.replace(/^package\//, ""));
@@ -103,7 +87,7 @@ describe("package (bun pm pack → bun add → bunx)", () => {
       script,
       `import { parseConfig, startTunnel } from "sentinel-tunnel";\nconst c = parseConfig({ Sentinels_addresses_list: ["127.0.0.1:26379"], Databases: [{ Name: "m", Local_port: "6380" }] }, "inline");\nconsole.log(typeof startTunnel, c.config.databases[0].name, c.config.databases[0].port);\n`,
     );
-    expect((await mustRun([process.execPath, script], project)).trim()).toBe("function m 6380");
+    expect((await mustRun([process.execPath, script], { cwd: project })).trim()).toBe("function m 6380");
   }, 20_000);
 
   test("bunx sentinel-tunnel runs a tunnel through a real Sentinel failover", async () => {
@@ -112,10 +96,6 @@ describe("package (bun pm pack → bun add → bunx)", () => {
       cwd: project,
     });
     // bunx runs the bin in a child process: SIGTERM to bunx must not leave that child behind.
-    expect(
-      Bun.spawnSync(["pgrep", "-f", `${project}/node_modules/.bin/sentinel-tunnel`])
-        .stdout.toString()
-        .trim(),
-    ).toBe("");
+    expect((await run(["pgrep", "-f", `${project}/node_modules/.bin/sentinel-tunnel`])).stdout.trim()).toBe("");
   }, 60_000);
 });

@@ -6,23 +6,18 @@ import { describe, expect, test } from "bun:test";
 import { addressOf, formatAddress, parseAddress } from "../../src/core/address.ts";
 import { masterAddress, masterInfo, listedReplicas, sentinelAddresses } from "../../src/discovery/sentinel-replies.ts";
 import { InvalidReplyError } from "../../src/core/errors.ts";
+import { type Fields, masterPairs, replicaPairs } from "../fixtures/replies.ts";
 
-const master = (over: Record<string, string> = {}, drop: string[] = []) => {
-  const fields: Record<string, string> = {
-    name: "mymaster",
-    ip: "127.0.0.1",
-    port: "6379",
-    flags: "master",
-    "config-epoch": "3",
-    quorum: "2",
-    "num-other-sentinels": "2",
-    "last-ok-ping-reply": "412",
-    "down-after-milliseconds": "30000",
+const master = (over: Fields = {}, drop: string[] = []) =>
+  masterPairs("127.0.0.1", 6379, {
+    "config-epoch": 3,
+    quorum: 2,
+    "num-other-sentinels": 2,
+    "last-ok-ping-reply": 412,
+    "down-after-milliseconds": 30000,
     ...over,
-  };
-  for (const key of drop) delete fields[key];
-  return Object.entries(fields).flat();
-};
+    ...Object.fromEntries(drop.map((key) => [key, null])),
+  });
 
 describe("addresses", () => {
   test("parseAddress and addressOf (table)", () => {
@@ -123,11 +118,11 @@ describe("sentinel replies", () => {
     expect(masterAddress(["::1", "24520"])).toEqual({ host: "::1", port: 24520 });
     expect(() => masterAddress(["::1"])).toThrow(InvalidReplyError);
     expect(() => masterAddress(["::1", "port"])).toThrow(/not an address/);
-    const replica = ["ip", "::1", "port", "7000", "flags", "slave", "master-link-status", "ok"];
+    const replica = replicaPairs("::1", 7000);
     expect(listedReplicas([replica])).toEqual([
       { address: { host: "::1", port: 7000 }, flags: new Set(["slave"]), linkUp: true },
     ]);
-    expect(() => listedReplicas([replica, ["ip", "x y", "port", "1", "flags", "slave"]])).toThrow(
+    expect(() => listedReplicas([replica, replicaPairs("x y", 1, { "master-link-status": null })])).toThrow(
       /SENTINEL replicas: .*not an address/,
     );
     expect(sentinelAddresses([["ip", "::1", "port", "26379", "runid", "abc"]])).toEqual([{ host: "::1", port: 26379 }]);

@@ -1,5 +1,5 @@
 /**
- * Self-test of the test harness: real redis-server and redis-sentinel processes on loopback,
+ * Self-test of the test fixtures (test/fixtures/): real redis-server and redis-sentinel processes on loopback,
  * ROLE checks, a forced failover (twice), the RESP client with a 64 MiB value, and clean teardown.
  */
 import { expect, test } from "bun:test";
@@ -8,6 +8,7 @@ import {
   freePort,
   liveChildren,
   redisCommand,
+  run,
   startDeployment,
   startRedis,
   TestClient,
@@ -159,8 +160,7 @@ test("a crashing test process leaves no redis process behind (exit handler)", as
     console.log(JSON.stringify({ dir: dep.dir, pids: [...dep.sentinels, ...dep.servers.mymaster].map((s) => s.pid) }));
     throw new Error("test crashed");
   `;
-  const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-  const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  const { stdout: out, code } = await run([process.execPath, "-e", script]);
   expect(code).not.toBe(0);
   const { dir, pids } = JSON.parse(out.trim().split("\n").pop()!) as { dir: string; pids: number[] };
   expect(pids).toHaveLength(5);
