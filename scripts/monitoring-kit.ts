@@ -145,7 +145,7 @@ const FLEET: PanelSpec[] = [
     description: "Tunnels Prometheus scrapes successfully (up == 1) in the selected jobs.",
     type: "stat",
     targets: [{ expr: 'sum(up{job=~"$job"})' }],
-    w: 4,
+    w: 3,
     h: 4,
   },
   {
@@ -154,7 +154,7 @@ const FLEET: PanelSpec[] = [
       "Databases (per tunnel) without a verified master or in a failover now (sentinel_tunnel_database_ready == 0).",
     type: "stat",
     targets: [{ expr: 'count(sentinel_tunnel_database_ready{job=~"$job"} == 0) or vector(0)' }],
-    w: 4,
+    w: 3,
     h: 4,
     redFrom: 1,
   },
@@ -165,7 +165,7 @@ const FLEET: PanelSpec[] = [
     targets: [
       { expr: 'count(ALERTS{alertname=~"SentinelTunnel.*",alertstate="firing",severity!="info"}) or vector(0)' },
     ],
-    w: 4,
+    w: 3,
     h: 4,
     redFrom: 1,
   },
@@ -174,7 +174,7 @@ const FLEET: PanelSpec[] = [
     description: "Failovers the tunnels followed in the dashboard's time range, summed over tunnels.",
     type: "stat",
     targets: [{ expr: 'sum(increase(sentinel_tunnel_master_switches_total{job=~"$job"}[$__range]))' }],
-    w: 4,
+    w: 3,
     h: 4,
   },
   {
@@ -182,7 +182,7 @@ const FLEET: PanelSpec[] = [
     description: "Client sessions open through every tunnel.",
     type: "stat",
     targets: [{ expr: 'sum(sentinel_tunnel_sessions_active{job=~"$job"})' }],
-    w: 4,
+    w: 3,
     h: 4,
   },
   {
@@ -191,8 +191,28 @@ const FLEET: PanelSpec[] = [
     type: "stat",
     targets: [{ expr: `sum(rate(sentinel_tunnel_sentinel_commands_total{job=~"$job"}[${RATE}]))` }],
     unit: "reqps",
-    w: 4,
+    w: 3,
     h: 4,
+  },
+  {
+    title: "Clients refused in range",
+    description: "Clients that got -ERR instead of a master in the dashboard's time range, summed over tunnels.",
+    type: "stat",
+    targets: [{ expr: 'sum(increase(sentinel_tunnel_clients_refused_total{job=~"$job"}[$__range]))' }],
+    w: 3,
+    h: 4,
+    redFrom: 1,
+  },
+  {
+    title: "Leases ended now",
+    description:
+      "Databases (per tunnel) whose lease on the master ended: fenced because no majority of the sentinels " +
+      "vouched for the master in time (a partition, or the sentinels unreachable).",
+    type: "stat",
+    targets: [{ expr: 'count(sentinel_tunnel_lease_remaining_seconds{job=~"$job"} == 0) or vector(0)' }],
+    w: 3,
+    h: 4,
+    redFrom: 1,
   },
   {
     title: "Sentinel cost: commands/s each sentinel receives from the fleet",
@@ -394,14 +414,35 @@ const TUNNEL_PANELS: PanelSpec[] = [
     h: 8,
   },
   {
+    title: "Lease: seconds left",
+    description:
+      "Until the lease on the master ends unless a majority of the sentinels vouch for it again (renewed at every " +
+      "poll: about Sentinel's down-after-milliseconds when healthy). 0: ended, the master fenced. No data: the " +
+      "lease is off, or the sentinels do not report last-ok-ping-reply.",
+    targets: [{ expr: `sentinel_tunnel_lease_remaining_seconds{${DB}}`, legend: "{{instance}} {{database}}" }],
+    unit: "s",
+    w: 8,
+    h: 8,
+  },
+  {
+    title: "Lease renewals and expiries",
+    description: "Renewals: a majority of the sentinels vouched for the master. Expiries: the lease ran out (fenced).",
+    targets: [
+      { expr: `increase(sentinel_tunnel_lease_renewals_total{${DB}}[${RATE}])`, legend: "renewals {{database}}" },
+      { expr: `increase(sentinel_tunnel_lease_expiries_total{${DB}}[${RATE}])`, legend: "expiries {{database}}" },
+    ],
+    w: 8,
+    h: 8,
+  },
+  {
     title: "Peer cuts",
     description: "Connections to a sentinel or Redis server cut for a reply over the bounds or not RESP (see the log).",
     targets: [
       { expr: `increase(sentinel_tunnel_peer_cuts_total{${TUNNEL}}[${RATE}])`, legend: "{{instance}} {{hop}}" },
     ],
     bars: true,
-    w: 8,
-    h: 8,
+    w: 24,
+    h: 6,
   },
 ];
 

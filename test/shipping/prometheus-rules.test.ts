@@ -69,7 +69,7 @@ describe("examples/prometheus: the alert rules", () => {
   test("every alert has a severity, a summary, a description and a runbook link to its docs/monitoring.md section", () => {
     const docs = read(DOCS);
     const list = alerts();
-    expect(list.length).toBeGreaterThanOrEqual(12);
+    expect(list.length).toBeGreaterThanOrEqual(15);
     for (const rule of list) {
       const name = rule.alert!;
       expect(`${name}: ${rule.labels?.severity}`).toMatch(/: (critical|warning|info)$/);
@@ -109,7 +109,17 @@ describe("examples/grafana: the dashboard", () => {
       for (const t of p.targets) expect(t.datasource.uid).toBe("${datasource}");
     }
     const titles = board.panels.map((p: { title: string }) => p.title).join(" | ");
-    for (const topic of ["Ready", "Sessions", "Traffic", "Failovers", "Pause", "refused", "Sentinel cost", "Poll"])
+    for (const topic of [
+      "Ready",
+      "Sessions",
+      "Traffic",
+      "Failovers",
+      "Pause",
+      "refused",
+      "Sentinel cost",
+      "Poll",
+      "Lease",
+    ])
       expect(titles).toContain(topic);
   });
 });

@@ -2,11 +2,12 @@
  * The monitoring kit against real parts: Debian's Prometheus scrapes a tunnel in front of a real
  * Sentinel deployment every second, with the shipped rules (examples/prometheus/) evaluated every
  * second. Every rule evaluates healthy and the recording rules count the real sentinels; the
- * dashboard's every query answers; a SENTINEL FAILOVER fires SentinelTunnelMasterSwitch; all
- * sentinels stopped make SentinelTunnelNoSentinelAnswering pending (its `for:` is the shipped 1 m:
- * promtool tests the timing, test/shipping/sentinel-tunnel.rules.test.yml) and, with clients
- * turned away, SentinelTunnelClientsRefused fire; the sentinels back resolve NoSentinelAnswering.
- * (The refused-clients alert counts over 5 minutes, so its resolution is left to promtool too.)
+ * dashboard's every query finds series; a SENTINEL FAILOVER fires SentinelTunnelMasterSwitch; all
+ * sentinels stopped fire SentinelTunnelLeaseEnded (the lease ends after Sentinel's down-after) and,
+ * with clients turned away, SentinelTunnelClientsRefused, and make SentinelTunnelNoSentinelAnswering
+ * and SentinelTunnelDatabaseNotReady pending (their `for:` is the shipped 1 m: promtool tests the
+ * timing, test/shipping/sentinel-tunnel.rules.test.yml); the sentinels back resolve all but the
+ * refused clients, which count over 5 minutes (their resolution is left to promtool too).
  */
 import { describe, expect, test } from "bun:test";
 import { ReplyError } from "redis-errors";
@@ -82,7 +83,7 @@ describe("a real Prometheus with the shipped rules, scraping a real tunnel", () 
     }
     expect(empty).toEqual([]);
 
-    // Every sentinel stopped: none answers, clients get -ERR.
+    // Every sentinel stopped: none answers, clients get -ERR; the lease ends (down-after 2 s): the master is fenced.
     await Promise.all(dep.sentinels.map((s) => s.stop()));
     const refusals = await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -93,18 +94,21 @@ describe("a real Prometheus with the shipped rules, scraping a real tunnel", () 
         );
       }),
     );
-    for (const reply of refusals) expect(reply).toContain("no sentinel reachable");
+    for (const reply of refusals) expect(reply).toMatch(/^ERR sentinel-tunnel: .*(no sentinel reachable|lease ended)/);
     const down = await waitFor(
       async () => {
         const alerts = await prom.alerts();
         const none = active(alerts, "SentinelTunnelNoSentinelAnswering");
         const refused = active(alerts, "SentinelTunnelClientsRefused");
-        return none.length === 1 && refused.some((a) => a.state === "firing") ? alerts : null;
+        const lease = active(alerts, "SentinelTunnelLeaseEnded");
+        const ready = active(alerts, "SentinelTunnelDatabaseNotReady");
+        const all = [none, refused, lease, ready].every((a) => a.length > 0);
+        return all && refused.concat(lease).every((a) => a.state === "firing") ? alerts : null;
       },
       {
         timeoutMs: 15_000,
         intervalMs: 200,
-        message: "SentinelTunnelNoSentinelAnswering pending and SentinelTunnelClientsRefused firing",
+        message: "NoSentinelAnswering and DatabaseNotReady pending, ClientsRefused and LeaseEnded firing",
       },
     );
     expect(active(down, "SentinelTunnelNoSentinelAnswering")[0]).toMatchObject({
@@ -115,16 +119,27 @@ describe("a real Prometheus with the shipped rules, scraping a real tunnel", () 
       database: "mymaster",
       reason: "no_master",
     });
+    expect(active(down, "SentinelTunnelLeaseEnded")[0]!.labels).toMatchObject({ database: "mymaster" });
+    expect(active(down, "SentinelTunnelDatabaseNotReady")[0]).toMatchObject({
+      state: "pending", // for: 1m
+      labels: { database: "mymaster", severity: "critical" },
+    });
     // Neither the per-sentinel alert nor the event-connection one doubles the page while none answers.
     expect(names(down)).not.toContain("SentinelTunnelSentinelNotAnswering (pending)");
     expect(names(down)).not.toContain("SentinelTunnelEventConnectionsDown (pending)");
 
-    // The sentinels back: answered again within a few scrapes.
+    // The sentinels back: they answer, the lease is renewed, the master confirmed, within a few scrapes.
     await Promise.all(dep.sentinels.map((s) => s.restart()));
-    await waitFor(async () => active(await prom.alerts(), "SentinelTunnelNoSentinelAnswering").length === 0, {
-      timeoutMs: 15_000,
-      intervalMs: 200,
-      message: "SentinelTunnelNoSentinelAnswering resolved once the sentinels answer",
-    });
+    const resolving = ["NoSentinelAnswering", "LeaseEnded", "DatabaseNotReady", "FenceHeld"].map(
+      (n) => `SentinelTunnel${n}`,
+    );
+    await waitFor(
+      async () => {
+        const left = (await prom.alerts()).filter((a) => resolving.includes(a.labels.alertname!));
+        if (left.length) throw new Error(`still active: ${names(left).join(", ")}`);
+        return true;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: `${resolving.join(", ")} resolved once the sentinels answer` },
+    );
   }, 90_000);
 });
