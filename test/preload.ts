@@ -1,12 +1,14 @@
 /**
  * Runs once before the suite: the tests start real redis-server and redis-sentinel processes, make
  * TLS certificates with openssl, drive headless Chromium (the status page) and redis-py (a real
- * client), and partition a deployment in network namespaces with iproute2's `ip`. What is missing is installed where that is safe to do unasked (as the demo does),
- * otherwise the suite stops with the exact command to run.
+ * client), partition a deployment in network namespaces with iproute2's `ip`, and run Prometheus and
+ * promtool (the monitoring kit). What is missing is installed where that is safe to do unasked (as the
+ * demo does), otherwise the suite stops with the exact command to run.
  */
 import { existsSync } from "node:fs";
 import { ensureInstalled, REDIS_NEED, type SystemNeed } from "../src/lab/install.ts";
 import { CHROMIUM } from "./fixtures/chromium.ts";
+import { PROMETHEUS_NEED } from "./fixtures/prometheus.ts";
 import { pythonWithRedis } from "./fixtures/python.ts";
 
 const NEEDS: SystemNeed[] = [
@@ -30,6 +32,7 @@ const NEEDS: SystemNeed[] = [
     apt: ["python3-redis"],
     brew: [],
   },
+  PROMETHEUS_NEED,
 ];
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

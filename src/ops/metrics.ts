@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { formatAddress, parseAddress } from "../core/address.ts";
 import { reach } from "../config/address-map.ts";
-import type { TunnelEvents } from "../core/events.ts";
+import type { RefusalKind, TunnelEvents } from "../core/events.ts";
 import { OTHER } from "../discovery/sentinel-counts.ts";
 import { readiness as engineReadiness } from "../engine/readiness.ts";
 import type { SessionRegistry } from "../tunnel/registry.ts";
@@ -66,9 +66,24 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       for (const [name, idle] of sessions.resolver.pool.idleByName()) this.set({ database: name }, idle);
     },
   });
-  const opened = new Counter(opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]));
+  // Counters fed by events start at 0 for every database and label value they can take, so the first
+  // event is an increase Prometheus can see (rate/increase need a sample before it) and alerts fire on it.
+  const zeros = (label?: { name: string; values: readonly string[] }) =>
+    function (this: Counter) {
+      for (const database of sessions.databases.keys()) {
+        if (!label) this.inc({ database }, 0);
+        else for (const value of label.values) this.inc({ database, [label.name]: value }, 0);
+      }
+    };
+  const opened = new Counter({
+    ...opts("sessions_total", "Client sessions bridged to a verified master.", ["database"]),
+    collect: zeros(),
+  });
   const refusedHelp = "Clients that got -ERR instead of a master, by reason (max_clients, no_master).";
-  const refused = new Counter(opts("clients_refused_total", refusedHelp, ["database", "reason"]));
+  const refused = new Counter({
+    ...opts("clients_refused_total", refusedHelp, ["database", "reason"]),
+    collect: zeros({ name: "reason", values: ["max_clients", "no_master"] satisfies RefusalKind[] }),
+  });
   new Counter({
     ...opts("bytes_total", "Bytes forwarded, by direction (client_to_redis, redis_to_client).", [
       "database",
@@ -87,17 +102,22 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
       }
     },
   });
-  const switches = new Counter(
-    opts("master_switches_total", "Times the confirmed master changed to another address.", ["database"]),
-  );
-  const stale = new Counter(
-    opts(
+  const switches = new Counter({
+    ...opts("master_switches_total", "Times the confirmed master changed to another address.", ["database"]),
+    collect: zeros(),
+  });
+  const stale = new Counter({
+    ...opts(
       "stale_sessions_closed_total",
       "Sessions closed because their master was replaced or lost, or the fence ran out.",
       ["database", "reason"],
     ),
-  );
-  const fences = new Counter(opts("fences_total", "Failovers seen in progress (sessions fenced).", ["database"]));
+    collect: zeros({ name: "reason", values: ["master changed", "master lost", "fence timeout"] }),
+  });
+  const fences = new Counter({
+    ...opts("fences_total", "Failovers seen in progress (sessions fenced).", ["database"]),
+    collect: zeros(),
+  });
   const discovery = new Histogram({
     ...opts("discovery_seconds", "From accepting a client to a verified master connection (or -ERR).", [
       "database",
@@ -123,6 +143,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
         sentinelErrorCounts.set(OTHER, (sentinelErrorCounts.get(OTHER) ?? 0) + n);
       }
       this.reset();
+      for (const sentinel of now) this.inc({ sentinel }, 0);
       for (const [sentinel, n] of sentinelErrorCounts) this.inc({ sentinel }, n);
     },
   });
@@ -149,6 +170,7 @@ export function tunnelMetrics(registry: Registry, sessions: SessionRegistry): Tu
   const pollInterval = new Gauge(opts("poll_interval_seconds", pollHelp, ["database"]));
   const peerCutsHelp = "Connections to a sentinel or server cut for a reply over the bounds or not RESP, by hop.";
   const peerCuts = new Counter(opts("peer_cuts_total", peerCutsHelp, ["hop"]));
+  for (const hop of ["sentinel", "redis"] as const) peerCuts.inc({ hop }, 0);
   const masterPorts = () => [...sessions.databases].filter(([, db]) => db.config.role !== "replica");
   const leaseHelp =
     "Seconds until the lease on the master ends (0: ended, fenced); no sample when the lease is off or the " +

@@ -40,6 +40,17 @@ describe("metrics and health", () => {
 
     const before = await metrics();
     expect(sample(before, "sentinel_tunnel_sessions_active", { database: "mymaster" })).toBe(0);
+    // Event counters are there at 0 before their first event, so Prometheus sees that event as an increase.
+    const zero = { database: "mymaster" };
+    for (const name of ["sessions_total", "master_switches_total", "fences_total"])
+      expect(`${name} ${sample(before, `sentinel_tunnel_${name}`, zero)}`).toBe(`${name} 0`);
+    for (const reason of ["max_clients", "no_master"])
+      expect(sample(before, "sentinel_tunnel_clients_refused_total", { ...zero, reason })).toBe(0);
+    for (const reason of ["master changed", "master lost", "fence timeout"])
+      expect(sample(before, "sentinel_tunnel_stale_sessions_closed_total", { ...zero, reason })).toBe(0);
+    for (const hop of ["sentinel", "redis"]) expect(sample(before, "sentinel_tunnel_peer_cuts_total", { hop })).toBe(0);
+    for (const sentinel of dep.sentinelAddresses)
+      expect(sample(before, "sentinel_tunnel_sentinel_errors_total", { sentinel })).toBe(0);
     expect(
       sample(before, "sentinel_tunnel_master_info", { database: "mymaster", master: `127.0.0.1:${from.port}` }),
     ).toBe(1);
