@@ -41,15 +41,19 @@ export function directColumn(current: () => number): Column {
   return { name: "direct", port: current, pid: null, stop: async () => {} };
 }
 
-/** `bun src/cli.ts <config> /dev/null`; `env` may carry BUN_OPTIONS=--cpu-prof for profiling. */
+/**
+ * `bun src/cli.ts <config> /dev/null`, or `command` (the compiled binary) instead of `bun src/cli.ts`;
+ * `env` may carry BUN_OPTIONS=--cpu-prof for profiling.
+ */
 export async function tunnelColumn(
   deployment: Deployment,
   name: string,
   env: Record<string, string> = {},
+  command?: string[],
 ): Promise<Column & { proc: TunnelProc }> {
   const port = await freePort();
   const config = await deployment.configFile([{ name, port }]);
-  const proc = await startTunnelProcess(config, { logFile: "/dev/null", env });
+  const proc = await startTunnelProcess(config, { logFile: "/dev/null", env, command });
   try {
     await waitForPort(port, { timeoutMs: 10_000 });
   } catch (error) {
@@ -142,11 +146,18 @@ export async function waitReachesMaster(column: Column, port: number, timeoutMs:
   );
 }
 
-/** Resident set size and its peak (VmRSS, VmHWM) of a process, in bytes. */
-export function memory(pid: number): { rss: number; hwm: number } {
+/** Resident set size, its peak and its anonymous part (VmRSS, VmHWM, RssAnon) of a process, in bytes. */
+export function memory(pid: number): { rss: number; hwm: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM"), anon: kb("RssAnon") };
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in µs (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+  return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime, stime (fields 14, 15)
 }
 
 /** Reset a process's VmHWM to its current RSS (Linux clear_refs 5); false if not permitted. */

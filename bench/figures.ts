@@ -135,13 +135,17 @@ export async function storm(
   };
 }
 
-/** Open `count` sessions (each answered a PING, then idle) and read the RSS of `pid` with them open. */
+/**
+ * Open `count` sessions (each answered a PING, then idle) and read the RSS of `pid` (and its anonymous
+ * part) with them open, `settleMs` after the last one opened.
+ */
 export async function idleSessions(
   port: number,
   pid: number,
   count: number,
-): Promise<{ opened: number; rssBytes: number; baseRssBytes: number }> {
-  const base = memory(pid).rss;
+  settleMs = 200,
+): Promise<{ opened: number; rssBytes: number; baseRssBytes: number; anonBytes: number; baseAnonBytes: number }> {
+  const before = memory(pid);
   const sockets: Socket[] = [];
   const open = () => ping(port).then((s) => void sockets.push(s));
   let opened = 0;
@@ -152,10 +156,16 @@ export async function idleSessions(
       opened += batch.filter((r) => r.status === "fulfilled").length;
       failure = (batch.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined)?.reason;
     }
-    await Bun.sleep(200); // let the process settle before reading its RSS (a measurement, not a sync)
-    const rss = memory(pid).rss;
+    await Bun.sleep(settleMs); // let the process settle before reading its RSS (a measurement, not a sync)
+    const after = memory(pid);
     if (failure) throw new Error(`only ${opened} of ${count} sessions opened: ${failure.message}`);
-    return { opened, rssBytes: rss, baseRssBytes: base };
+    return {
+      opened,
+      rssBytes: after.rss,
+      baseRssBytes: before.rss,
+      anonBytes: after.anon,
+      baseAnonBytes: before.anon,
+    };
   } finally {
     for (const s of sockets) s.terminate();
   }

@@ -17,6 +17,7 @@ import {
   haproxyBinary,
   haproxyColumn,
   masterPort,
+  cpuMicros,
   memory,
   sentinelQueriesDuring,
   tunnelColumn,
@@ -26,6 +27,13 @@ import {
 } from "./columns.ts";
 import { failoverUnderLoad } from "./failover.ts";
 import { fleetFigure, fleetTable, type FleetCounts, type FleetFigure } from "./fleet.ts";
+import {
+  compileTunnel,
+  footprintFigure,
+  footprintTable,
+  type FootprintCounts,
+  type FootprintFigure,
+} from "./footprint.ts";
 import { bigValue, idleSessions, newConnectionLatency, storm, throughput } from "./figures.ts";
 import { machine, writeBenchmarksMd } from "./markdown.ts";
 import { summarize, svgChart, table, type Counts, type RoundValues, type Summary } from "./report.ts";
@@ -61,6 +69,9 @@ const QUICK: Counts = {
 const FLEET: FleetCounts = { windowMs: 10_000, costMs: 5000, tunnels: 1000 };
 const FLEET_QUICK: FleetCounts = { windowMs: 3000, costMs: 1000, tunnels: 1000 };
 
+const FOOTPRINT: FootprintCounts = { starts: 5, settleMs: 2000, sessions: 10_000 };
+const FOOTPRINT_QUICK: FootprintCounts = { starts: 2, settleMs: 300, sessions: 100 };
+
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 interface Run {
@@ -74,13 +85,18 @@ interface Run {
   benchmarksMd: boolean;
   /** The fleet figure (idle cost and projection), when measured. */
   fleet?: FleetFigure;
+  /** The footprint figure (memory, start-up), when measured. */
+  footprint?: FootprintFigure;
 }
 
 /** The table on stdout, the chart next to the JSON, and (full runs) BENCHMARKS.md. */
 function publish(run: Run): void {
   const failed = run.failures.length ? `\n\nFailed measurements:\n${run.failures.map((f) => `- ${f}`).join("\n")}` : "";
   const md =
-    table(run.summaries, run.names, run.info.counts) + (run.fleet ? `\n\n${fleetTable(run.fleet)}` : "") + failed;
+    table(run.summaries, run.names, run.info.counts) +
+    (run.fleet ? `\n\n${fleetTable(run.fleet)}` : "") +
+    (run.footprint ? `\n\n${footprintTable(run.footprint)}` : "") +
+    failed;
   process.stdout.write(`${md}\n`);
   const n = run.info.counts.rounds;
   writeFileSync(
@@ -107,7 +123,7 @@ function publish(run: Run): void {
 /** `--from <json>`: the same outputs from a saved full run. */
 function republish(json: string): void {
   const saved = JSON.parse(readFileSync(json, "utf8"));
-  const { rounds, failures, started, quick, columns, summary: _summary, fleet, ...info } = saved;
+  const { rounds, failures, started, quick, columns, summary: _summary, fleet, footprint, ...info } = saved;
   const names: ColumnName[] = columns ?? ["direct", "tunnel", ...(info.haproxy === "not installed" ? [] : ["haproxy"])];
   publish({
     json,
@@ -122,6 +138,7 @@ function republish(json: string): void {
     started: new Date(started),
     benchmarksMd: !quick,
     fleet,
+    footprint,
   });
 }
 
@@ -135,7 +152,14 @@ async function main(): Promise<void> {
     .option("--rounds <n>", "rounds (default 5)", (v) => Number(v))
     .option("--profile", "run the tunnel under bun --cpu-prof (profiles in <out>/profiles)")
     .option("--no-haproxy", "skip the HAProxy column")
-    .option("--only <groups>", "comma-separated subset: p16,p1,conn,storm,idle,big,failover,fleet (for profiling)")
+    .option(
+      "--binary",
+      "the tunnel column runs the one-file binary (built from this checkout) instead of bun src/cli.ts",
+    )
+    .option(
+      "--only <groups>",
+      "comma-separated subset: p16,p1,conn,storm,idle,big,failover,fleet,footprint (for profiling)",
+    )
     .option("--from <json>", "only re-render table, chart and BENCHMARKS.md from a saved run's raw JSON")
     .option("--out <dir>", "results directory (default bench/results; --quick: a temp dir)")
     .parse(process.argv)
@@ -143,6 +167,7 @@ async function main(): Promise<void> {
       quick?: boolean;
       rounds?: number;
       profile?: boolean;
+      binary?: boolean;
       haproxy: boolean;
       only?: string;
       from?: string;
@@ -190,13 +215,26 @@ async function main(): Promise<void> {
   });
   // The fleet figure first: its background must be the deployment's own, no column running yet.
   let fleet: FleetFigure | undefined;
-  const fleetFailures: string[] = [];
+  const earlyFailures: string[] = [];
   if (!only || only.has("fleet")) {
     try {
       fleet = await fleetFigure(deployment, NAME, opts.quick ? FLEET_QUICK : FLEET, progress);
     } catch (error) {
       progress(`fleet FAILED: ${(error as Error).message}`);
-      fleetFailures.push(`fleet: ${(error as Error).message}`);
+      earlyFailures.push(`fleet: ${(error as Error).message}`);
+    }
+  }
+  // Then the footprint: one subject at a time, still before any column runs.
+  let footprint: FootprintFigure | undefined;
+  if (!only || only.has("footprint")) {
+    try {
+      const counts = { ...(opts.quick ? FOOTPRINT_QUICK : FOOTPRINT) };
+      counts.sessions = Math.min(counts.sessions, idleCount);
+      footprint = await footprintFigure(deployment, NAME, counts, haproxy, progress);
+      for (const row of footprint.rows) if (row.error) earlyFailures.push(`footprint, ${row.key}: ${row.error}`);
+    } catch (error) {
+      progress(`footprint FAILED: ${(error as Error).message}`);
+      earlyFailures.push(`footprint: ${(error as Error).message}`);
     }
   }
   let master = await masterPort(deployment, NAME);
@@ -208,12 +246,13 @@ async function main(): Promise<void> {
         deployment,
         NAME,
         opts.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {},
+        opts.binary ? [compileTunnel(join(out, "binary"))] : undefined,
       ),
     );
     if (haproxy) columns.push(await haproxyColumn(haproxy, deployment, NAME, Math.max(1000, capacity)));
     const names = columns.map((c) => c.name);
     const rounds: RoundValues[] = [];
-    const failures: string[] = [...fleetFailures];
+    const failures: string[] = [...earlyFailures];
     const raw: unknown[] = [];
     const started = new Date();
     for (let r = 0; r < counts.rounds; r++) {
@@ -250,9 +289,13 @@ async function main(): Promise<void> {
 
       for (const p of [16, 1]) {
         await step(`p${p}`, `redis-benchmark -c 50 -P ${p}`, async (c) => {
-          const t = await throughput(c.port(), p, p === 16 ? counts.p16Requests : counts.p1Requests);
+          const requests = p === 16 ? counts.p16Requests : counts.p1Requests;
+          const cpu0 = c.pid ? cpuMicros(c.pid) : 0;
+          const t = await throughput(c.port(), p, requests);
           put(`set_p${p}`, c.name, t.SET);
           put(`get_p${p}`, c.name, t.GET);
+          // The proxy's CPU time (user + system, every thread) per request, SET and GET together.
+          if (c.pid) put(`cpu_p${p}`, c.name, (cpuMicros(c.pid) - cpu0) / (2 * requests));
         });
       }
       await step("conn", `new connection latency (${counts.connections} sequential)`, async (c) => {
@@ -319,7 +362,13 @@ async function main(): Promise<void> {
     }
 
     const stamp = started.toISOString().replace(/[:.]/g, "-");
-    const info = { ...host, idleSessions: idleCount, fileLimit: files, counts: { ...counts, idleSessions: idleCount } };
+    const info = {
+      ...host,
+      tunnelCommand: opts.binary ? "binary" : "source",
+      idleSessions: idleCount,
+      fileLimit: files,
+      counts: { ...counts, idleSessions: idleCount },
+    };
     const json = join(out, `${stamp}.json`);
     const summaries = summarize(rounds, names);
     const saved = {
@@ -331,9 +380,21 @@ async function main(): Promise<void> {
       failures,
       summary: summaries,
       fleet,
+      footprint,
     };
     writeFileSync(json, JSON.stringify(saved, null, 2));
-    publish({ json, out, names, summaries, failures, info, started, benchmarksMd: !opts.quick && !only, fleet });
+    publish({
+      json,
+      out,
+      names,
+      summaries,
+      failures,
+      info,
+      started,
+      benchmarksMd: !opts.quick && !only,
+      fleet,
+      footprint,
+    });
     if (failures.length && opts.quick)
       throw new Error(`${failures.length} measurement(s) failed:\n${failures.join("\n")}`);
   } finally {

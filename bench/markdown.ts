@@ -67,13 +67,14 @@ One run starts its own deployment on 127.0.0.1 (a redis-server master, one repli
 redis-sentinels; the test fixtures in \`test/fixtures/\`) and three columns in front of the same master:
 
 - **direct**: the master's own port (whatever the sentinels name as master at the start of the round);
-- **sentinel-tunnel**: our CLI as users run it, \`bun src/cli.ts <seed config> /dev/null\` (defaults: every sentinel polled every ${DEFAULTS.pollIntervalMs} ms, ROLE-checked upstreams, fencing);
+- **sentinel-tunnel**: our CLI as users run it, ${i.tunnelCommand === "binary" ? "the one-file binary (\`bun run build\`'s command, \`bench --binary\`)" : "\`bun src/cli.ts\`"} \`<seed config> /dev/null\` (defaults: every sentinel polled every ${DEFAULTS.pollIntervalMs} ms, ROLE-checked upstreams, fencing);
 - **HAProxy**: TCP mode, \`tcp-check\` sending PING and \`INFO replication\` expecting \`role:master\` on master
   and replica, \`inter 250ms\`, \`on-marked-down shutdown-sessions\`, \`nbthread\` = CPUs.
 
 Each round runs every figure for every column, rotating the column order each round; before each round the
 bench checks (ROLE and CONFIG GET port through the column) that every column reaches the current master.
-Figures: \`redis-benchmark -c 50 -P 16\` and \`-P 1\` (SET, GET requests/s); new-connection latency (connect,
+Figures: \`redis-benchmark -c 50 -P 16\` and \`-P 1\` (SET, GET requests/s, and the proxy's CPU time — user + system of
+every thread, \`/proc/<pid>/stat\` — per request); new-connection latency (connect,
 PING, reply, close; ${c.connections} sequential after ${c.warmup} warm-up; p50/p99); a storm of ${c.stormClients} clients connecting at once
 (all served? time to last reply; sentinel queries: the sentinels' \`total_commands_processed\` during the
 storm minus the background rate — sentinels' own PINGs, the tunnel's poller — measured over the second before); ${i.idleSessions} idle sessions (proxy RSS; two
@@ -85,6 +86,12 @@ the first write acknowledged by the new master, and the longest gap between two 
 writer (any writer) —, then the time from the first sentinel reporting the new master (sentinels polled every 5 ms) to
 the last old-master session closed and to the first write acknowledged by the new master (negative: the proxy
 switched before the sentinels announced it); and acknowledged writes the new master does not have.
+
+Before the columns start, the fleet figure (bench/fleet.ts) and the footprint (bench/footprint.ts): each subject —
+the one-file binary built from the checkout, two probes compiled the same way (a bare Bun pipe; the same pipe loading
+the design card's libraries), the Go sentinel_tunnel when \`SENTINEL_TUNNEL_GO\` names it, HAProxy — serving one
+database, started 5 times after one unrecorded start: ready = spawn to the first PING answered through it; idle RSS
+and RssAnon 2 s after that; on the last start RSS with the idle sessions open, per session = the growth / sessions.
 
 Ratios are the median of per-round ratios, with min–max over rounds in brackets. For lower-is-better
 figures, "tunnel / HAProxy" below 1 means the tunnel is ahead.

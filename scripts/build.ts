@@ -12,8 +12,8 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 
-const ROOT = resolve(import.meta.dir, "..");
-const DEFAULT_TARGET = "bun-linux-x64";
+export const ROOT = resolve(import.meta.dir, "..");
+export const DEFAULT_TARGET = "bun-linux-x64";
 
 /** Where `target`'s binary goes by default: dist/sentinel-tunnel for linux x64, suffixed otherwise. */
 function defaultOutfile(target: string): string {
@@ -22,8 +22,15 @@ function defaultOutfile(target: string): string {
   return `dist/sentinel-tunnel-${suffix}${target.includes("windows") ? ".exe" : ""}`;
 }
 
-/** The `bun build` command line for `target` → `outfile` (relative to the repo root). */
-function buildCommand(target = DEFAULT_TARGET, outfile = defaultOutfile(target)): string[] {
+/**
+ * The `bun build` command line for `target` → `outfile` (relative to the repo root). `entry`: another
+ * program compiled the same way (bench/footprint.ts's probes).
+ */
+export function buildCommand(
+  target = DEFAULT_TARGET,
+  outfile = defaultOutfile(target),
+  entry = "src/cli.ts",
+): string[] {
   return [
     process.execPath,
     "build",
@@ -33,7 +40,7 @@ function buildCommand(target = DEFAULT_TARGET, outfile = defaultOutfile(target))
     "--sourcemap", // stack traces point at src/*.ts lines
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
-    "src/cli.ts",
+    entry,
     "--outfile",
     outfile,
   ];
