@@ -18,8 +18,8 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildCommand, DEFAULT_TARGET, ROOT } from "../scripts/build.ts";
-import { freePort, infoRecord, makeTempDir, removeTempDir, waitFor, type Deployment } from "../test/harness/index.ts";
-import { collect, isRunning, spawnTracked, terminate } from "../test/harness/procs.ts";
+import { freePort, infoRecord, makeTempDir, removeTempDir, waitFor, type Deployment } from "../test/fixtures/index.ts";
+import { collect, isRunning, spawnTracked, terminate } from "../test/fixtures/procs.ts";
 import { haproxyConfig, masterPort, memory } from "./columns.ts";
 import { idleSessions, ping } from "./figures.ts";
 import { median } from "./report.ts";
