@@ -14,8 +14,6 @@
 import { Command, CommanderError, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { formatAddress } from "./core/address.ts";
-import { formatCheck, runCheck } from "./ops/check.ts";
-import { fetchStatus, formatStatus, metricsAddress, StatusUnavailableError } from "./status/command.ts";
 import { ConfigError, ListenError } from "./core/errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
@@ -98,6 +96,7 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
 async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {
   const { config, warnings } = resolveSettings(sources(configPath, flags));
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`); // a misspelt key, as run logs it
+  const { formatCheck, runCheck } = await import("./ops/check.ts"); // loaded only for `check`
   const report = await runCheck(config);
   process.stdout.write(formatCheck(report));
   process.exit(report.ok ? 0 : 1);
@@ -107,6 +106,7 @@ const DEFAULT_METRICS = "127.0.0.1:9121";
 
 async function status(flags: { metrics?: string; json?: boolean }): Promise<void> {
   const given = flags.metrics ?? process.env.SENTINEL_TUNNEL_METRICS ?? DEFAULT_METRICS;
+  const { fetchStatus, formatStatus, metricsAddress } = await import("./status/command.ts"); // only for `status`
   const where = metricsAddress(given);
   if (!where) fail(`--metrics: ${JSON.stringify(given)} is not "host:port" or a port`, EXIT_USAGE);
   const snapshot = await fetchStatus(where);
@@ -257,8 +257,10 @@ async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    if (error instanceof ConfigError || error instanceof ListenError || error instanceof StatusUnavailableError)
-      fail(error.message, EXIT_USAGE);
+    // StatusUnavailableError by name: status/command.ts is loaded only by `status`.
+    const unavailable = (error as Error | undefined)?.name === "StatusUnavailableError";
+    if (error instanceof ConfigError || error instanceof ListenError || unavailable)
+      fail((error as Error).message, EXIT_USAGE);
     fail((error as Error).stack ?? String(error), 1);
   }
 }

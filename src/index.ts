@@ -9,7 +9,7 @@ import { redisConnectOptions, sentinelConnectOptions } from "./net/hops.ts";
 import { isLoopback } from "./core/loopback.ts";
 import { refuseLiveUnixSockets } from "./tunnel/listeners.ts";
 import { drain, reload, type ReloadResult } from "./ops/lifecycle.ts";
-import { startMetrics, type MetricsServer } from "./ops/metrics-listener.ts";
+import type { MetricsServer } from "./ops/metrics-listener.ts";
 import { silentLogger, type Logger } from "./ops/log.ts";
 import { peerCutReporter } from "./net/reply-limits.ts";
 import { securityWarnings } from "./ops/security-warnings.ts";
@@ -109,7 +109,8 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const poller: Poller = new Poller(sentinels, watched, (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
-    if (config.metrics) metrics = startMetrics(config.metrics, registry);
+    // Loaded only when configured: prom-client and the status page cost a daemon without them nothing.
+    if (config.metrics) metrics = (await import("./ops/metrics-listener.ts")).startMetrics(config.metrics, registry);
   } catch (error) {
     registry.stop();
     sentinels.close();

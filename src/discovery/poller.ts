@@ -100,6 +100,7 @@ class Watch {
   close(): void {
     this.probes.liveness.probe.close();
     this.probes.confirm.probe.close();
+    this.engine.close(); // its lease timers
   }
 }
 

@@ -61,6 +61,9 @@ export interface LeaseBasis {
 
 export const NO_BASIS: LeaseBasis = { witnesses: [], quorum: null, known: 0, downAfterMs: null };
 
+/** How long before the lease ends its renewal is asked for at the latest: a round trip to the sentinels, with room. */
+export const RENEW_AHEAD_MS = 300;
+
 /** A last-ok-ping-reply above this says the sentinel is not hearing the master (Sentinel pings every second). */
 export const SLOW_PING_MS = 2000;
 

@@ -9,7 +9,7 @@ import { formatAddress, type Address } from "../core/address.ts";
 import { emit, type EngineEvent, type TunnelEvents } from "../core/events.ts";
 import type { Logger } from "../core/logger.ts";
 import { clock } from "../core/clock.ts";
-import { leaseApplies } from "./lease.ts";
+import { leaseApplies, RENEW_AHEAD_MS } from "./lease.ts";
 import { step } from "./master-state.ts";
 import { leaseReading, probes, quiet, route, type LeaseReading, type Route } from "./readings.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "./state.ts";
@@ -37,6 +37,7 @@ export class MasterEngine {
   readonly #waiters = new Set<() => void>();
   readonly #viewWaiters = new Set<() => void>();
   #leaseTimer: Timer | null = null;
+  #renewTimer: Timer | null = null;
   #leaseDue = Infinity;
   constructor(
     readonly name: string,
@@ -112,14 +113,28 @@ export class MasterEngine {
     return master && !fence && applies ? lease.until : Infinity;
   }
 
-  /** A timer at the lease's end, so that it is fenced on time, not at the next poll. */
+  /**
+   * Timers at the lease's end, so that it is fenced on time, not at the next poll; and shortly
+   * before it, a poll for its renewal, whatever the poll rate (a pollIntervalMs longer than the
+   * lease would let it lapse).
+   */
   #armLease(): void {
     const due = this.leaseDue;
     if (due === this.#leaseDue) return;
     if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
     this.#leaseTimer = null;
+    this.#renewTimer = null;
     this.#leaseDue = due;
     if (due === Infinity) return;
+    const renewIn = due - RENEW_AHEAD_MS - clock();
+    if (renewIn > 0) {
+      this.#renewTimer = setTimeout(() => {
+        this.#renewTimer = null;
+        this.pollNow();
+      }, renewIn);
+      this.#renewTimer.unref?.();
+    }
     this.#leaseTimer = setTimeout(
       () => {
         this.#leaseTimer = null;
@@ -134,7 +149,9 @@ export class MasterEngine {
   /** Stop the lease timer (the tunnel stops or forgets this name). */
   close(): void {
     if (this.#leaseTimer) clearTimeout(this.#leaseTimer);
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
     this.#leaseTimer = null;
+    this.#renewTimer = null;
   }
 
   /** Clients waiting for a change now (parked, or between retries). */

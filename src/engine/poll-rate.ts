@@ -14,6 +14,8 @@
  *   last fast interval is asked, so that a healthy deployment renews it before it runs out.
  */
 
+import { RENEW_AHEAD_MS } from "./lease.ts";
+
 /** How long the engine must stay quiet, with nothing stirring, before the polls slow down again. */
 export const SETTLE_MS = 2000;
 
@@ -49,7 +51,7 @@ export interface RateInputs {
 
 /** How long before the lease ends its renewal is asked: a round trip to the sentinels, with room to spare. */
 export function renewAheadMs(beat: Beat): number {
-  return Math.max(300, 3 * beat.fastMs);
+  return Math.max(RENEW_AHEAD_MS, 3 * beat.fastMs);
 }
 
 export interface RatePlan {

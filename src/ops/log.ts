@@ -8,7 +8,8 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { format } from "node:util";
-import { createConsola, LogLevels, type ConsolaReporter, type LogType } from "consola";
+// consola/core: our own one-line reporter, not consola's fancy one (~19 MiB less in a compiled daemon).
+import { createConsola, LogLevels, type ConsolaReporter, type LogType } from "consola/core";
 import type { Logger, LogFormat, LogLevelName } from "../core/logger.ts";
 
 export type { Logger } from "../core/logger.ts";
