@@ -1,7 +1,7 @@
 /**
  * A replica port: where its clients go and how it stands. Pure: the replicas come from the engine
  * (those a majority of the sentinels list healthy, consensus.ts `healthyReplicas`), `replicaFallback`
- * from the config; the tunnel (tunnel.ts, database.ts) and the status read it and obey.
+ * from the config; the tunnel (tunnel/accept.ts, database.ts) and the status read it and obey.
  *
  * - Before the first report: starting. With a healthy replica: healthy, clients go to replicas.
  *   With none: failing over — unless `replicaFallback`, then healthy, clients go to the master.
