@@ -31,6 +31,20 @@ function summary(result: DrillResult, f: FrontResult): string {
   ].join("\n  ");
 }
 
+/** One drill of `scenario` with this file's settings; its summary printed. */
+async function drill(scenario: "jepsen" | "master" | "app" | "app-sentinels", probeMs?: number) {
+  const result = await partitionDrill({
+    scenario,
+    partitionMs: PARTITION_MS,
+    rate: RATE,
+    downAfterMs: DOWN_AFTER_MS,
+    ...(probeMs ? { probeMs } : {}),
+  });
+  const tunnel = result.fronts[0]!;
+  console.log(summary(result, tunnel));
+  return { result, tunnel };
+}
+
 /** Probes (new clients) answered by `host` between `fromMs` and `toMs` after the partition's start. */
 function reachedBetween(f: FrontResult, host: string, fromMs: number, toMs: number) {
   return f.probes.filter((p) => p.reached === host && p.doneMs > fromMs && p.doneMs < toMs);
@@ -40,15 +54,7 @@ describe("chaos: real partitions (issue 21)", () => {
   test(
     "Jepsen's {n1 (master), s1, app} | {n2, s2, n3, s3}: nothing acknowledged after down-after + 1 s is lost, at most 30 %",
     async () => {
-      const result = await partitionDrill({
-        scenario: "jepsen",
-        partitionMs: PARTITION_MS,
-        rate: RATE,
-        downAfterMs: DOWN_AFTER_MS,
-        probeMs: 100,
-      });
-      const tunnel = result.fronts[0]!;
-      console.log(summary(result, tunnel));
+      const { result, tunnel } = await drill("jepsen", 100);
       expect(result.finalMaster).not.toBe("n1"); // the majority failed over: the old master's writes are gone
       expect(tunnel.lostLate).toBe(0);
       expect(tunnel.lost).toBeLessThanOrEqual(0.3 * RATE * (PARTITION_MS / 1000));
@@ -65,14 +71,7 @@ describe("chaos: real partitions (issue 21)", () => {
   test(
     "{n1, s1} isolated: nothing lost, writes back on the new master within 4.5 s",
     async () => {
-      const result = await partitionDrill({
-        scenario: "master",
-        partitionMs: PARTITION_MS,
-        rate: RATE,
-        downAfterMs: DOWN_AFTER_MS,
-      });
-      const tunnel = result.fronts[0]!;
-      console.log(summary(result, tunnel));
+      const { result, tunnel } = await drill("master");
       expect(result.finalMaster).not.toBe("n1");
       expect(tunnel.lost).toBe(0);
       // The lease ends before any sentinel could mark the master down: fenced before the failover.
@@ -86,14 +85,7 @@ describe("chaos: real partitions (issue 21)", () => {
   test(
     "{app} isolated: nothing lost, writes back within 1 s of the heal",
     async () => {
-      const result = await partitionDrill({
-        scenario: "app",
-        partitionMs: PARTITION_MS,
-        rate: RATE,
-        downAfterMs: DOWN_AFTER_MS,
-      });
-      const tunnel = result.fronts[0]!;
-      console.log(summary(result, tunnel));
+      const { tunnel } = await drill("app");
       expect(tunnel.lost).toBe(0);
       expect(tunnel.log.some((l) => /not confirmed by a majority of the sentinels .*lease ended/.test(l))).toBe(true);
       expect(tunnel.backAfterHealMs).not.toBeNull();
@@ -105,15 +97,7 @@ describe("chaos: real partitions (issue 21)", () => {
   test(
     "{app} | {sentinels}, the master reachable from both: the lease ends (fence), the heal resumes, nothing lost",
     async () => {
-      const result = await partitionDrill({
-        scenario: "app-sentinels",
-        partitionMs: PARTITION_MS,
-        rate: RATE,
-        downAfterMs: DOWN_AFTER_MS,
-        probeMs: 100,
-      });
-      const tunnel = result.fronts[0]!;
-      console.log(summary(result, tunnel));
+      const { result, tunnel } = await drill("app-sentinels", 100);
       expect(result.finalMaster).toBe("n1"); // the sentinels never lost the master
       expect(tunnel.lost).toBe(0);
       // Fenced once the lease ended: no write acknowledged and no new client reaching n1 from
