@@ -72,8 +72,10 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGHUP", () => {
-    if (draining || !tunnel) return;
+  let reloadPending = false;
+  const reload = () => {
+    if (draining) return;
+    if (!tunnel) return void (reloadPending = true); // still starting: reload once started
     reopenLogFiles(); // logrotate: the file may have been moved away
     log.info(`SIGHUP: reloading ${configPath ?? "the settings (no config file: flags and environment only)"}`);
     try {
@@ -83,8 +85,10 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
     } catch (error) {
       log.error(`reload rejected, the running config stays: ${(error as Error).message}`);
     }
-  });
+  };
+  process.on("SIGHUP", reload);
   tunnel = await startTunnel(config, { log });
+  if (reloadPending) reload();
   log.info(
     `sentinel-tunnel ${pkg.version}: ${config.databases.length} database(s), sentinels ${config.sentinels.map(formatAddress).join(", ")}`,
   );

@@ -59,6 +59,8 @@ export interface TunnelOptions {
 
 export async function startTunnel(config: Config, options: TunnelOptions = {}): Promise<Tunnel> {
   await refuseLiveUnixSockets(config); // before anything is started that would need stopping
+  // Loaded only when configured (prom-client, the status page), and before any port opens: no gap after.
+  const metricsModule = config.metrics ? await import("./ops/metrics-listener.ts") : null;
   const log = options.log ?? silentLogger();
   const onError = (sentinel: string, message: string) => emit(registry.observers, "onSentinelError", sentinel, message);
   // One options object per hop, shared by every connection to it, updated in place on reload.
@@ -109,8 +111,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const poller: Poller = new Poller(sentinels, watched, (name) => registry.engine(name), pollerOptions);
   let metrics: MetricsServer | null = null;
   try {
-    // Loaded only when configured: prom-client and the status page cost a daemon without them nothing.
-    if (config.metrics) metrics = (await import("./ops/metrics-listener.ts")).startMetrics(config.metrics, registry);
+    if (config.metrics && metricsModule) metrics = metricsModule.startMetrics(config.metrics, registry);
   } catch (error) {
     registry.stop();
     sentinels.close();
