@@ -87,7 +87,7 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
   const resolver: Resolver = new Resolver(sentinels, resolverOptions, (name): MasterEngine => registry.engine(name));
   for (const warning of securityWarnings(config)) log.warn(warning);
   // The back-channel, wired here: a client-side symptom (resolver) or a recheck (engine) polls that name now.
-  const pollNow = (name: string) => poller.wake(name);
+  const pollNow = (name: string, why?: "wake" | "renew") => (why === "renew" ? poller.renew(name) : poller.wake(name));
   const registry: SessionRegistry = new SessionRegistry(config, resolver, log, pollNow);
   registry.observers.push(...(options.events ?? []));
   registry.listen();

@@ -148,6 +148,15 @@ export class Poller {
     }
   }
 
+  /**
+   * The lease on `name` is about to end (the engine's timer): ask every sentinel now, once — no
+   * episode, no liveness ROLE: a healthy deployment renews it and stays at the slow rate.
+   */
+  renew(name: string): void {
+    const watch = this.#watches.get(name);
+    if (watch) this.#poll(watch, null, false);
+  }
+
   /** The address map changed: idle control connections close, to reopen the new way (busy ones move on next use). */
   reconnect(): void {
     for (const watch of this.#watches.values()) {

@@ -45,8 +45,11 @@ export class MasterEngine {
     readonly orders: Orders,
     readonly log: Logger,
     readonly observers: TunnelEvents[],
-    /** Ask the poller for a poll of this name now (wired where the engine, poller and resolver are built: index.ts). */
-    readonly pollNow: () => void = () => {},
+    /**
+     * Ask the poller for a poll of this name now (wired where the engine, poller and resolver are built:
+     * index.ts): "wake" for a symptom (fast polling follows), "renew" for the lease (the sentinels once, no episode).
+     */
+    readonly pollNow: (why?: "wake" | "renew") => void = () => {},
   ) {}
 
   get state(): MasterState {
@@ -131,7 +134,7 @@ export class MasterEngine {
     if (renewIn > 0) {
       this.#renewTimer = setTimeout(() => {
         this.#renewTimer = null;
-        this.pollNow();
+        this.pollNow("renew");
       }, renewIn);
       this.#renewTimer.unref?.();
     }

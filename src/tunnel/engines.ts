@@ -19,7 +19,7 @@ export interface EngineHost {
   readonly resolver: Resolver;
   readonly log: Logger;
   readonly observers: TunnelEvents[];
-  readonly pollNow: (name: string) => void;
+  readonly pollNow: (name: string, why?: "wake" | "renew") => void;
 }
 
 /** A maker of engines sharing one set of orders on `host`'s sessions. */
@@ -35,7 +35,7 @@ export function engineFactory(host: EngineHost): (name: string) => MasterEngine 
       const { fenceTimeoutMs, failoverWaitMs, switchAt, lease, leaseMarginMs } = host.config;
       return { fenceTimeoutMs, failoverWaitMs, switchAt, lease, leaseMarginMs };
     };
-    const pollNow = () => host.pollNow(name);
+    const pollNow = (why?: "wake" | "renew") => host.pollNow(name, why);
     return new MasterEngine(name, settings, orders, host.log, host.observers, pollNow);
   };
 }

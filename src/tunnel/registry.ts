@@ -32,7 +32,7 @@ export class SessionRegistry {
     readonly resolver: Resolver,
     readonly log: Logger,
     /** Poll master `name` now (the poller's `wake`): each engine's `pollNow`, wired by index.ts. */
-    readonly pollNow: (name: string) => void = () => {},
+    readonly pollNow: (name: string, why?: "wake" | "renew") => void = () => {},
   ) {}
 
   /** The failover engine of master `name` (made on first use). */
