@@ -1,147 +1,172 @@
 /**
- * The config's schema (zod): the original sentinel_tunnel JSON (keys in their canonical spelling,
+ * The config's schema (zod/mini, see schema.ts): the original sentinel_tunnel JSON (keys in their canonical spelling,
  * ports as string or number) plus our own camelCase settings, validated into a `Config`; every
  * problem names where the setting came from and the field, e.g. `Databases[1].Local_port: "12a"
  * is not a port`.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatAddress, parseAddress } from "../core/address.ts";
 import { ConfigError } from "../core/errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../core/logger.ts";
 import { parseAddressMap } from "./address-map.ts";
 import { databaseId, DEFAULTS, SWITCH_AT, type Config } from "./config.ts";
-import { bindAddress, localPort, socketMode } from "./listen-config.ts";
+import { listenSchemas } from "./listen-config.ts";
+import { convert } from "./schema.ts";
 import { securityKeys, securitySettings, withoutSecurity } from "./security-config.ts";
 
-const millis = (min: number) =>
+const millis = (min: number, max?: number) =>
   z
     .number({ error: "must be a number of milliseconds" })
-    .int("must be a whole number of milliseconds")
-    .min(min, `must be at least ${min}`);
+    .check(
+      z.int("must be a whole number of milliseconds"),
+      z.minimum(min, `must be at least ${min}`),
+      ...(max === undefined ? [] : [z.maximum(max, `must be at most ${max}`)]),
+    );
 
-const sentinelAddress = z.string({ error: 'must be a "host:port" string' }).transform((value, ctx) => {
-  const address = parseAddress(value);
-  if (address) return address;
-  ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a "host:port" address` });
-  return z.NEVER;
-});
-
-/** `host:port`, or a bare port meaning 127.0.0.1:port (loopback unless told otherwise). */
-const listenAddress = z
-  .string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' })
-  .transform((value, ctx) => {
-    const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
-    if (address) return formatAddress(address);
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not "host:port" or a port` });
-    return z.NEVER;
-  });
-
-/** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (net/address-map.ts). */
-const addressMapSchema = z
-  .record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), {
-    error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}',
-  })
-  .default({})
-  .transform((entries, ctx) => {
-    const { map, problems } = parseAddressMap(entries);
-    for (const { key, message } of problems) ctx.addIssue({ code: "custom", path: [key], message });
-    return map;
-  });
+/** A whole number in [min, max]; `what` in the message for another type. */
+const count = (what: string, min: number, minMessage: string, max: number) =>
+  z
+    .number({ error: `must be a number of ${what}` })
+    .check(z.int("must be a whole number"), z.minimum(min, minMessage), z.maximum(max, `must be at most ${max}`));
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
-const schema = z
-  .object({
-    Sentinels_addresses_list: z
-      .array(sentinelAddress, { error: 'is missing: list the sentinels as ["host:port", ...]' })
-      .min(1, 'is empty: list at least one sentinel as "host:port"'),
-    Databases: z
-      .array(
-        z.object(
-          {
-            Name: z
-              .string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" })
-              .min(1, "must not be empty"),
-            Local_port: localPort,
-            bind: bindAddress.optional(),
-            unixSocketMode: socketMode.optional(),
-            Role: z
-              .string({ error: 'must be "master" or "replica"' })
-              .transform((v) => v.toLowerCase())
-              .pipe(z.enum(["master", "replica"], { error: 'must be "master" or "replica"' }))
-              .default("master"),
-            replicaFallback: z.boolean({ error: "must be true or false" }).default(false),
-          },
-          { error: 'must be an object like {"Name": "mymaster", "Local_port": "12345"}' },
+/**
+ * The schema, built for each read (a start, a reload) and dropped after it: zod schemas are large
+ * objects that a running tunnel has no use for (bench/footprint.ts).
+ */
+function configSchema() {
+  const { localPort, bindAddress, socketMode } = listenSchemas();
+  const sentinelAddress = z.pipe(
+    z.string({ error: 'must be a "host:port" string' }),
+    convert((value: string, fail) => {
+      const address = parseAddress(value);
+      if (address) return address;
+      fail(`${JSON.stringify(value)} is not a "host:port" address`);
+      return z.NEVER;
+    }),
+  );
+
+  /** `host:port`, or a bare port meaning 127.0.0.1:port (loopback unless told otherwise). */
+  const listenAddress = z.pipe(
+    z.string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' }),
+    convert((value: string, fail) => {
+      const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
+      if (address) return formatAddress(address);
+      fail(`${JSON.stringify(value)} is not "host:port" or a port`);
+      return z.NEVER;
+    }),
+  );
+
+  /** `{"announced": "reachable", ...}`; a bad entry is an issue on its key (config/address-map.ts). */
+  const addressMapSchema = z.pipe(
+    z._default(
+      z.record(z.string(), z.string({ error: 'must be a "host:port" or host string' }), {
+        error: 'must be an object like {"10.0.1.5:6379": "127.0.0.1:16379"}',
+      }),
+      {},
+    ),
+    convert((entries: Record<string, string>, fail) => {
+      const { map, problems } = parseAddressMap(entries);
+      for (const { key, message } of problems) fail(message, [key]);
+      return map;
+    }),
+  );
+
+  const database = z.object(
+    {
+      Name: z
+        .string({ error: "is missing: the Sentinel master name, as in 'sentinel monitor <name> ...'" })
+        .check(z.minLength(1, "must not be empty")),
+      Local_port: localPort,
+      bind: z.optional(bindAddress),
+      unixSocketMode: z.optional(socketMode),
+      Role: z._default(
+        z.pipe(
+          z.pipe(
+            z.string({ error: 'must be "master" or "replica"' }),
+            z.transform((v: string) => v.toLowerCase()),
+          ),
+          z.enum(["master", "replica"], { error: 'must be "master" or "replica"' }),
         ),
-        { error: 'is missing: list the databases as [{"Name": "mymaster", "Local_port": "12345"}]' },
-      )
-      .min(1, "is empty: list at least one database"),
-    bind: bindAddress.default(DEFAULTS.bind),
-    unixSocketMode: socketMode.default(0o600),
-    ...securityKeys,
-    pollIntervalMs: millis(10).default(DEFAULTS.pollIntervalMs),
-    idlePollIntervalMs: millis(10).max(60_000, "must be at most 60000").default(DEFAULTS.idlePollIntervalMs),
-    connectTimeoutMs: millis(10).default(DEFAULTS.connectTimeoutMs),
-    sentinelTimeoutMs: millis(10).default(DEFAULTS.sentinelTimeoutMs),
-    roleTimeoutMs: millis(10).default(DEFAULTS.roleTimeoutMs),
-    failoverWaitMs: millis(0).default(DEFAULTS.failoverWaitMs),
-    fenceTimeoutMs: millis(10).default(DEFAULTS.fenceTimeoutMs),
-    switchAt: oneOf(SWITCH_AT).default(DEFAULTS.switchAt),
-    lease: z.boolean({ error: "must be true or false" }).default(DEFAULTS.lease),
-    leaseMarginMs: millis(0).max(10_000, "must be at most 10000").default(DEFAULTS.leaseMarginMs),
-    upstreamPoolSize: z
-      .number({ error: "must be a number of sockets" })
-      .int("must be a whole number")
-      .min(0, "must be 0 (no pool) or more")
-      .max(64, "must be at most 64")
-      .default(DEFAULTS.upstreamPoolSize),
-    maxClients: z
-      .number({ error: "must be a number of clients" })
-      .int("must be a whole number")
-      .min(1, "must be at least 1")
-      .max(1_000_000, "must be at most 1000000")
-      .default(DEFAULTS.maxClients),
-    clientIdleTimeoutMs: millis(0).default(DEFAULTS.clientIdleTimeoutMs),
-    metrics: listenAddress.nullable().default(DEFAULTS.metrics),
-    drainTimeoutMs: millis(0).default(DEFAULTS.drainTimeoutMs),
-    logLevel: oneOf(LOG_LEVELS).default(DEFAULTS.logLevel),
-    logFormat: oneOf(LOG_FORMATS).default(DEFAULTS.logFormat),
-    logFile: z.string({ error: "must be a file path" }).min(1).nullable().default(DEFAULTS.logFile),
-    addressMap: addressMapSchema,
-  })
-  .superRefine((config, ctx) => {
-    const ports = new Map<string, number>();
-    const ids = new Map<string, number>();
-    config.Databases.forEach((db, i) => {
-      const where = db.Local_port.unix ?? `${db.Local_port.bind ?? db.bind ?? config.bind}:${db.Local_port.port}`;
-      const first = ports.get(where);
-      if (first === undefined) ports.set(where, i);
-      else
-        ctx.addIssue({
-          code: "custom",
-          path: ["Databases", i, "Local_port"],
-          message: `${db.Local_port.unix ?? `port ${db.Local_port.port}`} is already used by Databases[${first}]`,
+        "master",
+      ),
+      replicaFallback: z._default(z.boolean({ error: "must be true or false" }), false),
+    },
+    { error: 'must be an object like {"Name": "mymaster", "Local_port": "12345"}' },
+  );
+
+  return z
+    .object({
+      Sentinels_addresses_list: z
+        .array(sentinelAddress, { error: 'is missing: list the sentinels as ["host:port", ...]' })
+        .check(z.minLength(1, 'is empty: list at least one sentinel as "host:port"')),
+      Databases: z
+        .array(database, {
+          error: 'is missing: list the databases as [{"Name": "mymaster", "Local_port": "12345"}]',
+        })
+        .check(z.minLength(1, "is empty: list at least one database")),
+      bind: z._default(bindAddress, DEFAULTS.bind),
+      unixSocketMode: z._default(socketMode, 0o600),
+      ...securityKeys(),
+      pollIntervalMs: z._default(millis(10), DEFAULTS.pollIntervalMs),
+      idlePollIntervalMs: z._default(millis(10, 60_000), DEFAULTS.idlePollIntervalMs),
+      connectTimeoutMs: z._default(millis(10), DEFAULTS.connectTimeoutMs),
+      sentinelTimeoutMs: z._default(millis(10), DEFAULTS.sentinelTimeoutMs),
+      roleTimeoutMs: z._default(millis(10), DEFAULTS.roleTimeoutMs),
+      failoverWaitMs: z._default(millis(0), DEFAULTS.failoverWaitMs),
+      fenceTimeoutMs: z._default(millis(10), DEFAULTS.fenceTimeoutMs),
+      switchAt: z._default(oneOf(SWITCH_AT), DEFAULTS.switchAt),
+      lease: z._default(z.boolean({ error: "must be true or false" }), DEFAULTS.lease),
+      leaseMarginMs: z._default(millis(0, 10_000), DEFAULTS.leaseMarginMs),
+      upstreamPoolSize: z._default(count("sockets", 0, "must be 0 (no pool) or more", 64), DEFAULTS.upstreamPoolSize),
+      maxClients: z._default(count("clients", 1, "must be at least 1", 1_000_000), DEFAULTS.maxClients),
+      clientIdleTimeoutMs: z._default(millis(0), DEFAULTS.clientIdleTimeoutMs),
+      metrics: z._default(z.nullable(listenAddress), DEFAULTS.metrics),
+      drainTimeoutMs: z._default(millis(0), DEFAULTS.drainTimeoutMs),
+      logLevel: z._default(oneOf(LOG_LEVELS), DEFAULTS.logLevel),
+      logFormat: z._default(oneOf(LOG_FORMATS), DEFAULTS.logFormat),
+      logFile: z._default(
+        z.nullable(z.string({ error: "must be a file path" }).check(z.minLength(1))),
+        DEFAULTS.logFile,
+      ),
+      addressMap: addressMapSchema,
+    })
+    .check(
+      z.superRefine((config, ctx) => {
+        const ports = new Map<string, number>();
+        const ids = new Map<string, number>();
+        config.Databases.forEach((db, i) => {
+          const where = db.Local_port.unix ?? `${db.Local_port.bind ?? db.bind ?? config.bind}:${db.Local_port.port}`;
+          const first = ports.get(where);
+          if (first === undefined) ports.set(where, i);
+          else
+            ctx.addIssue({
+              code: "custom",
+              path: ["Databases", i, "Local_port"],
+              message: `${db.Local_port.unix ?? `port ${db.Local_port.port}`} is already used by Databases[${first}]`,
+            });
+          const id = databaseId({ name: db.Name, role: db.Role });
+          const same = ids.get(id);
+          if (same === undefined) ids.set(id, i);
+          else
+            ctx.addIssue({
+              code: "custom",
+              path: ["Databases", i, "Name"],
+              message: `'${db.Name}' (${db.Role}) is already listed at Databases[${same}]: one local port per master name and role`,
+            });
         });
-      const id = databaseId({ name: db.Name, role: db.Role });
-      const same = ids.get(id);
-      if (same === undefined) ids.set(id, i);
-      else
-        ctx.addIssue({
-          code: "custom",
-          path: ["Databases", i, "Name"],
-          message: `'${db.Name}' (${db.Role}) is already listed at Databases[${same}]: one local port per master name and role`,
-        });
-    });
-  });
+      }),
+    );
+}
 
 /**
  * Validate a canonical config object. `sourceOf(topKey)` names where a setting came from
  * (a file, a flag, an environment variable); the error names it with the field.
  */
 export function validateConfig(input: Record<string, unknown>, sourceOf: (key: string) => string): Config {
-  const result = schema.safeParse(input);
+  const result = configSchema().safeParse(input);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => ({
       key: String(issue.path[0] ?? ""),

@@ -3,7 +3,7 @@
  * for the sentinel hop, the Redis hop and the local listener. `config.ts` spreads `securityKeys`
  * into its schema and calls `securitySettings` on the validated result.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError } from "../core/errors.ts";
 import { readableByOthers, resolveCredentials, SecretProblem, type Credentials } from "./secrets.ts";
 import { clientTlsSchema, keyFileWarnings, listenerTlsSchema, tlsFiles, type TlsOptions } from "./tls.ts";
@@ -21,23 +21,40 @@ export interface SecuritySettings {
   listenerTls?: TlsOptions | null;
 }
 
-const secretString = z.string({ error: "must be a string" });
-const nonEmpty = (what: string) => z.string({ error: `must be a ${what} string` }).min(1, "must not be empty");
+const secretString = () => z.string({ error: "must be a string" });
+const nonEmpty = (what: string) =>
+  z.string({ error: `must be a ${what} string` }).check(z.minLength(1, "must not be empty"));
 
-export const securityKeys = {
-  sentinelPassword: secretString.optional(),
-  sentinelUsername: nonEmpty("user name").optional(),
-  sentinelPasswordFile: nonEmpty("file path").optional(),
-  redisPassword: secretString.optional(),
-  redisUsername: nonEmpty("user name").optional(),
-  redisPasswordFile: nonEmpty("file path").optional(),
-  authenticateClients: z.boolean({ error: "must be true or false" }).default(false),
-  sentinelTls: clientTlsSchema,
-  redisTls: clientTlsSchema,
-  listenerTls: listenerTlsSchema,
-};
+/** The security fields' schemas, built for each config read (config.ts spreads them into its own). */
+export const securityKeys = () => ({
+  sentinelPassword: z.optional(secretString()),
+  sentinelUsername: z.optional(nonEmpty("user name")),
+  sentinelPasswordFile: z.optional(nonEmpty("file path")),
+  redisPassword: z.optional(secretString()),
+  redisUsername: z.optional(nonEmpty("user name")),
+  redisPasswordFile: z.optional(nonEmpty("file path")),
+  authenticateClients: z._default(z.boolean({ error: "must be true or false" }), false),
+  sentinelTls: clientTlsSchema(),
+  redisTls: clientTlsSchema(),
+  listenerTls: listenerTlsSchema(),
+});
 
-export const SECURITY_KEYS = Object.keys(securityKeys);
+export const SECURITY_KEYS = [
+  "sentinelPassword",
+  "sentinelUsername",
+  "sentinelPasswordFile",
+  "redisPassword",
+  "redisUsername",
+  "redisPasswordFile",
+  "authenticateClients",
+  "sentinelTls",
+  "redisTls",
+  "listenerTls",
+] as const satisfies readonly (keyof ReturnType<typeof securityKeys>)[];
+type SecurityKey = (typeof SECURITY_KEYS)[number];
+/** Every schema key is listed above (tsc fails here otherwise). */
+export type SecurityKeysListed =
+  Exclude<keyof ReturnType<typeof securityKeys>, SecurityKey> extends never ? true : never;
 
 /** Keys that may also come from the environment (`SENTINEL_TUNNEL_REDIS_PASSWORD`, ...; see settings.ts). */
 export const SECURITY_ENV_KEYS = [
@@ -52,7 +69,7 @@ export const SECURITY_ENV_KEYS = [
 /** Settings a reload applies to new connections (index.ts updates the hop options); listenerTls needs a restart. */
 export const LIVE_SECURITY_KEYS = SECURITY_KEYS.filter((key) => key !== "listenerTls");
 
-type Parsed = z.output<z.ZodObject<typeof securityKeys>>;
+type Parsed = z.output<z.ZodMiniObject<ReturnType<typeof securityKeys>>>;
 
 /** Credentials (password inline or from a file) and TLS, ready for use; throws ConfigError naming the field and its source. */
 export function securitySettings(c: Parsed, sourceOf: (key: string) => string): Required<SecuritySettings> {
@@ -79,10 +96,10 @@ export function securitySettings(c: Parsed, sourceOf: (key: string) => string): 
 }
 
 /** The object minus the security keys, raw or resolved (Config holds the resolved form; securityToJson gives the raw). */
-export function withoutSecurity<T extends object>(parsed: T): Omit<T, keyof typeof securityKeys> {
+export function withoutSecurity<T extends object>(parsed: T): Omit<T, SecurityKey> {
   const out = { ...parsed } as Record<string, unknown>;
   for (const key of [...SECURITY_KEYS, "sentinelAuth", "redisAuth"]) delete out[key];
-  return out as Omit<T, keyof typeof securityKeys>;
+  return out as Omit<T, SecurityKey>;
 }
 
 /** The security settings back in the file's format; passwords stay Secrets (they print as ********). */

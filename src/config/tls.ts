@@ -12,7 +12,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { TLSOptions } from "bun";
-import { z } from "zod";
+import * as z from "zod/mini";
+import { convert, type Fail } from "./schema.ts";
 import { readableByOthers } from "./secrets.ts";
 
 /** What Bun.connect / Bun.listen take as `tls` (CA, cert and key as PEM text). */
@@ -31,76 +32,82 @@ export function tlsFiles(options: TlsOptions): unknown {
   return (options as { [FILES]?: unknown })[FILES] ?? true;
 }
 
-/** A file's content for a TLS field; a problem becomes a zod issue on that field. */
-function pemFile(ctx: z.RefinementCtx, path: string, key: string): string | undefined {
+/** A file's content for a TLS field; a problem is said on that field. */
+function pemFile(fail: Fail, path: string, key: string): string | undefined {
   try {
     const text = readFileSync(path, "utf8");
-    if (!text.includes("-----BEGIN "))
-      ctx.addIssue({ code: "custom", path: [key], message: `${path} is not a PEM file (no -----BEGIN line)` });
+    if (!text.includes("-----BEGIN ")) fail(`${path} is not a PEM file (no -----BEGIN line)`, [key]);
     return text;
   } catch (error) {
-    ctx.addIssue({
-      code: "custom",
-      path: [key],
-      message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    });
+    fail(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, [key]);
     return undefined;
   }
 }
 
-const filePath = z.string({ error: "must be a file path string" }).min(1, "must not be empty");
+const filePath = () => z.string({ error: "must be a file path string" }).check(z.minLength(1, "must not be empty"));
+
+type ClientTls =
+  | boolean
+  | undefined
+  | { caFile?: string; certFile?: string; keyFile?: string; servername?: string; insecureSkipVerify?: boolean };
 
 /** Client-side TLS for one hop: `true`, or an object; `false`/absent means plain TCP. */
-export const clientTlsSchema = z
-  .union(
-    [
-      z.boolean(),
-      z.strictObject({
-        caFile: filePath.optional(),
-        certFile: filePath.optional(),
-        keyFile: filePath.optional(),
-        servername: z.string({ error: "must be a host name string" }).min(1).optional(),
-        insecureSkipVerify: z.boolean({ error: "must be true or false" }).optional(),
-      }),
-    ],
-    { error: 'must be true, false or an object like {"caFile": "ca.crt"}' },
-  )
-  .optional()
-  .transform((value, ctx): TlsOptions | null => {
-    if (!value) return null;
-    if (value === true) return remember({ rejectUnauthorized: true }, true);
-    if ((value.certFile === undefined) !== (value.keyFile === undefined))
-      ctx.addIssue({
-        code: "custom",
-        path: [value.certFile ? "keyFile" : "certFile"],
-        message: "mutual TLS needs both certFile and keyFile",
-      });
-    const options: TlsOptions = { rejectUnauthorized: value.insecureSkipVerify !== true };
-    if (value.caFile) options.ca = pemFile(ctx, value.caFile, "caFile");
-    if (value.certFile) options.cert = pemFile(ctx, value.certFile, "certFile");
-    if (value.keyFile) options.key = pemFile(ctx, value.keyFile, "keyFile");
-    if (value.servername) options.serverName = value.servername;
-    return remember(options, value);
-  });
+export const clientTlsSchema = () =>
+  z.pipe(
+    z.optional(
+      z.union(
+        [
+          z.boolean(),
+          z.strictObject({
+            caFile: z.optional(filePath()),
+            certFile: z.optional(filePath()),
+            keyFile: z.optional(filePath()),
+            servername: z.optional(z.string({ error: "must be a host name string" }).check(z.minLength(1))),
+            insecureSkipVerify: z.optional(z.boolean({ error: "must be true or false" })),
+          }),
+        ],
+        { error: 'must be true, false or an object like {"caFile": "ca.crt"}' },
+      ),
+    ),
+    convert((value: ClientTls, fail): TlsOptions | null => {
+      if (!value) return null;
+      if (value === true) return remember({ rejectUnauthorized: true }, true);
+      if ((value.certFile === undefined) !== (value.keyFile === undefined))
+        fail("mutual TLS needs both certFile and keyFile", [value.certFile ? "keyFile" : "certFile"]);
+      const options: TlsOptions = { rejectUnauthorized: value.insecureSkipVerify !== true };
+      if (value.caFile) options.ca = pemFile(fail, value.caFile, "caFile");
+      if (value.certFile) options.cert = pemFile(fail, value.certFile, "certFile");
+      if (value.keyFile) options.key = pemFile(fail, value.keyFile, "keyFile");
+      if (value.servername) options.serverName = value.servername;
+      return remember(options, value);
+    }),
+  );
 
 /** The local listener's certificate and key; absent means plain TCP. */
-export const listenerTlsSchema = z
-  .strictObject(
-    { certFile: filePath, keyFile: filePath, caFile: filePath.optional() },
-    { error: 'must be an object like {"certFile": "tunnel.crt", "keyFile": "tunnel.key"}' },
-  )
-  .optional()
-  .transform((value, ctx): TlsOptions | null => {
-    if (!value) return null;
-    const options: TlsOptions = {
-      cert: pemFile(ctx, value.certFile, "certFile"),
-      key: pemFile(ctx, value.keyFile, "keyFile"),
-    };
-    // With a CA, clients must present a certificate it signed.
-    if (value.caFile)
-      Object.assign(options, { ca: pemFile(ctx, value.caFile, "caFile"), requestCert: true, rejectUnauthorized: true });
-    return remember(options, value);
-  });
+export const listenerTlsSchema = () =>
+  z.pipe(
+    z.optional(
+      z.strictObject(
+        { certFile: filePath(), keyFile: filePath(), caFile: z.optional(filePath()) },
+        { error: 'must be an object like {"certFile": "tunnel.crt", "keyFile": "tunnel.key"}' },
+      ),
+    ),
+    convert((value: { certFile: string; keyFile: string; caFile?: string } | undefined, fail): TlsOptions | null => {
+      if (!value) return null;
+      const options: TlsOptions = {
+        cert: pemFile(fail, value.certFile, "certFile"),
+        key: pemFile(fail, value.keyFile, "keyFile"),
+      };
+      // With a CA, clients must present a certificate it signed.
+      if (value.caFile)
+        Object.assign(options, {
+          ca: pemFile(fail, value.caFile, "caFile"),
+          requestCert: true,
+          rejectUnauthorized: true,
+        });
+      return remember(options, value);
+    }),
+  );
 
 /** Warnings for private key files that every user can read. */
 export function keyFileWarnings(json: Record<string, unknown>): string[] {
