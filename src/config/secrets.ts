@@ -7,7 +7,9 @@
  * `console.log`/`util.inspect` (so logs, errors and `--print-config`) all show `********`.
  */
 import { readFileSync, statSync } from "node:fs";
-import { inspect } from "node:util";
+
+/** `util.inspect.custom`, the registered symbol itself: node:util is not loaded for it (its memory, bench/footprint.ts). */
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 const MASK = "********";
 
@@ -29,7 +31,7 @@ export class Secret {
   toJSON(): string {
     return MASK;
   }
-  [inspect.custom](): string {
+  [INSPECT](): string {
     return MASK;
   }
 }

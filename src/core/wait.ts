@@ -2,8 +2,6 @@
  * Polling instead of sleeping: `waitFor` re-evaluates a condition until it is truthy or a
  * deadline passes, and then fails with the caller's message plus the last value (or error) seen.
  */
-import { inspect } from "node:util";
-
 export interface WaitOptions {
   timeoutMs: number;
   /** Delay between attempts (default 25 ms). */
@@ -32,6 +30,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions): P
     if (left <= 0) break;
     await Bun.sleep(Math.min(interval, left));
   }
+  const { inspect } = await import("node:util"); // only to say what was seen: not loaded by a tunnel that never times out
   const seen =
     "error" in last
       ? `last error: ${last.error instanceof Error ? `${last.error.name}: ${last.error.message}` : inspect(last.error)}`

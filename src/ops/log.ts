@@ -7,7 +7,6 @@
  * the next line starts a new file.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { format } from "node:util";
 // consola/core: our own one-line reporter, not consola's fancy one (~19 MiB less in a compiled daemon).
 import { createConsola, LogLevels, type ConsolaReporter, type LogType } from "consola/core";
 import type { Logger, LogFormat, LogLevelName } from "../core/logger.ts";
@@ -37,6 +36,16 @@ export function reopenLogFiles(): void {
   }
 }
 
+/**
+ * The message of a log call: the tunnel logs one string, written as is; anything else (library users'
+ * objects, `%s` arguments) goes through util.format, loaded the first time (a bundle loads every node:
+ * module it imports at start, and node:util costs an idle tunnel memory: bench/footprint.ts).
+ */
+function text(args: unknown[]): string {
+  if (args.length === 1 && typeof args[0] === "string") return args[0];
+  return (require("node:util") as typeof import("node:util")).format(...args);
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const silent = options.file === "/dev/null" || options.level === "silent";
   const target = { path: options.file ?? "", fd: silent ? -1 : options.file ? openSync(options.file, "a") : 2 };
@@ -44,7 +53,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const json = options.format === "json";
   const reporter: ConsolaReporter = {
     log(entry) {
-      const message = format(...(entry.args as unknown[]));
+      const message = text(entry.args as unknown[]);
       const time = entry.date.toISOString();
       const line = json
         ? `${JSON.stringify({ time, level: entry.type, msg: message })}\n`

@@ -5,7 +5,6 @@
  * page/page.js with the helpers of page/format.ts. It obeys its own Content-Security-Policy: the
  * script and the style are allowed by their SHA-256 hashes, computed here from what is served.
  */
-import { createHash } from "node:crypto";
 
 // The page's own files as text (Bun bundles them into the one-file binary too; types/assets.d.ts).
 import STYLE from "./page/page.css" with { type: "text" };
@@ -56,7 +55,8 @@ const BODY = `<!doctype html>
 </html>
 `;
 
-const hash = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+// Bun's hasher, not node:crypto: a bundle loads every node: module it names at start, lazy importer or not.
+const hash = (text: string) => `'sha256-${new Bun.CryptoHasher("sha256").update(text).digest("base64")}'`;
 
 /** The page and its headers: the CSP allows exactly this script and this style, and fetches to this listener. */
 export const STATUS_PAGE = {
