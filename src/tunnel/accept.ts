@@ -6,7 +6,7 @@
  * master connection (a replica port's: a replica, or the master as engine/replica-port.ts says)
  * and a Bridge joins them; the session is filed under its master. Past `maxClients`: refused at once.
  */
-import { formatAddress } from "../core/address.ts";
+import { formatAddress, type Address } from "../core/address.ts";
 import type { Config } from "../config/config.ts";
 import { MaxClientsError, NoMasterError } from "../core/errors.ts";
 import { emit, type TunnelEvents } from "../core/events.ts";
@@ -15,7 +15,7 @@ import { afterReplicaSearch, noneIsFinal } from "../engine/replica-port.ts";
 import { errorReply } from "../net/resp.ts";
 import { KEEPALIVE_MS, type OwnedSocket, type SocketOwner } from "../net/sockets.ts";
 import type { Resolver, VerifiedUpstream } from "../upstream/resolver.ts";
-import { Bridge, type CloseReason } from "./bridge.ts";
+import { Bridge, type BridgeOptions, type BridgeStart, type CloseReason } from "./bridge.ts";
 import type { Database, Session } from "./database.ts";
 
 /** Client → upstream and upstream → client queue size before the sending side is paused. */
@@ -36,13 +36,12 @@ class WaitingClient implements SocketOwner {
   bytes = 0;
   paused = false;
   closed = false;
-  /** Settles when the client hangs up (a parked client stops waiting at once). */
-  readonly gone: Promise<void>;
-  #hungUp!: () => void;
-  constructor() {
-    this.gone = new Promise((resolve) => {
-      this.#hungUp = resolve;
-    });
+  #gone: Promise<void> | null = null;
+  #hungUp: (() => void) | null = null;
+  /** Settles when the client hangs up (a parked client stops waiting at once); made when first asked for. */
+  get gone(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return (this.#gone ??= new Promise((resolve) => (this.#hungUp = resolve)));
   }
   onData(socket: OwnedSocket, chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -55,7 +54,29 @@ class WaitingClient implements SocketOwner {
   onDrain(): void {}
   onClose(): void {
     this.closed = true;
-    this.#hungUp();
+    this.#hungUp?.();
+  }
+}
+
+/**
+ * A session is its bridge plus what the registry files it by: one object per client connection
+ * (with the bridge's two sides), nothing else kept per idle session — no closure, no options object.
+ */
+class TunnelSession extends Bridge implements Session {
+  constructor(
+    readonly db: Database,
+    readonly peer: string,
+    readonly master: string,
+    readonly fallback: boolean,
+    clientSocket: OwnedSocket,
+    upstreamSocket: OwnedSocket,
+    options: BridgeOptions,
+    start: BridgeStart,
+  ) {
+    super(clientSocket, upstreamSocket, options, start);
+  }
+  get bridge(): Bridge {
+    return this;
   }
 }
 
@@ -73,6 +94,13 @@ export interface AcceptHost {
 export class Acceptor {
   /** Databases at maxClients since their last warning (logged once per episode). */
   readonly #full = new WeakSet<Database>();
+  /** Every session's bridge options: one object for all of them. */
+  readonly #bridgeOptions: BridgeOptions = {
+    highWaterMark: HIGH_WATER_MARK,
+    onClose: (bridge, reason) => this.#closed(bridge as unknown as TunnelSession, reason),
+  };
+  /** The last master's address and its text: the sessions on one master share one string. */
+  #masterText = { host: "", port: 0, text: "" };
 
   constructor(readonly host: AcceptHost) {}
 
@@ -129,29 +157,27 @@ export class Acceptor {
       if (!waiting.closed) socket.end();
       return;
     }
-    const master = formatAddress(upstream.address);
+    const master = this.#masterName(upstream.address);
     const client = this.host.log.level >= DEBUG ? peer() : "";
-    const session: Session = { db, client, master, fallback, bridge: null! };
     // Raced with a fence: held like the others from the start, its early bytes included.
-    const held = db.engine.fenced;
-    session.bridge = new Bridge(
-      socket,
-      upstream.socket,
-      {
-        highWaterMark: HIGH_WATER_MARK,
-        held,
-        clientPaused: waiting.paused,
-        onClose: (_b, reason) => this.#closed(session, reason),
-      },
-      waiting.chunks,
-    );
-    if (session.bridge.closed) return;
+    const start = { held: db.engine.fenced, clientPaused: waiting.paused, pending: waiting.chunks };
+    const options = this.#bridgeOptions;
+    const session = new TunnelSession(db, client, master, fallback, socket, upstream.socket, options, start);
+    if (session.closed) return;
     db.file(session);
     emit(this.host.observers, "onSessionOpen", db.id, master, performance.now() - accepted);
     if (this.host.log.level >= DEBUG)
       this.host.log.debug(
         `${db.id}: session ${client} -> ${master} opened${fallback ? " (fallback to the master)" : ""}`,
       );
+  }
+
+  /** `host:port` of a master, the same string for every session on it (an idle session holds no copy). */
+  #masterName(address: Address): string {
+    const last = this.#masterText;
+    if (last.host !== address.host || last.port !== address.port)
+      this.#masterText = { host: address.host, port: address.port, text: formatAddress(address) };
+    return this.#masterText.text;
   }
 
   /**
@@ -223,6 +249,6 @@ export class Acceptor {
     const { bytesFromClient: fromClient, bytesFromUpstream: fromUpstream } = session.bridge;
     emit(this.host.observers, "onSessionClose", session.db.id, session.master, reason, { fromClient, fromUpstream });
     if (this.host.log.level >= DEBUG)
-      this.host.log.debug(`${session.db.id}: session ${session.client} -> ${session.master} closed (${reason})`);
+      this.host.log.debug(`${session.db.id}: session ${session.peer} -> ${session.master} closed (${reason})`);
   }
 }

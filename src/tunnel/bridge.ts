@@ -14,22 +14,30 @@ import type { OwnedSocket, SocketOwner } from "../net/sockets.ts";
 
 export type CloseReason = "client closed" | "upstream closed" | (string & {});
 
+/** Shared by every bridge of an owner (one object, not one per session). */
 export interface BridgeOptions {
   /** Bytes queued towards one side before the other side is paused. */
   highWaterMark: number;
+  /** Called once, when the bridge stops carrying traffic. */
+  onClose(bridge: Bridge, reason: CloseReason): void;
+}
+
+/** How one bridge starts. */
+export interface BridgeStart {
   /** Start held (see hold()): the pending client bytes are kept, not forwarded. */
   held?: boolean;
   /** Whether the client socket arrives paused (default: reading). */
   clientPaused?: boolean;
-  /** Called once, when the bridge stops carrying traffic. */
-  onClose(bridge: Bridge, reason: CloseReason): void;
+  /** Client data read before the upstream was ready. */
+  pending?: Buffer[];
 }
 
 /** After a failed write, how long to wait for the socket's close event before closing the bridge anyway. */
 const CLOSE_AFTER_WRITE_ERROR_MS = 1000;
 
 class Side implements SocketOwner {
-  queue: Buffer[] = [];
+  /** What could not be written yet (null while nothing waits: an idle session holds no array). */
+  queue: Buffer[] | null = null;
   queued = 0;
   closed = false;
   endWhenFlushed = false;
@@ -54,7 +62,7 @@ class Side implements SocketOwner {
       }
       chunk = n > 0 ? chunk.subarray(n) : chunk;
     }
-    this.queue.push(chunk);
+    (this.queue ??= []).push(chunk);
     this.queued += chunk.length;
     return this.queued < this.bridge.options.highWaterMark;
   }
@@ -78,24 +86,26 @@ class Side implements SocketOwner {
    */
   writeFailed(): void {
     if (this.unwritable || this.closed) return;
-    this.queue = [];
+    this.queue = null;
     this.queued = 0;
     this.unwritable = setTimeout(() => this.bridge.sideClosed(this), CLOSE_AFTER_WRITE_ERROR_MS);
     this.bridge.flowChanged();
   }
 
   onDrain(): void {
-    while (this.queue.length > 0 && !this.closed && !this.unwritable) {
-      const chunk = this.queue[0]!;
+    const queue = this.queue;
+    while (queue && queue.length > 0 && !this.closed && !this.unwritable) {
+      const chunk = queue[0]!;
       const n = this.socket.write(chunk);
       if (n < 0) return this.writeFailed();
       this.queued -= Math.max(n, 0);
       if (n < chunk.length) {
-        this.queue[0] = chunk.subarray(n);
+        queue[0] = chunk.subarray(n);
         return;
       }
-      this.queue.shift();
+      queue.shift();
     }
+    if (queue?.length === 0 && this.queue === queue) this.queue = null;
     if (this.endWhenFlushed) this.socket.end();
     else this.bridge.flowChanged();
   }
@@ -118,12 +128,12 @@ export class Bridge {
   #upstreamPaused = false;
   #closedReason: CloseReason | null = null;
 
-  /** Takes ownership of both sockets. `pending` is client data read before the upstream was ready. */
+  /** Takes ownership of both sockets. */
   constructor(
     clientSocket: OwnedSocket,
     upstreamSocket: OwnedSocket,
     readonly options: BridgeOptions,
-    pending: Buffer[] = [],
+    start: BridgeStart = {},
   ) {
     this.client = new Side(this, clientSocket, "client closed");
     this.upstream = new Side(this, upstreamSocket, "upstream closed");
@@ -131,9 +141,9 @@ export class Bridge {
     this.upstream.peer = this.client;
     clientSocket.data = this.client;
     upstreamSocket.data = this.upstream;
-    this.#clientPaused = options.clientPaused ?? false;
-    if (options.held) this.#held = [];
-    for (const chunk of pending) this.forward(this.client, chunk);
+    this.#clientPaused = start.clientPaused ?? false;
+    if (start.held) this.#held = [];
+    for (const chunk of start.pending ?? []) this.forward(this.client, chunk);
     this.flowChanged();
   }
 
@@ -194,7 +204,7 @@ export class Bridge {
     if (side.closed) return;
     side.closed = true;
     if (side.unwritable) clearTimeout(side.unwritable);
-    side.queue = [];
+    side.queue = null;
     side.queued = 0;
     this.#finish(side.closeReason);
     side.peer.finish();

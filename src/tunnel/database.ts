@@ -14,11 +14,12 @@ import type { SocketOwner } from "../net/sockets.ts";
 
 export interface Session {
   readonly db: Database;
-  readonly client: string;
+  /** The client's `host:port` (only when debug lines are logged; else empty). */
+  readonly peer: string;
   readonly master: string;
   /** A replica port's session that went to the master because no replica was healthy. */
   readonly fallback: boolean;
-  bridge: Bridge;
+  readonly bridge: Bridge;
 }
 
 export type DbState = PortState;
