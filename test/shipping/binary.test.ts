@@ -1,13 +1,24 @@
 /**
  * `bun run build`: the one-file executable (bun build --compile), built once for this file into a
  * temp dir, then run from another temp dir with no PATH — it needs neither bun nor the source tree:
- * --version, a config error's exit code, `check`, and a real Sentinel failover.
+ * --version, a config error's exit code, `check`, what it loads only when asked (metrics, the status page,
+ * `status`, `demo`), and a real Sentinel failover.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { makeTempDir, mustRun, removeTempDir, run, startDeployment } from "../fixtures/index.ts";
+import {
+  freePort,
+  makeTempDir,
+  mustRun,
+  redisBinary,
+  removeTempDir,
+  run,
+  startDeployment,
+  startTunnelProcess,
+  waitFor,
+} from "../fixtures/index.ts";
 import { shippedFailoverDrill } from "../fixtures/shipped-drill.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -67,6 +78,46 @@ describe("compiled binary", () => {
     const dead = await runBinary("check", "--sentinel", dep.sentinelAddresses[0]!, "--db", "mymaster=6380");
     expect(dead.code).toBe(1);
   }, 30_000);
+
+  // What the binary loads only when asked (metrics, the status page, the status and demo commands) is in it.
+  test("metrics, the status page and the status command work from the binary; a busy metrics port fails the start", async () => {
+    await using dep = await startDeployment({ replicas: 0, sentinels: 1, quorum: 1 });
+    const port = await freePort();
+    const metrics = `127.0.0.1:${await freePort()}`;
+    const args = ["--sentinel", dep.sentinelAddresses[0]!, "--db", `mymaster=${port}`, "--metrics", metrics];
+    await using tunnel = await startTunnelProcess(null, { command: [binary], cwd: runDir, env: bare(), args });
+    await waitFor(async () => (await fetch(`http://${metrics}/readyz`)).ok, {
+      timeoutMs: 10_000,
+      message: `the binary's /readyz (${tunnel.output()})`,
+    });
+    const scrape = await (await fetch(`http://${metrics}/metrics`)).text();
+    expect(scrape).toContain('sentinel_tunnel_database_ready{database="mymaster"} 1');
+    const page = await fetch(`http://${metrics}/`);
+    expect(page.headers.get("content-security-policy")).toContain("'sha256-");
+    expect(await page.text()).toStartWith("<!doctype html>");
+    const status = await runBinary("status", "--metrics", metrics);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("mymaster");
+    // The metrics code is loaded lazily, but before anything listens: a busy port is still an error at start.
+    const again = [
+      "--sentinel",
+      dep.sentinelAddresses[0]!,
+      "--db",
+      `mymaster=${await freePort()}`,
+      "--metrics",
+      metrics,
+    ];
+    const busy = await runBinary(...again);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`metrics listener: cannot listen on ${metrics}: the port is already in use`);
+  }, 30_000);
+
+  test("demo runs from the binary", async () => {
+    const env = { PATH: runDir, REDIS_BIN_DIR: dirname(redisBinary("redis-server")) };
+    const demo = await run([binary, "demo"], { cwd: runDir, env });
+    expect({ code: demo.code, stderr: demo.stderr }).toMatchObject({ code: 0 });
+    expect(demo.stdout).toContain("acknowledged writes lost:               0");
+  }, 60_000);
 
   test("runs a tunnel through a real Sentinel failover", async () => {
     await shippedFailoverDrill("compiled binary", { command: [binary], cwd: runDir, env: bare() });
