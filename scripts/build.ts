@@ -10,10 +10,15 @@
  * settings come from its flags, environment and config file only).
  */
 import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const DEFAULT_TARGET = "bun-linux-x64";
+/** Bytecode-order profiles, the most common way of starting first (default settings, then with metrics). */
+const BYTECODE_ORDER = ["scripts/bytecode/run.order", "scripts/bytecode/metrics.order"].filter((f) =>
+  existsSync(resolve(ROOT, f)),
+);
 
 /** Where `target`'s binary goes by default: dist/sentinel-tunnel for linux x64, suffixed otherwise. */
 function defaultOutfile(target: string): string {
@@ -30,7 +35,9 @@ export function buildCommand(
   target = DEFAULT_TARGET,
   outfile = defaultOutfile(target),
   entry = "src/cli.ts",
+  options: { order?: boolean } = {},
 ): string[] {
+  const order = entry === "src/cli.ts" && options.order !== false ? BYTECODE_ORDER : [];
   return [
     process.execPath,
     "build",
@@ -43,6 +50,9 @@ export function buildCommand(
     // interpreter instead of being compiled (idle RSS -7 MiB, -3 anonymous); the data path still tiers up
     // within its first requests (bench --binary: requests/s and CPU per request unchanged).
     "--compile-jit-policy=64",
+    // The bytecode a run uses laid out first (profiles by scripts/record-bytecode-order.ts): the binary
+    // reads and keeps less of itself (idle RSS -1.1 MiB, -1.8 with metrics).
+    ...(order.length ? [`--bytecode-order=${order.join(",")}`] : []),
     "--sourcemap", // stack traces point at src/*.ts lines
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
