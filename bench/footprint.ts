@@ -14,7 +14,9 @@
  * Subjects: the one-file binary (`bun run build`'s command, built from this checkout) with default
  * settings, and again with `--metrics` (scraped once before the idle reading); two probes compiled the
  * same way (bench/probes/): a bare Bun pipe and the same pipe loading the design card's libraries;
- * the Go sentinel_tunnel when SENTINEL_TUNNEL_GO names its binary; HAProxy (bench/columns.ts's config).
+ * the Go sentinel_tunnel when SENTINEL_TUNNEL_GO names its binary; HAProxy (bench/columns.ts's config);
+ * and, when SENTINEL_TUNNEL_BEFORE names one, another build of the tunnel (an older commit's
+ * `bun run build`) measured the same way in the same run, for before/after.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, statSync, writeFileSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
@@ -112,10 +114,11 @@ function subjects(
   const bare = compile("bench/probes/pipe.ts", dir, "probe-pipe");
   const libs = compile("bench/probes/libs.ts", dir, "probe-libs");
   const config = async (port: number) => deployment.configFile([{ name, port }]);
+  const before = process.env.SENTINEL_TUNNEL_BEFORE;
   const tunnel =
-    (metrics: boolean): Subject["command"] =>
+    (metrics: boolean, file = binary): Subject["command"] =>
     async (port, runDir) => {
-      const cmd = [binary, await config(port), join(runDir, "tunnel.log")];
+      const cmd = [file, await config(port), join(runDir, "tunnel.log")];
       if (!metrics) return { cmd };
       const metricsPort = await freePort();
       const scrape = async () => {
@@ -136,6 +139,18 @@ function subjects(
       file: binary,
       command: tunnel(true),
     },
+    // Another build of the tunnel measured in the same run (an older commit's `bun run build`): before/after.
+    ...(before
+      ? [
+          { key: "before", label: "sentinel-tunnel binary, before", file: before, command: tunnel(false, before) },
+          {
+            key: "before_metrics",
+            label: "… before, with --metrics",
+            file: before,
+            command: tunnel(true, before),
+          },
+        ]
+      : []),
     { key: "bun_bare", label: "bare Bun pipe (compiled, the runtime's floor)", file: bare, command: probe(bare) },
     { key: "bun_libs", label: "Bun pipe + the design card's libraries (compiled)", file: libs, command: probe(libs) },
   ];
