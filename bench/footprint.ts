@@ -7,7 +7,8 @@
  * - ready: from spawn to the first client answered through it (connect, PING, +PONG; retried every
  *   millisecond until something accepts) — the median over the starts;
  * - idle RSS and its anonymous part (/proc/<pid>/status VmRSS, RssAnon), `settleMs` after that first
- *   client — the median over the starts;
+ *   client (5 s in a full run: the tunnel's start-up episode, fast polls for 2 s, is over; idle is what
+ *   a sidecar holds from then on) — the median over the starts;
  * - on the last start, RSS with `sessions` idle sessions open (each answered a PING), and the bytes
  *   per session: the RSS growth divided by the sessions.
  *

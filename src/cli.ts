@@ -95,8 +95,19 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   if (files.problem) log.error(files.problem);
   else log.info(`open-file limit ${files.soft} (room for about ${sessionCapacity(files.soft)} sessions)`);
   if (pending) await shutdown(pending);
-  // What start-up allocated (config parsing, schemas, module setup) is garbage now: give it back.
+  // What start-up allocated (config parsing, schemas, module setup) is garbage now: give it back; and once
+  // more when start-up has settled (the poller's first step down to its idle rate: the fast polls of the
+  // start-up episode, 20 a second for 2 s, are garbage then). Idle RSS after it: -0.5 MiB, -0.5 anonymous.
   setTimeout(() => Bun.gc(true), 1000).unref();
+  let settled = false;
+  const running = tunnel;
+  running.observe({
+    onPollRate: (_name, intervalMs) => {
+      if (settled || intervalMs < running.config.idlePollIntervalMs) return;
+      settled = true;
+      setTimeout(() => Bun.gc(true), 0).unref(); // after this poll's work, not inside it
+    },
+  });
 }
 
 async function check(configPath: string | undefined, flags: SettingFlags): Promise<void> {
