@@ -1,16 +1,17 @@
 /**
- * The config's schema (zod's building blocks, config/validate.ts): the original sentinel_tunnel JSON (keys in their canonical spelling,
+ * The config's schema (zod/mini, see schema.ts): the original sentinel_tunnel JSON (keys in their canonical spelling,
  * ports as string or number) plus our own camelCase settings, validated into a `Config`; every
  * problem names where the setting came from and the field, e.g. `Databases[1].Local_port: "12a"
  * is not a port`.
  */
-import * as z from "./validate.ts";
+import * as z from "zod/mini";
 import { formatAddress, parseAddress } from "../core/address.ts";
 import { ConfigError } from "../core/errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../core/logger.ts";
 import { parseAddressMap } from "./address-map.ts";
 import { databaseId, DEFAULTS, SWITCH_AT, type Config } from "./config.ts";
 import { listenSchemas } from "./listen-config.ts";
+import { convert } from "./schema.ts";
 import { securityKeys, securitySettings, withoutSecurity } from "./security-config.ts";
 
 const millis = (min: number, max?: number) =>
@@ -32,14 +33,14 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
 /**
- * The schema, built for each read (a start, a reload) and dropped after it: a running tunnel
- * has no use for it.
+ * The schema, built for each read (a start, a reload) and dropped after it: zod schemas are large
+ * objects that a running tunnel has no use for (bench/footprint.ts).
  */
 function configSchema() {
   const { localPort, bindAddress, socketMode } = listenSchemas();
   const sentinelAddress = z.pipe(
     z.string({ error: 'must be a "host:port" string' }),
-    z.transform((value: string, fail) => {
+    convert((value: string, fail) => {
       const address = parseAddress(value);
       if (address) return address;
       fail(`${JSON.stringify(value)} is not a "host:port" address`);
@@ -50,7 +51,7 @@ function configSchema() {
   /** `host:port`, or a bare port meaning 127.0.0.1:port (loopback unless told otherwise). */
   const listenAddress = z.pipe(
     z.string({ error: 'must be "host:port" (or a port), like "127.0.0.1:9121"' }),
-    z.transform((value: string, fail) => {
+    convert((value: string, fail) => {
       const address = /^\s*\d+\s*$/.test(value) ? parseAddress(`127.0.0.1:${value.trim()}`) : parseAddress(value);
       if (address) return formatAddress(address);
       fail(`${JSON.stringify(value)} is not "host:port" or a port`);
@@ -66,7 +67,7 @@ function configSchema() {
       }),
       {},
     ),
-    z.transform((entries: Record<string, string>, fail) => {
+    convert((entries: Record<string, string>, fail) => {
       const { map, problems } = parseAddressMap(entries);
       for (const { key, message } of problems) fail(message, [key]);
       return map;

@@ -3,7 +3,8 @@
  * (a bind of its own) or `"unix:/path.sock"`; `bind` (global or per database, IPv6 with or
  * without brackets); `unixSocketMode` as an octal string. And the way back to the file format.
  */
-import * as z from "./validate.ts";
+import * as z from "zod/mini";
+import { convert } from "./schema.ts";
 import { formatAddress, isPort, parseAddress } from "../core/address.ts";
 import type { DatabaseConfig } from "./config.ts";
 
@@ -11,8 +12,8 @@ const toPort = (value: number | string) =>
   typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
 
 /**
- * The listener fields' schemas, built for each config read (config-schema.ts): a running tunnel
- * does not keep them.
+ * The listener fields' schemas, built for each config read (config.ts): zod schemas are large objects,
+ * and a running tunnel does not keep them.
  */
 export function listenSchemas() {
   return { localPort: localPort(), bindAddress: bindAddress(), socketMode: socketMode() };
@@ -24,7 +25,7 @@ const localPort = () =>
     z.union([z.number(), z.string()], {
       error: 'must be a port number like 12345 or "12345", "host:port", or "unix:/path/to.sock"',
     }),
-    z.transform((value: number | string, fail): { port: number; bind?: string; unix?: string } => {
+    convert((value: number | string, fail): { port: number; bind?: string; unix?: string } => {
       if (typeof value === "string" && value.startsWith("unix:")) {
         const path = value.slice(5);
         if (path.startsWith("/")) return { port: 0, unix: path };

@@ -3,7 +3,7 @@
  * for the sentinel hop, the Redis hop and the local listener. `config.ts` spreads `securityKeys`
  * into its schema and calls `securitySettings` on the validated result.
  */
-import * as z from "./validate.ts";
+import * as z from "zod/mini";
 import { ConfigError } from "../core/errors.ts";
 import { readableByOthers, resolveCredentials, SecretProblem, type Credentials } from "./secrets.ts";
 import { clientTlsSchema, keyFileWarnings, listenerTlsSchema, tlsFiles, type TlsOptions } from "./tls.ts";
@@ -69,8 +69,7 @@ export const SECURITY_ENV_KEYS = [
 /** Settings a reload applies to new connections (index.ts updates the hop options); listenerTls needs a restart. */
 export const LIVE_SECURITY_KEYS = SECURITY_KEYS.filter((key) => key !== "listenerTls");
 
-type SecurityShape = ReturnType<typeof securityKeys>;
-type Parsed = { [K in keyof SecurityShape]: z.Output<SecurityShape[K]> };
+type Parsed = z.output<z.ZodMiniObject<ReturnType<typeof securityKeys>>>;
 
 /** Credentials (password inline or from a file) and TLS, ready for use; throws ConfigError naming the field and its source. */
 export function securitySettings(c: Parsed, sourceOf: (key: string) => string): Required<SecuritySettings> {

@@ -12,7 +12,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { TLSOptions } from "bun";
-import * as z from "./validate.ts";
+import * as z from "zod/mini";
+import { convert, type Fail } from "./schema.ts";
 import { readableByOthers } from "./secrets.ts";
 
 /** What Bun.connect / Bun.listen take as `tls` (CA, cert and key as PEM text). */
@@ -32,7 +33,7 @@ export function tlsFiles(options: TlsOptions): unknown {
 }
 
 /** A file's content for a TLS field; a problem is said on that field. */
-function pemFile(fail: z.Fail, path: string, key: string): string | undefined {
+function pemFile(fail: Fail, path: string, key: string): string | undefined {
   try {
     const text = readFileSync(path, "utf8");
     if (!text.includes("-----BEGIN ")) fail(`${path} is not a PEM file (no -----BEGIN line)`, [key]);
@@ -68,7 +69,7 @@ export const clientTlsSchema = () =>
         { error: 'must be true, false or an object like {"caFile": "ca.crt"}' },
       ),
     ),
-    z.transform((value: ClientTls, fail): TlsOptions | null => {
+    convert((value: ClientTls, fail): TlsOptions | null => {
       if (!value) return null;
       if (value === true) return remember({ rejectUnauthorized: true }, true);
       if ((value.certFile === undefined) !== (value.keyFile === undefined))
@@ -91,23 +92,21 @@ export const listenerTlsSchema = () =>
         { error: 'must be an object like {"certFile": "tunnel.crt", "keyFile": "tunnel.key"}' },
       ),
     ),
-    z.transform(
-      (value: { certFile: string; keyFile: string; caFile?: string } | undefined, fail): TlsOptions | null => {
-        if (!value) return null;
-        const options: TlsOptions = {
-          cert: pemFile(fail, value.certFile, "certFile"),
-          key: pemFile(fail, value.keyFile, "keyFile"),
-        };
-        // With a CA, clients must present a certificate it signed.
-        if (value.caFile)
-          Object.assign(options, {
-            ca: pemFile(fail, value.caFile, "caFile"),
-            requestCert: true,
-            rejectUnauthorized: true,
-          });
-        return remember(options, value);
-      },
-    ),
+    convert((value: { certFile: string; keyFile: string; caFile?: string } | undefined, fail): TlsOptions | null => {
+      if (!value) return null;
+      const options: TlsOptions = {
+        cert: pemFile(fail, value.certFile, "certFile"),
+        key: pemFile(fail, value.keyFile, "keyFile"),
+      };
+      // With a CA, clients must present a certificate it signed.
+      if (value.caFile)
+        Object.assign(options, {
+          ca: pemFile(fail, value.caFile, "caFile"),
+          requestCert: true,
+          rejectUnauthorized: true,
+        });
+      return remember(options, value);
+    }),
   );
 
 /** Warnings for private key files that every user can read. */
