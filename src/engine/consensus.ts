@@ -3,7 +3,9 @@
  * single sentinel. Pure: no I/O, no clock, so every rule is a row in a table test.
  *
  * - An address is *backed* when at least `needed` sentinels name it without flagging a failover:
- *   a majority of the sentinels that answered, and at least the master's `quorum`. Of backed
+ *   a majority of the sentinels asked — those that did not answer count as not naming it, so one
+ *   sentinel cannot back an address while the others are unreachable (Sentinel itself needs a
+ *   majority of all sentinels to authorise a failover) — and at least the master's `quorum`. Of backed
  *   addresses (at most one, since `needed` is a majority) the one at the highest config-epoch is
  *   the master to follow. One sentinel, however high the epoch it claims, backs nothing alone.
  * - Fence (a failover is under way; nothing more may reach the old master):
@@ -58,25 +60,33 @@ export type Verdict =
 
 const IN_PROGRESS = "failover_in_progress";
 
-/** How many sentinels must agree: a majority of those that answered, and at least the quorum. */
-export function needed(answered: number, quorum: number | undefined): number {
-  return Math.max(Math.floor(answered / 2) + 1, quorum ?? 0);
+/** How many sentinels must agree: a majority of those asked, and at least the quorum. */
+export function needed(asked: number, quorum: number | undefined): number {
+  return Math.max(Math.floor(asked / 2) + 1, quorum ?? 0);
 }
 
-/** The quorum most sentinels report (the median: one sentinel cannot move it). */
+/**
+ * The quorum most sentinels report: the median, the higher middle value when two are in the middle
+ * (one sentinel cannot move it, nor lower it when only one other answers).
+ */
 export function commonQuorum(views: readonly SentinelView[]): number | undefined {
   const quorums = views.flatMap((v) => (v.quorum === undefined ? [] : [v.quorum])).sort((a, b) => a - b);
-  return quorums.length ? quorums[Math.floor((quorums.length - 1) / 2)] : undefined;
+  return quorums.length ? quorums[Math.floor(quorums.length / 2)] : undefined;
 }
 
-export function judge(views: readonly SentinelView[], errors: readonly string[] = []): Verdict {
+/**
+ * `errors`: one line per sentinel asked that gave no usable answer; `configured`: how many sentinels
+ * the operator listed (the sentinels asked are at least those).
+ */
+export function judge(views: readonly SentinelView[], errors: readonly string[] = [], configured = 0): Verdict {
   const notes: string[] = [];
   if (views.length === 0) {
     const reason = errors.length ? `no sentinel answered (${errors.join("; ")})` : "no sentinel answered";
     return { kind: "unknown", reason, notes };
   }
   const quorum = commonQuorum(views);
-  const need = needed(views.length, quorum);
+  const asked = Math.max(views.length + errors.length, configured);
+  const need = needed(asked, quorum);
   const backed = backedAddress(views, need);
 
   const odown = views.find((v) => v.flags.has("o_down"));
@@ -98,7 +108,7 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
     const named = [...new Set(views.map((v) => `${formatAddress(v.address)}@${v.epoch}`))].join(" vs ");
     const reason =
       views.length < need
-        ? `only ${views.length} sentinel(s) answered, ${need} must agree (a majority, at least the quorum): ${named}`
+        ? `only ${views.length} of ${asked} sentinel(s) answered, ${need} must agree (a majority, at least the quorum): ${named}`
         : `no address named by ${need} of ${views.length} sentinels: ${named}`;
     return { kind: "disputed", reason, notes };
   }

@@ -49,7 +49,7 @@ export function step(state: MasterState, observation: Observation, settings: Set
   const next = ((): MasterState => {
     switch (observation.kind) {
       case "views":
-        return onViews(state, observation, judge(observation.views, observation.errors), settings, actions);
+        return onViews(state, observation, judge(observation.views, observation.errors, observation.configured), settings, actions);
       case "role":
         return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":

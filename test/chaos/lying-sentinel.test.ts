@@ -2,7 +2,8 @@
  * A sentinel that lies (a RESP mock beside three real sentinels, quorum 2): it names its own
  * "master" — a fake server that would record the tunnel's password — at config-epoch 999, for
  * every question. First in the list or last, it must not redirect a single client, and the fake
- * server must never see a connection, let alone `AUTH`: one sentinel's word is not followed.
+ * server must never see a connection, let alone `AUTH`: one sentinel's word is not followed —
+ * not even when it is the only one still answering (the honest ones frozen).
  */
 import { describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
@@ -83,4 +84,57 @@ describe("a lying sentinel", () => {
     },
     30_000,
   );
+
+  test("the honest sentinels frozen: the liar, the only one answering, still moves nobody", async () => {
+    await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
+    const master = await dep.masterOf();
+    const fake = startFakeRedis();
+    try {
+      const port = fake.server.port;
+      await using liar = startMockSentinel((args) => {
+        const sub = args[1]?.toLowerCase();
+        if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
+        if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
+        if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
+        return "*0\r\n";
+      });
+      await using tt = await startTestTunnel([...dep.sentinelAddresses, liar.address], ["mymaster"], {
+        redisAuth: { password: new Secret(PASSWORD) },
+      });
+      const db = tt.tunnel.registry.databases.get("mymaster")!;
+      await waitFor(() => db.master === `127.0.0.1:${master.port}`, {
+        timeoutMs: 5000,
+        message: "the real master is followed",
+      });
+      const masterQuestions = () => liar.received.filter((args) => args[1]?.toLowerCase() === "master").length;
+      for (const s of dep.sentinels) s.sigstop();
+      try {
+        // Poll rounds long enough for the frozen sentinels' answers to go stale: the liar's is the only one left.
+        const asked = masterQuestions();
+        await waitFor(() => masterQuestions() >= asked + 15, {
+          timeoutMs: 15_000,
+          message: "the liar asked again and again",
+        });
+        expect(fake.connections).toBe(0);
+        expect(db.master).toBe(`127.0.0.1:${master.port}`);
+      } finally {
+        for (const s of dep.sentinels) s.sigcont();
+      }
+      // The honest sentinels back: clients reach the real master again.
+      await waitFor(
+        async () => {
+          await using c = await TestClient.connect(tt.port, "127.0.0.1", {
+            replyTimeoutMs: 2000,
+            auth: { password: PASSWORD },
+          });
+          const reply = await c.command("CONFIG", "GET", "port");
+          return Array.isArray(reply) && reply[1] === String(master.port);
+        },
+        { timeoutMs: 15_000, message: "clients served by the real master again" },
+      );
+      expect(fake.connections).toBe(0);
+    } finally {
+      fake.server.stop(true);
+    }
+  }, 45_000);
 });

@@ -105,7 +105,7 @@ describe("check judges as the tunnel does", () => {
     // One sentinel alone is a minority, whatever it says: FAIL, naming the majority rule.
     await dep.sentinels[1]!.stop();
     const one = await run(args);
-    const reason = `only 1 sentinel(s) answered, 2 must agree (a majority, at least the quorum): ${master}@`;
+    const reason = `only 1 of 3 sentinel(s) answered, 2 must agree (a majority, at least the quorum): ${master}@`;
     expect(one.code).toBe(1);
     expect(one.stdout).toContain(`FAIL: ${reason}`);
     expect(one.stdout).toContain(`${dep.sentinelAddresses[1]}  error: connect failed`);

@@ -13,14 +13,31 @@ function views(...specs: string[]): SentinelView[] {
   });
 }
 
-type Row = [string, string[], string];
+/** Description, views, expected, and how many other sentinels were asked but did not answer (default 0). */
+type Row = [string, string[], string, number?];
 /** Expected: `master 6380@4`, `failover 6379`, `disputed`, `unknown`. */
 const rows: Row[] = [
   ["all agree", ["a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3"],
   ["a majority at a higher epoch wins", ["a:6380@4", "b:6380@4", "c:6379@3"], "master 6380@4"],
   ["one sentinel alone at a higher epoch is not followed", ["a:6380@999", "b:6379@3", "c:6379@3"], "master 6379@3"],
   ["a liar beside three honest sentinels", ["liar:9999@999", "a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3"],
-  ["two of three down: one answer is short of the quorum", ["a:6379@3"], "disputed"],
+  ["two of three down: one answer is short of the quorum", ["a:6379@3"], "disputed", 2],
+  ["a liar claiming quorum 1 while the two others do not answer", ["liar:9999@999 q1"], "disputed", 2],
+  [
+    "a liar claiming quorum 1 and one honest sentinel, the third silent",
+    ["liar:9999@999 q1", "a:6379@3"],
+    "disputed",
+    1,
+  ],
+  [
+    "a quorum of 1 from one sentinel cannot make another's s_down a failover, the third silent",
+    ["liar:6379@3 q1", "a:6379@3 s_down"],
+    "master 6379@3",
+    1,
+  ],
+  ["two of three agreeing, the third silent", ["a:6379@3", "b:6379@3"], "master 6379@3", 1],
+  ["five sentinels, quorum 2: two of them agreeing are not a majority", ["a:6379@3", "b:6379@3"], "disputed", 3],
+  ["five sentinels, quorum 2: three agreeing are", ["a:6379@3", "b:6379@3", "c:6379@3"], "master 6379@3", 2],
   ["a single sentinel with quorum 1 (dev setups)", ["a:6379@3 q1"], "master 6379@3"],
   [
     "failover_in_progress from the leader alone fences",
@@ -55,23 +72,33 @@ const rows: Row[] = [
   ["one lying quorum cannot move the median", ["a:6379@3 q1", "b:6379@3 s_down", "c:6379@3"], "master 6379@3"],
 ];
 
-function summary(specs: string[]): string {
-  const v = judge(views(...specs));
+function summary(specs: string[], missing = 0): string {
+  const v = judge(
+    views(...specs),
+    Array.from({ length: missing }, (_, i) => `silent${i}: timeout`),
+  );
   if (v.kind === "master") return `master ${v.address.port}@${v.epoch}`;
   if (v.kind === "failover") return `failover ${v.address?.port}`;
   return v.kind;
 }
 
 describe("consensus", () => {
-  test.each(rows)(
+  // Every row gets its fourth value: a callback of three parameters would take the fourth for `done`.
+  test.each(rows.map(([what, specs, expected, missing = 0]) => [what, specs, expected, missing] as const))(
     "%s",
-    (_, specs, expected) => {
-      expect(summary(specs)).toBe(expected);
+    (_, specs, expected, missing) => {
+      expect(summary(specs, missing)).toBe(expected);
     },
     1000,
   );
 
-  test("needed: a majority of those that answered, and at least the quorum", () => {
+  test("the sentinels configured count as asked even when the poll reports fewer", () => {
+    const liar = views("liar:9999@999 q1");
+    expect(judge(liar, [], 3).kind).toBe("disputed");
+    expect(judge(liar, [], 1).kind).toBe("master");
+  }, 1000);
+
+  test("needed: a majority of those asked, and at least the quorum", () => {
     const table: [number, number | undefined, number][] = [
       [3, 2, 2],
       [2, 2, 2],
