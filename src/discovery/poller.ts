@@ -344,7 +344,7 @@ export class Poller {
   #promoted(watch: Watch): void {
     if (!watch.engine.fenced) return;
     const lists = [...this.#fresh(watch, watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
-    watch.engine.observe({ kind: "replicas", at: clock(), lists });
+    watch.engine.observe({ kind: "replicas", at: clock(), lists, configured: this.sentinels.configuredCount });
     this.#confirm(watch);
   }
 
@@ -383,7 +383,10 @@ export class Poller {
     watch.replicaHealthAt = clock();
     this.sentinels
       .replicaLists(watch.name)
-      .then((lists) => watch.engine.observe({ kind: "replica-health", at: clock(), healthy: healthyReplicas(lists) }))
+      .then((lists) => {
+        const healthy = healthyReplicas(lists, this.sentinels.list.length);
+        watch.engine.observe({ kind: "replica-health", at: clock(), healthy });
+      })
       .catch(() => {})
       .finally(() => {
         watch.listingReplicas = false;

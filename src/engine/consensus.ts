@@ -160,11 +160,12 @@ export interface ListedReplica {
 const UNHEALTHY = ["s_down", "o_down", "disconnected"];
 
 /**
- * The replicas a majority of the answering sentinels list as healthy (link up, not down or
- * disconnected): only those get clients — and the tunnel's credentials — on a replica port.
+ * The replicas a majority of the sentinels asked (`asked`: a silent one counts against every replica)
+ * list as healthy (link up, not down or disconnected): only those get clients — and the tunnel's
+ * credentials — on a replica port.
  */
-export function healthyReplicas(lists: readonly (readonly ListedReplica[])[]): Address[] {
-  const need = needed(lists.length, undefined);
+export function healthyReplicas(lists: readonly (readonly ListedReplica[])[], asked = lists.length): Address[] {
+  const need = needed(Math.max(asked, lists.length), undefined);
   const votes = new Map<string, { address: Address; count: number }>();
   for (const list of lists) {
     for (const r of list) {

@@ -49,11 +49,17 @@ export function step(state: MasterState, observation: Observation, settings: Set
   const next = ((): MasterState => {
     switch (observation.kind) {
       case "views":
-        return onViews(state, observation, judge(observation.views, observation.errors, observation.configured), settings, actions);
+        return onViews(
+          state,
+          observation,
+          judge(observation.views, observation.errors, observation.configured),
+          settings,
+          actions,
+        );
       case "role":
         return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":
-        return { ...state, promoted: state.fence ? promotedReplica(observation.lists) : null };
+        return { ...state, promoted: state.fence ? promotedReplica(observation.lists, observation.configured) : null };
       case "replica-health":
         actions.push({ kind: "keep-replicas", healthy: observation.healthy });
         return { ...state, healthyReplicas: observation.healthy };
@@ -375,9 +381,9 @@ function follow(
   return { ...state, ...followed, lease, fence: null, candidate: null, promoted: null, switchedFrom: null };
 }
 
-/** The replica a sentinel marks `promoted`, if a majority of the answering sentinels list it. */
-export function promotedReplica(lists: readonly (readonly ListedReplica[])[]): Address | null {
-  const need = needed(lists.length, undefined);
+/** The replica a sentinel marks `promoted`, if a majority of the sentinels asked (`asked`, at least the lists) list it. */
+export function promotedReplica(lists: readonly (readonly ListedReplica[])[], asked = lists.length): Address | null {
+  const need = needed(Math.max(asked, lists.length), undefined);
   for (const list of lists) {
     for (const replica of list) {
       if (!replica.flags.has("promoted")) continue;

@@ -28,7 +28,7 @@ export type Observation =
   | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[]; configured?: number }
   | { kind: "role"; at: number; address: Address; answer: RoleAnswer }
   /** Each answering sentinel's `SENTINEL REPLICAS` (asked while fenced). */
-  | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[] }
+  | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[]; configured?: number }
   /** The replicas Sentinel reports healthy (replica ports). */
   | { kind: "replica-health"; at: number; healthy: readonly Address[] }
   | { kind: "tick"; at: number };

@@ -139,7 +139,8 @@ export class Resolver {
   /** Round-robin over the replicas a majority of the sentinels list healthy (the engine's last poll, else asked now). */
   async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
     const replicas =
-      this.engineFor(name).state.healthyReplicas ?? healthyReplicas(await this.sentinels.replicaLists(name));
+      this.engineFor(name).state.healthyReplicas ??
+      healthyReplicas(await this.sentinels.replicaLists(name), this.sentinels.list.length);
     if (replicas.length === 0) throw new NoHealthyReplicaError();
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);

@@ -10,7 +10,7 @@ import type { TCPSocketListener } from "bun";
 import { Secret } from "../../src/index.ts";
 import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
 import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
-import { addrReply, bulk, masterReply, ROLE_MASTER } from "../fixtures/replies.ts";
+import { addrReply, bulk, listReply, masterReply, replicaPairs, ROLE_MASTER } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 
 const PASSWORD = "liar-test-pw";
@@ -85,56 +85,74 @@ describe("a lying sentinel", () => {
     30_000,
   );
 
-  test("the honest sentinels frozen: the liar, the only one answering, still moves nobody", async () => {
-    await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
-    const master = await dep.masterOf();
-    const fake = startFakeRedis();
-    try {
-      const port = fake.server.port;
-      await using liar = startMockSentinel((args) => {
-        const sub = args[1]?.toLowerCase();
-        if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
-        if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
-        if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
-        return "*0\r\n";
-      });
-      await using tt = await startTestTunnel([...dep.sentinelAddresses, liar.address], ["mymaster"], {
-        redisAuth: { password: new Secret(PASSWORD) },
-      });
-      const db = tt.tunnel.registry.databases.get("mymaster")!;
-      await waitFor(() => db.master === `127.0.0.1:${master.port}`, {
-        timeoutMs: 5000,
-        message: "the real master is followed",
-      });
-      const masterQuestions = () => liar.received.filter((args) => args[1]?.toLowerCase() === "master").length;
-      for (const s of dep.sentinels) s.sigstop();
+  test.each(["names its own master", "flags a failover and lists its server as the promoted replica"])(
+    "the honest sentinels frozen: the liar, the only one answering, still moves nobody (it %s)",
+    async (lie) => {
+      await using dep = await startDeployment({ security: { redisPassword: PASSWORD } });
+      const master = await dep.masterOf();
+      const fake = startFakeRedis();
       try {
-        // Poll rounds long enough for the frozen sentinels' answers to go stale: the liar's is the only one left.
-        const asked = masterQuestions();
-        await waitFor(() => masterQuestions() >= asked + 15, {
-          timeoutMs: 15_000,
-          message: "the liar asked again and again",
+        const port = fake.server.port;
+        // The second liar is honest until the others are frozen, then claims a failover to its server.
+        let lying = lie === "names its own master";
+        await using liar = startMockSentinel((args) => {
+          const sub = args[1]?.toLowerCase();
+          if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
+          if (lie === "names its own master") {
+            if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
+            if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
+            return "*0\r\n";
+          }
+          const flags = lying ? "master,failover_in_progress" : "master";
+          if (sub === "master") return masterReply("127.0.0.1", master.port, { flags, quorum: 1 });
+          if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
+          if (lying && (sub === "replicas" || sub === "slaves"))
+            return listReply([replicaPairs("127.0.0.1", port, { flags: "slave,promoted" })]);
+          return "*0\r\n";
         });
-        expect(fake.connections).toBe(0);
-        expect(db.master).toBe(`127.0.0.1:${master.port}`);
-      } finally {
-        for (const s of dep.sentinels) s.sigcont();
-      }
-      // The honest sentinels back: clients reach the real master again.
-      await waitFor(
-        async () => {
-          await using c = await TestClient.connect(tt.port, "127.0.0.1", {
-            replyTimeoutMs: 2000,
-            auth: { password: PASSWORD },
+        await using tt = await startTestTunnel([...dep.sentinelAddresses, liar.address], ["mymaster"], {
+          redisAuth: { password: new Secret(PASSWORD) },
+        });
+        const db = tt.tunnel.registry.databases.get("mymaster")!;
+        await waitFor(() => db.master === `127.0.0.1:${master.port}`, {
+          timeoutMs: 5000,
+          message: "the real master is followed",
+        });
+        const masterQuestions = () => liar.received.filter((args) => args[1]?.toLowerCase() === "master").length;
+        for (const s of dep.sentinels) s.sigstop();
+        lying = true;
+        try {
+          // Poll rounds long enough for the frozen sentinels' answers to go stale: the liar's is the only one left.
+          const asked = masterQuestions();
+          await waitFor(() => masterQuestions() >= asked + 15, {
+            timeoutMs: 15_000,
+            message: "the liar asked again and again",
           });
-          const reply = await c.command("CONFIG", "GET", "port");
-          return Array.isArray(reply) && reply[1] === String(master.port);
-        },
-        { timeoutMs: 15_000, message: "clients served by the real master again" },
-      );
-      expect(fake.connections).toBe(0);
-    } finally {
-      fake.server.stop(true);
-    }
-  }, 45_000);
+          expect(fake.connections).toBe(0);
+          expect(db.master).toBe(`127.0.0.1:${master.port}`);
+        } finally {
+          for (const s of dep.sentinels) s.sigcont();
+          // A lone persistent failover_in_progress keeps the tunnel fenced (in a forced failover only the
+          // leader knows: its flag alone must fence): the second liar stops claiming.
+          if (lie !== "names its own master") lying = false;
+        }
+        // The honest sentinels back: clients reach the real master again.
+        await waitFor(
+          async () => {
+            await using c = await TestClient.connect(tt.port, "127.0.0.1", {
+              replyTimeoutMs: 2000,
+              auth: { password: PASSWORD },
+            });
+            const reply = await c.command("CONFIG", "GET", "port");
+            return Array.isArray(reply) && reply[1] === String(master.port);
+          },
+          { timeoutMs: 15_000, message: "clients served by the real master again" },
+        );
+        expect(fake.connections).toBe(0);
+      } finally {
+        fake.server.stop(true);
+      }
+    },
+    45_000,
+  );
 });

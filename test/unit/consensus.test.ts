@@ -137,9 +137,9 @@ describe("healthy replicas (replica ports)", () => {
     flags: new Set(["slave", ...flags]),
     linkUp: !flags.includes("link-down"),
   });
-  const ports = (lists: ReturnType<typeof r>[][]) => healthyReplicas(lists).map((a) => a.port);
+  const ports = (lists: ReturnType<typeof r>[][], asked?: number) => healthyReplicas(lists, asked).map((a) => a.port);
   test("a replica gets clients (and credentials) only when a majority of the sentinels list it healthy", () => {
-    const table: [string, ReturnType<typeof r>[][], number[]][] = [
+    const table: [string, ReturnType<typeof r>[][], number[], number?][] = [
       [
         "all list both",
         [
@@ -153,9 +153,11 @@ describe("healthy replicas (replica ports)", () => {
       ["one sentinel sees it down: still a majority", [[r(1, "s_down")], [r(1)], [r(1)]], [1]],
       ["two see it down", [[r(1, "s_down")], [r(1, "disconnected")], [r(1)]], []],
       ["link down on two", [[r(1, "link-down")], [r(1, "link-down")], [r(1)]], []],
-      ["one sentinel answered", [[r(1)]], [1]],
+      ["the only sentinel (one asked)", [[r(1)]], [1], 1],
+      ["one of three answered: a lone list vouches for nobody", [[r(1), r(9)]], [], 3],
+      ["two of three answered, both list it", [[r(1)], [r(1)]], [1], 3],
       ["none answered", [], []],
     ];
-    for (const [what, lists, expected] of table) expect([what, ports(lists)]).toEqual([what, expected]);
+    for (const [what, lists, expected, asked] of table) expect([what, ports(lists, asked)]).toEqual([what, expected]);
   }, 1000);
 });

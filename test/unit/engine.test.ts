@@ -206,6 +206,13 @@ const rows: Row[] = [
     { master: 6379, fenced: true },
   ],
   [
+    "a promoted replica listed by the only sentinel answering of three is not followed",
+    fencedOnA,
+    [{ ...replicas(150, ["6380 promoted"]), configured: 3 } as Observation, role(200, B, "master")],
+    [],
+    { master: 6379, fenced: true },
+  ],
+  [
     "the promoted replica still a replica: wait",
     fencedOnA,
     [replicas(150, ["6380 promoted"], ["6380"], ["6380"]), role(160, B, "slave")],
