@@ -19,6 +19,7 @@
  * - No address backed: disputed (fence if a master was in use). No answer: unknown.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
+import { IN_PROGRESS } from "./lone-flag.ts";
 
 export interface SentinelView {
   sentinel: string;
@@ -54,11 +55,16 @@ export type Verdict =
       notes: string[];
       dissent: Dissent[];
     }
-  | { kind: "failover"; address: Address | null; reason: string; notes: string[] }
+  | {
+      kind: "failover";
+      address: Address | null;
+      reason: string;
+      notes: string[];
+      /** The flag is one sentinel's alone, on the address a majority backs (lone-flag.ts). */
+      lone?: { sentinel: string; epoch: number };
+    }
   | { kind: "disputed"; reason: string; notes: string[] }
   | { kind: "unknown"; reason: string; notes: string[] };
-
-const IN_PROGRESS = "failover_in_progress";
 
 /** How many sentinels must agree: a majority of those asked, and at least the quorum. */
 export function needed(asked: number, quorum: number | undefined): number {
@@ -99,10 +105,12 @@ export function judge(views: readonly SentinelView[], errors: readonly string[] 
     if (sdown.length >= (quorum ?? need)) return failover(sdown[0]!.address, `sentinels ${who} report ${down}`);
     notes.push(`sentinel ${who} reports ${down}: not enough for a failover, ignored`);
   }
-  for (const view of views) {
-    if (!view.flags.has(IN_PROGRESS)) continue;
+  const flagging = views.filter((v) => v.flags.has(IN_PROGRESS));
+  for (const view of flagging) {
     if (backed && !sameAddress(backed.address, view.address)) continue; // the leader lagging behind the others
-    return failover(view.address, `sentinel ${view.sentinel} reports ${formatAddress(view.address)} ${IN_PROGRESS}`);
+    const reason = `sentinel ${view.sentinel} reports ${formatAddress(view.address)} ${IN_PROGRESS}`;
+    const lone = backed && flagging.length === 1 ? { sentinel: view.sentinel, epoch: view.epoch } : undefined;
+    return { ...failover(view.address, reason), ...(lone && { lone }) };
   }
   if (!backed) {
     const named = [...new Set(views.map((v) => `${formatAddress(v.address)}@${v.epoch}`))].join(" vs ");

@@ -26,6 +26,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
+import { believed, disbeliefNote, disbelieve } from "./lone-flag.ts";
 import {
   downAfterNote,
   leaseable,
@@ -48,14 +49,12 @@ export function step(state: MasterState, observation: Observation, settings: Set
   const actions: Action[] = [];
   const next = ((): MasterState => {
     switch (observation.kind) {
-      case "views":
-        return onViews(
-          state,
-          observation,
-          judge(observation.views, observation.errors, observation.configured),
-          settings,
-          actions,
-        );
+      case "views": {
+        // A sentinel's lone flag that outlasted a fence with no promotion is not believed (lone-flag.ts).
+        const { views, disbelieved } = believed(observation.views, state.disbelieved);
+        const verdict = judge(views, observation.errors, observation.configured);
+        return onViews({ ...state, disbelieved }, { ...observation, views }, verdict, settings, actions);
+      }
       case "role":
         return onRole(state, observation.at, observation.address, observation.answer, settings, actions);
       case "replicas":
@@ -129,7 +128,8 @@ function onViews(
       case "failover":
         // Already following the promoted replica: the leader still flags the old master; expected.
         if (s.switchedFrom && sameAddress(verdict.address, s.switchedFrom.address)) return s;
-        return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions);
+        if (s.fence) return { ...s, candidate: null, fence: lonely(s.fence, verdict) };
+        return fence({ ...s, candidate: null }, at, verdict.reason, verdict.address, actions, verdict.lone);
       case "master": {
         const { address, epoch } = verdict;
         if (sameAddress(address, s.master))
@@ -246,9 +246,21 @@ function onTick(state: MasterState, at: number, settings: Settings, actions: Act
   if (state.fence?.lease && !settings.lease)
     return liftIfConfirmed({ ...state, backing: state.master }, at, settings, actions);
   if (!state.fence || at - state.fence.since < settings.fenceTimeoutMs) return state;
-  const detail = `fence held ${Math.round(at - state.fence.since)} ms without a confirmed master`;
+  const held = at - state.fence.since;
+  const detail = `fence held ${Math.round(held)} ms without a confirmed master`;
   actions.push({ kind: "close", on: null, reason: "fence timeout", event: "fence-timeout", detail });
-  return { ...state, fence: { ...state.fence, since: at } };
+  const doubt = disbelieve(state.fence);
+  if (!doubt) return { ...state, fence: { ...state.fence, since: at } };
+  actions.push({ kind: "note", event: "note", level: "warn", message: disbeliefNote(doubt, held) });
+  const { lone: _, ...fence } = state.fence;
+  return { ...state, fence: { ...fence, since: at }, disbelieved: [...state.disbelieved, doubt] };
+}
+
+/** A fence held: whether the latest views still say it is one sentinel's flag alone (lone-flag.ts). */
+function lonely(fence: NonNullable<MasterState["fence"]>, verdict: Extract<Verdict, { kind: "failover" }>) {
+  const { lone: _, ...rest } = fence;
+  const { lone, address } = verdict;
+  return lone && sameAddress(fence.address, address) ? { ...rest, lone } : rest;
 }
 
 function fence(
@@ -257,10 +269,11 @@ function fence(
   reason: string,
   address: Address | null,
   actions: Action[],
+  lone?: { sentinel: string; epoch: number },
 ): MasterState {
   if (state.fence) return state;
   actions.push({ kind: "fence", reason });
-  return { ...state, fence: { since: at, reason, address }, promoted: null };
+  return { ...state, fence: { since: at, reason, address, ...(lone && { lone }) }, promoted: null };
 }
 
 /**

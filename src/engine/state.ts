@@ -4,6 +4,7 @@
  * settings, and the state itself — plain immutable data, written only by `step` (master-state.ts).
  */
 import type { Address } from "../core/address.ts";
+import type { Disbelief } from "./lone-flag.ts";
 import type { EngineEvent } from "../core/events.ts";
 import type { ListedReplica, SentinelView } from "./consensus.ts";
 import { NO_BASIS, type LeaseBasis } from "./lease.ts";
@@ -107,7 +108,11 @@ export interface MasterState {
     readonly address: Address | null;
     /** The lease ran out (no failover seen): clients are told the master is not confirmed. */
     readonly lease?: true;
+    /** Raised by one sentinel's flag alone on the address a majority backs (lone-flag.ts). */
+    readonly lone?: { readonly sentinel: string; readonly epoch: number };
   } | null;
+  /** Sentinels whose lone failover flag outlasted a fence with no promotion: not believed (lone-flag.ts). */
+  readonly disbelieved: readonly Disbelief[];
   /** The address the last views back with no failover flagged (the master, or a new one), or null. */
   readonly backing: Address | null;
   /** A new address the sentinels back, to be confirmed by ROLE. */
@@ -148,6 +153,7 @@ export const INITIAL: MasterState = {
   problem: "no verified master yet",
   refusal: null,
   told: [],
+  disbelieved: [],
   healthyReplicas: null,
   limited: false,
   calm: false,

@@ -12,6 +12,7 @@ import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
 import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
 import { addrReply, bulk, listReply, masterReply, replicaPairs, ROLE_MASTER } from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
+import { expectWithin } from "../fixtures/timing.ts";
 
 const PASSWORD = "liar-test-pw";
 
@@ -155,4 +156,50 @@ describe("a lying sentinel", () => {
     },
     45_000,
   );
+
+  test("one sentinel flagging a failover no promotion follows: fenced for fenceTimeoutMs, then disbelieved", async () => {
+    await using dep = await startDeployment();
+    const master = await dep.masterOf();
+    let lying = false;
+    await using liar = startMockSentinel((args) => {
+      const sub = args[1]?.toLowerCase();
+      if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
+      const flags = lying ? "master,failover_in_progress" : "master";
+      if (sub === "master") return masterReply("127.0.0.1", master.port, { flags, quorum: 2 });
+      if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
+      return "*0\r\n";
+    });
+    const fenceTimeoutMs = 2000;
+    await using tt = await startTestTunnel([...dep.sentinelAddresses, liar.address], ["mymaster"], {
+      fenceTimeoutMs,
+    });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.master === `127.0.0.1:${master.port}` && !db.engine.fenced, {
+      timeoutMs: 5000,
+      message: "the real master is followed",
+    });
+    lying = true;
+    await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "the lone flag fences (a forced failover's)" });
+    const fencedAt = performance.now();
+    await waitFor(
+      async () => {
+        await using c = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 1000 });
+        const reply = await c.command("CONFIG", "GET", "port").catch(() => null);
+        return Array.isArray(reply) && reply[1] === String(master.port);
+      },
+      { timeoutMs: 15_000, message: "clients served again while the liar still flags" },
+    );
+    expectWithin(
+      "lone flag → clients served again",
+      performance.now() - fencedAt,
+      fenceTimeoutMs + 3000,
+      "fenceTimeoutMs, then the next poll and ROLE",
+    );
+    expect(tt.log()).toContain("its flag is ignored until it clears");
+    // Still flagging, still disbelieved: no new fence over further polls.
+    const asked = liar.received.length;
+    await waitFor(() => liar.received.length >= asked + 10, { timeoutMs: 10_000, message: "more polls" });
+    expect(db.engine.fenced).toBe(false);
+    expect(db.master).toBe(`127.0.0.1:${master.port}`);
+  }, 45_000);
 });

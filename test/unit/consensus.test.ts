@@ -122,6 +122,22 @@ describe("consensus", () => {
     expect(v.dissent).toEqual([{ sentinel: "d", address: { host: "127.0.0.1", port: 7000 }, epoch: 9 }]);
   }, 1000);
 
+  test("a failover flag is one sentinel's alone only when the others back the flagged master unflagged", () => {
+    const lone = (specs: string[], missing = 0) => {
+      const v = judge(
+        views(...specs),
+        Array.from({ length: missing }, (_, i) => `silent${i}: timeout`),
+      );
+      return v.kind === "failover" ? (v.lone ?? null) : v.kind;
+    };
+    const flag = "a:6379@3 failover_in_progress";
+    expect(lone([flag, "b:6379@3", "c:6379@3"])).toEqual({ sentinel: "a", epoch: 3 });
+    expect(lone([flag, "b:6379@3 failover_in_progress", "c:6379@3"])).toBeNull();
+    expect(lone([flag], 2)).toBeNull();
+    expect(lone([flag, "b:6379@3"], 1)).toBeNull(); // one other backing it is not a majority of three
+    expect(lone(["a:6379@3 o_down failover_in_progress", "b:6379@3", "c:6379@3"])).toBeNull();
+  }, 1000);
+
   test("no answer at all is unknown, with the reasons", () => {
     expect(judge([], ["a: timeout"])).toEqual({
       kind: "unknown",

@@ -91,6 +91,17 @@ const healthyOnA = run([views(0, "s1:6379@3", "s2:6379@3", "s3:6379@3"), role(1,
 /** Fenced at t=100 by the leader's flag, on A. */
 const fencedOnA = run([views(100, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3")], healthyOnA).state;
 
+/** Fenced at t=100 by two sentinels' flags: not one sentinel's word (lone-flag.ts). */
+const fencedByTwo = run(
+  [views(100, "s1:6379@3 failover_in_progress", "s2:6379@3 failover_in_progress", "s3:6379@3")],
+  healthyOnA,
+).state;
+/** s1's lone flag disbelieved at the fence's timeout, and the fence lifted. */
+const disbelievedS1 = run(
+  [tick(5100), views(5150, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3"), role(5200, A, "master")],
+  fencedOnA,
+).state;
+
 type Row = [string, MasterState, Observation[], string[], Partial<Record<"master" | "fenced", unknown>>];
 const rows: Row[] = [
   [
@@ -319,9 +330,52 @@ const rows: Row[] = [
   ],
   [
     "a fence past fenceTimeoutMs closes every session, once per period",
-    fencedOnA,
+    fencedByTwo,
     [tick(5000), tick(5099), tick(5100), tick(5200)],
     ["close fence timeout all"],
+    { fenced: true },
+  ],
+  [
+    "a lone flag no promotion follows, the others backing A: disbelieved at the fence's timeout, lifted on ROLE",
+    fencedOnA,
+    [tick(5100), views(5150, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3"), role(5200, A, "master")],
+    ["close fence timeout all", "note note", "follow lift 6379"],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "a disbelieved sentinel stays disbelieved while silent, and while it flags the same master at the same epoch",
+    disbelievedS1,
+    [views(6000, "s2:6379@3", "s3:6379@3"), views(6050, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3")],
+    [],
+    { master: 6379, fenced: false },
+  ],
+  [
+    "a disbelieved sentinel's flag at a new epoch is believed: it fences",
+    disbelievedS1,
+    [views(6000, "s1:6379@4 failover_in_progress", "s2:6379@3", "s3:6379@3")],
+    ["fence"],
+    { fenced: true },
+  ],
+  [
+    "a disbelieved sentinel's flag cleared and raised again is believed again",
+    disbelievedS1,
+    [
+      views(6000, "s1:6379@3", "s2:6379@3", "s3:6379@3"),
+      views(6050, "s1:6379@3 failover_in_progress", "s2:6379@3", "s3:6379@3"),
+    ],
+    ["fence"],
+    { fenced: true },
+  ],
+  [
+    "a lone flag with the others silent is not disbelieved (no majority backs the master)",
+    healthyOnA,
+    [
+      { ...views(100, "s1:6379@3 failover_in_progress"), configured: 3 } as Observation,
+      tick(5100),
+      { ...views(5150, "s1:6379@3 failover_in_progress"), configured: 3 } as Observation,
+      role(5200, A, "master"),
+    ],
+    ["fence", "close fence timeout all"],
     { fenced: true },
   ],
   [
