@@ -186,3 +186,16 @@ export function healthyReplicas(lists: readonly (readonly ListedReplica[])[], as
   }
   return [...votes.values()].filter((v) => v.count >= need).map((v) => v.address);
 }
+
+/** The replica a sentinel marks `promoted`, if a majority of the sentinels asked (`asked`, at least the lists) list it. */
+export function promotedReplica(lists: readonly (readonly ListedReplica[])[], asked = lists.length): Address | null {
+  const need = needed(Math.max(asked, lists.length), undefined);
+  for (const list of lists) {
+    for (const replica of list) {
+      if (!replica.flags.has("promoted")) continue;
+      const listedBy = lists.filter((l) => l.some((r) => sameAddress(r.address, replica.address))).length;
+      if (listedBy >= need) return replica.address;
+    }
+  }
+  return null;
+}

@@ -25,20 +25,11 @@
  *   unconfirmed.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
-import { judge, needed, type ListedReplica, type SentinelView, type Verdict } from "./consensus.ts";
+import { judge, promotedReplica, type SentinelView, type Verdict } from "./consensus.ts";
 import { believed, disbeliefNote, disbelieve } from "./lone-flag.ts";
-import {
-  downAfterNote,
-  leaseable,
-  leaseApplies,
-  leaseNeeded,
-  leaseUntil,
-  slowWitnesses,
-  TOO_SHORT,
-  within,
-  witness,
-} from "./lease.ts";
-import type { Action, LeaseState, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
+import { downAfterNote, leaseable, slowWitnesses, TOO_SHORT, witness } from "./lease.ts";
+import { enforced, leaseEnded, leaseFor, renewed, SLOW, vouching } from "./lease-steps.ts";
+import type { Action, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
 
 export interface Step {
   state: MasterState;
@@ -314,69 +305,6 @@ function liftIfConfirmed(state: MasterState, at: number, settings: Settings, act
   return { ...state, fence: null, promoted: null, problem: null, lease };
 }
 
-/** The lease applies (lease.ts `leaseApplies`): on, computable, not a discovery service, down-after roomy. */
-function enforced(state: MasterState, settings: Settings): boolean {
-  return leaseApplies(settings.lease, state.lease.computable, state.limited, state.lease.basis);
-}
-
-/** The lease on the master followed after new answers; a promotion's grace stands until the sentinels vouch. */
-function renewed(state: MasterState, at: number, settings: Settings): LeaseState {
-  const { lease, master } = state;
-  if (!master) return lease;
-  const until = Math.max(leaseUntil(lease.basis, master, settings.leaseMarginMs), lease.grace);
-  const grew = until > lease.until && until > at;
-  return { ...lease, until, renewedAt: grew ? at : lease.renewedAt, renewals: lease.renewals + (grew ? 1 : 0) };
-}
-
-/** A lease for a master just followed: what its witnesses prove, or at a promotion one down-after from now. */
-function leaseFor(state: MasterState, master: Address, at: number, promotion: boolean, settings: Settings): LeaseState {
-  const { basis } = state.lease;
-  const grace = promotion && basis.downAfterMs !== null ? at + basis.downAfterMs - settings.leaseMarginMs : -Infinity;
-  const until = Math.max(leaseUntil(basis, master, settings.leaseMarginMs), grace);
-  return { ...state.lease, basis, grace, until, renewedAt: at, endedAt: null };
-}
-
-/**
- * The lease ran out: no majority of the sentinels vouched for the master in time, so a failover
- * may be under way where the tunnel cannot see it (a partition). Fence: nothing more reaches it.
- */
-function leaseEnded(
-  state: MasterState,
-  master: Address,
-  at: number,
-  settings: Settings,
-  actions: Action[],
-): MasterState {
-  const { basis, renewedAt, answering } = state.lease;
-  const need = leaseNeeded(basis.known, basis.quorum ?? 1);
-  const still = within(basis, master, at + settings.leaseMarginMs);
-  const since = renewedAt === null ? "it was followed" : new Date(renewedAt).toISOString();
-  const heard = answering.length ? `answering: ${answering.join(", ")}` : "no sentinel answering";
-  const reason =
-    `master ${formatAddress(master)} not confirmed by a majority of the sentinels since ${since} ` +
-    `(lease ended: ${still.length} of the ${need} needed of ${basis.known} vouch; ${heard})`;
-  actions.push({ kind: "fence", reason, lease: true });
-  const lease = { ...state.lease, endedAt: at, expiries: state.lease.expiries + 1 };
-  return { ...state, fence: { since: at, reason, address: master, lease: true }, promoted: null, lease };
-}
-
-const SLOW = (why: string) => `${why}: the lease on it shortens`;
-
-/**
- * Followed at the promotion, before the sentinels announce it: a sentinel still naming the old
- * master does not monitor the new one as a master yet, so it cannot mark it down before one
- * down-after from its answer — it vouches for the new master with a fresh bound.
- */
-function vouching(state: MasterState, views: readonly SentinelView[]): readonly SentinelView[] {
-  const { switchedFrom, master } = state;
-  if (!switchedFrom || !master) return views;
-  return views.map((v) =>
-    sameAddress(v.address, switchedFrom.address)
-      ? { ...v, address: master, flags: new Set(["master"]), lastOkPingMs: 0 }
-      : v,
-  );
-}
-
 function follow(
   state: MasterState,
   at: number,
@@ -392,19 +320,6 @@ function follow(
   const followed = { master: address, epoch, masterSeenAt: at, busy: null, problem: null, refusal: null };
   const lease = leaseFor(state, address, at, event === "promotion", settings);
   return { ...state, ...followed, lease, fence: null, candidate: null, promoted: null, switchedFrom: null };
-}
-
-/** The replica a sentinel marks `promoted`, if a majority of the sentinels asked (`asked`, at least the lists) list it. */
-export function promotedReplica(lists: readonly (readonly ListedReplica[])[], asked = lists.length): Address | null {
-  const need = needed(Math.max(asked, lists.length), undefined);
-  for (const list of lists) {
-    for (const replica of list) {
-      if (!replica.flags.has("promoted")) continue;
-      const listedBy = lists.filter((l) => l.some((r) => sameAddress(r.address, replica.address))).length;
-      if (listedBy >= need) return replica.address;
-    }
-  }
-  return null;
 }
 
 const LIMITED =
