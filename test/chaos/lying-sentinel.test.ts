@@ -10,11 +10,21 @@ import type { TCPSocketListener } from "bun";
 import { Secret } from "../../src/index.ts";
 import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
 import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
-import { addrReply, bulk, listReply, masterReply, replicaPairs, ROLE_MASTER } from "../fixtures/replies.ts";
+import {
+  addrReply,
+  bulk,
+  listReply,
+  masterReply,
+  namesMaster,
+  replicaPairs,
+  ROLE_MASTER,
+} from "../fixtures/replies.ts";
 import { startTestTunnel } from "../fixtures/tunnel.ts";
 import { expectWithin } from "../fixtures/timing.ts";
 
 const PASSWORD = "liar-test-pw";
+/** The liar's claim: its own server as master, at a config-epoch no honest sentinel has, quorum 1. */
+const OWN_MASTER = { "config-epoch": 999, quorum: 1 };
 
 /** A fake Redis that counts connections and the bytes it is sent (an AUTH would show the password). */
 function startFakeRedis(): { server: TCPSocketListener<undefined>; connections: number; received: string[] } {
@@ -44,13 +54,7 @@ describe("a lying sentinel", () => {
       const fake = startFakeRedis();
       try {
         const port = fake.server.port;
-        await using liar = startMockSentinel((args) => {
-          const sub = args[1]?.toLowerCase();
-          if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
-          if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
-          if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
-          return "*0\r\n";
-        });
+        await using liar = startMockSentinel(namesMaster("127.0.0.1", () => port, OWN_MASTER));
         const sentinels =
           place === "first" ? [liar.address, ...dep.sentinelAddresses] : [...dep.sentinelAddresses, liar.address];
         await using tt = await startTestTunnel(sentinels, ["mymaster"], {
@@ -99,11 +103,7 @@ describe("a lying sentinel", () => {
         await using liar = startMockSentinel((args) => {
           const sub = args[1]?.toLowerCase();
           if (args[0]?.toUpperCase() === "PING") return "+PONG\r\n";
-          if (lie === "names its own master") {
-            if (sub === "master") return masterReply("127.0.0.1", port, { "config-epoch": 999, quorum: 1 });
-            if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", port);
-            return "*0\r\n";
-          }
+          if (lie === "names its own master") return namesMaster("127.0.0.1", () => port, OWN_MASTER)(args);
           const flags = lying ? "master,failover_in_progress" : "master";
           if (sub === "master") return masterReply("127.0.0.1", master.port, { flags, quorum: 1 });
           if (sub === "get-master-addr-by-name") return addrReply("127.0.0.1", master.port);
