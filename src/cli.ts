@@ -108,7 +108,9 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
     onPollRate: (_name, intervalMs) => {
       if (settled || intervalMs < running.config.idlePollIntervalMs) return;
       settled = true;
-      setTimeout(() => Bun.shrink(), 0).unref(); // after this poll's work, not inside it
+      // Bun.shrink is marked deprecated in bun-types (no replacement named); a full collection if it goes.
+      const shrink = typeof Bun.shrink === "function" ? () => Bun.shrink() : () => Bun.gc(true);
+      setTimeout(shrink, 0).unref(); // after this poll's work, not inside it
     },
   });
 }
