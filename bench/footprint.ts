@@ -10,7 +10,10 @@
  *   client (5 s in a full run: the tunnel's start-up episode, fast polls for 2 s, is over; idle is what
  *   a sidecar holds from then on) — the median over the starts;
  * - on the last start, RSS with `sessions` idle sessions open (each answered a PING), and the bytes
- *   per session: the RSS growth divided by the sessions.
+ *   per session: the RSS growth divided by the sessions;
+ * - then every subject started once more, all at once, and read after `steadyMs` idle (3 min in a full
+ *   run): what a sidecar holds once its idle work (polls, PINGs) has run long enough for the JIT to
+ *   compile it — RSS keeps growing for minutes after the 5 s reading.
  *
  * Subjects: the one-file binary (`bun run build`'s command, built from this checkout) with default
  * settings, and again with `--metrics` (scraped once before the idle reading); two probes compiled the
@@ -36,6 +39,8 @@ export interface FootprintCounts {
   settleMs: number;
   /** Idle sessions opened on the last start. */
   sessions: number;
+  /** The steady reading: every subject idle at once for this long (0: not measured). */
+  steadyMs: number;
 }
 
 export interface FootprintRow {
@@ -46,6 +51,8 @@ export interface FootprintRow {
   idleRss: number[];
   idleAnon: number[];
   sessions: { count: number; rss: number; anon: number; perSessionBytes: number; perSessionAnonBytes: number } | null;
+  /** RSS and RssAnon after `steadyMs` idle (bytes). */
+  steady?: { rss: number; anon: number };
   error?: string;
 }
 
@@ -284,7 +291,8 @@ export async function footprintFigure(
   try {
     progress("footprint: compiling the binary and the probes");
     const rows: FootprintRow[] = [];
-    for (const subject of subjects(deployment, name, dir, haproxy, Math.max(1000, counts.sessions))) {
+    const list = subjects(deployment, name, dir, haproxy, Math.max(1000, counts.sessions));
+    for (const subject of list) {
       progress(`footprint: ${subject.key}: ${counts.starts} start(s)`);
       try {
         rows.push(await measure(subject, deployment, name, counts, progress));
@@ -302,9 +310,48 @@ export async function footprintFigure(
         });
       }
     }
+    if (counts.steadyMs > 0) {
+      progress(`footprint: every subject at once, idle for ${counts.steadyMs / 1000} s`);
+      try {
+        await steadyReadings(
+          list.filter((s) => !rows.find((r) => r.key === s.key)?.error),
+          rows,
+          counts.steadyMs,
+        );
+      } catch (error) {
+        progress(`footprint: steady reading FAILED: ${(error as Error).message}`);
+      }
+    }
     return { counts, rows };
   } finally {
     removeTempDir(dir);
+  }
+}
+
+/** Start every subject once, all at once; after `steadyMs` idle, each one's RSS goes into its row. */
+async function steadyReadings(list: Subject[], rows: FootprintRow[], steadyMs: number): Promise<void> {
+  const started: { key: string; proc: ReturnType<typeof spawnTracked>; dir: string }[] = [];
+  try {
+    for (const subject of list) {
+      const dir = makeTempDir("st-footprint-steady-");
+      const port = await freePort();
+      const { cmd, afterReady } = await subject.command(port, dir);
+      const t0 = performance.now();
+      const proc = spawnTracked(cmd, { cwd: dir, stdout: "ignore" });
+      started.push({ key: subject.key, proc, dir });
+      await firstAnswer(port, t0, () => !isRunning(proc));
+      await afterReady?.();
+    }
+    await Bun.sleep(steadyMs); // the reading's moment: a measuring interval, not a synchronisation
+    for (const { key, proc } of started) {
+      const row = rows.find((r) => r.key === key);
+      if (row && isRunning(proc)) row.steady = memory(proc.pid);
+    }
+  } finally {
+    for (const { proc, dir } of started) {
+      await terminate(proc, 2000);
+      removeTempDir(dir);
+    }
   }
 }
 
@@ -344,10 +391,11 @@ export function footprintTable(figure: FootprintFigure): string {
     `RSS with ${c.sessions.toLocaleString("en")} idle sessions (MiB)`,
     "per session (bytes, anonymous)",
     "file (MiB)",
+    ...(c.steadyMs > 0 ? [`RSS after ${c.steadyMs / 60_000} min idle (anonymous) (MiB)`] : []),
   ];
   const rows = figure.rows.map((r) =>
     r.error
-      ? [r.label, `failed: ${r.error}`, "", "", "", "", ""]
+      ? [r.label, `failed: ${r.error}`, "", "", "", "", "", ...(c.steadyMs > 0 ? [""] : [])]
       : [
           r.label,
           range(r.idleRss, mib),
@@ -358,6 +406,7 @@ export function footprintTable(figure: FootprintFigure): string {
             ? `${Math.round(r.sessions.perSessionBytes)} (${Math.round(r.sessions.perSessionAnonBytes)})`
             : "—",
           r.fileBytes === null ? "—" : (r.fileBytes / MiB).toFixed(1),
+          ...(c.steadyMs > 0 ? [r.steady ? `${mib(r.steady.rss)} (${mib(r.steady.anon)})` : "—"] : []),
         ],
   );
   const table = [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");

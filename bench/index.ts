@@ -69,8 +69,8 @@ const QUICK: Counts = {
 const FLEET: FleetCounts = { windowMs: 10_000, costMs: 5000, tunnels: 1000 };
 const FLEET_QUICK: FleetCounts = { windowMs: 3000, costMs: 1000, tunnels: 1000 };
 
-const FOOTPRINT: FootprintCounts = { starts: 5, settleMs: 5000, sessions: 10_000 };
-const FOOTPRINT_QUICK: FootprintCounts = { starts: 2, settleMs: 300, sessions: 100 };
+const FOOTPRINT: FootprintCounts = { starts: 5, settleMs: 5000, sessions: 10_000, steadyMs: 180_000 };
+const FOOTPRINT_QUICK: FootprintCounts = { starts: 2, settleMs: 300, sessions: 100, steadyMs: 0 };
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 

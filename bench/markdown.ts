@@ -93,7 +93,8 @@ the design card's libraries), the Go sentinel_tunnel when \`SENTINEL_TUNNEL_GO\`
 database, its file dropped from the page cache (read from disk, as a deployed binary), started 5 times after one
 unrecorded start: ready = spawn to the first PING answered through it; idle RSS and RssAnon 5 s after that (the
 tunnel's start-up episode, 2 s of fast polls, over); on the last start RSS with the idle sessions open, per session =
-the growth / sessions.
+the growth / sessions; then every subject once more, all at once, read after 3 min idle (the tunnel's RSS grows for
+minutes after the 5 s reading as its idle work is compiled by the JIT: the steady figure is what a sidecar holds).
 
 Ratios are the median of per-round ratios, with min–max over rounds in brackets. For lower-is-better
 figures, "tunnel / HAProxy" below 1 means the tunnel is ahead.
