@@ -5,8 +5,8 @@
  */
 type Side = { peer: import("bun").Socket<Side> | null; early: Buffer[] };
 
-export function pipe(listenPort: number, upstreamPort: number): void {
-  Bun.listen<Side>({
+export function pipe(listenPort: number, upstreamPort: number): import("bun").TCPSocketListener<Side> {
+  return Bun.listen<Side>({
     hostname: "127.0.0.1",
     port: listenPort,
     socket: {
