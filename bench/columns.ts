@@ -100,14 +100,15 @@ export function haproxyConfig(port: number, servers: (number | Address)[], maxco
   ].join("\n");
 }
 
-export async function haproxyColumn(
+/** HAProxy's config for the servers of `name` written to `path`; the command that runs it in the foreground. */
+export function haproxyCommand(
   binary: string,
+  path: string,
+  port: number,
   deployment: Deployment,
   name: string,
   maxconn: number,
-): Promise<Column> {
-  const port = await freePort();
-  const path = join(deployment.dir, "haproxy.cfg");
+): string[] {
   writeFileSync(
     path,
     haproxyConfig(
@@ -116,7 +117,18 @@ export async function haproxyColumn(
       maxconn,
     ),
   );
-  const proc = spawnTracked([binary, "-db", "-f", path], { stdout: "ignore" });
+  return [binary, "-db", "-f", path];
+}
+
+export async function haproxyColumn(
+  binary: string,
+  deployment: Deployment,
+  name: string,
+  maxconn: number,
+): Promise<Column> {
+  const port = await freePort();
+  const cmd = haproxyCommand(binary, join(deployment.dir, "haproxy.cfg"), port, deployment, name, maxconn);
+  const proc = spawnTracked(cmd, { stdout: "ignore" });
   const output = collect(proc.stderr);
   try {
     await waitForPort(port, { timeoutMs: 10_000 });

@@ -22,13 +22,13 @@
  * and, when SENTINEL_TUNNEL_BEFORE names one, another build of the tunnel (an older commit's
  * `bun run build`) measured the same way in the same run, for before/after.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import { join } from "node:path";
 import { buildCommand, DEFAULT_TARGET, ROOT } from "../scripts/build.ts";
 import { freePort, infoRecord, makeTempDir, removeTempDir, waitFor, type Deployment } from "../test/fixtures/index.ts";
 import { collect, isRunning, spawnTracked, terminate } from "../test/fixtures/procs.ts";
-import { haproxyConfig, masterPort, memory } from "./columns.ts";
+import { haproxyCommand, masterPort, memory } from "./columns.ts";
 import { idleSessions, ping } from "./figures.ts";
 import { median } from "./report.ts";
 
@@ -177,18 +177,9 @@ function subjects(
       key: "haproxy",
       label: "HAProxy (master and replica checked)",
       file: haproxy,
-      command: async (port, runDir) => {
-        const path = join(runDir, `haproxy-${port}.cfg`);
-        writeFileSync(
-          path,
-          haproxyConfig(
-            port,
-            deployment.servers[name]!.map((s) => s.port),
-            maxconn,
-          ),
-        );
-        return { cmd: [haproxy, "-db", "-f", path] };
-      },
+      command: async (port, runDir) => ({
+        cmd: haproxyCommand(haproxy, join(runDir, `haproxy-${port}.cfg`), port, deployment, name, maxconn),
+      }),
     });
   return list;
 }
