@@ -27,7 +27,7 @@ import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type ListedReplica, type SentinelView } from "../engine/consensus.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
-import { askFullView, freshAnswers, lacksSentinelMaster } from "../engine/sentinel-answers.ts";
+import { askFullView, freshAnswers, lacksSentinelMaster, monitorsNot } from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
 
@@ -55,10 +55,13 @@ interface Answer<T> {
 /** A `SENTINEL master` answer as observers see it. */
 function reported(answer: Answer<SentinelView | null>, latencyMs: number): SentinelAnswer {
   const { value, error, at } = answer;
-  if (!value) return { at, latencyMs, error: error ?? "does not know this master" };
+  if (!value) return { at, latencyMs, error: error ?? UNKNOWN_MASTER };
   const flags = [...value.flags].filter(Boolean);
   return { at, latencyMs, address: formatAddress(value.address), flags, epoch: value.epoch };
 }
+
+/** What a sentinel that does not monitor a master answers, as the poller records it. */
+const UNKNOWN_MASTER = "does not know this master";
 
 /** Immediate polls of one name at most this often; wake-ups in between ride on the fast ticks. */
 const WAKE_GAP_MS = 10;
@@ -82,6 +85,8 @@ class Watch {
   wokenAt = -Infinity;
   /** The poll rate reported to observers. */
   intervalMs = 0;
+  /** The configured sentinels that monitor this name (the last views: those that do not are left out). */
+  configured = 0;
   constructor(
     readonly engine: MasterEngine,
     roleTimeoutMs: number,
@@ -321,6 +326,7 @@ export class Poller {
       return view;
     } catch (error) {
       const answered = error instanceof SentinelUnreachableError && error.answered;
+      if (answered && monitorsNot(error.reason)) return null;
       if (!answered || !lacksSentinelMaster(error.reason)) throw error;
       watch.limited.set(label, clock());
       return this.sentinels.limitedView(sentinel, watch.name);
@@ -331,12 +337,17 @@ export class Poller {
   #evaluate(watch: Watch): void {
     const views: SentinelView[] = [];
     const errors: string[] = [];
+    const abstained: string[] = [];
     for (const [label, answer] of this.#fresh(watch, watch.views)) {
       if (answer.value) views.push(answer.value);
-      else errors.push(`${label}: ${answer.error ?? "does not know this master"}`);
+      else if (answer.error === undefined)
+        abstained.push(label); // null: it does not monitor this master
+      else errors.push(`${label}: ${answer.error}`);
     }
-    const configured = this.sentinels.configuredCount;
-    watch.engine.observe({ kind: "views", at: clock(), views, errors, configured });
+    // A configured sentinel that does not monitor this master (another group's) is not one of its sentinels.
+    const configured = this.sentinels.configuredCount - abstained.filter((l) => this.sentinels.isConfigured(l)).length;
+    watch.configured = configured;
+    watch.engine.observe({ kind: "views", at: clock(), views, errors, configured, abstained });
     this.#confirm(watch);
   }
 
@@ -344,7 +355,7 @@ export class Poller {
   #promoted(watch: Watch): void {
     if (!watch.engine.fenced) return;
     const lists = [...this.#fresh(watch, watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
-    watch.engine.observe({ kind: "replicas", at: clock(), lists, configured: this.sentinels.configuredCount });
+    watch.engine.observe({ kind: "replicas", at: clock(), lists, configured: watch.configured });
     this.#confirm(watch);
   }
 
@@ -383,8 +394,8 @@ export class Poller {
     watch.replicaHealthAt = clock();
     this.sentinels
       .replicaLists(watch.name)
-      .then((lists) => {
-        const healthy = healthyReplicas(lists, this.sentinels.list.length);
+      .then(({ lists, asked }) => {
+        const healthy = healthyReplicas(lists, asked);
         watch.engine.observe({ kind: "replica-health", at: clock(), healthy });
       })
       .catch(() => {})

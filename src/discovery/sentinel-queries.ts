@@ -68,12 +68,15 @@ export class SentinelQueries {
 
   /**
    * Every sentinel's list of replicas of `name`, asked in parallel (engine/consensus.ts
-   * `healthyReplicas` keeps those a majority lists healthy). Rejects when none answered.
+   * `healthyReplicas` keeps those a majority of `asked` list healthy; `asked`: the sentinels that
+   * monitor `name`, answering or not). Rejects when none answered.
    */
-  async replicaLists(name: string): Promise<ListedReplica[][]> {
+  async replicaLists(name: string): Promise<{ lists: ListedReplica[][]; asked: number }> {
     const answers = await Promise.allSettled(this.sentinels.list.map((sentinel) => this.replicas(sentinel, name)));
     const lists = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
-    if (lists.length > 0) return lists;
+    const abstained = (a: PromiseSettledResult<unknown>) =>
+      a.status === "rejected" && /no such master/i.test((a.reason as Error).message);
+    if (lists.length > 0) return { lists, asked: answers.filter((a) => !abstained(a)).length };
     const errors = answers.map((a) => (a as PromiseRejectedResult).reason as SentinelUnreachableError);
     const unknown = errors.filter((e) => /no such master/i.test(e.message)).map((e) => e.sentinel);
     if (unknown.length > 0) throw new MasterUnknownError(name, unknown);

@@ -111,9 +111,14 @@ export class Sentinels {
     return this.#queries.replicas(sentinel, name);
   }
 
-  /** Every sentinel's list of replicas of `name`, asked in parallel. Rejects when none answered. */
-  replicaLists(name: string): Promise<ListedReplica[][]> {
+  /** Every sentinel's list of replicas of `name`, asked in parallel, and how many monitor it. Rejects when none answered. */
+  replicaLists(name: string): Promise<{ lists: ListedReplica[][]; asked: number }> {
     return this.#queries.replicaLists(name);
+  }
+
+  /** A sentinel the operator listed (not learned). */
+  isConfigured(label: string): boolean {
+    return this.#list.isConfigured(label);
   }
 
   /** Run one command on one sentinel's long-lived connection. Rejects with SentinelUnreachableError. */

@@ -5,7 +5,9 @@
  * - An address is *backed* when at least `needed` sentinels name it without flagging a failover:
  *   a majority of the sentinels asked — those that did not answer count as not naming it, so one
  *   sentinel cannot back an address while the others are unreachable (Sentinel itself needs a
- *   majority of all sentinels to authorise a failover) — and at least the master's `quorum`. Of backed
+ *   majority of all sentinels to authorise a failover); a sentinel that answers it does not monitor
+ *   this master (another Sentinel group in the same list) is not one of its sentinels — and at least
+ *   the master's `quorum`. Of backed
  *   addresses (at most one, since `needed` is a majority) the one at the highest config-epoch is
  *   the master to follow. One sentinel, however high the epoch it claims, backs nothing alone.
  * - Fence (a failover is under way; nothing more may reach the old master):
@@ -81,13 +83,20 @@ export function commonQuorum(views: readonly SentinelView[]): number | undefined
 }
 
 /**
- * `errors`: one line per sentinel asked that gave no usable answer; `configured`: how many sentinels
- * the operator listed (the sentinels asked are at least those).
+ * `errors`: one line per sentinel asked that gave no usable answer; `configured`: how many of the
+ * sentinels the operator listed monitor this master (the sentinels asked are at least those);
+ * `abstained`: the sentinels that answered they do not monitor it (counted neither for nor against).
  */
-export function judge(views: readonly SentinelView[], errors: readonly string[] = [], configured = 0): Verdict {
+export function judge(
+  views: readonly SentinelView[],
+  errors: readonly string[] = [],
+  configured = 0,
+  abstained: readonly string[] = [],
+): Verdict {
   const notes: string[] = [];
   if (views.length === 0) {
-    const reason = errors.length ? `no sentinel answered (${errors.join("; ")})` : "no sentinel answered";
+    const said = [...errors, ...abstained.map((s) => `${s}: does not know this master`)];
+    const reason = said.length ? `no sentinel answered (${said.join("; ")})` : "no sentinel answered";
     return { kind: "unknown", reason, notes };
   }
   const quorum = commonQuorum(views);

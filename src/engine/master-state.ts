@@ -43,7 +43,7 @@ export function step(state: MasterState, observation: Observation, settings: Set
       case "views": {
         // A sentinel's lone flag that outlasted a fence with no promotion is not believed (lone-flag.ts).
         const { views, disbelieved } = believed(observation.views, state.disbelieved);
-        const verdict = judge(views, observation.errors, observation.configured);
+        const verdict = judge(views, observation.errors, observation.configured, observation.abstained);
         return onViews({ ...state, disbelieved }, { ...observation, views }, verdict, settings, actions);
       }
       case "role":

@@ -29,6 +29,14 @@ export function freshAnswers<T extends { at: number }>(
 /** Errors to `SENTINEL MASTER` that a real sentinel gives: about the name, our credentials or its state. */
 const SENTINEL_MASTER_WORKS = /no such master|NOAUTH|WRONGPASS|NOPERM|invalid password|LOADING|BUSY/i;
 
+/**
+ * A sentinel that answered `SENTINEL MASTER` with `reply` does not monitor that master (another Sentinel
+ * group's, listed in the same config): not one of its sentinels, neither for nor against an address.
+ */
+export function monitorsNot(reply: string): boolean {
+  return /no such master/i.test(reply);
+}
+
 /** A sentinel that answered `SENTINEL MASTER` with `reply` lacks the command: ask it get-master-addr-by-name. */
 export function lacksSentinelMaster(reply: string): boolean {
   return !SENTINEL_MASTER_WORKS.test(reply);

@@ -26,7 +26,15 @@ export interface Refusal {
 
 export type Observation =
   /** The fresh answers of the sentinels; `configured`: how many sentinels are configured (default: answers + errors). */
-  | { kind: "views"; at: number; views: readonly SentinelView[]; errors: readonly string[]; configured?: number }
+  | {
+      kind: "views";
+      at: number;
+      views: readonly SentinelView[];
+      errors: readonly string[];
+      configured?: number;
+      /** Sentinels that answered they do not monitor this master: not its sentinels. */
+      abstained?: readonly string[];
+    }
   | { kind: "role"; at: number; address: Address; answer: RoleAnswer }
   /** Each answering sentinel's `SENTINEL REPLICAS` (asked while fenced). */
   | { kind: "replicas"; at: number; lists: readonly (readonly ListedReplica[])[]; configured?: number }

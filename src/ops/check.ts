@@ -21,6 +21,9 @@ import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
 import { minReplicasWarning, readMinReplicas } from "./min-replicas.ts";
 
+/** What a sentinel that does not monitor the master is recorded as having said. */
+const UNKNOWN_MASTER = "does not know this master";
+
 /** One sentinel's answer to `check` (`SENTINEL master`, else get-master-addr-by-name) and how long it took. */
 export interface CheckAnswer {
   sentinel: string;
@@ -76,11 +79,10 @@ async function ask(label: string, sentinel: Address, name: string, timeoutMs: nu
       view = { sentinel: label, address: info.address, flags: info.flags, epoch: info.epoch, quorum: info.quorum };
     } catch (error) {
       // The poller's rule (engine/sentinel-answers.ts): only a sentinel without the command is asked the address alone.
-      if (error instanceof ReplyError && /no such master/i.test(error.message))
-        return failed("does not know this master");
+      if (error instanceof ReplyError && /no such master/i.test(error.message)) return failed(UNKNOWN_MASTER);
       if (!(error instanceof ReplyError) || !lacksSentinelMaster(error.message)) throw error;
       const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
-      if (reply === null) return failed("does not know this master");
+      if (reply === null) return failed(UNKNOWN_MASTER);
       const address = masterAddrReply(reply);
       if (!address) return failed(`unexpected reply ${JSON.stringify(reply)}`);
       view = { sentinel: label, address, flags: new Set(), epoch: 0, limited: true };
@@ -132,12 +134,12 @@ async function checkDatabase(config: Config, name: string): Promise<DatabaseChec
   };
   if (views.length === 0)
     return fail(
-      answers.some((a) => a.error === "does not know this master")
-        ? "no sentinel knows this master"
-        : "no sentinel answered",
+      answers.some((a) => a.error === UNKNOWN_MASTER) ? "no sentinel knows this master" : "no sentinel answered",
     );
-  const errors = answers.flatMap((a) => (a.error ? [`${a.sentinel}: ${a.error}`] : []));
-  const verdict = judge(views, errors);
+  // A sentinel that does not monitor this master (another group's in the same list) is not one of its sentinels.
+  const abstained = answers.flatMap((a) => (a.error === UNKNOWN_MASTER ? [a.sentinel] : []));
+  const errors = answers.flatMap((a) => (a.error && a.error !== UNKNOWN_MASTER ? [`${a.sentinel}: ${a.error}`] : []));
+  const verdict = judge(views, errors, answers.length - abstained.length, abstained);
   if (verdict.kind === "failover") return fail(`failover in progress: ${verdict.reason}`);
   if (verdict.kind !== "master") return fail(verdict.reason);
   const master = formatAddress(verdict.address);

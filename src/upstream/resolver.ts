@@ -136,11 +136,16 @@ export class Resolver {
     return Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
   }
 
+  /** The replicas a majority of the sentinels that monitor `name` list healthy, asked now. */
+  async #healthyNow(name: string): Promise<Address[]> {
+    const { lists, asked } = await this.sentinels.replicaLists(name);
+    return healthyReplicas(lists, asked);
+  }
+
   /** Round-robin over the replicas a majority of the sentinels list healthy (the engine's last poll, else asked now). */
   async #attemptReplica(name: string, deadline: number): Promise<VerifiedUpstream> {
-    const replicas =
-      this.engineFor(name).state.healthyReplicas ??
-      healthyReplicas(await this.sentinels.replicaLists(name), this.sentinels.list.length);
+    const known = this.engineFor(name).state.healthyReplicas;
+    const replicas = known ?? (await this.#healthyNow(name));
     if (replicas.length === 0) throw new NoHealthyReplicaError();
     const start = this.#nextReplica.get(name) ?? 0;
     this.#nextReplica.set(name, start + 1);

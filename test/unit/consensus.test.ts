@@ -92,6 +92,17 @@ describe("consensus", () => {
     1000,
   );
 
+  test("a sentinel that does not monitor the master (another group's) counts neither for nor against it", () => {
+    const three = views("a:6379@3", "b:6379@3", "c:6379@3");
+    expect(judge(three, [], 3, ["x", "y", "z"]).kind).toBe("master");
+    expect(judge(views("a:6379@3"), ["b: timeout", "c: timeout"], 3, ["x", "y", "z"]).kind).toBe("disputed");
+    expect(judge([], [], 0, ["x"])).toEqual({
+      kind: "unknown",
+      reason: "no sentinel answered (x: does not know this master)",
+      notes: [],
+    });
+  }, 1000);
+
   test("the sentinels configured count as asked even when the poll reports fewer", () => {
     const liar = views("liar:9999@999 q1");
     expect(judge(liar, [], 3).kind).toBe("disputed");

@@ -8,6 +8,7 @@ import {
   askFullView,
   freshAnswers,
   lacksSentinelMaster,
+  monitorsNot,
   LIMITED_RECHECK_MS,
 } from "../../src/engine/sentinel-answers.ts";
 
@@ -49,6 +50,14 @@ describe("a sentinel without SENTINEL MASTER", () => {
     ["BUSY Redis is busy running a script", false],
   ])("%s → limited %p", (reply, limited) => {
     expect(lacksSentinelMaster(reply)).toBe(limited);
+  });
+
+  test.each([
+    ["ERR No such master with that name", true],
+    ["ERR unknown command 'SENTINEL'", false],
+    ["NOAUTH Authentication required.", false],
+  ])("%s → does not monitor the master %p", (reply, not) => {
+    expect(monitorsNot(reply)).toBe(not);
   });
 
   test.each([
