@@ -22,7 +22,9 @@
  *   in use is noted, nothing more; clients keep reaching it (to `SCRIPT KILL` it, say). Refused,
  *   reset, or ROLE saying replica: lost — its sessions are closed and new clients park.
  * - A fence never outlasts `fenceTimeoutMs`: past it the held sessions are closed, never resumed
- *   unconfirmed.
+ *   unconfirmed. A fence from one sentinel's flag alone that reaches it with no promotion, a majority
+ *   backing the master, makes that flag disbelieved until it clears (lone-flag.ts).
+ * - The lease (lease.ts, lease-steps.ts): served while enough sentinels vouch; a tick past its end fences.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, promotedReplica, type SentinelView, type Verdict } from "./consensus.ts";
