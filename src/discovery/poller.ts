@@ -27,7 +27,13 @@ import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type ListedReplica, type SentinelView } from "../engine/consensus.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
-import { askFullView, freshAnswers, lacksSentinelMaster, monitorsNot } from "../engine/sentinel-answers.ts";
+import {
+  askFullView,
+  freshAnswers,
+  lacksSentinelMaster,
+  monitorsNot,
+  UNKNOWN_MASTER,
+} from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
 
@@ -59,9 +65,6 @@ function reported(answer: Answer<SentinelView | null>, latencyMs: number): Senti
   const flags = [...value.flags].filter(Boolean);
   return { at, latencyMs, address: formatAddress(value.address), flags, epoch: value.epoch };
 }
-
-/** What a sentinel that does not monitor a master answers, as the poller records it. */
-const UNKNOWN_MASTER = "does not know this master";
 
 /** Immediate polls of one name at most this often; wake-ups in between ride on the fast ticks. */
 const WAKE_GAP_MS = 10;

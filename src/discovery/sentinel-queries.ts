@@ -12,6 +12,7 @@ import {
   SentinelUnreachableError,
 } from "../core/errors.ts";
 import type { ListedReplica, SentinelView } from "../engine/consensus.ts";
+import { monitorsNot } from "../engine/sentinel-answers.ts";
 import type { Reply } from "../net/resp.ts";
 import type { SentinelConnections } from "./sentinel-connections.ts";
 import type { SentinelList } from "./sentinel-list.ts";
@@ -75,10 +76,10 @@ export class SentinelQueries {
     const answers = await Promise.allSettled(this.sentinels.list.map((sentinel) => this.replicas(sentinel, name)));
     const lists = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
     const abstained = (a: PromiseSettledResult<unknown>) =>
-      a.status === "rejected" && /no such master/i.test((a.reason as Error).message);
+      a.status === "rejected" && monitorsNot((a.reason as Error).message);
     if (lists.length > 0) return { lists, asked: answers.filter((a) => !abstained(a)).length };
     const errors = answers.map((a) => (a as PromiseRejectedResult).reason as SentinelUnreachableError);
-    const unknown = errors.filter((e) => /no such master/i.test(e.message)).map((e) => e.sentinel);
+    const unknown = errors.filter((e) => monitorsNot(e.message)).map((e) => e.sentinel);
     if (unknown.length > 0) throw new MasterUnknownError(name, unknown);
     throw new NoSentinelReachableError(errors);
   }

@@ -22,6 +22,7 @@
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { IN_PROGRESS } from "./lone-flag.ts";
+import { UNKNOWN_MASTER } from "./sentinel-answers.ts";
 
 export interface SentinelView {
   sentinel: string;
@@ -95,7 +96,7 @@ export function judge(
 ): Verdict {
   const notes: string[] = [];
   if (views.length === 0) {
-    const said = [...errors, ...abstained.map((s) => `${s}: does not know this master`)];
+    const said = [...errors, ...abstained.map((s) => `${s}: ${UNKNOWN_MASTER}`)];
     const reason = said.length ? `no sentinel answered (${said.join("; ")})` : "no sentinel answered";
     return { kind: "unknown", reason, notes };
   }

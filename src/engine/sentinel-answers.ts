@@ -29,6 +29,9 @@ export function freshAnswers<T extends { at: number }>(
 /** Errors to `SENTINEL MASTER` that a real sentinel gives: about the name, our credentials or its state. */
 const SENTINEL_MASTER_WORKS = /no such master|NOAUTH|WRONGPASS|NOPERM|invalid password|LOADING|BUSY/i;
 
+/** How a sentinel that does not monitor a master is recorded as answering (poller, check, reasons). */
+export const UNKNOWN_MASTER = "does not know this master";
+
 /**
  * A sentinel that answered `SENTINEL MASTER` with `reply` does not monitor that master (another Sentinel
  * group's, listed in the same config): not one of its sentinels, neither for nor against an address.

@@ -13,16 +13,13 @@ import { connectVerified } from "../upstream/resolver.ts";
 import { masterAddrReply, masterInfo } from "../discovery/sentinel-replies.ts";
 import { judge, type SentinelView } from "../engine/consensus.ts";
 import { learnFrom } from "../engine/peers.ts";
-import { lacksSentinelMaster } from "../engine/sentinel-answers.ts";
+import { lacksSentinelMaster, monitorsNot, UNKNOWN_MASTER } from "../engine/sentinel-answers.ts";
 import { Sentinels } from "../discovery/sentinel.ts";
 import { silentLogger } from "./log.ts";
 import { ReplyError } from "redis-errors";
 import { MasterNotVerifiedError } from "../core/errors.ts";
 import { reach } from "../config/address-map.ts";
 import { minReplicasWarning, readMinReplicas } from "./min-replicas.ts";
-
-/** What a sentinel that does not monitor the master is recorded as having said. */
-const UNKNOWN_MASTER = "does not know this master";
 
 /** One sentinel's answer to `check` (`SENTINEL master`, else get-master-addr-by-name) and how long it took. */
 export interface CheckAnswer {
@@ -79,7 +76,7 @@ async function ask(label: string, sentinel: Address, name: string, timeoutMs: nu
       view = { sentinel: label, address: info.address, flags: info.flags, epoch: info.epoch, quorum: info.quorum };
     } catch (error) {
       // The poller's rule (engine/sentinel-answers.ts): only a sentinel without the command is asked the address alone.
-      if (error instanceof ReplyError && /no such master/i.test(error.message)) return failed(UNKNOWN_MASTER);
+      if (error instanceof ReplyError && monitorsNot(error.message)) return failed(UNKNOWN_MASTER);
       if (!(error instanceof ReplyError) || !lacksSentinelMaster(error.message)) throw error;
       const reply = await client.command(["SENTINEL", "get-master-addr-by-name", name], timeoutMs);
       if (reply === null) return failed(UNKNOWN_MASTER);
