@@ -19,23 +19,17 @@
  */
 import { formatAddress, type Address } from "../core/address.ts";
 import type { WatchedName } from "../config/config.ts";
-import { RoleProbe } from "./control.ts";
 import { SentinelUnreachableError } from "../core/errors.ts";
 import type { HopOptions } from "../net/hops.ts";
-import { emit, type SentinelAnswer, type TunnelEvents } from "../core/events.ts";
+import { emit, type TunnelEvents } from "../core/events.ts";
 import type { Sentinels } from "./sentinel.ts";
-import { healthyReplicas, type ListedReplica, type SentinelView } from "../engine/consensus.ts";
+import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { MasterEngine } from "../engine/master.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
-import {
-  askFullView,
-  freshAnswers,
-  lacksSentinelMaster,
-  monitorsNot,
-  UNKNOWN_MASTER,
-} from "../engine/sentinel-answers.ts";
+import { askFullView, freshAnswers, lacksSentinelMaster, monitorsNot } from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
+import { reported, Watch, type Answer } from "./watch.ts";
 
 export interface PollerOptions {
   /** The fast rate (`pollIntervalMs`): the timer's tick. */
@@ -52,65 +46,8 @@ export interface PollerOptions {
   observers?: TunnelEvents[];
 }
 
-interface Answer<T> {
-  value?: T;
-  error?: string;
-  at: number;
-}
-
-/** A `SENTINEL master` answer as observers see it. */
-function reported(answer: Answer<SentinelView | null>, latencyMs: number): SentinelAnswer {
-  const { value, error, at } = answer;
-  if (!value) return { at, latencyMs, error: error ?? UNKNOWN_MASTER };
-  const flags = [...value.flags].filter(Boolean);
-  return { at, latencyMs, address: formatAddress(value.address), flags, epoch: value.epoch };
-}
-
 /** Immediate polls of one name at most this often; wake-ups in between ride on the fast ticks. */
 const WAKE_GAP_MS = 10;
-
-/** What the poller keeps per master name. */
-class Watch {
-  readonly views = new Map<string, Answer<SentinelView | null>>();
-  readonly replicaLists = new Map<string, Answer<ListedReplica[]>>();
-  readonly asking = new Set<string>();
-  /** Sentinels that answer only get-master-addr-by-name, and since when (sentinel-answers.ts). */
-  readonly limited = new Map<string, number>();
-  readonly probes: Record<"liveness" | "confirm", { probe: RoleProbe; busy: boolean }>;
-  listingReplicas = false;
-  /** When each sentinel was last asked about this name, and the interval it is on. */
-  readonly polledAt = new Map<string, number>();
-  readonly intervals = new Map<string, number>();
-  livenessAt = -Infinity;
-  replicaHealthAt = -Infinity;
-  /** The last event, symptom or unquiet tick (poll-rate.ts), and the last immediate poll. */
-  stirredAt = -Infinity;
-  wokenAt = -Infinity;
-  /** The poll rate reported to observers. */
-  intervalMs = 0;
-  /** The configured sentinels that monitor this name (the last views: those that do not are left out). */
-  configured = 0;
-  constructor(
-    readonly engine: MasterEngine,
-    roleTimeoutMs: number,
-    redis?: HopOptions,
-  ) {
-    this.probes = {
-      liveness: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
-      confirm: { probe: new RoleProbe(roleTimeoutMs, redis), busy: false },
-    };
-  }
-
-  get name(): string {
-    return this.engine.name;
-  }
-
-  close(): void {
-    this.probes.liveness.probe.close();
-    this.probes.confirm.probe.close();
-    this.engine.close(); // its lease timers
-  }
-}
 
 export class Poller {
   #timer: Timer | null = null;
