@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { IDLE_JIT_SCALE } from "../src/system/idle-policy.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const DEFAULT_TARGET = "bun-linux-x64";
@@ -46,10 +47,10 @@ export function buildCommand(
     "--minify",
     // Bytecode compiled at build time: the first client is answered ~35 ms after start instead of ~90 (bench footprint).
     "--bytecode",
-    // JavaScriptCore's tier-up thresholds ×64: start-up and the poller's once-a-second code stay in the
-    // interpreter instead of being compiled (idle RSS -7 MiB, -3 anonymous); the data path still tiers up
-    // within its first requests (bench --binary: requests/s and CPU per request unchanged).
-    "--compile-jit-policy=64",
+    // The binary starts with JavaScriptCore's tier-up thresholds at the idle scale (src/system/idle-policy.ts):
+    // start-up and an idle tunnel's work stay in the interpreter instead of being compiled (idle RSS at 5 s
+    // -0.6 MiB, after 3 min -7.7: bench footprint); ×64 once the process is busy.
+    `--compile-jit-policy=${IDLE_JIT_SCALE}`,
     // The bytecode a run uses laid out first (profiles by scripts/record-bytecode-order.ts): the binary
     // reads and keeps less of itself (idle RSS -1.1 MiB, -1.8 with metrics).
     ...(order.length ? [`--bytecode-order=${order.join(",")}`] : []),

@@ -17,6 +17,7 @@ import { formatAddress } from "./core/address.ts";
 import { ConfigError, ListenError } from "./core/errors.ts";
 import { startTunnel, type Tunnel } from "./index.ts";
 import { createLogger, reopenLogFiles, type Logger } from "./ops/log.ts";
+import { shrink, startIdlePolicy } from "./system/idle-policy.ts";
 import { raiseFileLimit, sessionCapacity } from "./system/rlimit.ts";
 import {
   ENV_ADDRESS_MAP,
@@ -51,6 +52,15 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
   const log = createLogger({ file: config.logFile, level: config.logLevel, format: config.logFormat });
   for (const warning of warnings) log.warn(warning);
   keepRunningOnStrayErrors(log);
+  // An idle tunnel's work stays interpreted and its garbage is collected; the busy JIT policy (×64) otherwise.
+  startIdlePolicy({
+    onSwitch: (mode, share) =>
+      log.debug(
+        mode === "busy"
+          ? `busy: ${(share * 100).toFixed(1)} % of a CPU over the last second, the busy JIT policy (×64)`
+          : "idle: a quiet minute, the idle JIT policy (compiled code dropped)",
+      ),
+  });
   const files = raiseFileLimit(); // before listening: every session holds two descriptors
   // Signals are handled from before the ports open: a SIGTERM right after start still drains.
   let tunnel: Tunnel | null = null;
@@ -108,8 +118,6 @@ async function run(configPath: string | undefined, logPath: string | undefined, 
     onPollRate: (_name, intervalMs) => {
       if (settled || intervalMs < running.config.idlePollIntervalMs) return;
       settled = true;
-      // Bun.shrink is marked deprecated in bun-types (no replacement named); a full collection if it goes.
-      const shrink = typeof Bun.shrink === "function" ? () => Bun.shrink() : () => Bun.gc(true);
       setTimeout(shrink, 0).unref(); // after this poll's work, not inside it
     },
   });

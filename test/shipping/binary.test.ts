@@ -112,6 +112,46 @@ describe("compiled binary", () => {
     expect(busy.stderr).toContain(`metrics listener: cannot listen on ${metrics}: the port is already in use`);
   }, 30_000);
 
+  // src/system/idle-policy.ts: interpreted while idle, the busy JIT policy from the first busy second.
+  test("follows the load: a busy second switches the JIT to its busy policy", async () => {
+    await using dep = await startDeployment({ replicas: 0, sentinels: 1, quorum: 1 });
+    const port = await freePort();
+    const args = ["--sentinel", dep.sentinelAddresses[0]!, "--db", `mymaster=${port}`, "--log-level", "debug"];
+    await using tunnel = await startTunnelProcess(null, { command: [binary], cwd: runDir, env: bare(), args });
+    await waitFor(() => tunnel.output().includes("master is"), { timeoutMs: 10_000, message: "a verified master" });
+    // 20 clients, one PING at a time each: many small round trips, the proxy's costliest traffic.
+    let pongs = 0;
+    let stop = false;
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            open: (s) => void s.write("PING\r\n"),
+            data: (s, chunk) => {
+              pongs += chunk.toString().split("+PONG").length - 1;
+              if (!stop) s.write("PING\r\n");
+            },
+          },
+        }),
+      ),
+    );
+    try {
+      await waitFor(() => tunnel.output().includes("busy: "), {
+        timeoutMs: 15_000,
+        message: "the busy switch in the debug log",
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}; ${pongs} PONGs; output: ${tunnel.output()}`);
+      });
+      expect(pongs).toBeGreaterThan(1000);
+      expect(tunnel.output()).not.toContain("idle: "); // it starts idle: the first switch is to busy
+    } finally {
+      stop = true;
+      for (const client of clients) client.end();
+    }
+  }, 30_000);
+
   test("demo runs from the binary", async () => {
     const env = { PATH: runDir, REDIS_BIN_DIR: dirname(redisBinary("redis-server")) };
     const demo = await run([binary, "demo"], { cwd: runDir, env });
