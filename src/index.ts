@@ -96,7 +96,9 @@ export async function startTunnel(config: Config, options: TunnelOptions = {}): 
     log,
     onEvent: (_sentinel, _channel, name) => poller.wake(name),
     onState: (_sentinel, up) => {
-      if (up) poller.wake(null); // events may have been missed while it was down
+      if (up)
+        poller.wake(null); // events may have been missed while it was down
+      else poller.hurry(); // its sentinel is polled fast from the next tick: let that come at the fast rate
     },
   });
   const pollerOptions = {

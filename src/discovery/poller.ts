@@ -1,8 +1,9 @@
 /**
  * Feeding the failover engine (src/engine/) for each database's master name. One timer ticks at
- * the fast rate (`intervalMs`); on each tick only what poll-rate.ts says is due is asked — all of
- * it fast during an episode, one sentinel fast while its event connection is down, else the slow
- * rate (`idleIntervalMs`):
+ * the fast rate (`intervalMs`) — or, while every name is idle and every event connection up, at the
+ * slower idle tick poll-rate.ts sets, back to fast the moment an event, a symptom or an answer stirs
+ * an engine; on each tick only what poll-rate.ts says is due is asked — all of it fast during an
+ * episode, one sentinel fast while its event connection is down, else the slow rate (`idleIntervalMs`):
  * - every known sentinel is asked `SENTINEL master <name>` in parallel (a slow one delays nobody:
  *   its previous answer stands until it goes stale); a sentinel that does not know the command (a
  *   discovery service) is asked `get-master-addr-by-name` instead. Each answer brings the engine
@@ -25,6 +26,7 @@ import { emit, type TunnelEvents } from "../core/events.ts";
 import type { Sentinels } from "./sentinel.ts";
 import { healthyReplicas, type SentinelView } from "../engine/consensus.ts";
 import type { MasterEngine } from "../engine/master.ts";
+import type { Observation } from "../engine/state.ts";
 import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
 import { askFullView, freshAnswers, lacksSentinelMaster, monitorsNot } from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
@@ -51,6 +53,10 @@ const WAKE_GAP_MS = 10;
 
 export class Poller {
   #timer: Timer | null = null;
+  #running = false;
+  /** The tick the timer is on now (ms), and when it fires next (clock()). */
+  #tickMs = 0;
+  #nextTickAt = 0;
   #connections = { up: -1, known: -1 };
   readonly #watches = new Map<string, Watch>();
 
@@ -62,7 +68,34 @@ export class Poller {
   ) {}
 
   start(): void {
-    this.#timer ??= setInterval(() => this.tick(), this.options.intervalMs);
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(this.options.intervalMs);
+  }
+
+  /** The next tick in `ms`, replacing the one scheduled. */
+  #schedule(ms: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#tickMs = ms;
+    this.#nextTickAt = clock() + ms;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.tick();
+    }, ms);
+  }
+
+  /**
+   * Something stirred (an event connection lost, an event, a symptom, an engine no longer quiet): the next
+   * tick at the fast rate, if the idle tick would come later.
+   */
+  hurry(): void {
+    if (this.#running && this.#nextTickAt - clock() > this.options.intervalMs) this.#schedule(this.options.intervalMs);
+  }
+
+  /** Tell `watch`'s engine; if that stirred it, the fast tick is back at once. */
+  #observe(watch: Watch, observation: Observation): void {
+    watch.engine.observe(observation);
+    if (!watch.engine.quiet) this.hurry();
   }
 
   /** New timings (reload): the tick restarts at once, the slow rate and ROLE deadlines apply from the next tick. */
@@ -74,10 +107,7 @@ export class Poller {
     }
     if (intervalMs === this.options.intervalMs) return;
     this.options.intervalMs = intervalMs;
-    if (this.#timer) {
-      clearInterval(this.#timer);
-      this.#timer = setInterval(() => this.tick(), intervalMs);
-    }
+    if (this.#running) this.#schedule(intervalMs);
   }
 
   /**
@@ -110,7 +140,8 @@ export class Poller {
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
@@ -121,7 +152,7 @@ export class Poller {
     this.tick(true);
   }
 
-  /** One tick: for every name, ask what is due (everything with `all`); the engine's clock tick. */
+  /** One tick: for every name, ask what is due (everything with `all`); the engine's clock tick; the next tick. */
   tick(all = false): void {
     const now = clock();
     this.#tickEvents(now);
@@ -131,13 +162,16 @@ export class Poller {
       watch.close();
       this.#watches.delete(name);
     }
+    let next = Infinity;
     for (const target of targets.values()) {
       const watch = this.#watch(target.name);
       const due = this.#plan(watch, now);
       this.#poll(watch, all ? null : due.sentinels, all || due.liveness);
       if (target.replicas && (all || due.replicaHealth)) this.#pollReplicaHealth(watch);
       watch.engine.observe({ kind: "tick", at: clock() });
+      next = Math.min(next, watch.engine.quiet ? due.tickMs : this.options.intervalMs);
     }
+    if (this.#running) this.#schedule(Number.isFinite(next) ? next : this.options.intervalMs);
   }
 
   /** The event connections' upkeep (connect, PING, cut the silent), and their count to observers when it changes. */
@@ -152,7 +186,10 @@ export class Poller {
   }
 
   /** What is due for `watch` now (poll-rate.ts); keeps the intervals, reports a changed rate. */
-  #plan(watch: Watch, now: number): { sentinels: Set<string>; liveness: boolean; replicaHealth: boolean } {
+  #plan(
+    watch: Watch,
+    now: number,
+  ): { sentinels: Set<string>; liveness: boolean; replicaHealth: boolean; tickMs: number } {
     const events = this.options.events;
     const sentinels = new Map<string, SentinelPoll>();
     for (const label of this.sentinels.addresses) {
@@ -171,6 +208,7 @@ export class Poller {
       livenessAt,
       replicaHealthAt,
       leaseDue,
+      tickMs: this.#tickMs || this.options.intervalMs,
     });
     watch.stirredAt = p.stirredAt;
     watch.intervals.clear();
@@ -179,13 +217,14 @@ export class Poller {
       watch.intervalMs = p.intervalMs;
       emit(this.options.observers ?? [], "onPollRate", watch.name, p.intervalMs);
     }
-    return { sentinels: new Set(p.due), liveness: p.liveness, replicaHealth: p.replicaHealth };
+    return { sentinels: new Set(p.due), liveness: p.liveness, replicaHealth: p.replicaHealth, tickMs: p.tickMs };
   }
 
   /** Poll `watch` now, at most once per WAKE_GAP_MS (a flood of events costs one poll); the episode starts. */
   #wake(watch: Watch): void {
     const now = clock();
     watch.stirredAt = now;
+    this.hurry(); // the episode runs on fast ticks
     if (now - watch.wokenAt < WAKE_GAP_MS) return; // the episode's fast ticks take it from here
     watch.wokenAt = now;
     this.#poll(watch, null, true);
@@ -287,7 +326,7 @@ export class Poller {
     // A configured sentinel that does not monitor this master (another group's) is not one of its sentinels.
     const configured = this.sentinels.configuredCount - abstained.filter((l) => this.sentinels.isConfigured(l)).length;
     watch.configured = configured;
-    watch.engine.observe({ kind: "views", at: clock(), views, errors, configured, abstained });
+    this.#observe(watch, { kind: "views", at: clock(), views, errors, configured, abstained });
     this.#confirm(watch);
   }
 
@@ -295,7 +334,7 @@ export class Poller {
   #promoted(watch: Watch): void {
     if (!watch.engine.fenced) return;
     const lists = [...this.#fresh(watch, watch.replicaLists)].flatMap(([, a]) => (a.value ? [a.value] : []));
-    watch.engine.observe({ kind: "replicas", at: clock(), lists, configured: watch.configured });
+    this.#observe(watch, { kind: "replicas", at: clock(), lists, configured: watch.configured });
     this.#confirm(watch);
   }
 
@@ -318,7 +357,7 @@ export class Poller {
     try {
       const answer = await control.probe.role(address);
       // Out of descriptors says nothing about the server: nothing to conclude (fd-watch logs it).
-      if (answer) watch.engine.observe({ kind: "role", at: clock(), address, answer });
+      if (answer) this.#observe(watch, { kind: "role", at: clock(), address, answer });
     } finally {
       control.busy = false;
     }
@@ -336,7 +375,7 @@ export class Poller {
       .replicaLists(watch.name)
       .then(({ lists, asked }) => {
         const healthy = healthyReplicas(lists, asked);
-        watch.engine.observe({ kind: "replica-health", at: clock(), healthy });
+        this.#observe(watch, { kind: "replica-health", at: clock(), healthy });
       })
       .catch(() => {})
       .finally(() => {

@@ -143,6 +143,7 @@ export class MasterEngine {
         this.#leaseTimer = null;
         this.#leaseDue = Infinity;
         this.observe({ kind: "tick", at: clock() });
+        if (!this.quiet) this.pollNow("wake"); // fenced: ask now, and fast until it is settled
       },
       Math.max(0, due - clock()),
     );

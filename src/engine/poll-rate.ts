@@ -11,13 +11,19 @@
  * - the master's liveness `ROLE` and a replica port's health check: fast during an episode or
  *   while any event connection is down or silent; otherwise slow;
  * - the lease (lease.ts): from `renewAheadMs` before it ends, every sentinel not asked within the
- *   last fast interval is asked, so that a healthy deployment renews it before it runs out.
+ *   last fast interval is asked, so that a healthy deployment renews it before it runs out;
+ * - the tick itself (`tickMs`): at the fast rate while anything is fast or the lease's renewal is near;
+ *   otherwise a quarter of the slow rate, at most `IDLE_TICK_MS` (an idle tunnel wakes 4 times a second,
+ *   not 20). An event or a symptom brings the fast tick back at once (poller.ts `wake`).
  */
 
 import { RENEW_AHEAD_MS } from "./lease.ts";
 
 /** How long the engine must stay quiet, with nothing stirring, before the polls slow down again. */
 export const SETTLE_MS = 2000;
+
+/** The longest tick while nothing is fast: between ticks nothing can fall due but what the slow rate asks. */
+export const IDLE_TICK_MS = 250;
 
 export interface Beat {
   /** `pollIntervalMs`: during an episode, and for sentinels without a working event connection. */
@@ -47,6 +53,8 @@ export interface RateInputs {
   replicaHealthAt: number;
   /** When the lease on the master ends (Infinity or absent: no lease in force). */
   leaseDue?: number;
+  /** The tick this one came on (ms; absent: the fast rate): what is due within half of it counts as due now. */
+  tickMs?: number;
 }
 
 /** How long before the lease ends its renewal is asked: a round trip to the sentinels, with room to spare. */
@@ -66,6 +74,8 @@ export interface RatePlan {
   intervals: Map<string, number>;
   /** The shortest interval in use: the database's poll rate, for metrics. */
   intervalMs: number;
+  /** When the next tick should come (ms from now): the fast rate, or the idle tick. */
+  tickMs: number;
 }
 
 export function plan(inputs: RateInputs): RatePlan {
@@ -74,8 +84,9 @@ export function plan(inputs: RateInputs): RatePlan {
   const slow = Math.max(beat.slowMs, fast);
   const stirredAt = quiet ? inputs.stirredAt : now;
   const episode = !quiet || now - stirredAt < SETTLE_MS;
-  // A tick arrives every `fast` ms, give or take: due half a tick early rather than a whole tick late.
-  const due = (at: number, interval: number) => now - at >= interval - fast / 2;
+  // A tick arrives every `tick` ms, give or take: due half a tick early rather than a whole tick late.
+  const tick = inputs.tickMs ?? fast;
+  const due = (at: number, interval: number) => now - at >= interval - tick / 2;
   const intervals = new Map<string, number>();
   const dueNow: string[] = [];
   const renew = now >= (inputs.leaseDue ?? Infinity) - renewAheadMs(beat);
@@ -87,6 +98,8 @@ export function plan(inputs: RateInputs): RatePlan {
     if (due(s.polledAt, interval) || (renew && due(s.polledAt, fast))) dueNow.push(label);
   }
   const serverInterval = episode || !allEvents ? fast : slow;
+  const idleTick = Math.max(fast, Math.min(IDLE_TICK_MS, slow / 4));
+  const renewNear = now + idleTick >= (inputs.leaseDue ?? Infinity) - renewAheadMs(beat);
   return {
     episode,
     stirredAt,
@@ -95,5 +108,6 @@ export function plan(inputs: RateInputs): RatePlan {
     replicaHealth: due(inputs.replicaHealthAt, serverInterval),
     intervals,
     intervalMs: Math.min(serverInterval, ...intervals.values()),
+    tickMs: episode || !allEvents || renewNear ? fast : idleTick,
   };
 }

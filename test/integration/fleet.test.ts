@@ -8,7 +8,15 @@
  * a wide margin and printed; the figures on a quiet machine are the bench's (BENCHMARKS.md).
  */
 import { describe, expect, test } from "bun:test";
-import { freePort, startDeployment, TestClient, waitFor, type Deployment } from "../fixtures/index.ts";
+import { readFileSync } from "node:fs";
+import {
+  freePort,
+  startDeployment,
+  startTunnelProcess,
+  TestClient,
+  waitFor,
+  type Deployment,
+} from "../fixtures/index.ts";
 import { commandRates, minus, type Server } from "../fixtures/command-rates.ts";
 import { startForwarder } from "../fixtures/forwarder.ts";
 import { pollingAt, sample, scrape } from "../fixtures/prom.ts";
@@ -73,6 +81,28 @@ describe("fleet scale", () => {
     // SIGHUP: the slow rate applies at once (after the reopened event connections settle).
     tt.tunnel.reload({ ...tt.tunnel.config, idlePollIntervalMs: 250 });
     await pollingAt(metricsAt, 0.25, 3);
+  }, 60_000);
+
+  test("idle, the tunnel process wakes a few times a second, not at every fast tick (20/s)", async () => {
+    await using dep = await startDeployment();
+    const metricsAt = `127.0.0.1:${await freePort()}`;
+    const args = ["--sentinel", ...dep.sentinelAddresses.flatMap((a, i) => (i ? ["--sentinel", a] : [a]))];
+    const port = await freePort();
+    await using tunnel = await startTunnelProcess(null, {
+      args: [...args, "--db", `mymaster=${port}`, "--metrics", metricsAt],
+    });
+    await pollingAt(metricsAt, 1, 3); // the start's episode is over
+    // The main thread's wake-ups: each time it blocked in the event loop (timers, replies, pings).
+    const switches = () =>
+      Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${tunnel.pid}/status`, "utf8"))![1]);
+    const before = switches();
+    const started = performance.now();
+    await waitFor(() => performance.now() - started >= 5000, { timeoutMs: 6000, message: "5 s idle" });
+    const perSecond = (switches() - before) / ((performance.now() - started) / 1000);
+    console.log(`idle tunnel process: ${perSecond.toFixed(1)} wake-ups/s`);
+    // ~14 here (4 ticks, the polls' replies, the event connections' traffic, the idle policy's second); 30 on fast ticks.
+    expect(perSecond).toBeLessThan(20);
+    expect(sample(await scrape(metricsAt), "sentinel_tunnel_poll_interval_seconds", { database: "mymaster" })).toBe(1);
   }, 60_000);
 
   test("an event wakes the poll: SENTINEL FAILOVER just after a slow poll is fenced and written through long before the next", async () => {

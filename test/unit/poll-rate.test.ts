@@ -109,6 +109,45 @@ describe("poll rate", () => {
     expect(p.due).toEqual([]);
   });
 
+  // The tick itself: how soon the poller looks again (an idle tunnel wakes 4 times a second, not 20).
+  type TickRow = [string, RateInputs, number];
+  const TICKS: TickRow[] = [
+    [
+      "quiet, events up everywhere: a quarter of the slow rate",
+      inputs(true, LONG_AGO, ["s1@-500 up", "s2@-500 up"]),
+      250,
+    ],
+    ["an episode: the fast rate", inputs(true, 100, ["s1@-60 up"]), 50],
+    ["the engine not quiet: the fast rate", inputs(false, LONG_AGO, ["s1@-60 up"]), 50],
+    ["one sentinel's events down: the fast rate", inputs(true, LONG_AGO, ["s1@-60 up", "s2@-60 down"]), 50],
+    ["no sentinel known: the fast rate", inputs(true, LONG_AGO, []), 50],
+    [
+      "the lease's renewal starts within the next idle tick: the fast rate",
+      { ...inputs(true, LONG_AGO, ["s1@-500 up"]), leaseDue: NOW + 500 },
+      50,
+    ],
+    ["the renewal further off: the idle tick", { ...inputs(true, LONG_AGO, ["s1@-500 up"]), leaseDue: NOW + 600 }, 250],
+    [
+      "a slow rate of 400 ms: ticks of 100",
+      { ...inputs(true, LONG_AGO, ["s1@-100 up"]), beat: { fastMs: 50, slowMs: 400 } },
+      100,
+    ],
+    [
+      "never slower than the fast rate (fast 200, slow 100)",
+      { ...inputs(true, LONG_AGO, ["s1@-100 up"]), beat: { fastMs: 200, slowMs: 100 } },
+      200,
+    ],
+  ];
+  test.each(TICKS)("tick: %s", (_name, input, expected) => {
+    expect(plan(input).tickMs).toBe(expected);
+  });
+
+  test("on the idle tick, due half of it early: the slow rate holds at 4 ticks a second", () => {
+    const asked880 = inputs(true, LONG_AGO, ["s1@-880 up"], 880);
+    expect(plan({ ...asked880, tickMs: 250 }).due).toEqual(["s1"]);
+    expect(plan(asked880).due).toEqual([]); // on the fast tick, 880 ms is not yet due
+  });
+
   test("the intervals per sentinel: fast without events, slow with", () => {
     const p = plan(inputs(true, 60_000, ["s1@-10 up", "s2@-10 down"]));
     expect([...p.intervals]).toEqual([
