@@ -31,6 +31,7 @@ import { plan, type SentinelPoll } from "../engine/poll-rate.ts";
 import { askFullView, freshAnswers, lacksSentinelMaster, monitorsNot } from "../engine/sentinel-answers.ts";
 import { clock } from "../core/clock.ts";
 import type { SentinelEvents } from "./sentinel-events.ts";
+import { Ticker } from "./ticker.ts";
 import { reported, Watch, type Answer } from "./watch.ts";
 
 export interface PollerOptions {
@@ -52,11 +53,10 @@ export interface PollerOptions {
 const WAKE_GAP_MS = 10;
 
 export class Poller {
-  #timer: Timer | null = null;
-  #running = false;
-  /** The tick the timer is on now (ms), and when it fires next (clock()). */
-  #tickMs = 0;
-  #nextTickAt = 0;
+  readonly #ticker = new Ticker(
+    () => this.tick(),
+    () => this.options.intervalMs,
+  );
   #connections = { up: -1, known: -1 };
   readonly #watches = new Map<string, Watch>();
 
@@ -68,20 +68,7 @@ export class Poller {
   ) {}
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#schedule(this.options.intervalMs);
-  }
-
-  /** The next tick in `ms`, replacing the one scheduled. */
-  #schedule(ms: number): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#tickMs = ms;
-    this.#nextTickAt = clock() + ms;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.tick();
-    }, ms);
+    this.#ticker.start();
   }
 
   /**
@@ -89,7 +76,7 @@ export class Poller {
    * tick at the fast rate, if the idle tick would come later.
    */
   hurry(): void {
-    if (this.#running && this.#nextTickAt - clock() > this.options.intervalMs) this.#schedule(this.options.intervalMs);
+    this.#ticker.hurry();
   }
 
   /** Tell `watch`'s engine; if that stirred it, the fast tick is back at once. */
@@ -107,7 +94,7 @@ export class Poller {
     }
     if (intervalMs === this.options.intervalMs) return;
     this.options.intervalMs = intervalMs;
-    if (this.#running) this.#schedule(intervalMs);
+    this.#ticker.next(intervalMs);
   }
 
   /**
@@ -140,9 +127,7 @@ export class Poller {
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#ticker.stop();
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
   }
@@ -171,7 +156,7 @@ export class Poller {
       watch.engine.observe({ kind: "tick", at: clock() });
       next = Math.min(next, watch.engine.quiet ? due.tickMs : this.options.intervalMs);
     }
-    if (this.#running) this.#schedule(Number.isFinite(next) ? next : this.options.intervalMs);
+    this.#ticker.next(Number.isFinite(next) ? next : this.options.intervalMs);
   }
 
   /** The event connections' upkeep (connect, PING, cut the silent), and their count to observers when it changes. */
@@ -208,7 +193,7 @@ export class Poller {
       livenessAt,
       replicaHealthAt,
       leaseDue,
-      tickMs: this.#tickMs || this.options.intervalMs,
+      tickMs: this.#ticker.ms,
     });
     watch.stirredAt = p.stirredAt;
     watch.intervals.clear();
