@@ -11,15 +11,10 @@ import type { Address } from "../../src/core/address.ts";
 import type { SentinelView } from "../../src/engine/consensus.ts";
 import { step } from "../../src/engine/master-state.ts";
 import { probes, route } from "../../src/engine/readings.ts";
+import { ENGINE_SETTINGS } from "../fixtures/engine.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type RoleAnswer } from "../../src/engine/state.ts";
 
-const SETTINGS = {
-  fenceTimeoutMs: 5000,
-  failoverWaitMs: 5000,
-  switchAt: "promotion" as const,
-  lease: true,
-  leaseMarginMs: 100,
-};
+const SETTINGS = ENGINE_SETTINGS;
 const at = (port: number): Address => ({ host: "127.0.0.1", port });
 const [A, B, C] = [at(6379), at(6380), at(6381)];
 

@@ -9,15 +9,10 @@ import type { Address } from "../../src/core/address.ts";
 import type { SentinelView } from "../../src/engine/consensus.ts";
 import { step } from "../../src/engine/master-state.ts";
 import { route } from "../../src/engine/readings.ts";
+import { ENGINE_SETTINGS } from "../fixtures/engine.ts";
 import { INITIAL, type Action, type MasterState, type Observation, type Settings } from "../../src/engine/state.ts";
 
-const SETTINGS: Settings = {
-  fenceTimeoutMs: 5000,
-  failoverWaitMs: 5000,
-  switchAt: "promotion",
-  lease: true,
-  leaseMarginMs: 100,
-};
+const SETTINGS: Settings = ENGINE_SETTINGS;
 const at = (port: number): Address => ({ host: "127.0.0.1", port });
 const [A, B] = [at(6379), at(6380)];
 

@@ -11,14 +11,8 @@ import { RENEW_AHEAD_MS } from "../../src/engine/lease.ts";
 import { MasterEngine, type Orders } from "../../src/engine/master.ts";
 import type { Observation } from "../../src/engine/state.ts";
 import { silentLogger } from "../../src/ops/log.ts";
+import { ENGINE_SETTINGS, noSessions } from "../fixtures/engine.ts";
 
-const SETTINGS = {
-  fenceTimeoutMs: 5000,
-  failoverWaitMs: 5000,
-  switchAt: "promotion" as const,
-  lease: true,
-  leaseMarginMs: 100,
-};
 const A: Address = { host: "127.0.0.1", port: 6379 };
 
 /** Three sentinels name A at `t`, each last heard it `lastOkPingMs` ago (down-after 2000, quorum 2). */
@@ -39,19 +33,11 @@ function views(t: number, lastOkPingMs: number): Observation {
 
 test("a lease that runs out unrenewed: a renewal poll before its end, then the fence and a poll at once", async () => {
   const fenced: number[] = [];
-  const orders: Orders = {
-    fence: () => (fenced.push(clock()), 0),
-    follow: () => ({ resumed: 0, closed: 0 }),
-    close: () => 0,
-    keepReplicas: () => 0,
-    remember() {},
-    parked: () => 0,
-    describe: () => "",
-  };
+  const orders: Orders = noSessions(() => fenced.push(clock()));
   const polls: { why: string; at: number }[] = [];
   const engine = new MasterEngine(
     "mymaster",
-    () => SETTINGS,
+    () => ENGINE_SETTINGS,
     orders,
     silentLogger(),
     [],

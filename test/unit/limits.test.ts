@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { resolveSettings } from "../../src/config/settings.ts";
 import { MasterEngine } from "../../src/engine/master.ts";
 import { silentLogger } from "../../src/ops/log.ts";
+import { ENGINE_SETTINGS, noSessions } from "../fixtures/engine.ts";
 
 test("maxClients and clientIdleTimeoutMs from flags, environment and file; bad values name the source", () => {
   const flags = { sentinel: ["127.0.0.1:1"], db: ["mymaster=6380"] };
@@ -27,28 +28,7 @@ test("maxClients and clientIdleTimeoutMs from flags, environment and file; bad v
 
 describe("parked clients", () => {
   test("a parked client's wake-up is released when its wait ends, not kept until the state changes", async () => {
-    const orders = {
-      fence: () => 0,
-      follow: () => ({ resumed: 0, closed: 0 }),
-      close: () => 0,
-      keepReplicas: () => 0,
-      remember() {},
-      parked: () => 0,
-      describe: () => "",
-    };
-    const engine = new MasterEngine(
-      "mymaster",
-      () => ({
-        fenceTimeoutMs: 5000,
-        failoverWaitMs: 5000,
-        switchAt: "promotion" as const,
-        lease: true,
-        leaseMarginMs: 100,
-      }),
-      orders,
-      silentLogger(),
-      [],
-    );
+    const engine = new MasterEngine("mymaster", () => ENGINE_SETTINGS, noSessions(), silentLogger(), []);
     const a = { host: "127.0.0.1", port: 6379 };
     engine.observe({
       kind: "views",

@@ -10,6 +10,7 @@ import { step } from "../../src/engine/master-state.ts";
 import { quiet } from "../../src/engine/readings.ts";
 import { INITIAL, type MasterState, type Observation, type RoleAnswer } from "../../src/engine/state.ts";
 import type { SentinelView } from "../../src/engine/consensus.ts";
+import { ENGINE_SETTINGS } from "../fixtures/engine.ts";
 
 const BEAT = { fastMs: 50, slowMs: 1000 };
 const NOW = 100_000;
@@ -170,12 +171,7 @@ function views(t: number, ...specs: [number, string[]][]): Observation {
   return { kind: "views", at: t, views: list, errors: [] };
 }
 function run(observations: Observation[], from: MasterState = INITIAL): MasterState {
-  return observations.reduce(
-    (s, o) =>
-      step(s, o, { fenceTimeoutMs: 5000, failoverWaitMs: 5000, switchAt: "promotion", lease: true, leaseMarginMs: 100 })
-        .state,
-    from,
-  );
+  return observations.reduce((s, o) => step(s, o, ENGINE_SETTINGS).state, from);
 }
 const roleOfA = (t: number, answer: RoleAnswer): Observation => ({ kind: "role", at: t, address: A, answer });
 const busy: RoleAnswer = { error: "busy", detail: "BUSY" };

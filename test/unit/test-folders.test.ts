@@ -12,7 +12,7 @@ import { Glob } from "bun";
 const TEST = resolve(import.meta.dir, "..");
 const FOLDERS = ["unit", "integration", "chaos", "shipping"];
 /** Fixtures a unit test may import: they build data and start nothing. */
-const PURE_FIXTURES = ["fixtures/replies.ts"];
+const PURE_FIXTURES = ["fixtures/replies.ts", "fixtures/engine.ts"];
 /** What starts a process, opens a socket or a listener (or a tunnel, which does both). */
 const STARTS =
   /\b(Bun\.(spawn|spawnSync|listen|connect|serve)|fetch|startTunnel|connectVerified|RespClient\.connect)\s*\(|node:(child_process|net|dgram|http)\b/;
