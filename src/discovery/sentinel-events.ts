@@ -10,6 +10,7 @@
  * with backoff. Replies are read by RespClient's bounded ReplyReader: a peer over the bounds is cut.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import { clock } from "../core/clock.ts";
 import { RespClient } from "../net/resp-client.ts";
 import type { Reply } from "../net/resp.ts";
 import type { Logger } from "../core/logger.ts";
@@ -115,13 +116,13 @@ export class SentinelEvents {
   }
 
   /** Subscribed and heard from within the deadline. */
-  fresh(label: string, now = Date.now()): boolean {
+  fresh(label: string, now = clock()): boolean {
     const link = this.#links.get(label);
     return !!link && link.subscribed && now - link.heardAt < this.#deadlineMs;
   }
 
   /** Event connections subscribed and fresh, and the sentinels known. */
-  counts(now = Date.now()): { up: number; known: number } {
+  counts(now = clock()): { up: number; known: number } {
     let up = 0;
     for (const label of this.#links.keys()) if (this.fresh(label, now)) up++;
     return { up, known: this.#links.size };
@@ -131,7 +132,7 @@ export class SentinelEvents {
    * Called on the poller's tick: a connection for every listed sentinel (closed for the ones no
    * longer listed), reconnects whose backoff is over, PINGs due, silent ones cut.
    */
-  tick(now = Date.now()): void {
+  tick(now = clock()): void {
     const listed = new Map(this.sentinels.list.map((a) => [formatAddress(a), a]));
     for (const [label, link] of this.#links) {
       if (listed.has(label)) continue;
@@ -188,7 +189,7 @@ export class SentinelEvents {
   #push(link: Link, generation: number, push: Reply): void {
     if (link.generation !== generation) return;
     if (!Array.isArray(push)) return this.#refused(link, push);
-    link.heardAt = Date.now();
+    link.heardAt = clock();
     const [kind, channel, payload] = push.map((part) => (Buffer.isBuffer(part) ? part.toString() : part));
     if (kind === "subscribe") {
       if (--link.confirming > 0 || link.subscribed) return;
@@ -223,7 +224,7 @@ export class SentinelEvents {
     this.sentinels.sent(link.label);
     client.command(["PING"], this.#deadlineMs).then(
       () => {
-        if (link.generation === generation) link.heardAt = Date.now();
+        if (link.generation === generation) link.heardAt = clock();
       },
       () => {}, // a missed PONG: the connection closes itself (onClose), or stays silent past the deadline
     );
@@ -233,7 +234,7 @@ export class SentinelEvents {
   #lost(link: Link, why: string): void {
     const wasUp = link.subscribed;
     this.#drop(link, why);
-    link.retryAt = Date.now() + link.backoffMs;
+    link.retryAt = clock() + link.backoffMs;
     link.backoffMs = Math.min(BACKOFF_MS[1], link.backoffMs * 2);
     if (wasUp) {
       this.options.log.debug(`sentinel ${link.label}: event connection lost (${why}); polled fast until it is back`);

@@ -6,6 +6,7 @@
  * peer the address map sends to a configured sentinel is that one, not another vote.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import { clock } from "../core/clock.ts";
 import { reach } from "../config/address-map.ts";
 import { describeTarget } from "../net/hops.ts";
 import type { CommandCounts } from "./sentinel-counts.ts";
@@ -76,7 +77,7 @@ export class SentinelPeers {
 
   /** Learn from `sentinel`, which just answered `answer` for `name`, unless learned for `name` within `learnIntervalMs`. */
   maybeLearn(name: string, sentinel: Address, answer: Address): void {
-    const now = Date.now();
+    const now = clock();
     if (now - (this.#learnedAt.get(name) ?? -Infinity) < (this.options.learnIntervalMs ?? 10_000)) return;
     this.#learnedAt.set(name, now);
     this.learn(name, sentinel, answer).catch((error) =>

@@ -7,6 +7,7 @@
  * and a Bridge joins them; the session is filed under its master. Past `maxClients`: refused at once.
  */
 import { formatAddress, type Address } from "../core/address.ts";
+import { clock } from "../core/clock.ts";
 import type { Config } from "../config/config.ts";
 import { MaxClientsError, NoMasterError } from "../core/errors.ts";
 import { emit, type TunnelEvents } from "../core/events.ts";
@@ -132,7 +133,7 @@ export class Acceptor {
         ({ upstream, fallback } = await this.#replicaOrFallback(db, gone));
       } else {
         if (db.engine.fenced) await this.#waitOutFailover(db, waiting);
-        upstream = await this.host.resolver.resolve(db.name, Date.now() + this.host.config.connectTimeoutMs, gone);
+        upstream = await this.host.resolver.resolve(db.name, clock() + this.host.config.connectTimeoutMs, gone);
       }
     } catch (error) {
       const message = (error as Error).message;
@@ -188,7 +189,7 @@ export class Acceptor {
     db: Database,
     gone: () => boolean,
   ): Promise<{ upstream: VerifiedUpstream; fallback: boolean }> {
-    const deadline = Date.now() + this.host.config.connectTimeoutMs;
+    const deadline = clock() + this.host.config.connectTimeoutMs;
     const fallback = db.config.replicaFallback;
     let upstream: VerifiedUpstream | null = null;
     let failure: unknown = null;
@@ -221,20 +222,18 @@ export class Acceptor {
 
   /** Park a new client while its database fails over; throws when the wait runs out. */
   async #waitOutFailover(db: Database, waiting: WaitingClient): Promise<void> {
-    const started = Date.now();
+    const started = clock();
     const until = started + this.host.config.failoverWaitMs;
     db.parked++;
     try {
-      while (db.engine.fenced && !waiting.closed && Date.now() < until)
-        await db.engine.changed(until - Date.now(), waiting.gone);
+      while (db.engine.fenced && !waiting.closed && clock() < until)
+        await db.engine.changed(until - clock(), waiting.gone);
     } finally {
       db.parked--;
     }
     if (db.engine.fenced) {
       const waited =
-        this.host.config.failoverWaitMs === 0
-          ? "not waiting: failoverWaitMs is 0"
-          : `waited ${Date.now() - started} ms`;
+        this.host.config.failoverWaitMs === 0 ? "not waiting: failoverWaitMs is 0" : `waited ${clock() - started} ms`;
       const problem = db.lastProblem ?? "no confirmed master";
       // The lease ran out: say so as it is (no failover was seen), not "failover in progress".
       const why = db.engine.state.fence?.lease

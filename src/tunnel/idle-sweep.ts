@@ -5,11 +5,12 @@
  * second), and reads the setting afresh each time, so a reload applies it at once.
  */
 import type { Session } from "./database.ts";
+import { clock } from "../core/clock.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 interface Seen {
   bytes: number;
-  /** When the counters last moved (Date.now()). */
+  /** When the counters last moved (core/clock.ts). */
   since: number;
 }
 
@@ -23,7 +24,7 @@ export function startIdleSweep(registry: SessionRegistry): () => void {
   };
   const tick = () => {
     const timeout = registry.config.clientIdleTimeoutMs;
-    if (timeout > 0) sweep(registry, seen, timeout, Date.now());
+    if (timeout > 0) sweep(registry, seen, timeout, clock());
     schedule();
   };
   schedule();

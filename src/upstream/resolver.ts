@@ -8,6 +8,7 @@
  * connection; the socket is used only if the engine routes the client there.
  */
 import { formatAddress, sameAddress, type Address } from "../core/address.ts";
+import { clock } from "../core/clock.ts";
 import {
   AuthError,
   MasterNotVerifiedError,
@@ -71,7 +72,7 @@ export class Resolver {
   }
 
   /**
-   * A verified master connection for `name`, or NoMasterError once `deadline` (a Date.now() value)
+   * A verified master connection for `name`, or NoMasterError once `deadline` (a clock() value: core/clock.ts)
    * passes or the client is gone (`abandoned`).
    */
   resolve(name: string, deadline: number, abandoned: () => boolean = () => false): Promise<VerifiedUpstream> {
@@ -116,13 +117,12 @@ export class Resolver {
         return await attempt();
       } catch (error) {
         // A last attempt cut short by the deadline says less than the failure before it (ROLE says slave, ...).
-        const cutShort =
-          error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && Date.now() >= deadline;
+        const cutShort = error instanceof MasterNotVerifiedError && error.timedOut && failed > 0 && clock() >= deadline;
         if (!cutShort) reason = (error as Error).message;
         failed++;
         if (!policyFor(error).retry || giveUp?.(error)) throw new NoMasterError(name, reason, role);
       }
-      const left = deadline - Date.now();
+      const left = deadline - clock();
       if (left <= 0) throw new NoMasterError(name, reason, role);
       // A change of master or fence ends the pause at once.
       await (role === "master"
@@ -133,7 +133,7 @@ export class Resolver {
 
   /** One attempt's deadline: connectTimeoutMs, or what is left of the caller's deadline if less. */
   #attemptTimeout(deadline: number): number {
-    return Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - Date.now()));
+    return Math.max(1, Math.min(this.options.connectTimeoutMs, deadline - clock()));
   }
 
   /** The replicas a majority of the sentinels that monitor `name` list healthy, asked now. */
@@ -188,7 +188,7 @@ export class Resolver {
     }
     let route = engine.route(answer.address);
     if (route.kind === "recheck") {
-      await engine.recheck(Math.max(1, deadline - Date.now()));
+      await engine.recheck(Math.max(1, deadline - clock()));
       route = engine.route(null);
       // Overruled by the majority: that sentinel goes to the back of the list for the next clients.
       const overruled = route.kind === "go" && !sameAddress(route.address, answer.address);

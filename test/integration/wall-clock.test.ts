@@ -1,0 +1,54 @@
+/**
+ * A wall-clock step (NTP correcting a drifted clock, a VM resumed) moves no deadline: every wait and
+ * timeout in the tunnel runs on its monotonic clock (src/core/clock.ts). `setSystemTime` moves
+ * `Date.now()` in this process, where the tunnel runs, by an hour.
+ */
+import { describe, expect, setSystemTime, test } from "bun:test";
+import { startDeployment, startRedis, TestClient, waitFor } from "../fixtures/index.ts";
+import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
+import { namesMaster } from "../fixtures/replies.ts";
+import { startTestTunnel } from "../fixtures/tunnel.ts";
+
+const HOUR = 3_600_000;
+
+describe("a wall-clock step", () => {
+  test("back by an hour: a client parked during a failover still gets -ERR after failoverWaitMs", async () => {
+    await using redis = await startRedis();
+    // One sentinel (quorum 1) that flags a failover and never ends it: the tunnel stays fenced.
+    await using sentinel = startMockSentinel(
+      namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }),
+    );
+    await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { failoverWaitMs: 1000 });
+    const db = tt.tunnel.registry.databases.get("mymaster")!;
+    await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "fenced" });
+    await using client = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
+    const started = performance.now();
+    const reply = client.command("PING").catch((error: Error) => error);
+    try {
+      await waitFor(() => db.parked === 1, { timeoutMs: 5000, message: "the client parked" });
+      setSystemTime(new Date(Date.now() - HOUR));
+      expect(String(await reply)).toMatch(/ERR sentinel-tunnel: no master for 'mymaster': failover in progress/);
+      expect(performance.now() - started).toBeLessThan(5000); // on Date.now() it would wait an hour more
+    } finally {
+      setSystemTime();
+    }
+  }, 30_000);
+
+  test("back by an hour: the event connections stay up (on Date.now() each looked silent for an hour and was cut)", async () => {
+    await using dep = await startDeployment();
+    await using tt = await startTestTunnel(dep.sentinelAddresses, ["mymaster"]);
+    let up = -1;
+    let lowest = Infinity;
+    tt.tunnel.observe({ onEventConnections: (count) => void ((up = count), (lowest = Math.min(lowest, count))) });
+    await waitFor(() => up === 3, { timeoutMs: 10_000, message: "three event connections up" });
+    lowest = up;
+    try {
+      setSystemTime(new Date(Date.now() - HOUR));
+      // Two seconds: several ticks (≤ 250 ms apart) and PINGs (1 s) — a measuring window, not a synchronisation.
+      await Bun.sleep(2000);
+      expect({ up, lowest }).toEqual({ up: 3, lowest: 3 });
+    } finally {
+      setSystemTime();
+    }
+  }, 30_000);
+});
