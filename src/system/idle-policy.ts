@@ -10,7 +10,7 @@
  * dropped (`shrink()`).
  *
  * `idleStep` decides (pure, tested as a table); `startIdlePolicy` samples `process.cpuUsage()` once a
- * second and obeys. Process-wide, so the CLI's `run` starts it; a library embedding the tunnel does not.
+ * second and obeys; its own collections are not load (the second after one is not judged). Process-wide, so the CLI's `run` starts it; a library embedding the tunnel does not.
  */
 
 /** Tier-up thresholds ×1,000,000 while idle: nothing an idle tunnel runs is compiled. The binary starts with it. */
@@ -92,12 +92,17 @@ export function startIdlePolicy(options: IdlePolicyOptions = {}): () => void {
   let at = performance.now();
   let state: IdleState = { mode: "idle", since: at };
   let cpu = process.cpuUsage();
+  let settling = false;
   const timer = setInterval(() => {
     const spent = process.cpuUsage(cpu);
     const now = performance.now();
     const sample = { cpuMs: (spent.user + spent.system) / 1000, wallMs: now - at, now };
     cpu = process.cpuUsage();
     at = now;
+    // The second after the policy's own collection is not judged: that collection's sweeping goes on in
+    // JavaScriptCore's helper threads after it returns (with 10,000 sessions, over 5 % of a second: it
+    // would switch to busy, and back a minute later, and collect again, each minute).
+    if (settling) return void (settling = false);
     const step = idleStep(state, sample, options.rules);
     state = step.state;
     if (step.action === "collect") Bun.gc(true);
@@ -105,6 +110,11 @@ export function startIdlePolicy(options: IdlePolicyOptions = {}): () => void {
       if (jit) setJitScale(step.action === "busy" ? BUSY_JIT_SCALE : IDLE_JIT_SCALE);
       if (step.action === "idle") shrink();
       options.onSwitch?.(step.action, sample.cpuMs / sample.wallMs);
+    }
+    if (step.action === "collect" || step.action === "idle") {
+      settling = true;
+      cpu = process.cpuUsage(); // the collection itself is not load either
+      at = performance.now();
     }
   }, 1000);
   timer.unref();
