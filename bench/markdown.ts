@@ -88,8 +88,9 @@ the last old-master session closed and to the first write acknowledged by the ne
 switched before the sentinels announced it); and acknowledged writes the new master does not have.
 
 Before the columns start, the fleet figure (bench/fleet.ts) and the footprint (bench/footprint.ts): each subject —
-the one-file binary built from the checkout, two probes compiled the same way (a bare Bun pipe; the same pipe loading
-the design card's libraries), the Go sentinel_tunnel when \`SENTINEL_TUNNEL_GO\` names it, HAProxy — serving one
+the one-file binary built from the checkout, three probes compiled the same way (a bare Bun pipe; the same pipe loading
+the design card's libraries; that one also doing the runtime work any tunnel does: config file, log, timers, async,
+FFI, GC), the Go sentinel_tunnel when \`SENTINEL_TUNNEL_GO\` names it, HAProxy — serving one
 database, its file dropped from the page cache (read from disk, as a deployed binary), started 5 times after one
 unrecorded start: ready = spawn to the first PING answered through it; idle RSS and RssAnon 5 s after that (the
 tunnel's start-up episode, 2 s of fast polls, over); on the last start RSS with the idle sessions open, per session =
