@@ -5,11 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { startDeployment, startRedis, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
-import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
-import { namesMaster } from "../fixtures/replies.ts";
+import { startDeployment, TestClient, waitFor, withTimeout } from "../fixtures/index.ts";
 import { expectWithin } from "../fixtures/timing.ts";
-import { startTestTunnel } from "../fixtures/tunnel.ts";
+import { startFencedTunnel, startTestTunnel } from "../fixtures/tunnel.ts";
 
 /** A raw local connection that sends nothing; collects what the tunnel writes to it. */
 async function silent(port: number): Promise<{ socket: Socket<undefined>; text: () => string; closed: Promise<void> }> {
@@ -90,14 +88,8 @@ describe("clientIdleTimeoutMs", () => {
 
 describe("parked clients that hang up", () => {
   test("a parked client that hangs up stops waiting at once: no parked slot, no wake-up held until failoverWaitMs", async () => {
-    await using redis = await startRedis();
-    // One sentinel (quorum 1) that flags a failover and never ends it: the tunnel stays fenced.
-    await using sentinel = startMockSentinel(
-      namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }),
-    );
-    await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { failoverWaitMs: 20_000 });
-    const db = tt.tunnel.registry.databases.get("mymaster")!;
-    await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "fenced" });
+    await using fenced = await startFencedTunnel({ failoverWaitMs: 20_000 });
+    const { tt, db } = fenced;
     const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(tt.port, "127.0.0.1")));
     await waitFor(() => db.parked === 5, { timeoutMs: 5000, message: "five clients parked" });
     for (const c of clients) c.close();

@@ -4,23 +4,15 @@
  * `Date.now()` in this process, where the tunnel runs, by an hour.
  */
 import { describe, expect, setSystemTime, test } from "bun:test";
-import { startDeployment, startRedis, TestClient, waitFor } from "../fixtures/index.ts";
-import { startMockSentinel } from "../fixtures/mock-sentinel.ts";
-import { namesMaster } from "../fixtures/replies.ts";
-import { startTestTunnel } from "../fixtures/tunnel.ts";
+import { startDeployment, TestClient, waitFor } from "../fixtures/index.ts";
+import { startFencedTunnel, startTestTunnel } from "../fixtures/tunnel.ts";
 
 const HOUR = 3_600_000;
 
 describe("a wall-clock step", () => {
   test("back by an hour: a client parked during a failover still gets -ERR after failoverWaitMs", async () => {
-    await using redis = await startRedis();
-    // One sentinel (quorum 1) that flags a failover and never ends it: the tunnel stays fenced.
-    await using sentinel = startMockSentinel(
-      namesMaster("127.0.0.1", () => redis.port, { flags: "master,failover_in_progress" }),
-    );
-    await using tt = await startTestTunnel([sentinel.address], ["mymaster"], { failoverWaitMs: 1000 });
-    const db = tt.tunnel.registry.databases.get("mymaster")!;
-    await waitFor(() => db.engine.fenced, { timeoutMs: 5000, message: "fenced" });
+    await using fenced = await startFencedTunnel({ failoverWaitMs: 1000 });
+    const { tt, db } = fenced;
     await using client = await TestClient.connect(tt.port, "127.0.0.1", { replyTimeoutMs: 10_000 });
     const started = performance.now();
     const reply = client.command("PING").catch((error: Error) => error);
