@@ -101,6 +101,8 @@ function setJitScale(scale: number): boolean {
 export interface IdlePolicyOptions {
   /** Told each switch (the debug log): the mode entered and the CPU share of the sample that decided it. */
   onSwitch?(mode: IdleState["mode"], share: number): void;
+  /** Told after each collection the policy runs (idle, or the end of a burst; not the shrink of a switch). */
+  onCollect?(mode: IdleState["mode"]): void;
   rules?: IdleRules;
 }
 
@@ -123,8 +125,10 @@ export function startIdlePolicy(options: IdlePolicyOptions = {}): () => void {
     if (settling) return void (settling = false);
     const step = idleStep(state, sample, options.rules);
     state = step.state;
-    if (step.action === "collect") Bun.gc(true);
-    else if (step.action) {
+    if (step.action === "collect") {
+      Bun.gc(true);
+      options.onCollect?.(state.mode);
+    } else if (step.action) {
       if (jit) setJitScale(step.action === "busy" ? BUSY_JIT_SCALE : IDLE_JIT_SCALE);
       if (step.action === "idle") shrink();
       options.onSwitch?.(step.action, sample.cpuMs / sample.wallMs);

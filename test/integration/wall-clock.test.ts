@@ -34,10 +34,29 @@ describe("a wall-clock step", () => {
     tt.tunnel.observe({ onEventConnections: (count) => void ((up = count), (lowest = Math.min(lowest, count))) });
     await waitFor(() => up === 3, { timeoutMs: 10_000, message: "three event connections up" });
     lowest = up;
+    /** Each sentinel's pub/sub client (the tunnel's event connection): its id and age in seconds. */
+    const eventClients = async () =>
+      Promise.all(
+        dep.sentinels.map(async (sentinel) => {
+          const list = String(await sentinel.command("CLIENT", "LIST", "TYPE", "pubsub"))
+            .trim()
+            .split("\n");
+          const field = (name: string) => list.map((line) => new RegExp(`\\b${name}=(\\d+)`).exec(line)?.[1]);
+          return { ids: field("id").join(","), age: Math.min(...field("age").map(Number)) };
+        }),
+      );
+    const before = await eventClients();
     try {
       setSystemTime(new Date(Date.now() - HOUR));
-      // Two seconds: several ticks (≤ 250 ms apart) and PINGs (1 s) — a measuring window, not a synchronisation.
-      await Bun.sleep(2000);
+      // The same connections, each 2 s older: several ticks (≤ 250 ms apart) and PINGs (1 s) since the step.
+      await waitFor(
+        async () => {
+          const now = await eventClients();
+          now.forEach((c, i) => expect(c.ids).toBe(before[i]!.ids)); // cut and reopened: another id
+          return now.every((c, i) => c.age >= before[i]!.age + 2);
+        },
+        { timeoutMs: 10_000, message: "two seconds of the same event connections after the step" },
+      );
       expect({ up, lowest }).toEqual({ up: 3, lowest: 3 });
     } finally {
       setSystemTime();
