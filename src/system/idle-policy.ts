@@ -6,12 +6,13 @@
  * stays in the interpreter) and a full collection runs every `idleGcMs` (an idle tunnel's garbage, ~1 MiB
  * a minute, handed back instead of waiting for the heap to grow). From the first second the process
  * spends `busyShare` of a CPU (traffic, a failover's fast polls) the JIT compiles what runs hot; the first
- * quiet second after a burst collects what the burst left (10,000 clients connecting leave ~3 MiB of
+ * quiet second after a burst collects what the burst left (10,000 clients connecting leave several MiB of
  * garbage), at most once per `idleGcMs`; after `quietMs` with no busy second the process is idle again: the
  * idle scale back, and what was compiled dropped (`shrink()`).
  *
  * `idleStep` decides (pure, tested as a table); `startIdlePolicy` samples `process.cpuUsage()` once a
- * second and obeys; its own collections are not load (the second after one is not judged). Process-wide, so the CLI's `run` starts it; a library embedding the tunnel does not.
+ * second and obeys; its own collections are not load (the second after one is not judged). Process-wide,
+ * so the CLI's `run` starts it; a library embedding the tunnel does not.
  */
 
 /** Tier-up thresholds ×1,000,000 while idle: nothing an idle tunnel runs is compiled. The binary starts with it. */
