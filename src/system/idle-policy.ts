@@ -85,7 +85,7 @@ export function idleStep(
   return { state: quiet, action: null };
 }
 
-/** Drop compiled code and free what is garbage. Bun.shrink is marked deprecated in bun-types: a full collection if it goes. */
+/** Drop compiled code and free what is garbage (Bun.shrink, deprecated in bun-types: a full collection if it goes). */
 export function shrink(): void {
   if (typeof Bun.shrink === "function") Bun.shrink();
   else Bun.gc(true);
