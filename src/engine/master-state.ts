@@ -30,8 +30,9 @@ import { formatAddress, sameAddress, type Address } from "../core/address.ts";
 import { judge, promotedReplica, type SentinelView, type Verdict } from "./consensus.ts";
 import { believed, disbeliefNote, disbelieve } from "./lone-flag.ts";
 import { downAfterNote, leaseable, slowWitnesses, TOO_SHORT, witness } from "./lease.ts";
-import { enforced, leaseEnded, leaseFor, renewed, SLOW, vouching } from "./lease-steps.ts";
+import { enforced, leaseEnded, renewed, SLOW, vouching } from "./lease-steps.ts";
 import type { Action, MasterState, Observation, RoleAnswer, Settings } from "./state.ts";
+import { fence, follow, liftIfConfirmed } from "./transitions.ts";
 
 export interface Step {
   state: MasterState;
@@ -256,19 +257,6 @@ function lonely(fence: NonNullable<MasterState["fence"]>, verdict: Extract<Verdi
   return lone && sameAddress(fence.address, address) ? { ...rest, lone } : rest;
 }
 
-function fence(
-  state: MasterState,
-  at: number,
-  reason: string,
-  address: Address | null,
-  actions: Action[],
-  lone?: { sentinel: string; epoch: number },
-): MasterState {
-  if (state.fence) return state;
-  actions.push({ kind: "fence", reason });
-  return { ...state, fence: { since: at, reason, address, ...(lone && { lone }) }, promoted: null };
-}
-
 /**
  * After a switch at the promotion the sentinels still back the old master until the leader sees
  * the promotion and announces it. That is expected while the leader still flags the failover.
@@ -289,39 +277,6 @@ function uncommitted(
   if (flagged || announced || !s.master) return s;
   const reason = `Sentinel never announced the promotion of ${formatAddress(s.master)} (its leader gone?): back to what the sentinels back`;
   return fence({ ...s, switchedFrom: null, candidate: backed }, at, reason, s.master, actions);
-}
-
-/**
- * End a fence on the same master: the sentinels back it again, flag nothing, it answered ROLE
- * master since, and (with the lease) enough of them vouch for it now.
- */
-function liftIfConfirmed(state: MasterState, at: number, settings: Settings, actions: Action[]): MasterState {
-  const { fence, master } = state;
-  if (!fence || !master || !sameAddress(state.backing, master) || state.masterSeenAt < fence.since) return state;
-  if (enforced(state, settings) && state.lease.until <= at) return state;
-  const reason = fence.lease
-    ? "a majority of the sentinels vouch for it again and it answers ROLE master: lease renewed"
-    : "the sentinels back it again and it answers ROLE master";
-  actions.push({ kind: "follow", master, event: "lift", from: master, reason });
-  const lease = { ...state.lease, endedAt: null };
-  return { ...state, fence: null, promoted: null, problem: null, lease };
-}
-
-function follow(
-  state: MasterState,
-  at: number,
-  address: Address,
-  epoch: number,
-  event: "switch" | "promotion",
-  reason: string,
-  settings: Settings,
-  actions: Action[],
-): MasterState {
-  actions.push({ kind: "follow", master: address, event, from: state.master, reason });
-  actions.push({ kind: "remember", master: address });
-  const followed = { master: address, epoch, masterSeenAt: at, busy: null, problem: null, refusal: null };
-  const lease = leaseFor(state, address, at, event === "promotion", settings);
-  return { ...state, ...followed, lease, fence: null, candidate: null, promoted: null, switchedFrom: null };
 }
 
 const LIMITED =
